@@ -1,0 +1,240 @@
+//! Accumulates one `<testcase>` while its children stream past, then decides
+//! its final outcome.
+//!
+//! Only the *first* element of each result kind keeps its detail, because the
+//! winning kind is only known at `</testcase>` (an `<error>` may follow a
+//! `<failure>`). Each capture is bounded, so a testcase holds at most a few
+//! times `max_text_bytes` while open and at most twice that once finished
+//! (outcome detail + attempts budget).
+
+use crate::model::{Attempt, Detail, Outcome, TestCase};
+use crate::text::{TextBuf, clip_charged};
+
+/// The three result elements that decide a testcase's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResultKind {
+    Failure,
+    Error,
+    Skipped,
+}
+
+/// Attributes of a result or attempt element that we keep.
+#[derive(Debug, Default)]
+pub(crate) struct DetailAttrs {
+    pub kind: Option<String>,
+    pub message: Option<String>,
+    pub time: Option<String>,
+}
+
+#[derive(Debug)]
+struct Capture {
+    kind: Option<String>,
+    message: Option<String>,
+    body: TextBuf,
+}
+
+impl Capture {
+    /// Type, then message, then body share one budget of `limit` bytes.
+    fn new(attrs: DetailAttrs, limit: usize) -> Self {
+        let mut budget = limit;
+        let kind = clip_charged(attrs.kind, &mut budget);
+        let message = clip_charged(attrs.message, &mut budget);
+        Self {
+            kind,
+            message,
+            body: TextBuf::new(budget),
+        }
+    }
+
+    fn into_detail(self) -> Detail {
+        Detail {
+            kind: self.kind,
+            message: self.message,
+            text: self.body.finish(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct AttemptCapture {
+    errored: bool,
+    time_ms: Option<u64>,
+    head: Capture,
+    stack_trace: Option<TextBuf>,
+    in_stack_trace: bool,
+}
+
+/// An open `<testcase>`.
+#[derive(Debug)]
+pub(crate) struct CaseBuilder {
+    classname: Option<String>,
+    name: Option<String>,
+    suite: Option<String>,
+    time_ms: Option<u64>,
+    not_run: bool,
+    limit: usize,
+    failure: Option<Capture>,
+    error: Option<Capture>,
+    skipped: Option<Capture>,
+    /// Which capture the text of the open result element goes to (`None`
+    /// when it is not the first of its kind, so its text is dropped).
+    active: Option<ResultKind>,
+    attempts: Vec<Attempt>,
+    attempt: Option<AttemptCapture>,
+    attempts_budget: usize,
+}
+
+impl CaseBuilder {
+    pub(crate) fn new(
+        classname: Option<String>,
+        name: Option<String>,
+        suite: Option<String>,
+        time_ms: Option<u64>,
+        not_run: bool,
+        limit: usize,
+    ) -> Self {
+        Self {
+            classname,
+            name,
+            suite,
+            time_ms,
+            not_run,
+            limit,
+            failure: None,
+            error: None,
+            skipped: None,
+            active: None,
+            attempts: Vec::new(),
+            attempt: None,
+            attempts_budget: limit,
+        }
+    }
+
+    fn slot(&mut self, kind: ResultKind) -> &mut Option<Capture> {
+        match kind {
+            ResultKind::Failure => &mut self.failure,
+            ResultKind::Error => &mut self.error,
+            ResultKind::Skipped => &mut self.skipped,
+        }
+    }
+
+    pub(crate) fn begin_result(&mut self, kind: ResultKind, attrs: DetailAttrs) {
+        let limit = self.limit;
+        let slot = self.slot(kind);
+        if slot.is_none() {
+            *slot = Some(Capture::new(attrs, limit));
+            self.active = Some(kind);
+        } else {
+            self.active = None;
+        }
+    }
+
+    /// `raw_xml` text still needs XML end-of-line normalisation.
+    pub(crate) fn result_text(&mut self, s: &str, raw_xml: bool) {
+        if let Some(kind) = self.active
+            && let Some(capture) = self.slot(kind)
+        {
+            capture.body.push_text(s, raw_xml);
+        }
+    }
+
+    pub(crate) fn end_result(&mut self) {
+        self.active = None;
+    }
+
+    pub(crate) fn begin_attempt(&mut self, errored: bool, attrs: DetailAttrs) {
+        let time_ms = attrs.time.as_deref().and_then(crate::time::parse_time_ms);
+        self.attempt = Some(AttemptCapture {
+            errored,
+            time_ms,
+            head: Capture::new(attrs, self.attempts_budget),
+            stack_trace: None,
+            in_stack_trace: false,
+        });
+    }
+
+    /// Text directly inside the attempt element, or inside its `<stackTrace>`.
+    pub(crate) fn attempt_text(&mut self, s: &str, raw_xml: bool) {
+        if let Some(a) = &mut self.attempt {
+            match (&mut a.stack_trace, a.in_stack_trace) {
+                (Some(st), true) => st.push_text(s, raw_xml),
+                _ => a.head.body.push_text(s, raw_xml),
+            }
+        }
+    }
+
+    pub(crate) fn begin_stack_trace(&mut self) {
+        if let Some(a) = &mut self.attempt
+            && a.stack_trace.is_none()
+        {
+            // Same room as the direct body: only one of the two is kept.
+            let room = self.attempts_budget
+                - (a.head.kind.as_ref().map_or(0, String::len)
+                    + a.head.message.as_ref().map_or(0, String::len))
+                .min(self.attempts_budget);
+            a.stack_trace = Some(TextBuf::new(room));
+            a.in_stack_trace = true;
+        }
+    }
+
+    pub(crate) fn end_stack_trace(&mut self) {
+        if let Some(a) = &mut self.attempt {
+            a.in_stack_trace = false;
+        }
+    }
+
+    pub(crate) fn end_attempt(&mut self) {
+        let Some(a) = self.attempt.take() else {
+            return;
+        };
+        let own_body = a.head.body;
+        let text = a
+            .stack_trace
+            .and_then(TextBuf::finish)
+            .or_else(|| own_body.finish());
+        let detail = Detail {
+            kind: a.head.kind,
+            message: a.head.message,
+            text,
+        };
+        let used = [&detail.kind, &detail.message, &detail.text]
+            .iter()
+            .map(|s| s.as_ref().map_or(0, String::len))
+            .sum::<usize>();
+        self.attempts_budget -= used.min(self.attempts_budget);
+        self.attempts.push(Attempt {
+            errored: a.errored,
+            detail,
+            time_ms: a.time_ms,
+        });
+    }
+
+    /// Precedence: error > failure > skipped (element, then not-run status)
+    /// > passed.
+    pub(crate) fn finish(mut self) -> TestCase {
+        // An attempt left open cannot happen with well-formed XML, but be safe.
+        self.end_attempt();
+        let outcome = if let Some(c) = self.error {
+            Outcome::Errored(c.into_detail())
+        } else if let Some(c) = self.failure {
+            Outcome::Failed(c.into_detail())
+        } else if let Some(c) = self.skipped {
+            let d = c.into_detail();
+            Outcome::Skipped {
+                message: d.message.filter(|m| !m.is_empty()).or(d.text),
+            }
+        } else if self.not_run {
+            Outcome::Skipped { message: None }
+        } else {
+            Outcome::Passed
+        };
+        TestCase {
+            classname: self.classname,
+            name: self.name,
+            suite: self.suite,
+            time_ms: self.time_ms,
+            outcome,
+            attempts: self.attempts,
+        }
+    }
+}

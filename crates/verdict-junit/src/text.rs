@@ -1,0 +1,179 @@
+//! Bounded text: cutting strings on character boundaries with a visible marker,
+//! and an append-only buffer that stops growing at its limit.
+//!
+//! Failure bodies can be megabytes (whole logs pasted into `<failure>`); the
+//! buffer makes sure we never hold more than the limit per capture, no matter
+//! how many text events the body arrives in.
+
+use std::borrow::Cow;
+
+/// Appended to any text we had to cut, so a reader knows it is incomplete.
+pub const TRUNCATION_MARKER: &str = "… [truncated]";
+
+/// Largest index `<= max` that is a char boundary of `s`.
+pub(crate) fn floor_char_boundary(s: &str, max: usize) -> usize {
+    if max >= s.len() {
+        return s.len();
+    }
+    (0..=max)
+        .rev()
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(0)
+}
+
+/// Cuts `s` to at most `limit` bytes. When cut, the result ends with
+/// [`TRUNCATION_MARKER`] (if the marker itself fits in `limit`).
+pub(crate) fn clip(s: &str, limit: usize) -> Cow<'_, str> {
+    if s.len() <= limit {
+        return Cow::Borrowed(s);
+    }
+    if TRUNCATION_MARKER.len() > limit {
+        return Cow::Borrowed(&s[..floor_char_boundary(s, limit)]);
+    }
+    let keep = floor_char_boundary(s, limit - TRUNCATION_MARKER.len());
+    let mut out = String::with_capacity(keep + TRUNCATION_MARKER.len());
+    out.push_str(s[..keep].trim_end());
+    out.push_str(TRUNCATION_MARKER);
+    Cow::Owned(out)
+}
+
+/// Clips an optional attribute value to `budget` and charges what was kept.
+pub(crate) fn clip_charged(value: Option<String>, budget: &mut usize) -> Option<String> {
+    let value = value?;
+    let kept = match clip(&value, *budget) {
+        Cow::Borrowed(s) if s.len() == value.len() => value,
+        other => other.into_owned(),
+    };
+    *budget -= kept.len().min(*budget);
+    Some(kept)
+}
+
+/// Accumulates element body text up to `limit` bytes; leading whitespace is
+/// skipped and trailing whitespace trimmed, because JUnit writers indent
+/// bodies and wrap CDATA in newlines.
+#[derive(Debug)]
+pub(crate) struct TextBuf {
+    buf: String,
+    limit: usize,
+    truncated: bool,
+}
+
+impl TextBuf {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            buf: String::new(),
+            limit,
+            truncated: false,
+        }
+    }
+
+    pub(crate) fn push(&mut self, s: &str) {
+        if self.truncated {
+            return;
+        }
+        let s = if self.buf.is_empty() {
+            s.trim_start()
+        } else {
+            s
+        };
+        let room = self.limit - self.buf.len();
+        if s.len() <= room {
+            self.buf.push_str(s);
+        } else {
+            self.buf.push_str(&s[..floor_char_boundary(s, room)]);
+            self.truncated = true;
+        }
+    }
+
+    /// Appends `s`; when `raw_xml`, applies XML end-of-line handling first
+    /// (`\r\n` and lone `\r` become `\n`) without copying the whole input,
+    /// so a huge body costs nothing beyond the limit.
+    pub(crate) fn push_text(&mut self, s: &str, raw_xml: bool) {
+        if !raw_xml {
+            self.push(s);
+            return;
+        }
+        let mut rest = s;
+        while !rest.is_empty() && !self.truncated {
+            let Some(i) = rest.find('\r') else {
+                self.push(rest);
+                return;
+            };
+            self.push(&rest[..i]);
+            self.push("\n");
+            rest = &rest[i + 1..];
+            rest = rest.strip_prefix('\n').unwrap_or(rest);
+        }
+    }
+
+    /// The collected text (`None` when empty), with the marker when cut.
+    pub(crate) fn finish(self) -> Option<String> {
+        let mut buf = self.buf;
+        if self.truncated && TRUNCATION_MARKER.len() <= self.limit {
+            let keep = floor_char_boundary(&buf, self.limit - TRUNCATION_MARKER.len());
+            buf.truncate(keep);
+            buf.truncate(buf.trim_end().len());
+            buf.push_str(TRUNCATION_MARKER);
+        } else {
+            buf.truncate(buf.trim_end().len());
+        }
+        (!buf.is_empty()).then_some(buf)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_respects_char_boundaries_and_limit() {
+        let s = "ab😀cd"; // the emoji is 4 bytes at 2..6
+        assert_eq!(clip(s, 100), s);
+        assert_eq!(clip(s, 3), "ab");
+        let long = "😀".repeat(10);
+        let cut = clip(&long, 20);
+        assert!(cut.len() <= 20 && cut.ends_with(TRUNCATION_MARKER), "{cut}");
+        assert_eq!(clip(&long, 0), "");
+    }
+
+    #[test]
+    fn textbuf_trims_and_caps() {
+        let mut t = TextBuf::new(64);
+        t.push("\n   ");
+        t.push("  hello ");
+        t.push("world\n ");
+        assert_eq!(t.finish().as_deref(), Some("hello world"));
+
+        let mut t = TextBuf::new(20);
+        for _ in 0..100 {
+            t.push("é");
+        }
+        let out = t.finish().unwrap_or_default();
+        assert!(out.len() <= 20 && out.ends_with(TRUNCATION_MARKER), "{out}");
+        assert!(TextBuf::new(5).finish().is_none());
+
+        let mut t = TextBuf::new(64);
+        t.push_text("\r\n  a\r\nb\rc\r\n", true);
+        t.push_text("\r", false);
+        assert_eq!(t.finish().as_deref(), Some("a\nb\nc"));
+        let mut t = TextBuf::new(64);
+        t.push_text("x", true);
+        t.push_text("\r", false);
+        t.push_text("y", true);
+        assert_eq!(t.finish().as_deref(), Some("x\ry"));
+    }
+
+    #[test]
+    fn clip_charged_consumes_budget() {
+        let mut budget = 10;
+        assert_eq!(
+            clip_charged(Some("abc".into()), &mut budget).as_deref(),
+            Some("abc")
+        );
+        assert_eq!(budget, 7);
+        let v = clip_charged(Some("x".repeat(50)), &mut budget).unwrap_or_default();
+        assert_eq!(v.len(), 7);
+        assert_eq!(budget, 0);
+        assert_eq!(clip_charged(None, &mut budget), None);
+    }
+}

@@ -1,0 +1,178 @@
+//! Domain values to wire values, and the checks on plain text fields that
+//! every resource shares.
+
+use verdict_api as api;
+use verdict_store as domain;
+use verdict_store::FieldError;
+
+pub fn user(u: &domain::User) -> api::User {
+    api::User {
+        id: u.id.to_string(),
+        name: u.name.clone(),
+        email: u.email.clone(),
+        admin: u.admin,
+        created_at: u.created_at.to_string(),
+    }
+}
+
+pub fn token(t: &domain::Token) -> api::Token {
+    api::Token {
+        id: t.id.to_string(),
+        name: t.name.clone(),
+        user_id: t.user_id.to_string(),
+        created_at: t.created_at.to_string(),
+        last_used_at: t.last_used_at.map(|t| t.to_string()),
+    }
+}
+
+pub fn project(p: &domain::Project) -> api::Project {
+    api::Project {
+        id: p.id.to_string(),
+        name: p.name.clone(),
+        created_at: p.created_at.to_string(),
+    }
+}
+
+pub fn member(m: &domain::Member) -> api::Member {
+    api::Member {
+        user_id: m.user.id.to_string(),
+        name: m.user.name.clone(),
+        email: m.user.email.clone(),
+        role: m.role.as_str().into(),
+    }
+}
+
+pub fn case(c: &domain::Case) -> api::Case {
+    api::Case {
+        id: c.id.to_string(),
+        project_id: c.project_id.to_string(),
+        title: c.title.clone(),
+        key: c.key.clone(),
+        suite: c.suite.clone(),
+        created_at: c.created_at.to_string(),
+    }
+}
+
+pub fn run(r: &domain::Run) -> api::Run {
+    let c = &r.counts;
+    api::Run {
+        id: r.id.to_string(),
+        project_id: r.project_id.to_string(),
+        name: r.name.clone(),
+        description: r.description.clone(),
+        key: r.key.clone(),
+        state: r.state.as_str().into(),
+        created_at: r.created_at.to_string(),
+        closed_at: r.closed_at.map(|t| t.to_string()),
+        counts: api::Counts {
+            passed: c.passed,
+            failed: c.failed,
+            blocked: c.blocked,
+            retest: c.retest,
+            not_tested: c.not_tested,
+            total: c.total(),
+        },
+    }
+}
+
+/// Whole seconds, rounded down, from milliseconds.
+fn seconds(ms: Option<i64>) -> Option<i64> {
+    ms.map(|ms| ms.div_euclid(1000))
+}
+
+pub fn result(r: &domain::TestResult) -> api::TestResult {
+    api::TestResult {
+        id: r.id.to_string(),
+        test_case_id: r.case_id.to_string(),
+        test_case_title: r.case_title.clone(),
+        status: r.status.as_str().into(),
+        note: r.note.clone(),
+        elapsed: seconds(r.elapsed_ms),
+        elapsed_ms: r.elapsed_ms,
+        tested_by: r.tested_by.map(|u| u.to_string()),
+        tested_at: r.tested_at.map(|t| t.to_string()),
+    }
+}
+
+pub fn execution(h: &domain::HistoryEntry) -> api::Execution {
+    api::Execution {
+        result_id: h.result_id.to_string(),
+        status: h.status.as_str().into(),
+        note: h.note.clone(),
+        elapsed: seconds(h.elapsed_ms),
+        elapsed_ms: h.elapsed_ms,
+        tested_by: h.tested_by.to_string(),
+        tested_at: h.tested_at.to_string(),
+    }
+}
+
+pub fn bulk_outcome(o: &domain::BulkOutcome, partial: bool) -> api::BulkOutcome {
+    api::BulkOutcome {
+        updated: o.updated,
+        results: o
+            .results
+            .iter()
+            .map(|a| api::AppliedResult {
+                id: a.id.to_string(),
+                test_case_id: a.test_case_id.to_string(),
+                status: a.status.as_str().into(),
+            })
+            .collect(),
+        rejected: partial.then(|| {
+            o.rejected
+                .iter()
+                .map(|r| api::RejectedEntry {
+                    index: r.index,
+                    test_case_id: r.test_case_id.clone(),
+                    code: r.code.clone(),
+                    message: r.message.clone(),
+                })
+                .collect()
+        }),
+    }
+}
+
+/// Longest name, title, key or suite, in characters.
+pub const MAX_TEXT_CHARS: usize = 1000;
+
+/// A required one-line text: trimmed, not empty, not too long.
+pub fn required_text(field: &str, value: &str, errors: &mut Vec<FieldError>) -> String {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        errors.push(FieldError::new(field, "must not be empty"));
+    } else if trimmed.chars().count() > MAX_TEXT_CHARS {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {MAX_TEXT_CHARS} characters"),
+        ));
+    }
+    trimmed.to_string()
+}
+
+/// An optional text: trimmed; empty means absent.
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max_chars: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let trimmed = value?.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    if trimmed.chars().count() > max_chars {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
+    }
+    Some(trimmed.to_string())
+}
+
+pub fn done(errors: Vec<FieldError>) -> Result<(), crate::error::ApiError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(crate::error::ApiError::Invalid(errors))
+    }
+}

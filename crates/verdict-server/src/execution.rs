@@ -1,0 +1,275 @@
+//! Reading executions (a PATCH body or one bulk entry) leniently, then
+//! checking them strictly: a bulk document parses even when entries are
+//! wrong, so every bad entry can be named by index (and, in partial mode,
+//! the good ones applied).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
+use verdict_store::{CaseId, Execution, FieldError, Status};
+
+/// The largest elapsed time accepted, in seconds (about 68 years): keeps
+/// milliseconds well inside 64 bits and databases' integer columns.
+pub const MAX_ELAPSED_SECONDS: i64 = i32::MAX as i64;
+
+/// An execution as sent: fields kept as JSON values, to be checked later.
+#[derive(Debug, Default)]
+pub struct RawEntry {
+    not_object: bool,
+    test_case_id: Option<Value>,
+    status: Option<Value>,
+    note: Option<Value>,
+    elapsed: Option<Value>,
+    elapsed_ms: Option<Value>,
+    unknown: Vec<String>,
+    repeated: Vec<String>,
+}
+
+impl<'de> serde::Deserialize<'de> for RawEntry {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EntryVisitor)
+    }
+}
+
+struct EntryVisitor;
+
+impl EntryVisitor {
+    fn other<E>(self) -> Result<RawEntry, E> {
+        Ok(RawEntry {
+            not_object: true,
+            ..RawEntry::default()
+        })
+    }
+}
+
+impl<'de> Visitor<'de> for EntryVisitor {
+    type Value = RawEntry;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEntry, A::Error> {
+        let mut entry = RawEntry::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let slot = match key.as_ref() {
+                "test_case_id" => &mut entry.test_case_id,
+                "status" => &mut entry.status,
+                "note" => &mut entry.note,
+                "elapsed" => &mut entry.elapsed,
+                "elapsed_ms" => &mut entry.elapsed_ms,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    entry.unknown.push(key.into_owned());
+                    continue;
+                }
+            };
+            let value: Value = map.next_value()?;
+            if slot.replace(value).is_some() {
+                entry.repeated.push(key.into_owned());
+            }
+        }
+        Ok(entry)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawEntry, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.other()
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<RawEntry, E> {
+        self.other()
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<RawEntry, E> {
+        self.other()
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<RawEntry, E> {
+        self.other()
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<RawEntry, E> {
+        self.other()
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<RawEntry, E> {
+        self.other()
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<RawEntry, E> {
+        self.other()
+    }
+}
+
+impl RawEntry {
+    /// The test case id as written, for reporting a rejected entry.
+    pub fn raw_case_id(&self) -> Option<String> {
+        match &self.test_case_id {
+            Some(Value::String(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
+fn duration(field: &str, value: &Value, errors: &mut Vec<FieldError>, max: i64) -> Option<i64> {
+    match value {
+        Value::Null => None,
+        Value::Number(n) => match n.as_i64() {
+            Some(v) if (0..=max).contains(&v) => Some(v),
+            Some(v) if v < 0 => {
+                errors.push(FieldError::new(field, "must not be negative"));
+                None
+            }
+            Some(_) => {
+                errors.push(FieldError::new(field, format!("must be at most {max}")));
+                None
+            }
+            None if n.is_u64() => {
+                errors.push(FieldError::new(field, format!("must be at most {max}")));
+                None
+            }
+            None => {
+                errors.push(FieldError::new(
+                    field,
+                    "must be a whole number (no fraction)",
+                ));
+                None
+            }
+        },
+        _ => {
+            errors.push(FieldError::new(field, "must be a whole number"));
+            None
+        }
+    }
+}
+
+/// Checks one execution. `prefix` names where it sits (`results[3].`);
+/// `with_case` says whether a `test_case_id` is required (bulk) or not
+/// allowed (PATCH).
+pub fn check(
+    raw: &RawEntry,
+    prefix: &str,
+    with_case: bool,
+    max_note_bytes: usize,
+) -> Result<(Option<CaseId>, Execution), Vec<FieldError>> {
+    let name = |f: &str| format!("{prefix}{f}");
+    let mut errors = Vec::new();
+    if raw.not_object {
+        let field = if prefix.is_empty() {
+            "body".to_string()
+        } else {
+            prefix.trim_end_matches('.').to_string()
+        };
+        return Err(vec![FieldError::new(field, "must be a JSON object")]);
+    }
+    for f in &raw.unknown {
+        errors.push(FieldError::new(name(f), "unknown field"));
+    }
+    for f in &raw.repeated {
+        errors.push(FieldError::new(name(f), "given more than once"));
+    }
+    let case = if with_case {
+        match &raw.test_case_id {
+            Some(Value::String(s)) => match s.parse::<CaseId>() {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    errors.push(FieldError::new(name("test_case_id"), e.to_string()));
+                    None
+                }
+            },
+            None | Some(Value::Null) => {
+                errors.push(FieldError::new(name("test_case_id"), "is required"));
+                None
+            }
+            Some(_) => {
+                errors.push(FieldError::new(
+                    name("test_case_id"),
+                    "must be a string (tc_…)",
+                ));
+                None
+            }
+        }
+    } else {
+        if raw.test_case_id.is_some() {
+            errors.push(FieldError::new(name("test_case_id"), "unknown field"));
+        }
+        None
+    };
+    let status = match &raw.status {
+        Some(Value::String(s)) => Status::parse(s),
+        _ => None,
+    };
+    if status.is_none() {
+        let message = if raw.status.is_none() || raw.status == Some(Value::Null) {
+            "is required: one of passed, failed, blocked, retest, not_tested"
+        } else {
+            "must be one of passed, failed, blocked, retest, not_tested"
+        };
+        errors.push(FieldError::new(name("status"), message));
+    }
+    let note = match &raw.note {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.len() > max_note_bytes => {
+            errors.push(FieldError::new(
+                name("note"),
+                format!(
+                    "must be at most {max_note_bytes} bytes (it has {})",
+                    s.len()
+                ),
+            ));
+            None
+        }
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => {
+            errors.push(FieldError::new(name("note"), "must be a string"));
+            None
+        }
+    };
+    let seconds = raw
+        .elapsed
+        .as_ref()
+        .and_then(|v| duration(&name("elapsed"), v, &mut errors, MAX_ELAPSED_SECONDS));
+    let millis = raw.elapsed_ms.as_ref().and_then(|v| {
+        duration(
+            &name("elapsed_ms"),
+            v,
+            &mut errors,
+            MAX_ELAPSED_SECONDS * 1000,
+        )
+    });
+    let elapsed_ms = match (seconds, millis) {
+        (Some(s), Some(ms)) if ms.div_euclid(1000) != s => {
+            errors.push(FieldError::new(
+                name("elapsed"),
+                format!("disagrees with elapsed_ms ({ms} ms is {} s)", ms / 1000),
+            ));
+            None
+        }
+        (_, Some(ms)) => Some(ms),
+        (Some(s), None) => Some(s * 1000),
+        (None, None) => None,
+    };
+    if status == Some(Status::NotTested) {
+        if note.is_some() {
+            errors.push(FieldError::new(
+                name("note"),
+                "must be empty when status is not_tested (it clears the result)",
+            ));
+        }
+        if elapsed_ms.is_some() {
+            errors.push(FieldError::new(
+                name("elapsed"),
+                "must be empty when status is not_tested (it clears the result)",
+            ));
+        }
+    }
+    match status {
+        Some(status) if errors.is_empty() => Ok((
+            case,
+            Execution {
+                status,
+                note,
+                elapsed_ms,
+            },
+        )),
+        _ => Err(errors),
+    }
+}

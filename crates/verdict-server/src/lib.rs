@@ -1,0 +1,146 @@
+//! Verdict's HTTP server: the v1 API over any [`Store`]. [`build_router`]
+//! is a plain function, so tests drive the real router in-process;
+//! [`serve`] runs it on a listener with graceful shutdown.
+
+pub mod auth;
+mod dto;
+pub mod error;
+mod execution;
+mod extract;
+mod routes;
+mod state;
+
+use std::future::Future;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use tower_http::catch_panic::CatchPanicLayer;
+use verdict_store::{Bootstrap, Store, Timestamp};
+
+pub use auth::{Secret, TOKEN_PREFIX, hash_token};
+pub use error::ApiError;
+pub use state::{AppState, Limits};
+
+use routes::{cases, health, projects, results, runs, tokens, users};
+
+/// Every route of the API.
+pub fn build_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/v1/me", get(users::me))
+        .route("/v1/users", post(users::create).get(users::list))
+        .route("/v1/users/{uid}", get(users::get_one))
+        .route("/v1/tokens", post(tokens::create).get(tokens::list))
+        .route("/v1/tokens/{tid}", axum::routing::delete(tokens::delete))
+        .route("/v1/projects", post(projects::create).get(projects::list))
+        .route("/v1/projects/{pid}", get(projects::get_one))
+        .route("/v1/projects/{pid}/members", get(projects::members))
+        .route(
+            "/v1/projects/{pid}/members/{uid}",
+            put(projects::set_member).delete(projects::remove_member),
+        )
+        .route(
+            "/v1/projects/{pid}/cases",
+            post(cases::create).get(cases::list),
+        )
+        .route("/v1/projects/{pid}/cases/bulk", post(cases::bulk))
+        .route(
+            "/v1/cases/{cid}",
+            get(cases::get_one)
+                .patch(cases::update)
+                .delete(cases::delete),
+        )
+        .route(
+            "/v1/projects/{pid}/runs",
+            post(runs::create).get(runs::list),
+        )
+        .route("/v1/runs/{rid}", get(runs::get_one).patch(runs::update))
+        .route("/v1/runs/{rid}/cases", post(runs::add_cases))
+        .route("/v1/runs/{rid}/close", post(runs::close))
+        .route("/v1/runs/{rid}/results", get(results::list))
+        .route("/v1/runs/{rid}/results/bulk", post(results::bulk))
+        .route(
+            "/v1/runs/{rid}/results/{id}",
+            get(results::get_one)
+                .patch(results::update)
+                .put(results::update),
+        )
+        .route("/v1/runs/{rid}/results/{id}/history", get(results::history))
+        .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(middleware::from_fn(log_request))
+        .layer(CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::Internal("a handler panicked".into()).into_response()
+            },
+        ))
+        .with_state(state)
+}
+
+/// One line per request: method, matched route (never the raw path, which
+/// may hold ids; never headers, which hold tokens), status and latency.
+async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "(no route)".into());
+    let start = Instant::now();
+    let response = next.run(req).await;
+    let latency_us = start.elapsed().as_micros() as u64;
+    tracing::info!(
+        target: "verdict::http",
+        %method,
+        route,
+        status = response.status().as_u16(),
+        latency_us,
+        "request"
+    );
+    response
+}
+
+/// Makes sure the database has an admin (DESIGN §5). Returns the secret of
+/// a freshly created admin token when one was made for an empty database;
+/// the caller prints it once.
+pub async fn bootstrap(
+    store: &dyn Store,
+    admin_token: Option<&str>,
+) -> Result<Option<Secret>, String> {
+    let given = match admin_token {
+        Some(t) => {
+            if !t.starts_with(TOKEN_PREFIX) || t.len() < TOKEN_PREFIX.len() + 16 {
+                return Err(format!(
+                    "VERDICT_ADMIN_TOKEN must start with {TOKEN_PREFIX} and have at least 16 characters after it"
+                ));
+            }
+            Some(hash_token(t))
+        }
+        None => None,
+    };
+    let fresh = Secret::generate().map_err(|e| format!("{e:?}"))?;
+    let outcome = store
+        .bootstrap_admin(given.clone(), fresh.hash(), Timestamp::now())
+        .await
+        .map_err(|e| format!("bootstrap failed: {e}"))?;
+    Ok(match outcome {
+        Bootstrap::CreatedAdmin(_) if given.is_none() => Some(fresh),
+        _ => None,
+    })
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, build_router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,208 @@
+//! Test cases: create, bulk upsert by key, list and search, show, edit, delete.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use verdict_api as api;
+use verdict_store::{
+    CaseId, CasePatch, CaseQuery, FieldError, NewCase, ProjectId, Role, Timestamp,
+};
+
+use crate::auth::{Caller, ensure};
+use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, PathIds, Query};
+use crate::routes::double_option;
+use crate::state::AppState;
+
+const EDIT: &str = "edit test cases";
+
+fn new_case(prefix: &str, c: &api::CreateCase, errors: &mut Vec<FieldError>) -> NewCase {
+    NewCase {
+        title: required_text(&format!("{prefix}title"), &c.title, errors),
+        key: optional_text(
+            &format!("{prefix}key"),
+            c.key.as_deref(),
+            MAX_TEXT_CHARS,
+            errors,
+        ),
+        suite: optional_text(
+            &format!("{prefix}suite"),
+            c.suite.as_deref(),
+            MAX_TEXT_CHARS,
+            errors,
+        ),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    q: Query,
+    body: JsonBody<api::CreateCase>,
+) -> ApiResult<(StatusCode, Json<api::Data<api::Case>>)> {
+    let project: ProjectId = path.id(0)?;
+    q.finish()?;
+    caller.require(&state, project, Role::Manager, EDIT).await?;
+    let mut errors = Vec::new();
+    let new = new_case("", &body.value, &mut errors);
+    done(errors)?;
+    let case = state
+        .store
+        .create_case(project, new, Timestamp::now())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(api::Data {
+            data: dto::case(&case),
+        }),
+    ))
+}
+
+pub async fn bulk(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    q: Query,
+    body: JsonBody<api::BulkCases>,
+) -> ApiResult<Json<api::Data<api::BulkCasesOutcome>>> {
+    let project: ProjectId = path.id(0)?;
+    q.finish()?;
+    caller.require(&state, project, Role::Manager, EDIT).await?;
+    let max = state.limits.max_bulk_results;
+    if body.value.cases.len() > max {
+        return Err(ApiError::TooLarge(format!(
+            "{} cases in one request; the limit is {max}: split them into requests of at most {max} cases each",
+            body.value.cases.len()
+        )));
+    }
+    let mut errors = Vec::new();
+    let new: Vec<NewCase> = body
+        .value
+        .cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| new_case(&format!("cases[{i}]."), c, &mut errors))
+        .collect();
+    done(errors)?;
+    let upserts = state
+        .store
+        .upsert_cases(project, new, Timestamp::now())
+        .await?;
+    let created = upserts.iter().filter(|u| u.created).count() as u64;
+    Ok(Json(api::Data {
+        data: api::BulkCasesOutcome {
+            created,
+            updated: upserts.len() as u64 - created,
+            cases: upserts
+                .iter()
+                .map(|u| api::CaseRef {
+                    id: u.case.id.to_string(),
+                    key: u.case.key.clone(),
+                    title: u.case.title.clone(),
+                })
+                .collect(),
+        },
+    }))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    mut q: Query,
+) -> ApiResult<Json<api::Page<api::Case>>> {
+    let project: ProjectId = path.id(0)?;
+    let page = q.take_page(state.limits.max_per_page)?;
+    let query = CaseQuery {
+        key: q.take("key")?,
+        q: q.take("q")?.filter(|s| !s.trim().is_empty()),
+    };
+    q.finish()?;
+    caller.role_in(&state, project).await?;
+    let listing = state.store.list_cases(project, query, page).await?;
+    Ok(Json(api::Page {
+        data: listing.items.iter().map(dto::case).collect(),
+        meta: api::Meta {
+            total: listing.total,
+            page: page.page,
+            per_page: page.per_page,
+            next_after: None,
+        },
+    }))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    q: Query,
+) -> ApiResult<Json<api::Data<api::Case>>> {
+    let id: CaseId = path.id(0)?;
+    q.finish()?;
+    let case = state.store.get_case(id).await?;
+    caller.role_in(&state, case.project_id).await?;
+    Ok(Json(api::Data {
+        data: dto::case(&case),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateCase {
+    title: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    key: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    suite: Option<Option<String>>,
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    q: Query,
+    body: JsonBody<UpdateCase>,
+) -> ApiResult<Json<api::Data<api::Case>>> {
+    let id: CaseId = path.id(0)?;
+    q.finish()?;
+    let case = state.store.get_case(id).await?;
+    let role = caller.role_in(&state, case.project_id).await?;
+    ensure(role, Role::Manager, EDIT)?;
+    let b = body.value;
+    let mut errors = Vec::new();
+    let patch = CasePatch {
+        title: b
+            .title
+            .as_deref()
+            .map(|t| required_text("title", t, &mut errors)),
+        key: b
+            .key
+            .map(|k| optional_text("key", k.as_deref(), MAX_TEXT_CHARS, &mut errors)),
+        suite: b
+            .suite
+            .map(|s| optional_text("suite", s.as_deref(), MAX_TEXT_CHARS, &mut errors)),
+    };
+    done(errors)?;
+    let case = state.store.update_case(id, patch).await?;
+    Ok(Json(api::Data {
+        data: dto::case(&case),
+    }))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    q: Query,
+) -> ApiResult<StatusCode> {
+    let id: CaseId = path.id(0)?;
+    q.finish()?;
+    let case = state.store.get_case(id).await?;
+    let role = caller.role_in(&state, case.project_id).await?;
+    ensure(role, Role::Manager, EDIT)?;
+    state.store.delete_case(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,115 @@
+//! Projects and their members.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use verdict_api as api;
+use verdict_store::{ProjectId, Role, Timestamp, UserId};
+
+use crate::auth::Caller;
+use crate::dto::{self, done, required_text};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, PathIds, Query};
+use crate::routes::{listing, page_of};
+use crate::state::AppState;
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    q: Query,
+    body: JsonBody<api::CreateProject>,
+) -> ApiResult<(StatusCode, Json<api::Data<api::Project>>)> {
+    q.finish()?;
+    let mut errors = Vec::new();
+    let name = required_text("name", &body.value.name, &mut errors);
+    done(errors)?;
+    let project = state
+        .store
+        .create_project(name, caller.user.id, Timestamp::now())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(api::Data {
+            data: dto::project(&project),
+        }),
+    ))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut q: Query,
+) -> ApiResult<Json<api::Page<api::Project>>> {
+    let page = q.take_page(state.limits.max_per_page)?;
+    q.finish()?;
+    let member = (!caller.user.admin).then_some(caller.user.id);
+    let found = state.store.list_projects(member, page).await?;
+    Ok(Json(listing(found, page, dto::project)))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    q: Query,
+) -> ApiResult<Json<api::Data<api::Project>>> {
+    let id: ProjectId = path.id(0)?;
+    q.finish()?;
+    caller.role_in(&state, id).await?;
+    let project = state.store.get_project(id).await?;
+    Ok(Json(api::Data {
+        data: dto::project(&project),
+    }))
+}
+
+pub async fn members(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    mut q: Query,
+) -> ApiResult<Json<api::Page<api::Member>>> {
+    let id: ProjectId = path.id(0)?;
+    let page = q.take_page(state.limits.max_per_page)?;
+    q.finish()?;
+    caller.role_in(&state, id).await?;
+    let members = state.store.list_members(id).await?;
+    Ok(Json(page_of(
+        members.iter().map(dto::member).collect(),
+        page,
+    )))
+}
+
+pub async fn set_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    q: Query,
+    body: JsonBody<api::SetMember>,
+) -> ApiResult<Json<api::Data<api::Member>>> {
+    let (project, user): (ProjectId, UserId) = (path.id(0)?, path.id(1)?);
+    q.finish()?;
+    caller
+        .require(&state, project, Role::Manager, "manage members")
+        .await?;
+    let role = Role::parse(&body.value.role)
+        .ok_or_else(|| ApiError::invalid("role", "must be one of viewer, tester, manager"))?;
+    let member = state.store.set_member(project, user, role).await?;
+    Ok(Json(api::Data {
+        data: dto::member(&member),
+    }))
+}
+
+pub async fn remove_member(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    q: Query,
+) -> ApiResult<StatusCode> {
+    let (project, user): (ProjectId, UserId) = (path.id(0)?, path.id(1)?);
+    q.finish()?;
+    caller
+        .require(&state, project, Role::Manager, "manage members")
+        .await?;
+    state.store.remove_member(project, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,267 @@
+//! The Test Results API (DESIGN §3): list, one, update, bulk, history.
+
+use axum::Json;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use verdict_api as api;
+use verdict_store::{
+    BulkEntry, BulkRequest, FieldError, IdempotencyKey, Rejection, ResultId, ResultQuery, Role,
+    RunId, Status, Timestamp,
+};
+
+use crate::auth::{Caller, ensure};
+use crate::dto;
+use crate::error::{ApiError, ApiResult};
+use crate::execution::{self, RawEntry};
+use crate::extract::{JsonBody, PathIds, Query};
+use crate::state::AppState;
+
+const RECORD: &str = "record results";
+
+fn parse_statuses(value: &str) -> ApiResult<Vec<Status>> {
+    value
+        .split(',')
+        .map(|s| {
+            Status::parse(s.trim()).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    format!(
+                        "{s:?} is not a status: use one or more of passed, failed, blocked, retest, not_tested (comma-separated)"
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    mut q: Query,
+) -> ApiResult<Json<api::Page<api::TestResult>>> {
+    let run: RunId = path.id(0)?;
+    let page = q.take_page(state.limits.max_per_page)?;
+    let statuses = match q.take("status")? {
+        Some(v) => parse_statuses(&v)?,
+        None => Vec::new(),
+    };
+    let after = match q.take("after")? {
+        Some(v) => Some(
+            v.parse::<ResultId>()
+                .map_err(|e| ApiError::invalid("after", e.to_string()))?,
+        ),
+        None => None,
+    };
+    q.finish()?;
+    caller.run(&state, run).await?;
+    let listing = state
+        .store
+        .list_results(
+            run,
+            ResultQuery {
+                statuses,
+                after,
+                page,
+            },
+        )
+        .await?;
+    let next_after = (listing.items.len() == page.per_page as usize)
+        .then(|| listing.items.last().map(|r| r.id.to_string()))
+        .flatten();
+    Ok(Json(api::Page {
+        data: listing.items.iter().map(dto::result).collect(),
+        meta: api::Meta {
+            total: listing.total,
+            page: page.page,
+            per_page: page.per_page,
+            next_after,
+        },
+    }))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    q: Query,
+) -> ApiResult<Json<api::Data<api::TestResult>>> {
+    let (run, id): (RunId, ResultId) = (path.id(0)?, path.id(1)?);
+    q.finish()?;
+    caller.run(&state, run).await?;
+    let result = state.store.get_result(run, id).await?;
+    Ok(Json(api::Data {
+        data: dto::result(&result),
+    }))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    q: Query,
+    body: JsonBody<RawEntry>,
+) -> ApiResult<Json<api::Data<api::TestResult>>> {
+    let (run, id): (RunId, ResultId) = (path.id(0)?, path.id(1)?);
+    q.finish()?;
+    let (_, role) = caller.run(&state, run).await?;
+    ensure(role, Role::Tester, RECORD)?;
+    let (_, execution) = execution::check(&body.value, "", false, state.limits.max_note_bytes)
+        .map_err(ApiError::Invalid)?;
+    let result = state
+        .store
+        .record_result(run, id, execution, caller.user.id, Timestamp::now())
+        .await?;
+    Ok(Json(api::Data {
+        data: dto::result(&result),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkBody {
+    results: Vec<RawEntry>,
+}
+
+/// The `Idempotency-Key` header, if sent: 1–255 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            )
+        })?;
+    Ok(Some(key.to_string()))
+}
+
+/// What makes a request that request: a retry must match it exactly.
+pub fn fingerprint(method: &str, uri: &axum::http::Uri, body: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(method.as_bytes());
+    h.update(b" ");
+    h.update(uri.path().as_bytes());
+    h.update(b"?");
+    h.update(uri.query().unwrap_or("").as_bytes());
+    h.update(b"\n");
+    h.update(body);
+    h.finalize().into()
+}
+
+pub async fn bulk(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    mut q: Query,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: JsonBody<BulkBody>,
+) -> ApiResult<Response> {
+    let run: RunId = path.id(0)?;
+    let partial = q.take_bool("partial")?;
+    q.finish()?;
+    let key = idempotency_key(&headers)?;
+    let (_, role) = caller.run(&state, run).await?;
+    ensure(role, Role::Tester, RECORD)?;
+    let max = state.limits.max_bulk_results;
+    let entries = body.value.results;
+    if entries.len() > max {
+        return Err(ApiError::TooLarge(format!(
+            "{} results in one request; the limit is {max}: split them into requests of at most {max} results each",
+            entries.len()
+        )));
+    }
+    let mut valid = Vec::with_capacity(entries.len());
+    let mut invalid: Vec<FieldError> = Vec::new();
+    let mut rejected = Vec::new();
+    for (index, raw) in entries.iter().enumerate() {
+        let prefix = format!("results[{index}].");
+        match execution::check(raw, &prefix, true, state.limits.max_note_bytes) {
+            Ok((Some(case_id), execution)) => valid.push(BulkEntry {
+                index,
+                case_id,
+                execution,
+            }),
+            Ok((None, _)) => {
+                return Err(ApiError::Internal(
+                    "bulk entry checked without its case".into(),
+                ));
+            }
+            Err(errors) => {
+                if partial {
+                    rejected.push(Rejection {
+                        index,
+                        test_case_id: raw.raw_case_id(),
+                        code: "validation_failed".into(),
+                        message: errors
+                            .iter()
+                            .map(|e| format!("{}: {}", e.field, e.message))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    });
+                }
+                invalid.extend(errors);
+            }
+        }
+    }
+    if !invalid.is_empty() && !partial {
+        return Err(ApiError::Invalid(invalid));
+    }
+    let idempotency = key.map(|key| IdempotencyKey {
+        key,
+        fingerprint: fingerprint("POST", &uri, &body.raw),
+    });
+    let outcome = state
+        .store
+        .record_bulk(BulkRequest {
+            run,
+            actor: caller.user.id,
+            now: Timestamp::now(),
+            entries: valid,
+            partial,
+            rejected,
+            idempotency,
+        })
+        .await?;
+    let mut response = Json(api::Data {
+        data: dto::bulk_outcome(&outcome, partial),
+    })
+    .into_response();
+    if outcome.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+pub async fn history(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    mut q: Query,
+) -> ApiResult<Json<api::Page<api::Execution>>> {
+    let (run, id): (RunId, ResultId) = (path.id(0)?, path.id(1)?);
+    let page = q.take_page(state.limits.max_per_page)?;
+    q.finish()?;
+    caller.run(&state, run).await?;
+    let listing = state.store.result_history(run, id, page).await?;
+    Ok(Json(api::Page {
+        data: listing.items.iter().map(dto::execution).collect(),
+        meta: api::Meta {
+            total: listing.total,
+            page: page.page,
+            per_page: page.per_page,
+            next_after: None,
+        },
+    }))
+}

@@ -1,0 +1,90 @@
+//! API tokens: mint (the secret is shown once), list, revoke. An admin may
+//! mint a token for another user, e.g. a CI bot.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use verdict_api as api;
+use verdict_store::{Timestamp, TokenId, UserId};
+
+use crate::auth::{Caller, Secret};
+use crate::dto::{self, done, required_text};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, PathIds, Query};
+use crate::routes::page_of;
+use crate::state::AppState;
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    q: Query,
+    body: JsonBody<api::CreateToken>,
+) -> ApiResult<(StatusCode, Json<api::Data<api::NewToken>>)> {
+    q.finish()?;
+    let b = body.value;
+    let mut errors = Vec::new();
+    let name = required_text("name", &b.name, &mut errors);
+    done(errors)?;
+    let owner = match b.user_id {
+        None => caller.user.id,
+        Some(raw) => {
+            let id: UserId = raw
+                .parse()
+                .map_err(|e: verdict_store::BadId| ApiError::invalid("user_id", e.to_string()))?;
+            if id != caller.user.id {
+                caller.require_admin()?;
+                state.store.get_user(id).await.map_err(|e| match e {
+                    verdict_store::StoreError::NotFound => {
+                        ApiError::invalid("user_id", format!("{id} is not a user"))
+                    }
+                    other => other.into(),
+                })?;
+            }
+            id
+        }
+    };
+    let secret = Secret::generate()?;
+    let token = state
+        .store
+        .create_token(owner, name, secret.hash(), Timestamp::now())
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(api::Data {
+            data: api::NewToken {
+                id: token.id.to_string(),
+                name: token.name,
+                user_id: token.user_id.to_string(),
+                created_at: token.created_at.to_string(),
+                token: secret.expose().to_string(),
+            },
+        }),
+    ))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut q: Query,
+) -> ApiResult<Json<api::Page<api::Token>>> {
+    let page = q.take_page(state.limits.max_per_page)?;
+    q.finish()?;
+    let tokens = state.store.list_tokens(caller.user.id).await?;
+    Ok(Json(page_of(tokens.iter().map(dto::token).collect(), page)))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    q: Query,
+) -> ApiResult<StatusCode> {
+    let id: TokenId = path.id(0)?;
+    q.finish()?;
+    let token = state.store.get_token(id).await?;
+    if token.user_id != caller.user.id && !caller.user.admin {
+        return Err(ApiError::NotFound);
+    }
+    state.store.delete_token(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,139 @@
+//! People: the caller (`/v1/me`), and users, which only admins create and list.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use verdict_api as api;
+use verdict_store::{FieldError, NewUser, Timestamp, UserId};
+
+use crate::auth::Caller;
+use crate::dto::{self, done, required_text};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{JsonBody, PathIds, Query};
+use crate::routes::listing;
+use crate::state::AppState;
+
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+pub async fn me(caller: Caller, q: Query) -> ApiResult<Json<api::Data<api::User>>> {
+    q.finish()?;
+    Ok(Json(api::Data {
+        data: dto::user(&caller.user),
+    }))
+}
+
+/// A plausible address: one `@`, something either side, no spaces.
+fn check_email(email: &str, errors: &mut Vec<FieldError>) -> String {
+    let email = email.trim();
+    let plausible = email.len() <= 254
+        && !email.chars().any(char::is_whitespace)
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    if !plausible {
+        errors.push(FieldError::new(
+            "email",
+            "must be an email address (name@example.com)",
+        ));
+    }
+    email.to_string()
+}
+
+/// Hashes a password with argon2id (default parameters) on the blocking pool.
+pub async fn hash_password(password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || {
+        use argon2::PasswordHasher;
+        let mut salt = [0u8; 16];
+        getrandom::fill(&mut salt)
+            .map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
+        let salt = argon2::password_hash::SaltString::encode_b64(&salt)
+            .map_err(|e| ApiError::Internal(format!("salt: {e}")))?;
+        argon2::Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| ApiError::Internal(format!("argon2: {e}")))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("hashing task failed: {e}")))?
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    q: Query,
+    body: JsonBody<api::CreateUser>,
+) -> ApiResult<(StatusCode, Json<api::Data<api::User>>)> {
+    q.finish()?;
+    caller.require_admin()?;
+    let b = body.value;
+    let mut errors = Vec::new();
+    let name = required_text("name", &b.name, &mut errors);
+    let email = check_email(&b.email, &mut errors);
+    if let Some(p) = &b.password {
+        if p.chars().count() < MIN_PASSWORD_CHARS {
+            errors.push(FieldError::new(
+                "password",
+                format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+            ));
+        } else if p.len() > MAX_PASSWORD_BYTES {
+            errors.push(FieldError::new(
+                "password",
+                format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
+            ));
+        }
+    }
+    done(errors)?;
+    let password_hash = match b.password {
+        Some(p) => Some(hash_password(p).await?),
+        None => None,
+    };
+    let user = state
+        .store
+        .create_user(
+            NewUser {
+                name,
+                email,
+                password_hash,
+                admin: b.admin,
+            },
+            Timestamp::now(),
+        )
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(api::Data {
+            data: dto::user(&user),
+        }),
+    ))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    mut q: Query,
+) -> ApiResult<Json<api::Page<api::User>>> {
+    let page = q.take_page(state.limits.max_per_page)?;
+    q.finish()?;
+    caller.require_admin()?;
+    let found = state.store.list_users(page).await?;
+    Ok(Json(listing(found, page, dto::user)))
+}
+
+pub async fn get_one(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    q: Query,
+) -> ApiResult<Json<api::Data<api::User>>> {
+    let id: UserId = path.id(0)?;
+    q.finish()?;
+    // Others' accounts are not there for a non-admin.
+    if !caller.user.admin && caller.user.id != id {
+        return Err(ApiError::NotFound);
+    }
+    let user = state.store.get_user(id).await?;
+    Ok(Json(api::Data {
+        data: dto::user(&user),
+    }))
+}

@@ -1,0 +1,181 @@
+//! Test cases. Deleting a case hides it and frees its key; results that
+//! runs hold for it stay (history is never lost).
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use verdict_store::*;
+
+use crate::projects::get_project;
+use crate::{check_page, db_err, found, is_unique_violation};
+
+const COLUMNS: &str = "id, project_id, title, key, suite, created_at";
+
+fn case_row(r: &Row<'_>) -> rusqlite::Result<Case> {
+    Ok(Case {
+        id: CaseId::from_db(r.get(0)?),
+        project_id: ProjectId::from_db(r.get(1)?),
+        title: r.get(2)?,
+        key: r.get(3)?,
+        suite: r.get(4)?,
+        created_at: Timestamp::from_millis(r.get(5)?),
+    })
+}
+
+fn key_conflict(e: rusqlite::Error, key: Option<&str>) -> StoreError {
+    if is_unique_violation(&e) {
+        StoreError::duplicate_key("case", key.unwrap_or_default())
+    } else {
+        db_err(e)
+    }
+}
+
+fn insert(c: &Connection, project: ProjectId, case: &NewCase, now: Timestamp) -> StoreResult<Case> {
+    let mut stmt = c
+        .prepare_cached(
+            "INSERT INTO cases (project_id, title, key, suite, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(db_err)?;
+    stmt.execute(params![
+        project.get(),
+        case.title,
+        case.key,
+        case.suite,
+        now.millis()
+    ])
+    .map_err(|e| key_conflict(e, case.key.as_deref()))?;
+    Ok(Case {
+        id: CaseId::from_db(c.last_insert_rowid()),
+        project_id: project,
+        title: case.title.clone(),
+        key: case.key.clone(),
+        suite: case.suite.clone(),
+        created_at: now,
+    })
+}
+
+pub(crate) fn create_case(
+    c: &Connection,
+    project: ProjectId,
+    case: &NewCase,
+    now: Timestamp,
+) -> StoreResult<Case> {
+    get_project(c, project)?;
+    insert(c, project, case, now)
+}
+
+pub(crate) fn upsert_cases(
+    c: &Connection,
+    project: ProjectId,
+    cases: &[NewCase],
+    now: Timestamp,
+) -> StoreResult<Vec<CaseUpsert>> {
+    get_project(c, project)?;
+    let mut find = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM cases WHERE project_id = ?1 AND key = ?2 AND deleted_at IS NULL"
+        ))
+        .map_err(db_err)?;
+    let mut update = c
+        .prepare_cached("UPDATE cases SET title = ?2, suite = ?3 WHERE id = ?1")
+        .map_err(db_err)?;
+    let mut out = Vec::with_capacity(cases.len());
+    for new in cases {
+        let existing = match &new.key {
+            Some(key) => find
+                .query_row(params![project.get(), key], case_row)
+                .optional()
+                .map_err(db_err)?,
+            None => None,
+        };
+        out.push(match existing {
+            Some(mut case) => {
+                update
+                    .execute(params![case.id.get(), new.title, new.suite])
+                    .map_err(db_err)?;
+                case.title = new.title.clone();
+                case.suite = new.suite.clone();
+                CaseUpsert {
+                    case,
+                    created: false,
+                }
+            }
+            None => CaseUpsert {
+                case: insert(c, project, new, now)?,
+                created: true,
+            },
+        });
+    }
+    Ok(out)
+}
+
+pub(crate) fn get_case(c: &Connection, id: CaseId) -> StoreResult<Case> {
+    found(c.query_row(
+        &format!("SELECT {COLUMNS} FROM cases WHERE id = ?1 AND deleted_at IS NULL"),
+        [id.get()],
+        case_row,
+    ))
+}
+
+pub(crate) fn list_cases(
+    c: &Connection,
+    project: ProjectId,
+    query: &CaseQuery,
+    page: Page,
+) -> StoreResult<Listing<Case>> {
+    let (limit, offset) = check_page(page);
+    // instr() on lower() avoids LIKE's wildcards in user text.
+    let filter = "project_id = ?1 AND deleted_at IS NULL
+        AND (?2 IS NULL OR key = ?2)
+        AND (?3 IS NULL OR instr(lower(title), lower(?3)) > 0)";
+    let total = c
+        .query_row(
+            &format!("SELECT count(*) FROM cases WHERE {filter}"),
+            params![project.get(), query.key, query.q],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM cases WHERE {filter} ORDER BY id LIMIT ?4 OFFSET ?5"
+        ))
+        .map_err(db_err)?;
+    let items = stmt
+        .query_map(
+            params![project.get(), query.key, query.q, limit, offset],
+            case_row,
+        )
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(db_err)?;
+    Ok(Listing { items, total })
+}
+
+pub(crate) fn update_case(c: &Connection, id: CaseId, patch: &CasePatch) -> StoreResult<Case> {
+    let mut case = get_case(c, id)?;
+    if let Some(title) = &patch.title {
+        case.title = title.clone();
+    }
+    if let Some(key) = &patch.key {
+        case.key = key.clone();
+    }
+    if let Some(suite) = &patch.suite {
+        case.suite = suite.clone();
+    }
+    c.execute(
+        "UPDATE cases SET title = ?2, key = ?3, suite = ?4 WHERE id = ?1",
+        params![id.get(), case.title, case.key, case.suite],
+    )
+    .map_err(|e| key_conflict(e, case.key.as_deref()))?;
+    Ok(case)
+}
+
+pub(crate) fn delete_case(c: &Connection, id: CaseId) -> StoreResult<()> {
+    let n = c
+        .execute(
+            "UPDATE cases SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+            params![id.get(), Timestamp::now().millis()],
+        )
+        .map_err(db_err)?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

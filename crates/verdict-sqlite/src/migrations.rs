@@ -1,0 +1,128 @@
+//! Schema migrations, applied in order at start-up. `PRAGMA user_version`
+//! records how many have run; each runs in its own transaction.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    name          TEXT NOT NULL,
+    email         TEXT NOT NULL,
+    admin         INTEGER NOT NULL DEFAULT 0,
+    password_hash TEXT,
+    created_at    INTEGER NOT NULL
+);
+CREATE UNIQUE INDEX users_email ON users (lower(email));
+
+CREATE TABLE tokens (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id      INTEGER NOT NULL REFERENCES users (id),
+    name         TEXT NOT NULL,
+    hash         BLOB NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER
+);
+CREATE INDEX tokens_user ON tokens (user_id);
+
+CREATE TABLE projects (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    name       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE members (
+    project_id INTEGER NOT NULL REFERENCES projects (id),
+    user_id    INTEGER NOT NULL REFERENCES users (id),
+    role       INTEGER NOT NULL,
+    PRIMARY KEY (project_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX members_user ON members (user_id, project_id);
+
+CREATE TABLE cases (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL REFERENCES projects (id),
+    title      TEXT NOT NULL,
+    key        TEXT,
+    suite      TEXT,
+    created_at INTEGER NOT NULL,
+    deleted_at INTEGER
+);
+CREATE UNIQUE INDEX cases_key ON cases (project_id, key)
+    WHERE key IS NOT NULL AND deleted_at IS NULL;
+CREATE INDEX cases_project ON cases (project_id) WHERE deleted_at IS NULL;
+
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id  INTEGER NOT NULL REFERENCES projects (id),
+    name        TEXT NOT NULL,
+    description TEXT,
+    key         TEXT,
+    created_at  INTEGER NOT NULL,
+    closed_at   INTEGER,
+    passed      INTEGER NOT NULL DEFAULT 0,
+    failed      INTEGER NOT NULL DEFAULT 0,
+    blocked     INTEGER NOT NULL DEFAULT 0,
+    retest      INTEGER NOT NULL DEFAULT 0,
+    not_tested  INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX runs_key ON runs (project_id, key) WHERE key IS NOT NULL;
+CREATE INDEX runs_project ON runs (project_id);
+
+-- One row per (run, case). Ordered listing uses results_run (the rowid is
+-- the last column of every index, so it serves ORDER BY id within a run);
+-- a status filter uses results_run_status the same way.
+CREATE TABLE results (
+    id         INTEGER PRIMARY KEY,
+    run_id     INTEGER NOT NULL REFERENCES runs (id),
+    case_id    INTEGER NOT NULL REFERENCES cases (id),
+    status     INTEGER NOT NULL DEFAULT 0,
+    note       TEXT,
+    elapsed_ms INTEGER,
+    tested_by  INTEGER REFERENCES users (id),
+    tested_at  INTEGER
+);
+CREATE UNIQUE INDEX results_run_case ON results (run_id, case_id);
+CREATE INDEX results_run ON results (run_id);
+CREATE INDEX results_run_status ON results (run_id, status);
+
+CREATE TABLE history (
+    id         INTEGER PRIMARY KEY,
+    result_id  INTEGER NOT NULL REFERENCES results (id),
+    status     INTEGER NOT NULL,
+    note       TEXT,
+    elapsed_ms INTEGER,
+    tested_by  INTEGER NOT NULL REFERENCES users (id),
+    tested_at  INTEGER NOT NULL
+);
+CREATE INDEX history_result ON history (result_id);
+
+CREATE TABLE idempotency (
+    user_id     INTEGER NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint BLOB NOT NULL,
+    outcome     BLOB NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (user_id, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_created ON idempotency (created_at);
+"#];
+
+/// Brings the schema up to date. Returns how many migrations ran.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
+    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let current = usize::try_from(current).unwrap_or(0);
+    let mut ran = 0;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if usize::try_from(now).unwrap_or(0) > i {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+        tx.commit()?;
+        ran += 1;
+    }
+    Ok(ran)
+}

@@ -1,0 +1,216 @@
+//! Connections. Writes go through one writer thread that commits every
+//! write waiting at the time in one transaction (group commit): with
+//! `synchronous=FULL` each commit costs an fsync, and sharing it is how many
+//! small concurrent writes stay both durable and fast. Each write runs in its
+//! own savepoint, so one failing write never disturbs the others in its
+//! group. Reads run on a small pool of connections on the blocking thread
+//! pool, each in its own read transaction (a consistent snapshot).
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, mpsc};
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+use verdict_store::{StoreError, StoreResult};
+
+use crate::db_err;
+
+/// How much a commit waits for the disk; see DESIGN §8.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    /// fsync at every commit: an answered write survives power loss.
+    Full,
+    /// Opt-in: faster, but the last writes may be lost on power loss.
+    Normal,
+}
+
+/// The most writes one group commit takes, so one group's latency stays bounded.
+const MAX_GROUP: usize = 512;
+/// Idle read connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+trait WriteJob: Send {
+    /// Runs inside the group's transaction and returns the delivery of its
+    /// answer, which waits until the commit is known.
+    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn FnOnce(StoreResult<()>) + Send>;
+    fn fail(self: Box<Self>, err: StoreError);
+}
+
+struct Pending<F, R> {
+    work: F,
+    reply: oneshot::Sender<StoreResult<R>>,
+}
+
+impl<F, R> WriteJob for Pending<F, R>
+where
+    F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    R: Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn FnOnce(StoreResult<()>) + Send> {
+        let Pending { work, reply } = *self;
+        let outcome = in_savepoint(conn, work);
+        Box::new(move |commit| {
+            // The receiver may have gone (client hung up); nothing to do then.
+            let _ = reply.send(commit.and(outcome));
+        })
+    }
+
+    fn fail(self: Box<Self>, err: StoreError) {
+        let _ = self.reply.send(Err(err));
+    }
+}
+
+fn in_savepoint<R>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> StoreResult<R>,
+) -> StoreResult<R> {
+    conn.execute_batch("SAVEPOINT job").map_err(db_err)?;
+    let outcome = catch_unwind(AssertUnwindSafe(|| work(conn)))
+        .unwrap_or_else(|_| Err(StoreError::Other("a write panicked".into())));
+    let end = if outcome.is_ok() {
+        "RELEASE job"
+    } else {
+        "ROLLBACK TO job; RELEASE job"
+    };
+    conn.execute_batch(end).map_err(db_err)?;
+    outcome
+}
+
+pub(crate) struct Pool {
+    path: PathBuf,
+    synchronous: Synchronous,
+    writer: Mutex<mpsc::Sender<Box<dyn WriteJob>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+pub(crate) fn open_connection(
+    path: &Path,
+    synchronous: Synchronous,
+) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let sync = match synchronous {
+        Synchronous::Full => "FULL",
+        Synchronous::Normal => "NORMAL",
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA busy_timeout = 10000;
+         PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = {sync};
+         PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -32000;"
+    ))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+impl Pool {
+    pub(crate) fn start(path: PathBuf, synchronous: Synchronous) -> rusqlite::Result<Arc<Pool>> {
+        let conn = open_connection(&path, synchronous)?;
+        let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
+        std::thread::Builder::new()
+            .name("verdict-sqlite-writer".into())
+            .spawn(move || writer_loop(conn, rx))
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        Ok(Arc::new(Pool {
+            path,
+            synchronous,
+            writer: Mutex::new(tx),
+            readers: Mutex::new(Vec::new()),
+        }))
+    }
+
+    pub(crate) async fn write<R, F>(&self, work: F) -> StoreResult<R>
+    where
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Box<dyn WriteJob> = Box::new(Pending { work, reply });
+        {
+            let sender = self
+                .writer
+                .lock()
+                .map_err(|_| StoreError::Other("writer lock poisoned".into()))?;
+            sender
+                .send(job)
+                .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+        }
+        answer
+            .await
+            .map_err(|_| StoreError::Other("the writer dropped a request".into()))?
+    }
+
+    pub(crate) async fn read<R, F>(self: &Arc<Self>, work: F) -> StoreResult<R>
+    where
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        let pool = Arc::clone(self);
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.take_reader()?;
+            let outcome = (|| {
+                conn.execute_batch("BEGIN").map_err(db_err)?;
+                let outcome = work(&conn);
+                conn.execute_batch("COMMIT").map_err(db_err)?;
+                outcome
+            })();
+            if conn.is_autocommit() {
+                pool.give_back(conn);
+            }
+            outcome
+        })
+        .await
+        .map_err(|e| StoreError::Other(format!("read task failed: {e}")))?
+    }
+
+    fn take_reader(&self) -> StoreResult<Connection> {
+        let idle = self.readers.lock().ok().and_then(|mut r| r.pop());
+        match idle {
+            Some(conn) => Ok(conn),
+            None => open_connection(&self.path, self.synchronous).map_err(db_err),
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        if let Ok(mut idle) = self.readers.lock()
+            && idle.len() < MAX_IDLE_READERS
+        {
+            idle.push(conn);
+        }
+    }
+}
+
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let err = db_err(e);
+            for job in group {
+                job.fail(err.clone());
+            }
+            continue;
+        }
+        let deliveries: Vec<_> = group.into_iter().map(|job| job.run(&conn)).collect();
+        let commit = conn.execute_batch("COMMIT").map_err(db_err);
+        if commit.is_err() {
+            // Leave no transaction open for the next group.
+            let _ = conn.execute_batch("ROLLBACK");
+            tracing::error!(error = ?commit, "group commit failed");
+        }
+        for deliver in deliveries {
+            deliver(commit.clone());
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! Results and their history: listing without scans, single executions and
+//! bulk uploads (atomic or partial, idempotent on request).
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use verdict_store::*;
+
+use crate::runs::{get_run, open_run};
+use crate::{check_page, db_err, found, status_of, ts};
+
+/// Idempotency records older than this are forgotten.
+const IDEMPOTENCY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+const COLUMNS: &str =
+    "r.id, r.run_id, r.case_id, c.title, r.status, r.note, r.elapsed_ms, r.tested_by, r.tested_at";
+
+fn result_row(r: &Row<'_>) -> rusqlite::Result<TestResult> {
+    Ok(TestResult {
+        id: ResultId::from_db(r.get(0)?),
+        run_id: RunId::from_db(r.get(1)?),
+        case_id: CaseId::from_db(r.get(2)?),
+        case_title: r.get(3)?,
+        status: status_of(r.get(4)?)?,
+        note: r.get(5)?,
+        elapsed_ms: r.get(6)?,
+        tested_by: r.get::<_, Option<i64>>(7)?.map(UserId::from_db),
+        tested_at: ts(r.get(8)?),
+    })
+}
+
+pub(crate) fn list_results(
+    c: &Connection,
+    run: RunId,
+    query: &ResultQuery,
+) -> StoreResult<Listing<TestResult>> {
+    let counts = get_run(c, run)?.counts;
+    let mut statuses = query.statuses.clone();
+    statuses.sort_by_key(|s| s.code());
+    statuses.dedup();
+    let total = if statuses.is_empty() {
+        counts.total()
+    } else {
+        statuses.iter().map(|s| counts.get(*s)).sum()
+    };
+    let (limit, offset) = check_page(query.page);
+    let after = query.after.map_or(0, |a| a.get());
+    // Each status is its own ordered index range (run_id, status, id); a
+    // union of their first offset+limit ids, merged by id, serves any filter
+    // without sorting the whole run.
+    let ids = if statuses.is_empty() {
+        "SELECT id FROM results WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3 OFFSET ?4"
+            .to_string()
+    } else {
+        let arms: Vec<String> = statuses
+            .iter()
+            .map(|s| {
+                format!(
+                    "SELECT id FROM (SELECT id FROM results WHERE run_id = ?1 AND status = {} AND id > ?2 ORDER BY id LIMIT ?3 + ?4)",
+                    s.code()
+                )
+            })
+            .collect();
+        format!(
+            "{} ORDER BY id LIMIT ?3 OFFSET ?4",
+            arms.join(" UNION ALL ")
+        )
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM ({ids}) page JOIN results r ON r.id = page.id
+         JOIN cases c ON c.id = r.case_id ORDER BY r.id"
+    );
+    let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
+    let items = stmt
+        .query_map(
+            params_from_iter([run.get(), after, limit, offset]),
+            result_row,
+        )
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(db_err)?;
+    Ok(Listing { items, total })
+}
+
+pub(crate) fn get_result(c: &Connection, run: RunId, id: ResultId) -> StoreResult<TestResult> {
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
+             WHERE r.id = ?1 AND r.run_id = ?2"
+        ))
+        .map_err(db_err)?;
+    found(stmt.query_row([id.get(), run.get()], result_row))
+}
+
+/// Writes one execution: the result's current state and its history row.
+fn apply(
+    c: &Connection,
+    result: i64,
+    execution: &Execution,
+    actor: UserId,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let untested = execution.status == Status::NotTested;
+    let mut update = c
+        .prepare_cached(
+            "UPDATE results SET status = ?2, note = ?3, elapsed_ms = ?4, tested_by = ?5, tested_at = ?6
+             WHERE id = ?1",
+        )
+        .map_err(db_err)?;
+    let (by, at) = if untested {
+        (None, None)
+    } else {
+        (Some(actor.get()), Some(now.millis()))
+    };
+    update
+        .execute(params![
+            result,
+            execution.status.code(),
+            execution.note,
+            execution.elapsed_ms,
+            by,
+            at
+        ])
+        .map_err(db_err)?;
+    let mut history = c
+        .prepare_cached(
+            "INSERT INTO history (result_id, status, note, elapsed_ms, tested_by, tested_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )
+        .map_err(db_err)?;
+    history
+        .execute(params![
+            result,
+            execution.status.code(),
+            execution.note,
+            execution.elapsed_ms,
+            actor.get(),
+            now.millis()
+        ])
+        .map_err(db_err)?;
+    Ok(())
+}
+
+fn add_counts(c: &Connection, run: RunId, delta: &Counts) -> StoreResult<()> {
+    let mut stmt = c
+        .prepare_cached(
+            "UPDATE runs SET passed = passed + ?2, failed = failed + ?3, blocked = blocked + ?4,
+             retest = retest + ?5, not_tested = not_tested + ?6 WHERE id = ?1",
+        )
+        .map_err(db_err)?;
+    stmt.execute(params![
+        run.get(),
+        delta.passed,
+        delta.failed,
+        delta.blocked,
+        delta.retest,
+        delta.not_tested
+    ])
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) fn record_result(
+    c: &Connection,
+    run: RunId,
+    id: ResultId,
+    execution: &Execution,
+    actor: UserId,
+    now: Timestamp,
+) -> StoreResult<TestResult> {
+    open_run(c, run)?;
+    let old: i64 = found(c.query_row(
+        "SELECT status FROM results WHERE id = ?1 AND run_id = ?2",
+        [id.get(), run.get()],
+        |r| r.get(0),
+    ))?;
+    apply(c, id.get(), execution, actor, now)?;
+    let mut delta = Counts::default();
+    delta.add(status_of(old).map_err(db_err)?, -1);
+    delta.add(execution.status, 1);
+    add_counts(c, run, &delta)?;
+    get_result(c, run, id)
+}
+
+/// Where each case of a bulk lives in the run: (result id, current status).
+fn locate(
+    c: &Connection,
+    run: &Run,
+    entries: &[BulkEntry],
+) -> StoreResult<HashMap<i64, (i64, Status)>> {
+    let mut located = HashMap::with_capacity(entries.len());
+    // A bulk that covers much of its run reads the run once; a small one
+    // looks up each case.
+    if entries.len() > 256 && (entries.len() as i64) * 8 >= run.counts.total() {
+        let mut stmt = c
+            .prepare_cached("SELECT case_id, id, status FROM results WHERE run_id = ?1")
+            .map_err(db_err)?;
+        let rows = stmt
+            .query_map([run.id.get()], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    (r.get::<_, i64>(1)?, status_of(r.get(2)?)?),
+                ))
+            })
+            .map_err(db_err)?;
+        for row in rows {
+            let (case, at) = row.map_err(db_err)?;
+            located.insert(case, at);
+        }
+        return Ok(located);
+    }
+    let mut stmt = c
+        .prepare_cached("SELECT id, status FROM results WHERE run_id = ?1 AND case_id = ?2")
+        .map_err(db_err)?;
+    for entry in entries {
+        let case = entry.case_id.get();
+        if located.contains_key(&case) {
+            continue;
+        }
+        let at = stmt
+            .query_row([run.id.get(), case], |r| {
+                Ok((r.get::<_, i64>(0)?, status_of(r.get(1)?)?))
+            })
+            .optional()
+            .map_err(db_err)?;
+        if let Some(at) = at {
+            located.insert(case, at);
+        }
+    }
+    Ok(located)
+}
+
+pub(crate) fn record_bulk(c: &Connection, req: BulkRequest) -> StoreResult<BulkOutcome> {
+    if let Some(idem) = &req.idempotency {
+        let stored: Option<(Vec<u8>, Vec<u8>)> = c
+            .query_row(
+                "SELECT fingerprint, outcome FROM idempotency WHERE user_id = ?1 AND key = ?2 AND created_at > ?3",
+                params![req.actor.get(), idem.key, req.now.millis() - IDEMPOTENCY_TTL_MS],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db_err)?;
+        if let Some((fingerprint, outcome)) = stored {
+            if fingerprint != idem.fingerprint {
+                return Err(StoreError::IdempotencyKeyReused);
+            }
+            let mut outcome: BulkOutcome = serde_json::from_slice(&outcome).map_err(|e| {
+                StoreError::Other(format!("stored idempotent answer unreadable: {e}"))
+            })?;
+            outcome.replayed = true;
+            return Ok(outcome);
+        }
+    }
+    let run = open_run(c, req.run)?;
+    let mut located = locate(c, &run, &req.entries)?;
+    let mut rejected = req.rejected;
+    let mut bad = Vec::new();
+    for entry in &req.entries {
+        if !located.contains_key(&entry.case_id.get()) {
+            let message = format!("{} is not in this run", entry.case_id);
+            bad.push(FieldError::new(
+                format!("results[{}].test_case_id", entry.index),
+                message.clone(),
+            ));
+            rejected.push(Rejection {
+                index: entry.index,
+                test_case_id: Some(entry.case_id.to_string()),
+                code: "case_not_in_run".into(),
+                message,
+            });
+        }
+    }
+    if !bad.is_empty() && !req.partial {
+        return Err(StoreError::Invalid(bad));
+    }
+    rejected.sort_by_key(|r| r.index);
+
+    let mut delta = Counts::default();
+    let mut results = Vec::with_capacity(req.entries.len());
+    for entry in &req.entries {
+        let Some(slot) = located.get_mut(&entry.case_id.get()) else {
+            continue;
+        };
+        apply(c, slot.0, &entry.execution, req.actor, req.now)?;
+        delta.add(slot.1, -1);
+        delta.add(entry.execution.status, 1);
+        slot.1 = entry.execution.status;
+        results.push(AppliedEntry {
+            id: ResultId::from_db(slot.0),
+            test_case_id: entry.case_id,
+            status: entry.execution.status,
+        });
+    }
+    add_counts(c, run.id, &delta)?;
+    let outcome = BulkOutcome {
+        updated: results.len() as u64,
+        results,
+        rejected,
+        replayed: false,
+    };
+    if let Some(idem) = &req.idempotency {
+        let stored = serde_json::to_vec(&outcome)
+            .map_err(|e| StoreError::Other(format!("cannot store idempotent answer: {e}")))?;
+        c.execute(
+            "DELETE FROM idempotency WHERE created_at <= ?1",
+            [req.now.millis() - IDEMPOTENCY_TTL_MS],
+        )
+        .map_err(db_err)?;
+        c.execute(
+            "INSERT OR REPLACE INTO idempotency (user_id, key, fingerprint, outcome, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                req.actor.get(),
+                idem.key,
+                &idem.fingerprint[..],
+                stored,
+                req.now.millis()
+            ],
+        )
+        .map_err(db_err)?;
+    }
+    Ok(outcome)
+}
+
+pub(crate) fn result_history(
+    c: &Connection,
+    run: RunId,
+    id: ResultId,
+    page: Page,
+) -> StoreResult<Listing<HistoryEntry>> {
+    get_result(c, run, id)?;
+    let (limit, offset) = check_page(page);
+    let total = c
+        .query_row(
+            "SELECT count(*) FROM history WHERE result_id = ?1",
+            [id.get()],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT status, note, elapsed_ms, tested_by, tested_at FROM history
+             WHERE result_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+        )
+        .map_err(db_err)?;
+    let items = stmt
+        .query_map([id.get(), limit, offset], |r| {
+            Ok(HistoryEntry {
+                result_id: id,
+                status: status_of(r.get(0)?)?,
+                note: r.get(1)?,
+                elapsed_ms: r.get(2)?,
+                tested_by: UserId::from_db(r.get(3)?),
+                tested_at: Timestamp::from_millis(r.get(4)?),
+            })
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(db_err)?;
+    Ok(Listing { items, total })
+}

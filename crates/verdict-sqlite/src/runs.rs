@@ -1,0 +1,199 @@
+//! Runs: creation (find-or-create by key), the cases they hold, closing.
+//! Counts live on the run row and change with the results they count.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use verdict_store::*;
+
+use crate::projects::get_project;
+use crate::{check_page, db_err, found, ts};
+
+const COLUMNS: &str = "id, project_id, name, description, key, created_at, closed_at,
+    passed, failed, blocked, retest, not_tested";
+
+fn run_row(r: &Row<'_>) -> rusqlite::Result<Run> {
+    let closed_at = ts(r.get(6)?);
+    Ok(Run {
+        id: RunId::from_db(r.get(0)?),
+        project_id: ProjectId::from_db(r.get(1)?),
+        name: r.get(2)?,
+        description: r.get(3)?,
+        key: r.get(4)?,
+        created_at: Timestamp::from_millis(r.get(5)?),
+        state: if closed_at.is_some() {
+            RunState::Closed
+        } else {
+            RunState::Open
+        },
+        closed_at,
+        counts: Counts {
+            passed: r.get(7)?,
+            failed: r.get(8)?,
+            blocked: r.get(9)?,
+            retest: r.get(10)?,
+            not_tested: r.get(11)?,
+        },
+    })
+}
+
+pub(crate) fn get_run(c: &Connection, id: RunId) -> StoreResult<Run> {
+    let mut stmt = c
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM runs WHERE id = ?1"))
+        .map_err(db_err)?;
+    found(stmt.query_row([id.get()], run_row))
+}
+
+/// The run, which must be open.
+pub(crate) fn open_run(c: &Connection, id: RunId) -> StoreResult<Run> {
+    let run = get_run(c, id)?;
+    if run.state == RunState::Closed {
+        return Err(StoreError::run_closed());
+    }
+    Ok(run)
+}
+
+/// Every id must be a live case of the project; the error names each bad one.
+fn check_cases(c: &Connection, project: ProjectId, ids: &[CaseId]) -> StoreResult<()> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT 1 FROM cases WHERE id = ?1 AND project_id = ?2 AND deleted_at IS NULL",
+        )
+        .map_err(db_err)?;
+    let mut bad = Vec::new();
+    for (i, id) in ids.iter().enumerate() {
+        if !stmt.exists([id.get(), project.get()]).map_err(db_err)? {
+            bad.push(FieldError::new(
+                format!("case_ids[{i}]"),
+                format!("{id} is not a case of this project"),
+            ));
+        }
+    }
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(bad))
+    }
+}
+
+/// Adds cases that are not in the run yet; returns how many were added.
+fn insert_results(c: &Connection, run: RunId, ids: &[CaseId]) -> StoreResult<i64> {
+    let mut stmt = c
+        .prepare_cached("INSERT OR IGNORE INTO results (run_id, case_id) VALUES (?1, ?2)")
+        .map_err(db_err)?;
+    let mut added = 0;
+    for id in ids {
+        added += stmt.execute([run.get(), id.get()]).map_err(db_err)? as i64;
+    }
+    Ok(added)
+}
+
+pub(crate) fn create_run(
+    c: &Connection,
+    project: ProjectId,
+    new: &NewRun,
+    now: Timestamp,
+) -> StoreResult<(Run, bool)> {
+    get_project(c, project)?;
+    if let Some(key) = &new.key {
+        let existing = c
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM runs WHERE project_id = ?1 AND key = ?2"),
+                params![project.get(), key],
+                run_row,
+            )
+            .optional()
+            .map_err(db_err)?;
+        if let Some(run) = existing {
+            return Ok((run, false));
+        }
+    }
+    if let Some(ids) = &new.case_ids {
+        check_cases(c, project, ids)?;
+    }
+    c.execute(
+        "INSERT INTO runs (project_id, name, description, key, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![project.get(), new.name, new.description, new.key, now.millis()],
+    )
+    .map_err(db_err)?;
+    let id = RunId::from_db(c.last_insert_rowid());
+    let added = match &new.case_ids {
+        Some(ids) => insert_results(c, id, ids)?,
+        None => c
+            .execute(
+                "INSERT INTO results (run_id, case_id)
+                 SELECT ?1, id FROM cases WHERE project_id = ?2 AND deleted_at IS NULL ORDER BY id",
+                [id.get(), project.get()],
+            )
+            .map_err(db_err)? as i64,
+    };
+    c.execute(
+        "UPDATE runs SET not_tested = ?2 WHERE id = ?1",
+        [id.get(), added],
+    )
+    .map_err(db_err)?;
+    Ok((get_run(c, id)?, true))
+}
+
+pub(crate) fn list_runs(
+    c: &Connection,
+    project: ProjectId,
+    state: Option<RunState>,
+    page: Page,
+) -> StoreResult<Listing<Run>> {
+    let (limit, offset) = check_page(page);
+    let state = state.map(|s| s.as_str());
+    let filter = "project_id = ?1 AND (?2 IS NULL OR (?2 = 'open') = (closed_at IS NULL))";
+    let total = c
+        .query_row(
+            &format!("SELECT count(*) FROM runs WHERE {filter}"),
+            params![project.get(), state],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM runs WHERE {filter} ORDER BY id DESC LIMIT ?3 OFFSET ?4"
+        ))
+        .map_err(db_err)?;
+    let items = stmt
+        .query_map(params![project.get(), state, limit, offset], run_row)
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(db_err)?;
+    Ok(Listing { items, total })
+}
+
+pub(crate) fn update_run(c: &Connection, id: RunId, patch: &RunPatch) -> StoreResult<Run> {
+    let mut run = get_run(c, id)?;
+    if let Some(name) = &patch.name {
+        run.name = name.clone();
+    }
+    if let Some(description) = &patch.description {
+        run.description = description.clone();
+    }
+    c.execute(
+        "UPDATE runs SET name = ?2, description = ?3 WHERE id = ?1",
+        params![id.get(), run.name, run.description],
+    )
+    .map_err(db_err)?;
+    Ok(run)
+}
+
+pub(crate) fn add_cases_to_run(c: &Connection, id: RunId, cases: &[CaseId]) -> StoreResult<Run> {
+    let run = open_run(c, id)?;
+    check_cases(c, run.project_id, cases)?;
+    let added = insert_results(c, id, cases)?;
+    c.execute(
+        "UPDATE runs SET not_tested = not_tested + ?2 WHERE id = ?1",
+        [id.get(), added],
+    )
+    .map_err(db_err)?;
+    get_run(c, id)
+}
+
+pub(crate) fn close_run(c: &Connection, id: RunId, now: Timestamp) -> StoreResult<Run> {
+    c.execute(
+        "UPDATE runs SET closed_at = ?2 WHERE id = ?1 AND closed_at IS NULL",
+        [id.get(), now.millis()],
+    )
+    .map_err(db_err)?;
+    get_run(c, id)
+}

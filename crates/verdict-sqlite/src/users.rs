@@ -1,0 +1,235 @@
+//! Users, API tokens and the start-up admin bootstrap.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use verdict_store::*;
+
+use crate::{check_page, db_err, found, is_unique_violation, ts};
+
+/// Token use is noted at most this often, so authenticating stays a read.
+pub(crate) const TOUCH_EVERY_MS: i64 = 60_000;
+
+const USER_COLUMNS: &str = "u.id, u.name, u.email, u.admin, u.created_at";
+
+pub(crate) fn user_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    Ok(User {
+        id: UserId::from_db(r.get(0)?),
+        name: r.get(1)?,
+        email: r.get(2)?,
+        admin: r.get(3)?,
+        created_at: Timestamp::from_millis(r.get(4)?),
+    })
+}
+
+fn token_row(r: &Row<'_>) -> rusqlite::Result<Token> {
+    Ok(Token {
+        id: TokenId::from_db(r.get(0)?),
+        user_id: UserId::from_db(r.get(1)?),
+        name: r.get(2)?,
+        created_at: Timestamp::from_millis(r.get(3)?),
+        last_used_at: ts(r.get(4)?),
+    })
+}
+
+pub(crate) fn create_user(c: &Connection, user: &NewUser, now: Timestamp) -> StoreResult<User> {
+    let inserted = c.execute(
+        "INSERT INTO users (name, email, admin, password_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![user.name, user.email, user.admin, user.password_hash, now.millis()],
+    );
+    match inserted {
+        Ok(_) => get_user(c, UserId::from_db(c.last_insert_rowid())),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
+            code: "duplicate_email",
+            message: format!("a user with email {:?} already exists", user.email),
+        }),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
+pub(crate) fn get_user(c: &Connection, id: UserId) -> StoreResult<User> {
+    found(c.query_row(
+        &format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?1"),
+        [id.get()],
+        user_row,
+    ))
+}
+
+pub(crate) fn list_users(c: &Connection, page: Page) -> StoreResult<Listing<User>> {
+    let (limit, offset) = check_page(page);
+    let total = c
+        .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+        .map_err(db_err)?;
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users u ORDER BY u.id LIMIT ?1 OFFSET ?2"
+        ))
+        .map_err(db_err)?;
+    let items = stmt
+        .query_map([limit, offset], user_row)
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(db_err)?;
+    Ok(Listing { items, total })
+}
+
+fn insert_token(
+    c: &Connection,
+    user: UserId,
+    name: &str,
+    hash: &TokenHash,
+    now: Timestamp,
+) -> StoreResult<TokenId> {
+    c.execute(
+        "INSERT INTO tokens (user_id, name, hash, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![user.get(), name, &hash.0[..], now.millis()],
+    )
+    .map_err(db_err)?;
+    Ok(TokenId::from_db(c.last_insert_rowid()))
+}
+
+pub(crate) fn bootstrap_admin(
+    c: &Connection,
+    token: Option<TokenHash>,
+    fresh: TokenHash,
+    now: Timestamp,
+) -> StoreResult<Bootstrap> {
+    const NAME: &str = "admin";
+    const EMAIL: &str = "admin@localhost";
+    let hash = match token {
+        Some(hash) => {
+            let holder: Option<i64> = c
+                .query_row(
+                    "SELECT user_id FROM tokens WHERE hash = ?1",
+                    [&hash.0[..]],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if let Some(user) = holder {
+                c.execute("UPDATE users SET admin = 1 WHERE id = ?1", [user])
+                    .map_err(db_err)?;
+                return Ok(Bootstrap::Unchanged);
+            }
+            hash
+        }
+        None => {
+            let users: i64 = c
+                .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
+                .map_err(db_err)?;
+            if users > 0 {
+                return Ok(Bootstrap::Unchanged);
+            }
+            fresh
+        }
+    };
+    let existing: Option<i64> = c
+        .query_row(
+            "SELECT id FROM users WHERE lower(email) = ?1",
+            [EMAIL],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)?;
+    let (user, created) = match existing {
+        Some(id) => {
+            c.execute("UPDATE users SET admin = 1 WHERE id = ?1", [id])
+                .map_err(db_err)?;
+            (get_user(c, UserId::from_db(id))?, false)
+        }
+        None => {
+            let new = NewUser {
+                name: NAME.into(),
+                email: EMAIL.into(),
+                password_hash: None,
+                admin: true,
+            };
+            (create_user(c, &new, now)?, true)
+        }
+    };
+    insert_token(c, user.id, "bootstrap", &hash, now)?;
+    Ok(if created {
+        Bootstrap::CreatedAdmin(user)
+    } else {
+        Bootstrap::Unchanged
+    })
+}
+
+pub(crate) fn create_token(
+    c: &Connection,
+    user: UserId,
+    name: &str,
+    hash: &TokenHash,
+    now: Timestamp,
+) -> StoreResult<Token> {
+    get_user(c, user)?;
+    let id = insert_token(c, user, name, hash, now)?;
+    get_token(c, id)
+}
+
+/// The holder of a token, the token id and when it was last used.
+pub(crate) fn authenticate(
+    c: &Connection,
+    hash: &TokenHash,
+) -> StoreResult<Option<(User, TokenId, Option<Timestamp>)>> {
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS}, t.id, t.last_used_at, t.hash
+             FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?1"
+        ))
+        .map_err(db_err)?;
+    let row = stmt
+        .query_row([&hash.0[..]], |r| {
+            let stored: Vec<u8> = r.get(7)?;
+            Ok((
+                user_row(r)?,
+                TokenId::from_db(r.get(5)?),
+                ts(r.get(6)?),
+                stored,
+            ))
+        })
+        .optional()
+        .map_err(db_err)?;
+    Ok(row.and_then(|(user, id, last, stored)| {
+        // The index found it by hash already; compare again in constant time
+        // so no code path leaks how much of a hash matched.
+        constant_time_eq(&stored, &hash.0).then_some((user, id, last))
+    }))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+pub(crate) fn touch_token(c: &Connection, id: TokenId, now: Timestamp) -> StoreResult<()> {
+    c.execute(
+        "UPDATE tokens SET last_used_at = ?2 WHERE id = ?1",
+        params![id.get(), now.millis()],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) fn list_tokens(c: &Connection, user: UserId) -> StoreResult<Vec<Token>> {
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT id, user_id, name, created_at, last_used_at FROM tokens WHERE user_id = ?1 ORDER BY id",
+        )
+        .map_err(db_err)?;
+    stmt.query_map([user.get()], token_row)
+        .and_then(|rows| rows.collect())
+        .map_err(db_err)
+}
+
+pub(crate) fn get_token(c: &Connection, id: TokenId) -> StoreResult<Token> {
+    found(c.query_row(
+        "SELECT id, user_id, name, created_at, last_used_at FROM tokens WHERE id = ?1",
+        [id.get()],
+        token_row,
+    ))
+}
+
+pub(crate) fn delete_token(c: &Connection, id: TokenId) -> StoreResult<()> {
+    match c.execute("DELETE FROM tokens WHERE id = ?1", [id.get()]) {
+        Ok(0) => Err(StoreError::NotFound),
+        Ok(_) => Ok(()),
+        Err(e) => Err(db_err(e)),
+    }
+}

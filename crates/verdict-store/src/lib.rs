@@ -1,0 +1,171 @@
+//! The storage boundary of Verdict: domain types, the [`Store`] trait that
+//! every backend implements, and (in [`conformance`]) the behaviour suite
+//! each backend must pass. Transactions live inside store methods; callers
+//! never see SQL.
+
+pub mod conformance;
+mod error;
+mod ids;
+mod model;
+mod time;
+
+pub use error::{FieldError, StoreError, StoreResult};
+pub use ids::{BadId, CaseId, ProjectId, ResultId, RunId, TokenId, UserId};
+pub use model::*;
+pub use time::Timestamp;
+
+use async_trait::async_trait;
+
+/// What a start-up bootstrap did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bootstrap {
+    /// Nothing to do: the given token already belongs to an admin, or the
+    /// database already has users.
+    Unchanged,
+    /// An admin user was created (and holds the given token).
+    CreatedAdmin(User),
+}
+
+/// Everything Verdict keeps. Implementations are cheap to clone or shared
+/// behind an `Arc`; every method is one transaction.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- users and tokens -------------------------------------------------
+
+    /// Conflict `duplicate_email` when the email is taken.
+    async fn create_user(&self, user: NewUser, now: Timestamp) -> StoreResult<User>;
+    async fn get_user(&self, id: UserId) -> StoreResult<User>;
+    async fn list_users(&self, page: Page) -> StoreResult<Listing<User>>;
+    /// Makes sure an admin exists. With a token hash: an admin user holding
+    /// that token exists afterwards (created with `name`/`email` if needed).
+    /// Without: on an empty database, creates the admin and gives it the
+    /// token hash `fresh` (the caller prints the secret once).
+    async fn bootstrap_admin(
+        &self,
+        token: Option<TokenHash>,
+        fresh: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<Bootstrap>;
+    async fn create_token(
+        &self,
+        user: UserId,
+        name: String,
+        hash: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<Token>;
+    /// The user holding a token, and the token's id. Also notes the use
+    /// (at most about once a minute per token, to keep reads cheap).
+    async fn authenticate(
+        &self,
+        hash: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<Option<(User, TokenId)>>;
+    async fn list_tokens(&self, user: UserId) -> StoreResult<Vec<Token>>;
+    async fn get_token(&self, id: TokenId) -> StoreResult<Token>;
+    async fn delete_token(&self, id: TokenId) -> StoreResult<()>;
+
+    // --- projects and members --------------------------------------------
+
+    /// Creates the project with `creator` as its manager.
+    async fn create_project(
+        &self,
+        name: String,
+        creator: UserId,
+        now: Timestamp,
+    ) -> StoreResult<Project>;
+    async fn get_project(&self, id: ProjectId) -> StoreResult<Project>;
+    /// `None` lists every project (for admins).
+    async fn list_projects(
+        &self,
+        member: Option<UserId>,
+        page: Page,
+    ) -> StoreResult<Listing<Project>>;
+    async fn role(&self, project: ProjectId, user: UserId) -> StoreResult<Option<Role>>;
+    async fn set_member(&self, project: ProjectId, user: UserId, role: Role)
+    -> StoreResult<Member>;
+    async fn remove_member(&self, project: ProjectId, user: UserId) -> StoreResult<()>;
+    async fn list_members(&self, project: ProjectId) -> StoreResult<Vec<Member>>;
+
+    // --- cases -------------------------------------------------------------
+
+    /// Conflict `duplicate_key` when the key is taken in the project.
+    async fn create_case(
+        &self,
+        project: ProjectId,
+        case: NewCase,
+        now: Timestamp,
+    ) -> StoreResult<Case>;
+    /// Upserts by key, in order: a keyed case that exists is updated, every
+    /// other entry creates a case.
+    async fn upsert_cases(
+        &self,
+        project: ProjectId,
+        cases: Vec<NewCase>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<CaseUpsert>>;
+    async fn get_case(&self, id: CaseId) -> StoreResult<Case>;
+    async fn list_cases(
+        &self,
+        project: ProjectId,
+        query: CaseQuery,
+        page: Page,
+    ) -> StoreResult<Listing<Case>>;
+    async fn update_case(&self, id: CaseId, patch: CasePatch) -> StoreResult<Case>;
+    /// Removes the case from the project (its key is free again). Runs that
+    /// hold it keep their result and its history.
+    async fn delete_case(&self, id: CaseId) -> StoreResult<()>;
+
+    // --- runs ----------------------------------------------------------------
+
+    /// Creates a run (true) or, when `key` names an existing run of the
+    /// project, returns that run unchanged (false). Unknown case ids are
+    /// `Invalid` naming `case_ids[i]`.
+    async fn create_run(
+        &self,
+        project: ProjectId,
+        run: NewRun,
+        now: Timestamp,
+    ) -> StoreResult<(Run, bool)>;
+    async fn get_run(&self, id: RunId) -> StoreResult<Run>;
+    async fn list_runs(
+        &self,
+        project: ProjectId,
+        state: Option<RunState>,
+        page: Page,
+    ) -> StoreResult<Listing<Run>>;
+    async fn update_run(&self, id: RunId, patch: RunPatch) -> StoreResult<Run>;
+    /// Adds cases (those already in the run are left alone).
+    async fn add_cases_to_run(&self, id: RunId, cases: Vec<CaseId>) -> StoreResult<Run>;
+    /// Closing a closed run is a no-op that returns it.
+    async fn close_run(&self, id: RunId, now: Timestamp) -> StoreResult<Run>;
+
+    // --- results -------------------------------------------------------------
+
+    async fn list_results(
+        &self,
+        run: RunId,
+        query: ResultQuery,
+    ) -> StoreResult<Listing<TestResult>>;
+    async fn get_result(&self, run: RunId, id: ResultId) -> StoreResult<TestResult>;
+    /// One execution of one result.
+    async fn record_result(
+        &self,
+        run: RunId,
+        id: ResultId,
+        execution: Execution,
+        actor: UserId,
+        now: Timestamp,
+    ) -> StoreResult<TestResult>;
+    /// Many executions in one transaction, in request order.
+    async fn record_bulk(&self, request: BulkRequest) -> StoreResult<BulkOutcome>;
+    /// Newest first.
+    async fn result_history(
+        &self,
+        run: RunId,
+        id: ResultId,
+        page: Page,
+    ) -> StoreResult<Listing<HistoryEntry>>;
+}

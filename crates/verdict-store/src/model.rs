@@ -1,0 +1,389 @@
+//! Domain types: what the store keeps and hands back. Values here are
+//! already valid (parsed at the HTTP boundary), so nothing inside re-checks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{CaseId, ProjectId, ResultId, RunId, TokenId, UserId};
+use crate::time::Timestamp;
+
+/// The status of one result. `NotTested` is where every result starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Passed,
+    Failed,
+    Blocked,
+    Retest,
+    NotTested,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Passed,
+        Status::Failed,
+        Status::Blocked,
+        Status::Retest,
+        Status::NotTested,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::Blocked => "blocked",
+            Status::Retest => "retest",
+            Status::NotTested => "not_tested",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// A small stable code for storage (and the index into [`Counts`]).
+    pub fn code(self) -> i64 {
+        match self {
+            Status::NotTested => 0,
+            Status::Passed => 1,
+            Status::Failed => 2,
+            Status::Blocked => 3,
+            Status::Retest => 4,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<Status> {
+        Status::ALL.into_iter().find(|st| st.code() == code)
+    }
+}
+
+/// A project role. Ordered: a higher role can do everything a lower one can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Viewer,
+    Tester,
+    Manager,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Tester => "tester",
+            Role::Manager => "manager",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Viewer, Role::Tester, Role::Manager]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+
+    pub fn code(self) -> i64 {
+        match self {
+            Role::Viewer => 1,
+            Role::Tester => 2,
+            Role::Manager => 3,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<Role> {
+        [Role::Viewer, Role::Tester, Role::Manager]
+            .into_iter()
+            .find(|r| r.code() == code)
+    }
+}
+
+/// One execution's data: what a PATCH or a bulk entry sets on a result.
+/// Setting `NotTested` carries no note and no elapsed time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Execution {
+    pub status: Status,
+    pub note: Option<String>,
+    pub elapsed_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub email: String,
+    pub admin: bool,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub name: String,
+    pub email: String,
+    /// An already-hashed password (PHC string), if the user has one.
+    pub password_hash: Option<String>,
+    pub admin: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// SHA-256 of a token secret; the secret itself is never stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenHash(pub [u8; 32]);
+
+impl std::fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenHash(..)")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user: User,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Case {
+    pub id: CaseId,
+    pub project_id: ProjectId,
+    pub title: String,
+    pub key: Option<String>,
+    pub suite: Option<String>,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCase {
+    pub title: String,
+    pub key: Option<String>,
+    pub suite: Option<String>,
+}
+
+/// A partial update: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CasePatch {
+    pub title: Option<String>,
+    pub key: Option<Option<String>>,
+    pub suite: Option<Option<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseUpsert {
+    pub case: Case,
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Open,
+    Closed,
+}
+
+impl RunState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunState::Open => "open",
+            RunState::Closed => "closed",
+        }
+    }
+}
+
+/// Results of a run by status, kept up to date in the same transaction as
+/// the results, so reading them never scans the run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub passed: i64,
+    pub failed: i64,
+    pub blocked: i64,
+    pub retest: i64,
+    pub not_tested: i64,
+}
+
+impl Counts {
+    pub fn total(&self) -> i64 {
+        self.passed + self.failed + self.blocked + self.retest + self.not_tested
+    }
+
+    pub fn get(&self, status: Status) -> i64 {
+        match status {
+            Status::Passed => self.passed,
+            Status::Failed => self.failed,
+            Status::Blocked => self.blocked,
+            Status::Retest => self.retest,
+            Status::NotTested => self.not_tested,
+        }
+    }
+
+    pub fn add(&mut self, status: Status, n: i64) {
+        let slot = match status {
+            Status::Passed => &mut self.passed,
+            Status::Failed => &mut self.failed,
+            Status::Blocked => &mut self.blocked,
+            Status::Retest => &mut self.retest,
+            Status::NotTested => &mut self.not_tested,
+        };
+        *slot += n;
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Run {
+    pub id: RunId,
+    pub project_id: ProjectId,
+    pub name: String,
+    pub description: Option<String>,
+    pub key: Option<String>,
+    pub state: RunState,
+    pub created_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRun {
+    pub name: String,
+    pub description: Option<String>,
+    pub key: Option<String>,
+    /// `None`: every case of the project. Ids are distinct.
+    pub case_ids: Option<Vec<CaseId>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+}
+
+/// The current state of one case in one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestResult {
+    pub id: ResultId,
+    pub run_id: RunId,
+    pub case_id: CaseId,
+    pub case_title: String,
+    pub status: Status,
+    pub note: Option<String>,
+    pub elapsed_ms: Option<i64>,
+    pub tested_by: Option<UserId>,
+    pub tested_at: Option<Timestamp>,
+}
+
+/// One past execution of a result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    pub result_id: ResultId,
+    pub status: Status,
+    pub note: Option<String>,
+    pub elapsed_ms: Option<i64>,
+    pub tested_by: UserId,
+    pub tested_at: Timestamp,
+}
+
+/// Offset paging; `page` starts at 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Page {
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page.saturating_sub(1)) * i64::from(self.per_page)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultQuery {
+    /// Empty: every status.
+    pub statuses: Vec<Status>,
+    /// Keyset paging: results after this id (then `page` counts from there).
+    pub after: Option<ResultId>,
+    pub page: Page,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseQuery {
+    pub key: Option<String>,
+    /// Case-insensitive substring of the title.
+    pub q: Option<String>,
+}
+
+/// A list page and the number of items the filter matches in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+}
+
+/// One valid bulk entry, with its index in the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkEntry {
+    pub index: usize,
+    pub case_id: CaseId,
+    pub execution: Execution,
+}
+
+/// An entry that was not applied (partial mode), and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub index: usize,
+    pub test_case_id: Option<String>,
+    pub code: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    pub key: String,
+    /// A digest of everything that makes the request what it is (route,
+    /// query, body), so a reused key with another request is caught.
+    pub fingerprint: [u8; 32],
+}
+
+#[derive(Debug, Clone)]
+pub struct BulkRequest {
+    pub run: RunId,
+    pub actor: UserId,
+    pub now: Timestamp,
+    pub entries: Vec<BulkEntry>,
+    /// Apply what is valid and report the rest, instead of all-or-nothing.
+    pub partial: bool,
+    /// Entries the HTTP layer already refused (partial mode only); they are
+    /// merged into the outcome so a replay answers exactly the same.
+    pub rejected: Vec<Rejection>,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedEntry {
+    pub id: ResultId,
+    pub test_case_id: CaseId,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkOutcome {
+    /// Executions applied (entries, not distinct results).
+    pub updated: u64,
+    /// In request order.
+    pub results: Vec<AppliedEntry>,
+    /// In request order; empty unless partial.
+    pub rejected: Vec<Rejection>,
+    /// Set when this answer is the stored answer to an earlier request with
+    /// the same idempotency key.
+    #[serde(skip)]
+    pub replayed: bool,
+}

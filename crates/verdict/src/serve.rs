@@ -1,0 +1,181 @@
+//! `verdict serve`: configuration (flags with environment fallbacks),
+//! logging, the database, the admin bootstrap, and graceful shutdown.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+use tracing_subscriber::EnvFilter;
+use verdict_server::{AppState, Limits};
+use verdict_sqlite::{SqliteConfig, SqliteStore};
+use verdict_store::Store;
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Database: sqlite://FILE[?synchronous=full|normal].
+    #[arg(
+        long,
+        env = "VERDICT_DATABASE_URL",
+        default_value = "sqlite://verdict.db",
+        hide_env_values = true
+    )]
+    database_url: String,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "VERDICT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// An admin user holding this token exists after start (vdt_…).
+    #[arg(long, env = "VERDICT_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+    /// Log filter (info, debug, verdict=debug,…); add `json` for JSON lines.
+    #[arg(long, env = "VERDICT_LOG", default_value = "info")]
+    log: String,
+    /// Largest request body in bytes (after decoding).
+    #[arg(long, env = "VERDICT_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
+    max_body_bytes: usize,
+    /// Most entries in one bulk request.
+    #[arg(long, env = "VERDICT_MAX_BULK_RESULTS", default_value_t = 50_000)]
+    max_bulk_results: usize,
+    /// Largest per_page of any list.
+    #[arg(long, env = "VERDICT_MAX_PER_PAGE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    max_per_page: u32,
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn init_logging(spec: &str) {
+    let mut json = false;
+    let directives: Vec<&str> = spec
+        .split(',')
+        .map(str::trim)
+        .filter(|d| {
+            let is_json = d.eq_ignore_ascii_case("json");
+            json |= is_json;
+            !is_json && !d.is_empty()
+        })
+        .collect();
+    let filter = if directives.is_empty() {
+        EnvFilter::new("info")
+    } else {
+        EnvFilter::new(directives.join(","))
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
+    if url.starts_with("sqlite:") {
+        let config = SqliteConfig::from_url(url)?;
+        let store =
+            SqliteStore::open(&config).map_err(|e| format!("cannot open {}: {e}", redact(url)))?;
+        Ok(Arc::new(store))
+    } else {
+        Err(format!(
+            "unsupported database URL {} (use sqlite://FILE)",
+            redact(url)
+        ))
+    }
+}
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    init_logging(&args.log);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("verdict: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("verdict: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<(), String> {
+    let store = open_store(&args.database_url)?;
+    tracing::info!(database = %redact(&args.database_url), "database ready");
+    if let Some(secret) =
+        verdict_server::bootstrap(store.as_ref(), args.admin_token.as_deref()).await?
+    {
+        // Printed once, on stdout, not in the log.
+        println!(
+            "Created the first admin user (admin@localhost). Its API token, shown only now:\n\n    {}\n",
+            secret.expose()
+        );
+    }
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| format!("cannot read the bound address: {e}"))?;
+    tracing::info!(%addr, "listening");
+    println!("Verdict listening on http://{addr}");
+    let limits = Limits {
+        max_body_bytes: args.max_body_bytes,
+        max_bulk_results: args.max_bulk_results,
+        max_per_page: args.max_per_page,
+        ..Limits::default()
+    };
+    let state = AppState::new(store, limits);
+    verdict_server::serve(listener, state, shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
