@@ -1,0 +1,305 @@
+//! A real router over a real database per test. `TestApp::new()` opens a
+//! fresh SQLite file in a temp dir (dropped with the app), bootstraps an
+//! admin token, and offers one helper per common arrangement so tests read
+//! as arrange, act, assert.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+use verdict_server::{AppState, Limits};
+use verdict_sqlite::{SqliteConfig, SqliteStore, Synchronous};
+use verdict_store::Store;
+
+pub const ADMIN: &str = "vdt_test_admin_token_0123456789";
+
+pub struct TestApp {
+    pub router: Router,
+    pub store: Arc<dyn Store>,
+    pub admin: String,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Debug)]
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Resp {
+    /// `data` of a 2xx answer; panics with the body otherwise.
+    pub fn data(&self) -> &Value {
+        assert!(
+            self.status.is_success(),
+            "expected success, got {} {}",
+            self.status,
+            self.body
+        );
+        &self.body["data"]
+    }
+
+    pub fn id(&self) -> String {
+        self.data()["id"].as_str().expect("id").to_string()
+    }
+
+    /// Asserts an error answer: status, code, and the envelope's shape.
+    pub fn assert_error(&self, status: StatusCode, code: &str) {
+        assert_eq!(self.status, status, "body: {}", self.body);
+        assert_eq!(self.body["error"]["code"], code, "body: {}", self.body);
+        assert!(
+            self.body["error"]["message"].is_string(),
+            "body: {}",
+            self.body
+        );
+    }
+
+    /// The `details[].field` names of an error.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["error"]["details"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .map(|f| f["field"].as_str().unwrap_or("").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_limits(Limits::default()).await
+    }
+
+    pub async fn with_limits(limits: Limits) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = SqliteConfig {
+            path: dir.path().join("verdict.db"),
+            synchronous: Synchronous::Full,
+        };
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config).expect("open sqlite"));
+        verdict_server::bootstrap(store.as_ref(), Some(ADMIN))
+            .await
+            .expect("bootstrap");
+        let router = verdict_server::build_router(AppState::new(store.clone(), limits));
+        TestApp {
+            router,
+            store,
+            admin: ADMIN.to_string(),
+            _dir: dir,
+        }
+    }
+
+    /// Sends a request as built; the body is parsed as JSON when there is one.
+    pub async fn send(&self, req: Request<Body>) -> Resp {
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router never fails");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!("not JSON ({status}): {}", String::from_utf8_lossy(&bytes))
+            })
+        };
+        Resp {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A JSON request with an optional bearer token.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).expect("method"))
+            .uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        };
+        self.send(req.expect("request")).await
+    }
+
+    /// A request with a raw body and content type.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        content_type: Option<&str>,
+        body: impl Into<Body>,
+    ) -> Resp {
+        let mut req = Request::builder()
+            .method(Method::from_bytes(method.as_bytes()).expect("method"))
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"));
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        self.send(req.body(body.into()).expect("request")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.call("GET", path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call("POST", path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call("PATCH", path, Some(token), Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> Resp {
+        self.call("PUT", path, Some(token), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        self.call("DELETE", path, Some(token), None).await
+    }
+
+    /// A new non-admin user and a token for them: (user id, token).
+    pub async fn user(&self, name: &str) -> (String, String) {
+        let user = self
+            .post(
+                "/v1/users",
+                &self.admin,
+                json!({"name": name, "email": format!("{name}@example.com")}),
+            )
+            .await;
+        let uid = user.id();
+        let token = self
+            .post(
+                "/v1/tokens",
+                &self.admin,
+                json!({"name": "test", "user_id": uid}),
+            )
+            .await;
+        let secret = token.data()["token"].as_str().expect("token").to_string();
+        (uid, secret)
+    }
+
+    /// A user with `role` in `project`: their token.
+    pub async fn member(&self, project: &str, name: &str, role: &str) -> String {
+        let (uid, token) = self.user(name).await;
+        let r = self
+            .put(
+                &format!("/v1/projects/{project}/members/{uid}"),
+                &self.admin,
+                json!({"role": role}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        token
+    }
+
+    pub async fn project(&self, name: &str) -> String {
+        self.post("/v1/projects", &self.admin, json!({"name": name}))
+            .await
+            .id()
+    }
+
+    /// `n` keyed cases (`k1`…): their ids.
+    pub async fn cases(&self, project: &str, n: usize) -> Vec<String> {
+        let cases: Vec<Value> = (1..=n)
+            .map(|i| json!({"title": format!("Case {i}"), "key": format!("k{i}")}))
+            .collect();
+        let r = self
+            .post(
+                &format!("/v1/projects/{project}/cases/bulk"),
+                &self.admin,
+                json!({"cases": cases}),
+            )
+            .await;
+        r.data()["cases"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .map(|c| c["id"].as_str().expect("id").to_string())
+            .collect()
+    }
+
+    /// A run over every case of the project: its id.
+    pub async fn run(&self, project: &str, name: &str) -> String {
+        self.post(
+            &format!("/v1/projects/{project}/runs"),
+            &self.admin,
+            json!({"name": name}),
+        )
+        .await
+        .id()
+    }
+
+    /// A project with `n` cases and a run over them: (project, cases, run).
+    pub async fn seeded(&self, n: usize) -> (String, Vec<String>, String) {
+        let project = self.project("Seeded").await;
+        let cases = self.cases(&project, n).await;
+        let run = self.run(&project, "Run").await;
+        (project, cases, run)
+    }
+
+    /// Every result of a run (all pages), ordered by id.
+    pub async fn all_results(&self, run: &str) -> Vec<Value> {
+        let r = self
+            .get(
+                &format!("/v1/runs/{run}/results?per_page=1000"),
+                &self.admin,
+            )
+            .await;
+        r.data().as_array().expect("list").clone()
+    }
+
+    pub async fn counts(&self, run: &str) -> Value {
+        self.get(&format!("/v1/runs/{run}"), &self.admin)
+            .await
+            .data()["counts"]
+            .clone()
+    }
+
+    /// The result id of `case` in `run`.
+    pub async fn result_of(&self, run: &str, case: &str) -> String {
+        self.all_results(run)
+            .await
+            .iter()
+            .find(|r| r["test_case_id"] == case)
+            .and_then(|r| r["id"].as_str())
+            .expect("case in run")
+            .to_string()
+    }
+
+    pub async fn history(&self, run: &str, result: &str) -> Vec<Value> {
+        let r = self
+            .get(
+                &format!("/v1/runs/{run}/results/{result}/history?per_page=1000"),
+                &self.admin,
+            )
+            .await;
+        r.data().as_array().expect("history").clone()
+    }
+}
