@@ -30,10 +30,14 @@ const MAX_GROUP: usize = 512;
 /// Idle read connections kept open.
 const MAX_IDLE_READERS: usize = 8;
 
+/// Delivers a write's answer once the fate of its commit is known.
+type Delivery = Box<dyn FnOnce(StoreResult<()>) + Send>;
+
 trait WriteJob: Send {
-    /// Runs inside the group's transaction and returns the delivery of its
-    /// answer, which waits until the commit is known.
-    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn FnOnce(StoreResult<()>) + Send>;
+    /// Runs inside the group's transaction; `isolated` wraps it in a
+    /// savepoint so its failure undoes only its own changes. Returns whether
+    /// it succeeded and the delivery of its answer.
+    fn run(self: Box<Self>, conn: &Connection, isolated: bool) -> (bool, Delivery);
     fn fail(self: Box<Self>, err: StoreError);
 }
 
@@ -47,13 +51,19 @@ where
     F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
     R: Send + 'static,
 {
-    fn run(self: Box<Self>, conn: &Connection) -> Box<dyn FnOnce(StoreResult<()>) + Send> {
+    fn run(self: Box<Self>, conn: &Connection, isolated: bool) -> (bool, Delivery) {
         let Pending { work, reply } = *self;
-        let outcome = in_savepoint(conn, work);
-        Box::new(move |commit| {
+        let outcome = if isolated {
+            in_savepoint(conn, work)
+        } else {
+            guarded(conn, work)
+        };
+        let ok = outcome.is_ok();
+        let delivery: Delivery = Box::new(move |commit| {
             // The receiver may have gone (client hung up); nothing to do then.
             let _ = reply.send(commit.and(outcome));
-        })
+        });
+        (ok, delivery)
     }
 
     fn fail(self: Box<Self>, err: StoreError) {
@@ -61,13 +71,21 @@ where
     }
 }
 
+/// Runs a write; a panic becomes an error instead of killing the writer.
+fn guarded<R>(
+    conn: &Connection,
+    work: impl FnOnce(&Connection) -> StoreResult<R>,
+) -> StoreResult<R> {
+    catch_unwind(AssertUnwindSafe(|| work(conn)))
+        .unwrap_or_else(|_| Err(StoreError::Other("a write panicked".into())))
+}
+
 fn in_savepoint<R>(
     conn: &Connection,
     work: impl FnOnce(&Connection) -> StoreResult<R>,
 ) -> StoreResult<R> {
     conn.execute_batch("SAVEPOINT job").map_err(db_err)?;
-    let outcome = catch_unwind(AssertUnwindSafe(|| work(conn)))
-        .unwrap_or_else(|_| Err(StoreError::Other("a write panicked".into())));
+    let outcome = guarded(conn, work);
     let end = if outcome.is_ok() {
         "RELEASE job"
     } else {
@@ -103,6 +121,7 @@ pub(crate) fn open_connection(
          PRAGMA journal_mode = WAL;
          PRAGMA synchronous = {sync};
          PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;
          PRAGMA cache_size = -32000;"
     ))?;
     conn.set_prepared_statement_cache_capacity(64);
@@ -202,7 +221,26 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
             }
             continue;
         }
-        let deliveries: Vec<_> = group.into_iter().map(|job| job.run(&conn)).collect();
+        // A write alone in its group needs no savepoint (whose sub-journal
+        // costs a copy of every page it touches): if it fails, the whole
+        // transaction is rolled back instead.
+        let isolated = group.len() > 1;
+        let mut all_ok = true;
+        let deliveries: Vec<Delivery> = group
+            .into_iter()
+            .map(|job| {
+                let (ok, delivery) = job.run(&conn, isolated);
+                all_ok &= ok;
+                delivery
+            })
+            .collect();
+        if !isolated && !all_ok {
+            let rollback = conn.execute_batch("ROLLBACK").map_err(db_err);
+            for deliver in deliveries {
+                deliver(rollback.clone());
+            }
+            continue;
+        }
         let commit = conn.execute_batch("COMMIT").map_err(db_err);
         if commit.is_err() {
             // Leave no transaction open for the next group.
