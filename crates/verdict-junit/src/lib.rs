@@ -25,11 +25,13 @@ pub mod model;
 mod parser;
 mod text;
 mod time;
+mod write;
 
 pub use error::ParseError;
 pub use model::{Attempt, Counts, Detail, Outcome, Report, TestCase};
 pub use text::TRUNCATION_MARKER;
 pub use time::parse_time_ms;
+pub use write::to_xml;
 
 /// Resource limits for one parse. Both limits exist because reports come from
 /// untrusted clients: depth bounds the parser's stack, text bounds what a
