@@ -295,3 +295,36 @@ pub struct RejectedEntry {
 pub struct Health {
     pub status: String,
 }
+
+/// The answer to a JUnit import: a bulk answer plus what happened to cases.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JunitOutcome {
+    /// Executions applied (flaky attempts count one each).
+    pub updated: u64,
+    /// Testcases in the report.
+    pub testcases: u64,
+    pub results: Vec<AppliedResult>,
+    /// Cases created for keys the project lacked.
+    pub created: u64,
+    /// Existing cases added to the run.
+    pub added: u64,
+    /// Distinct keys that were already in the run.
+    pub matched: u64,
+    /// Only in `?partial=true` mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejected: Option<Vec<RejectedEntry>>,
+}
+
+/// The answer to a JUnit import with `?dry_run=true`: nothing was written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JunitDryRun {
+    pub dry_run: bool,
+    pub testcases: u64,
+    /// Executions the import would record.
+    pub executions: u64,
+    pub matched: u64,
+    pub would_create: u64,
+    pub would_add: u64,
+    /// Keys with no case in the run that would not be created.
+    pub unmatched: Vec<String>,
+}

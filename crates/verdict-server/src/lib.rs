@@ -25,7 +25,7 @@ pub use auth::{Secret, TOKEN_PREFIX, hash_token};
 pub use error::ApiError;
 pub use state::{AppState, Limits};
 
-use routes::{cases, health, projects, results, runs, tokens, users};
+use routes::{cases, health, junit, projects, results, runs, tokens, users};
 
 /// Every route of the API.
 pub fn build_router(state: AppState) -> Router {
@@ -64,6 +64,7 @@ pub fn build_router(state: AppState) -> Router {
         .route("/v1/runs/{rid}/close", post(runs::close))
         .route("/v1/runs/{rid}/results", get(results::list))
         .route("/v1/runs/{rid}/results/bulk", post(results::bulk))
+        .route("/v1/runs/{rid}/results/junit", post(junit::import))
         .route(
             "/v1/runs/{rid}/results/{id}",
             get(results::get_one)

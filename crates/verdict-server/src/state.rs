@@ -17,6 +17,8 @@ pub struct Limits {
     pub max_per_page: u32,
     /// Largest note, in bytes of UTF-8.
     pub max_note_bytes: usize,
+    /// Deepest element nesting in an XML report.
+    pub max_xml_depth: usize,
 }
 
 impl Default for Limits {
@@ -26,6 +28,7 @@ impl Default for Limits {
             max_bulk_results: 50_000,
             max_per_page: 1000,
             max_note_bytes: 64 * 1024,
+            max_xml_depth: 32,
         }
     }
 }

@@ -28,7 +28,12 @@ fn key_conflict(e: rusqlite::Error, key: Option<&str>) -> StoreError {
     }
 }
 
-fn insert(c: &Connection, project: ProjectId, case: &NewCase, now: Timestamp) -> StoreResult<Case> {
+pub(crate) fn insert(
+    c: &Connection,
+    project: ProjectId,
+    case: &NewCase,
+    now: Timestamp,
+) -> StoreResult<Case> {
     let mut stmt = c
         .prepare_cached(
             "INSERT INTO cases (project_id, title, key, suite, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -3,6 +3,8 @@
 //! writer thread (see [`pool`]), reads run on a small connection pool.
 
 mod cases;
+mod idempotency;
+mod import;
 mod migrations;
 mod pool;
 mod projects;
@@ -383,6 +385,12 @@ impl Store for SqliteStore {
     async fn record_bulk(&self, request: BulkRequest) -> StoreResult<BulkOutcome> {
         self.pool
             .write(move |c| results::record_bulk(c, request))
+            .await
+    }
+
+    async fn import_results(&self, request: ImportRequest) -> StoreResult<ImportOutcome> {
+        self.pool
+            .write(move |c| import::import_keyed(c, request))
             .await
     }
 

@@ -6,11 +6,9 @@ use std::collections::HashMap;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use verdict_store::*;
 
+use crate::idempotency;
 use crate::runs::{get_run, open_run};
 use crate::{check_page, db_err, found, status_of, ts};
-
-/// Idempotency records older than this are forgotten.
-const IDEMPOTENCY_TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
 const COLUMNS: &str =
     "r.id, r.run_id, r.case_id, c.title, r.status, r.note, r.elapsed_ms, r.tested_by, r.tested_at";
@@ -140,7 +138,7 @@ fn apply(
     Ok(())
 }
 
-fn add_counts(c: &Connection, run: RunId, delta: &Counts) -> StoreResult<()> {
+pub(crate) fn add_counts(c: &Connection, run: RunId, delta: &Counts) -> StoreResult<()> {
     let mut stmt = c
         .prepare_cached(
             "UPDATE runs SET passed = passed + ?2, failed = failed + ?3, blocked = blocked + ?4,
@@ -182,7 +180,7 @@ pub(crate) fn record_result(
 }
 
 /// Where each case of a bulk lives in the run: (result id, current status).
-fn locate(
+pub(crate) fn locate(
     c: &Connection,
     run: &Run,
     entries: &[BulkEntry],
@@ -229,26 +227,43 @@ fn locate(
     Ok(located)
 }
 
+/// Applies located entries in order (each one execution, the last one per
+/// case current) and updates the run's counts. Entries whose case is not
+/// located are skipped; the caller has reported them.
+pub(crate) fn apply_located(
+    c: &Connection,
+    run: RunId,
+    entries: &[BulkEntry],
+    located: &mut HashMap<i64, (i64, Status)>,
+    actor: UserId,
+    now: Timestamp,
+) -> StoreResult<Vec<AppliedEntry>> {
+    let mut delta = Counts::default();
+    let mut results = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let Some(slot) = located.get_mut(&entry.case_id.get()) else {
+            continue;
+        };
+        apply(c, slot.0, &entry.execution, actor, now)?;
+        delta.add(slot.1, -1);
+        delta.add(entry.execution.status, 1);
+        slot.1 = entry.execution.status;
+        results.push(AppliedEntry {
+            id: ResultId::from_db(slot.0),
+            test_case_id: entry.case_id,
+            status: entry.execution.status,
+        });
+    }
+    add_counts(c, run, &delta)?;
+    Ok(results)
+}
+
 pub(crate) fn record_bulk(c: &Connection, req: BulkRequest) -> StoreResult<BulkOutcome> {
-    if let Some(idem) = &req.idempotency {
-        let stored: Option<(Vec<u8>, Vec<u8>)> = c
-            .query_row(
-                "SELECT fingerprint, outcome FROM idempotency WHERE user_id = ?1 AND key = ?2 AND created_at > ?3",
-                params![req.actor.get(), idem.key, req.now.millis() - IDEMPOTENCY_TTL_MS],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(db_err)?;
-        if let Some((fingerprint, outcome)) = stored {
-            if fingerprint != idem.fingerprint {
-                return Err(StoreError::IdempotencyKeyReused);
-            }
-            let mut outcome: BulkOutcome = serde_json::from_slice(&outcome).map_err(|e| {
-                StoreError::Other(format!("stored idempotent answer unreadable: {e}"))
-            })?;
-            outcome.replayed = true;
-            return Ok(outcome);
-        }
+    if let Some(idem) = &req.idempotency
+        && let Some(mut outcome) = idempotency::replay::<BulkOutcome>(c, req.actor, idem, req.now)?
+    {
+        outcome.replayed = true;
+        return Ok(outcome);
     }
     let run = open_run(c, req.run)?;
     let mut located = locate(c, &run, &req.entries)?;
@@ -273,24 +288,7 @@ pub(crate) fn record_bulk(c: &Connection, req: BulkRequest) -> StoreResult<BulkO
         return Err(StoreError::Invalid(bad));
     }
     rejected.sort_by_key(|r| r.index);
-
-    let mut delta = Counts::default();
-    let mut results = Vec::with_capacity(req.entries.len());
-    for entry in &req.entries {
-        let Some(slot) = located.get_mut(&entry.case_id.get()) else {
-            continue;
-        };
-        apply(c, slot.0, &entry.execution, req.actor, req.now)?;
-        delta.add(slot.1, -1);
-        delta.add(entry.execution.status, 1);
-        slot.1 = entry.execution.status;
-        results.push(AppliedEntry {
-            id: ResultId::from_db(slot.0),
-            test_case_id: entry.case_id,
-            status: entry.execution.status,
-        });
-    }
-    add_counts(c, run.id, &delta)?;
+    let results = apply_located(c, run.id, &req.entries, &mut located, req.actor, req.now)?;
     let outcome = BulkOutcome {
         updated: results.len() as u64,
         results,
@@ -298,25 +296,7 @@ pub(crate) fn record_bulk(c: &Connection, req: BulkRequest) -> StoreResult<BulkO
         replayed: false,
     };
     if let Some(idem) = &req.idempotency {
-        let stored = serde_json::to_vec(&outcome)
-            .map_err(|e| StoreError::Other(format!("cannot store idempotent answer: {e}")))?;
-        c.execute(
-            "DELETE FROM idempotency WHERE created_at <= ?1",
-            [req.now.millis() - IDEMPOTENCY_TTL_MS],
-        )
-        .map_err(db_err)?;
-        c.execute(
-            "INSERT OR REPLACE INTO idempotency (user_id, key, fingerprint, outcome, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                req.actor.get(),
-                idem.key,
-                &idem.fingerprint[..],
-                stored,
-                req.now.millis()
-            ],
-        )
-        .map_err(db_err)?;
+        idempotency::remember(c, req.actor, idem, req.now, &outcome)?;
     }
     Ok(outcome)
 }

@@ -161,6 +161,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<TestResult>;
     /// Many executions in one transaction, in request order.
     async fn record_bulk(&self, request: BulkRequest) -> StoreResult<BulkOutcome>;
+    /// Executions addressed by case key (a JUnit report), in one
+    /// transaction like [`record_bulk`](Self::record_bulk): keys resolve to
+    /// the run's cases; with `create_missing`, missing cases are created and
+    /// project cases outside the run are added to it; unresolved keys are
+    /// `Invalid` naming `testcases[i]` (or rejected with code
+    /// `case_not_found` when partial). A dry run writes nothing.
+    async fn import_results(&self, request: ImportRequest) -> StoreResult<ImportOutcome>;
     /// Newest first.
     async fn result_history(
         &self,

@@ -387,3 +387,47 @@ pub struct BulkOutcome {
     #[serde(skip)]
     pub replayed: bool,
 }
+
+/// One execution addressed by case key instead of id: a JUnit testcase (or
+/// one attempt of it). `index` is the testcase's position in the report, so
+/// several entries (flaky attempts) may share one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedEntry {
+    pub index: usize,
+    pub key: String,
+    /// Title and suite for a case created for this key.
+    pub title: String,
+    pub suite: Option<String>,
+    pub execution: Execution,
+}
+
+/// A report import: executions by case key, atomic unless `partial`.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    pub run: RunId,
+    pub actor: UserId,
+    pub now: Timestamp,
+    pub entries: Vec<KeyedEntry>,
+    /// Create cases for keys the project lacks, and add project cases that
+    /// are not in the run yet to it.
+    pub create_missing: bool,
+    /// Work out what would happen and write nothing.
+    pub dry_run: bool,
+    pub partial: bool,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportOutcome {
+    /// The executions applied (none in a dry run).
+    pub bulk: BulkOutcome,
+    /// Distinct keys whose case was already in the run.
+    pub matched: u64,
+    /// Cases created for new keys (in a dry run: that would be).
+    pub created: u64,
+    /// Existing project cases added to the run (in a dry run: that would be).
+    pub added: u64,
+    /// Distinct keys that have no case in the run and were not created.
+    pub unmatched: Vec<String>,
+    pub dry_run: bool,
+}

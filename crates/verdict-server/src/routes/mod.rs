@@ -3,6 +3,7 @@
 
 pub mod cases;
 pub mod health;
+pub mod junit;
 pub mod projects;
 pub mod results;
 pub mod runs;

@@ -1,0 +1,267 @@
+//! POST /v1/runs/:rid/results/junit: a JUnit XML report (gzip allowed) as
+//! executions, matched to cases by key (`classname.name`), following the
+//! mapping table of DESIGN §4. Atomic like a bulk upload.
+
+use std::io::Read;
+
+use axum::Json;
+use axum::extract::{OriginalUri, Request, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use verdict_api as api;
+use verdict_junit::{Outcome, TestCase};
+use verdict_store::{Execution, ImportRequest, KeyedEntry, Role, RunId, Status, Timestamp};
+
+use crate::auth::{Caller, ensure};
+use crate::dto;
+use crate::error::{ApiError, ApiResult};
+use crate::execution::MAX_ELAPSED_SECONDS;
+use crate::extract::{PathIds, Query, read_body};
+use crate::routes::results::{fingerprint, idempotency_key};
+use crate::state::AppState;
+
+fn is_xml(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/xml" || essence == "text/xml" || essence.ends_with("+xml")
+}
+
+/// The report's bytes: gzip (by header, or by its magic bytes) is decoded,
+/// within the body limit after decoding.
+fn decode(headers: &HeaderMap, raw: &[u8], limit: usize) -> ApiResult<Vec<u8>> {
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let gzip = match encoding.as_deref() {
+        None | Some("identity") => raw.starts_with(&[0x1f, 0x8b]),
+        Some("gzip") | Some("x-gzip") => true,
+        Some(other) => {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "content encoding {other:?} is not supported; send the report plain or gzip"
+            )));
+        }
+    };
+    if !gzip {
+        return Ok(raw.to_vec());
+    }
+    let mut out = Vec::new();
+    let mut decoder = flate2::read::GzDecoder::new(raw).take(limit as u64 + 1);
+    decoder
+        .read_to_end(&mut out)
+        .map_err(|e| ApiError::Malformed(format!("the gzip body cannot be decoded: {e}")))?;
+    if out.len() > limit {
+        return Err(ApiError::TooLarge(format!(
+            "the report is larger than the limit of {limit} bytes once decompressed; \
+             split it (verdict upload sends large reports in chunks)"
+        )));
+    }
+    Ok(out)
+}
+
+/// Cuts a note to the limit on a character boundary.
+fn clip(mut s: String, limit: usize) -> String {
+    if s.len() > limit {
+        let mut end = limit;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+fn elapsed(ms: Option<u64>) -> Option<i64> {
+    ms.and_then(|ms| i64::try_from(ms).ok())
+        .filter(|ms| *ms <= MAX_ELAPSED_SECONDS * 1000)
+}
+
+/// One testcase's executions in order; the last one is current. A flaky
+/// pass is its failed attempts then the pass; a failure with reruns is the
+/// first failure then each rerun.
+fn executions(tc: &TestCase, skipped_as: Status, note_limit: usize) -> Vec<Execution> {
+    let failed = |d: &verdict_junit::Detail, ms| Execution {
+        status: Status::Failed,
+        note: Some(d.note(note_limit)).filter(|n| !n.is_empty()),
+        elapsed_ms: elapsed(ms),
+    };
+    let attempts = tc.attempts.iter().map(|a| failed(&a.detail, a.time_ms));
+    let last = match &tc.outcome {
+        Outcome::Passed => Execution {
+            status: Status::Passed,
+            note: None,
+            elapsed_ms: elapsed(tc.time_ms),
+        },
+        Outcome::Failed(d) | Outcome::Errored(d) => {
+            let mut all = vec![failed(d, tc.time_ms)];
+            all.extend(attempts);
+            return all;
+        }
+        Outcome::Skipped { .. } if skipped_as == Status::NotTested => Execution {
+            status: Status::NotTested,
+            note: None,
+            elapsed_ms: None,
+        },
+        Outcome::Skipped { message } => Execution {
+            status: skipped_as,
+            note: Some(clip(
+                match message.as_deref().filter(|m| !m.is_empty()) {
+                    Some(m) => format!("skipped: {m}"),
+                    None => "skipped".to_string(),
+                },
+                note_limit,
+            )),
+            elapsed_ms: elapsed(tc.time_ms),
+        },
+    };
+    let mut all: Vec<Execution> = attempts.collect();
+    all.push(last);
+    all
+}
+
+fn entries(testcases: &[TestCase], skipped_as: Status, note_limit: usize) -> Vec<KeyedEntry> {
+    let mut out = Vec::with_capacity(testcases.len());
+    for (index, tc) in testcases.iter().enumerate() {
+        let key = tc.key();
+        let title = tc
+            .name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| key.clone());
+        let suite = tc.classname.clone().filter(|c| !c.trim().is_empty());
+        for execution in executions(tc, skipped_as, note_limit) {
+            out.push(KeyedEntry {
+                index,
+                key: key.clone(),
+                title: title.clone(),
+                suite: suite.clone(),
+                execution,
+            });
+        }
+    }
+    out
+}
+
+pub async fn import(
+    State(state): State<AppState>,
+    caller: Caller,
+    path: PathIds,
+    mut q: Query,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    req: Request,
+) -> ApiResult<Response> {
+    let run: RunId = path.id(0)?;
+    let create_missing = q.take_bool("create_missing")?;
+    let dry_run = q.take_bool("dry_run")?;
+    let partial = q.take_bool("partial")?;
+    let skipped_as = match q.take("skipped_as")?.as_deref() {
+        None | Some("blocked") => Status::Blocked,
+        Some("retest") => Status::Retest,
+        Some("not_tested") => Status::NotTested,
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "skipped_as",
+                "must be one of blocked, retest, not_tested",
+            ));
+        }
+    };
+    q.finish()?;
+    let key = idempotency_key(&headers)?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !is_xml(content_type) {
+        return Err(ApiError::UnsupportedMediaType(format!(
+            "send the report as application/xml (got {:?})",
+            if content_type.is_empty() {
+                "no content type"
+            } else {
+                content_type
+            }
+        )));
+    }
+    let (_, role) = caller.run(&state, run).await?;
+    ensure(role, Role::Tester, "import results")?;
+    let limits = &state.limits;
+    let raw = read_body(req, limits.max_body_bytes).await?;
+    let xml = decode(&headers, &raw, limits.max_body_bytes)?;
+    let parse_limits = verdict_junit::Limits {
+        max_depth: limits.max_xml_depth,
+        max_text_bytes: limits.max_note_bytes,
+    };
+    // Parsing is CPU work proportional to the report: keep it off the
+    // async workers.
+    let report =
+        tokio::task::spawn_blocking(move || verdict_junit::parse_with(&xml, &parse_limits))
+            .await
+            .map_err(|e| ApiError::Internal(format!("parse task failed: {e}")))?
+            .map_err(|e| ApiError::Malformed(format!("malformed JUnit XML at {e}")))?;
+    let testcases = report.testcases.len() as u64;
+    let entries = entries(&report.testcases, skipped_as, limits.max_note_bytes);
+    if entries.len() > limits.max_bulk_results {
+        return Err(ApiError::TooLarge(format!(
+            "the report holds {} executions; the limit is {} per request: split it \
+             (verdict upload sends large reports in chunks)",
+            entries.len(),
+            limits.max_bulk_results
+        )));
+    }
+    let executions = entries.len() as u64;
+    let idempotency = key.map(|key| verdict_store::IdempotencyKey {
+        key,
+        fingerprint: fingerprint("POST", &uri, &raw),
+    });
+    let outcome = state
+        .store
+        .import_results(ImportRequest {
+            run,
+            actor: caller.user.id,
+            now: Timestamp::now(),
+            entries,
+            create_missing,
+            dry_run,
+            partial,
+            idempotency,
+        })
+        .await?;
+    if outcome.dry_run {
+        return Ok(Json(api::Data {
+            data: api::JunitDryRun {
+                dry_run: true,
+                testcases,
+                executions,
+                matched: outcome.matched,
+                would_create: outcome.created,
+                would_add: outcome.added,
+                unmatched: outcome.unmatched,
+            },
+        })
+        .into_response());
+    }
+    let bulk = dto::bulk_outcome(&outcome.bulk, partial);
+    let mut response = Json(api::Data {
+        data: api::JunitOutcome {
+            updated: bulk.updated,
+            testcases,
+            results: bulk.results,
+            created: outcome.created,
+            added: outcome.added,
+            matched: outcome.matched,
+            rejected: bulk.rejected,
+        },
+    })
+    .into_response();
+    if outcome.bulk.replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}

@@ -1,0 +1,71 @@
+//! Stored answers for `Idempotency-Key` retries. The answer is written in
+//! the same transaction as the work it describes, so there is never one
+//! without the other.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use verdict_store::{IdempotencyKey, StoreError, StoreResult, Timestamp, UserId};
+
+use crate::db_err;
+
+/// Idempotency records older than this are forgotten.
+const TTL_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// The stored answer for this key, if the same request was made before;
+/// `IdempotencyKeyReused` if the key was used for another request.
+pub(crate) fn replay<T: DeserializeOwned>(
+    c: &Connection,
+    actor: UserId,
+    idem: &IdempotencyKey,
+    now: Timestamp,
+) -> StoreResult<Option<T>> {
+    let stored: Option<(Vec<u8>, Vec<u8>)> = c
+        .query_row(
+            "SELECT fingerprint, outcome FROM idempotency
+             WHERE user_id = ?1 AND key = ?2 AND created_at > ?3",
+            params![actor.get(), idem.key, now.millis() - TTL_MS],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(db_err)?;
+    let Some((fingerprint, outcome)) = stored else {
+        return Ok(None);
+    };
+    if fingerprint != idem.fingerprint {
+        return Err(StoreError::IdempotencyKeyReused);
+    }
+    serde_json::from_slice(&outcome)
+        .map(Some)
+        .map_err(|e| StoreError::Other(format!("stored idempotent answer unreadable: {e}")))
+}
+
+/// Keeps the answer for retries with the same key (and forgets old ones).
+pub(crate) fn remember<T: Serialize>(
+    c: &Connection,
+    actor: UserId,
+    idem: &IdempotencyKey,
+    now: Timestamp,
+    outcome: &T,
+) -> StoreResult<()> {
+    let stored = serde_json::to_vec(outcome)
+        .map_err(|e| StoreError::Other(format!("cannot store idempotent answer: {e}")))?;
+    c.execute(
+        "DELETE FROM idempotency WHERE created_at <= ?1",
+        [now.millis() - TTL_MS],
+    )
+    .map_err(db_err)?;
+    c.execute(
+        "INSERT OR REPLACE INTO idempotency (user_id, key, fingerprint, outcome, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            actor.get(),
+            idem.key,
+            &idem.fingerprint[..],
+            stored,
+            now.millis()
+        ],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
