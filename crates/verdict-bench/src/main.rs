@@ -174,6 +174,7 @@ async fn run(quick: bool) -> Result<(), String> {
         state,
         std::future::pending(),
     ));
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = Client {
         http: reqwest::Client::new(),
         base: format!("http://{addr}"),

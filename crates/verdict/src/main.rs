@@ -1,6 +1,7 @@
 //! The `verdict` binary: `verdict serve` runs the server; client commands
 //! talk to a server over HTTP only.
 
+mod client;
 mod serve;
 
 use std::process::ExitCode;
@@ -22,11 +23,20 @@ struct Cli {
 enum Command {
     /// Run the server (SQLite by default).
     Serve(serve::ServeArgs),
+    /// Upload JUnit XML reports into a run (creating or joining it).
+    Upload(client::upload::UploadArgs),
+    /// Create, show or close a run.
+    Run(client::run::RunArgs),
+    /// List a run's results.
+    Results(client::results::ResultsArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Upload(args) => client::block_on(client::upload::run(args)),
+        Command::Run(args) => client::block_on(client::run::run(args)),
+        Command::Results(args) => client::block_on(client::results::run(args)),
     }
 }

@@ -18,7 +18,7 @@ async fn call(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let client = reqwest::Client::new();
+    let client = common::http();
     let mut req = client.request(method, url).bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
@@ -35,9 +35,17 @@ async fn serve_on_port_zero_runs_the_api_and_logs_one_line_per_request() {
     let mut server = Server::start(&dir.path().join("v.db"), Some(TOKEN));
     let u = server.url.clone();
 
-    let health = reqwest::get(format!("{u}/healthz")).await.expect("healthz");
+    let health = common::http()
+        .get(format!("{u}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
     assert_eq!(health.status(), 200);
-    let ready = reqwest::get(format!("{u}/readyz")).await.expect("readyz");
+    let ready = common::http()
+        .get(format!("{u}/readyz"))
+        .send()
+        .await
+        .expect("readyz");
     assert_eq!(ready.status(), 200);
 
     let (s, me) = call(reqwest::Method::GET, format!("{u}/v1/me"), TOKEN, None).await;

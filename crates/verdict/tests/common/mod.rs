@@ -18,8 +18,12 @@ pub struct Server {
 
 impl Server {
     pub fn start(db: &std::path::Path, admin_token: Option<&str>) -> Server {
+        Self::start_on(db, admin_token, "127.0.0.1:0")
+    }
+
+    pub fn start_on(db: &std::path::Path, admin_token: Option<&str>, listen: &str) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_verdict"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        cmd.args(["serve", "--listen", listen])
             .env("VERDICT_DATABASE_URL", format!("sqlite://{}", db.display()))
             .env_remove("VERDICT_ADMIN_TOKEN")
             .env("VERDICT_LOG", "info")
@@ -83,4 +87,11 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// An HTTP client for tests. reqwest is built with rustls and no default
+/// crypto provider (the binary picks ring), so tests install it too.
+pub fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }

@@ -1,0 +1,179 @@
+//! A small JSON client for the v1 API: bearer token, the error envelope
+//! turned into a readable message, and retries with backoff for what is
+//! worth retrying (429, 5xx, connection errors), honouring `Retry-After`.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use verdict_api::ErrorBody;
+
+use super::{Connection, Failure};
+
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    /// Attempts for a retryable failure, the first included.
+    pub attempts: u32,
+}
+
+/// An answer that was not a success.
+#[derive(Debug)]
+pub struct ApiFailure {
+    pub message: String,
+}
+
+impl From<ApiFailure> for Failure {
+    fn from(f: ApiFailure) -> Self {
+        Failure::new(f.message)
+    }
+}
+
+impl Client {
+    pub fn new(conn: &Connection) -> Result<Client, Failure> {
+        let token = conn
+            .token
+            .clone()
+            .ok_or_else(|| Failure::usage("no API token: set VERDICT_TOKEN (or pass --token)"))?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
+            .user_agent(concat!("verdict-cli/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Failure::new(format!("cannot build an HTTP client: {e}")))?;
+        Ok(Client {
+            http,
+            base: conn.url.trim_end_matches('/').to_string(),
+            token,
+            attempts: 5,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Sends a JSON request (retrying what is retryable) and parses a success.
+    pub async fn send<B: Serialize, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        idempotency_key: Option<&str>,
+    ) -> Result<(StatusCode, T), ApiFailure> {
+        let bytes = match body {
+            Some(b) => Some(serde_json::to_vec(b).map_err(|e| ApiFailure {
+                message: format!("cannot encode the request: {e}"),
+            })?),
+            None => None,
+        };
+        let body = bytes.map(|b| ("application/json", b));
+        self.send_bytes(method, path, body, idempotency_key, &mut |_| {})
+            .await
+    }
+
+    /// Sends a body of any type, retrying 429, 5xx and connection errors
+    /// with backoff (or `Retry-After`); `on_retry` hears each retry's reason.
+    pub async fn send_bytes<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+        idempotency_key: Option<&str>,
+        on_retry: &mut dyn FnMut(&str),
+    ) -> Result<(StatusCode, T), ApiFailure> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut req = self
+                .http
+                .request(method.clone(), self.url(path))
+                .bearer_auth(&self.token);
+            if let Some(k) = idempotency_key {
+                req = req.header("Idempotency-Key", k);
+            }
+            if let Some((content_type, b)) = &body {
+                req = req.header("Content-Type", *content_type).body(b.clone());
+            }
+            let wait = match req.send().await {
+                Ok(res) => {
+                    let status = res.status();
+                    let retry_after = res
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    let text = res.text().await.unwrap_or_default();
+                    if status.is_success() {
+                        let value = serde_json::from_str(&text).map_err(|e| ApiFailure {
+                            message: format!("unexpected answer from {path}: {e}"),
+                        })?;
+                        return Ok((status, value));
+                    }
+                    let message = describe(status, &text);
+                    let retryable =
+                        status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
+                    if !retryable || attempt >= self.attempts {
+                        return Err(ApiFailure { message });
+                    }
+                    on_retry(&message);
+                    retry_after
+                        .map(Duration::from_secs)
+                        .unwrap_or_else(|| backoff(attempt))
+                }
+                Err(e) => {
+                    let message = format!("cannot reach {}: {e}", self.base);
+                    if attempt >= self.attempts {
+                        return Err(ApiFailure { message });
+                    }
+                    on_retry(&message);
+                    backoff(attempt)
+                }
+            };
+            tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
+        }
+    }
+
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ApiFailure> {
+        self.send::<(), T>(Method::GET, path, None, None)
+            .await
+            .map(|(_, v)| v)
+    }
+
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<(StatusCode, T), ApiFailure> {
+        self.send(Method::POST, path, Some(body), None).await
+    }
+}
+
+/// 0.5 s, 1 s, 2 s, 4 s… capped at 10 s.
+fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((250u64 << attempt.min(6)).min(10_000))
+}
+
+/// "404 not_found: no such resource" from the error envelope, or the raw text.
+fn describe(status: StatusCode, text: &str) -> String {
+    match serde_json::from_str::<ErrorBody>(text) {
+        Ok(body) => {
+            let mut m = format!(
+                "{} {}: {}",
+                status.as_u16(),
+                body.error.code,
+                body.error.message
+            );
+            for d in body.error.details.iter().take(20) {
+                m.push_str(&format!("\n  {}: {}", d.field, d.message));
+            }
+            if body.error.details.len() > 20 {
+                m.push_str(&format!("\n  … and {} more", body.error.details.len() - 20));
+            }
+            m
+        }
+        Err(_) => format!("{status}: {}", text.chars().take(500).collect::<String>()),
+    }
+}

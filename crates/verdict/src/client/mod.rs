@@ -1,0 +1,77 @@
+//! The client side of the binary: commands that talk to a Verdict server
+//! over HTTP only, configured by flags or `VERDICT_URL` / `VERDICT_TOKEN`.
+//! The token is never printed.
+
+pub mod http;
+pub mod results;
+pub mod run;
+mod table;
+pub mod upload;
+
+use clap::Args;
+
+#[derive(Args, Debug, Clone)]
+pub struct Connection {
+    /// The server's base URL.
+    #[arg(
+        long,
+        env = "VERDICT_URL",
+        default_value = "http://127.0.0.1:8080",
+        global = true
+    )]
+    pub url: String,
+    /// An API token (vdt_…). Prefer the environment variable: flags show up in process lists.
+    #[arg(long, env = "VERDICT_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+}
+
+/// A failed command: what to print, and the exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    pub code: u8,
+}
+
+impl Failure {
+    pub fn new(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: 1,
+        }
+    }
+
+    /// Bad usage or configuration (exit code 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            message: message.into(),
+            code: 2,
+        }
+    }
+}
+
+/// Runs a client command on a fresh runtime and turns its failure into an
+/// exit code with the message on stderr.
+pub fn block_on<F>(f: F) -> std::process::ExitCode
+where
+    F: std::future::Future<Output = Result<(), Failure>>,
+{
+    // rustls with the ring provider: pure Rust and C, nothing to download.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("verdict: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(f) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("verdict: {}", f.message);
+            std::process::ExitCode::from(f.code)
+        }
+    }
+}

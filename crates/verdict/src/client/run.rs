@@ -1,0 +1,122 @@
+//! `verdict run create|show|close`: runs for scripts and CI.
+
+use clap::{Args, Subcommand};
+use verdict_api as api;
+
+use super::http::Client;
+use super::{Connection, Failure, table};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(subcommand)]
+    command: RunCommand,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+#[derive(Subcommand, Debug)]
+enum RunCommand {
+    /// Create a run over the project's cases (or find the run with --key).
+    Create {
+        /// The project id (prj_…).
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        name: String,
+        /// A key shared by parallel jobs: all of them get the same run.
+        #[arg(long)]
+        key: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// Print the run as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a run and its counts.
+    Show {
+        /// The run id (run_…).
+        run: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Close a run: it accepts no more result changes.
+    Close {
+        run: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn print_run(run: &api::Run, json: bool) -> Result<(), Failure> {
+    if json {
+        let text = serde_json::to_string_pretty(run).map_err(|e| Failure::new(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    let c = &run.counts;
+    println!("{}  {}  ({})", run.id, run.name, run.state);
+    print!(
+        "{}",
+        table::render(
+            &[
+                "passed",
+                "failed",
+                "blocked",
+                "retest",
+                "not_tested",
+                "total"
+            ],
+            &[vec![
+                c.passed.to_string(),
+                c.failed.to_string(),
+                c.blocked.to_string(),
+                c.retest.to_string(),
+                c.not_tested.to_string(),
+                c.total.to_string(),
+            ]],
+        )
+    );
+    Ok(())
+}
+
+pub async fn run(args: RunArgs) -> Result<(), Failure> {
+    let client = Client::new(&args.conn)?;
+    match args.command {
+        RunCommand::Create {
+            project,
+            name,
+            key,
+            description,
+            json,
+        } => {
+            let body = api::CreateRun {
+                name,
+                description,
+                key,
+                case_ids: None,
+            };
+            let (status, run): (_, api::Data<api::Run>) = client
+                .post(&format!("/v1/projects/{project}/runs"), &body)
+                .await?;
+            if !json {
+                let what = if status.as_u16() == 201 {
+                    "created"
+                } else {
+                    "found"
+                };
+                eprintln!("{what} run {}", run.data.id);
+            }
+            print_run(&run.data, json)
+        }
+        RunCommand::Show { run, json } => {
+            let run: api::Data<api::Run> = client.get(&format!("/v1/runs/{run}")).await?;
+            print_run(&run.data, json)
+        }
+        RunCommand::Close { run, json } => {
+            let (_, run): (_, api::Data<api::Run>) = client
+                .post(&format!("/v1/runs/{run}/close"), &serde_json::json!({}))
+                .await?;
+            print_run(&run.data, json)
+        }
+    }
+}

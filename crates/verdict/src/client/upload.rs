@@ -1,0 +1,358 @@
+//! `verdict upload`: JUnit XML reports from CI into a run, in one command.
+//!
+//! Reports are parsed locally first (a broken file stops the upload before
+//! anything is sent), the run is found or created (a run key lets parallel
+//! jobs share one run), and the testcases go up in chunks under the
+//! server's limits. Each chunk carries its own idempotency key, so retries
+//! after 429, 5xx or a dropped connection never apply a chunk twice.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use reqwest::Method;
+use verdict_api as api;
+use verdict_junit::{Counts, TestCase};
+
+use super::http::Client;
+use super::run::print_run;
+use super::{Connection, Failure, table};
+
+/// Exit code when `--fail-on-failed` is set and a test failed.
+const EXIT_TESTS_FAILED: u8 = 3;
+
+#[derive(Args, Debug)]
+pub struct UploadArgs {
+    /// The project id (prj_…).
+    #[arg(long)]
+    project: String,
+    /// Upload into this existing run (run_…).
+    #[arg(long, conflicts_with_all = ["run_name", "run_key"], required_unless_present = "run_name")]
+    run: Option<String>,
+    /// Create a run with this name (or, with --run-key, find the run).
+    #[arg(long)]
+    run_name: Option<String>,
+    /// A key shared by parallel jobs (e.g. the pipeline id): they all get one run.
+    #[arg(long, requires = "run_name")]
+    run_key: Option<String>,
+    /// Create cases for testcases the project does not have yet.
+    #[arg(long)]
+    create_missing: bool,
+    /// How a skipped test is recorded: blocked, retest or not_tested.
+    #[arg(long, default_value = "blocked")]
+    skipped_as: String,
+    /// Close the run after the upload (needs the manager role).
+    #[arg(long)]
+    close: bool,
+    /// Report what would happen (needs --run); writes nothing.
+    #[arg(long, requires = "run")]
+    dry_run: bool,
+    /// Exit with code 3 when a test failed or errored.
+    #[arg(long)]
+    fail_on_failed: bool,
+    /// Most executions per request.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    chunk_size: u32,
+    /// Report files, directories (searched for *.xml) or glob patterns.
+    #[arg(required = true)]
+    files: Vec<String>,
+    #[command(flatten)]
+    conn: Connection,
+}
+
+/// Most bytes of XML per request, well under the server's default limit.
+const CHUNK_BYTES: usize = 16 * 1024 * 1024;
+
+fn xml_files_in(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Failure::usage(format!("{}: {e}", dir.display())))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            xml_files_in(&path, out)?;
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("xml"))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Files, directories and glob patterns to a list of report files.
+fn expand(inputs: &[String]) -> Result<Vec<PathBuf>, Failure> {
+    let mut files = Vec::new();
+    for input in inputs {
+        let path = Path::new(input);
+        if path.is_dir() {
+            xml_files_in(path, &mut files)?;
+        } else if path.is_file() {
+            files.push(path.to_path_buf());
+        } else if input.contains(['*', '?', '[']) {
+            let matches: Vec<PathBuf> = glob::glob(input)
+                .map_err(|e| Failure::usage(format!("{input}: {e}")))?
+                .filter_map(Result::ok)
+                .filter(|p| p.is_file())
+                .collect();
+            if matches.is_empty() {
+                return Err(Failure::usage(format!("{input}: no file matches")));
+            }
+            files.extend(matches);
+        } else {
+            return Err(Failure::usage(format!(
+                "{input}: no such file or directory"
+            )));
+        }
+    }
+    if files.is_empty() {
+        return Err(Failure::usage("no report files found"));
+    }
+    Ok(files)
+}
+
+struct Parsed {
+    path: PathBuf,
+    testcases: Vec<TestCase>,
+    counts: Counts,
+}
+
+fn parse_all(files: &[PathBuf]) -> Result<Vec<Parsed>, Failure> {
+    let mut out = Vec::with_capacity(files.len());
+    let mut errors = Vec::new();
+    for path in files {
+        match std::fs::read(path) {
+            Err(e) => errors.push(format!("{}: {e}", path.display())),
+            Ok(bytes) => match verdict_junit::parse(&bytes) {
+                Err(e) => errors.push(format!("{}: {e}", path.display())),
+                Ok(report) => out.push(Parsed {
+                    path: path.clone(),
+                    counts: report.counts(),
+                    testcases: report.testcases,
+                }),
+            },
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Failure::new(format!(
+            "nothing was uploaded: {} report(s) cannot be read\n  {}",
+            errors.len(),
+            errors.join("\n  ")
+        )));
+    }
+    Ok(out)
+}
+
+/// Splits testcases into chunks under both the execution and byte limits.
+fn chunks(testcases: &[&TestCase], max_executions: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < testcases.len() {
+        let mut end = start;
+        let mut executions = 0;
+        while end < testcases.len() {
+            let n = 1 + testcases[end].attempts.len();
+            if end > start && executions + n > max_executions {
+                break;
+            }
+            executions += n;
+            end += 1;
+        }
+        let owned: Vec<TestCase> = testcases[start..end].iter().map(|t| (*t).clone()).collect();
+        let xml = verdict_junit::to_xml(&owned);
+        if xml.len() > CHUNK_BYTES && end - start > 1 {
+            // Too many bytes: halve this chunk's executions and try again.
+            let half = (executions / 2).max(1);
+            out.extend(chunks(&testcases[start..end], half));
+        } else {
+            out.push(xml);
+        }
+        start = end;
+    }
+    out
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 8];
+    // A clash of upload ids needs the same user, run and chunk number too.
+    let _ = getrandom::fill(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failure> {
+    if let Some(run) = &args.run {
+        let found: api::Data<api::Run> = client.get(&format!("/v1/runs/{run}")).await?;
+        return Ok(found.data);
+    }
+    let name = args.run_name.clone().unwrap_or_default();
+    let body = api::CreateRun {
+        name,
+        description: None,
+        key: args.run_key.clone(),
+        // A CI run holds what its reports hold; without create_missing it
+        // starts from every case of the project.
+        case_ids: args.create_missing.then(Vec::new),
+    };
+    let (status, run): (_, api::Data<api::Run>) = client
+        .post(&format!("/v1/projects/{}/runs", args.project), &body)
+        .await?;
+    let what = if status.as_u16() == 201 {
+        "created"
+    } else {
+        "joined"
+    };
+    eprintln!("{what} run {} ({})", run.data.id, run.data.name);
+    Ok(run.data)
+}
+
+pub async fn run(args: UploadArgs) -> Result<(), Failure> {
+    let files = expand(&args.files)?;
+    let parsed = parse_all(&files)?;
+    let mut client = Client::new(&args.conn)?;
+    client.attempts = 8;
+    let run = find_run(&client, &args).await?;
+    if run.project_id != args.project {
+        return Err(Failure::usage(format!(
+            "run {} belongs to project {}, not {}",
+            run.id, run.project_id, args.project
+        )));
+    }
+    let all: Vec<&TestCase> = parsed.iter().flat_map(|p| p.testcases.iter()).collect();
+    let bodies = chunks(&all, args.chunk_size as usize);
+    let query = format!(
+        "?create_missing={}&skipped_as={}&dry_run={}",
+        args.create_missing, args.skipped_as, args.dry_run
+    );
+    let path = format!("/v1/runs/{}/results/junit{query}", run.id);
+    let progress = std::io::stderr().is_terminal() && bodies.len() > 1;
+    let upload_id = random_hex();
+    let (mut updated, mut created, mut added) = (0u64, 0u64, 0u64);
+    let mut dry = api::JunitDryRun {
+        dry_run: true,
+        testcases: 0,
+        executions: 0,
+        matched: 0,
+        would_create: 0,
+        would_add: 0,
+        unmatched: Vec::new(),
+    };
+    for (i, body) in bodies.into_iter().enumerate() {
+        if progress {
+            eprint!(
+                "\ruploading chunk {}/{} …",
+                i + 1,
+                bodies_len_hint(i, &all, args.chunk_size)
+            );
+        }
+        let key = format!("verdict-upload-{upload_id}-{i}");
+        let mut retried = |why: &str| eprintln!("\nretrying chunk {} after: {why}", i + 1);
+        let body = Some(("application/xml", body.into_bytes()));
+        if args.dry_run {
+            let (_, answer): (_, api::Data<api::JunitDryRun>) = client
+                .send_bytes(Method::POST, &path, body, None, &mut retried)
+                .await?;
+            let d = answer.data;
+            dry.testcases += d.testcases;
+            dry.executions += d.executions;
+            dry.matched += d.matched;
+            dry.would_create += d.would_create;
+            dry.would_add += d.would_add;
+            dry.unmatched.extend(d.unmatched);
+        } else {
+            let (_, answer): (_, api::Data<api::JunitOutcome>) = client
+                .send_bytes(Method::POST, &path, body, Some(&key), &mut retried)
+                .await
+                .map_err(|f| {
+                    Failure::new(format!(
+                        "chunk {} of the upload failed (earlier chunks are recorded): {}",
+                        i + 1,
+                        f.message
+                    ))
+                })?;
+            updated += answer.data.updated;
+            created += answer.data.created;
+            added += answer.data.added;
+        }
+    }
+    if progress {
+        eprintln!();
+    }
+    print_summary(&parsed);
+    if args.dry_run {
+        println!(
+            "dry run: {} executions; {} cases matched, {} would be created, {} would be added to the run, {} unmatched",
+            dry.executions,
+            dry.matched,
+            dry.would_create,
+            dry.would_add,
+            dry.unmatched.len()
+        );
+        for key in dry.unmatched.iter().take(20) {
+            println!("  unmatched: {key}");
+        }
+        return Ok(());
+    }
+    println!("uploaded {updated} executions ({created} cases created, {added} added to the run)");
+    let run = if args.close {
+        let (_, closed): (_, api::Data<api::Run>) = client
+            .post(
+                &format!("/v1/runs/{}/close", run.id),
+                &serde_json::json!({}),
+            )
+            .await?;
+        closed.data
+    } else {
+        let fresh: api::Data<api::Run> = client.get(&format!("/v1/runs/{}", run.id)).await?;
+        fresh.data
+    };
+    print_run(&run, false)?;
+    let failed: usize = parsed
+        .iter()
+        .map(|p| p.counts.failed + p.counts.errored)
+        .sum();
+    if args.fail_on_failed && failed > 0 {
+        return Err(Failure {
+            message: format!("{failed} test(s) failed"),
+            code: EXIT_TESTS_FAILED,
+        });
+    }
+    Ok(())
+}
+
+/// Chunk count for the progress line (chunks are made up front, so this is
+/// only a display estimate when byte limits split a chunk further).
+fn bodies_len_hint(i: usize, all: &[&TestCase], chunk_size: u32) -> usize {
+    let executions: usize = all.iter().map(|t| 1 + t.attempts.len()).sum();
+    executions.div_ceil(chunk_size as usize).max(i + 1)
+}
+
+fn print_summary(parsed: &[Parsed]) {
+    let mut rows: Vec<Vec<String>> = parsed
+        .iter()
+        .map(|p| {
+            vec![
+                p.path.display().to_string(),
+                p.testcases.len().to_string(),
+                p.counts.passed.to_string(),
+                (p.counts.failed + p.counts.errored).to_string(),
+                p.counts.skipped.to_string(),
+            ]
+        })
+        .collect();
+    if parsed.len() > 1 {
+        let sum = |f: &dyn Fn(&Parsed) -> usize| parsed.iter().map(f).sum::<usize>().to_string();
+        rows.push(vec![
+            "total".into(),
+            sum(&|p| p.testcases.len()),
+            sum(&|p| p.counts.passed),
+            sum(&|p| p.counts.failed + p.counts.errored),
+            sum(&|p| p.counts.skipped),
+        ]);
+    }
+    print!(
+        "{}",
+        table::render(&["report", "tests", "passed", "failed", "skipped"], &rows)
+    );
+}

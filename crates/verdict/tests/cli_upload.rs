@@ -1,0 +1,420 @@
+//! The CLI as a process against a real server: `verdict upload`, `run`,
+//! `results`.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::Server;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "vdt_cli_admin_token_0123456789abcdef";
+
+fn corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/junit");
+    dir.is_dir().then_some(dir)
+}
+
+fn verdict(server: &Server, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args(args)
+        .env("VERDICT_URL", &server.url)
+        .env("VERDICT_TOKEN", TOKEN)
+        .output()
+        .expect("run verdict")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+async fn api(server: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let mut req = common::http()
+        .request(method, format!("{}{path}", server.url))
+        .bearer_auth(TOKEN);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.expect("request");
+    assert!(res.status().is_success(), "{path}: {}", res.status());
+    res.json().await.expect("json")
+}
+
+async fn project(server: &Server) -> String {
+    let p = api(
+        server,
+        reqwest::Method::POST,
+        "/v1/projects",
+        Some(json!({"name": "CI"})),
+    )
+    .await;
+    p["data"]["id"].as_str().expect("id").to_string()
+}
+
+async fn runs_of(server: &Server, project: &str) -> Vec<Value> {
+    let r = api(
+        server,
+        reqwest::Method::GET,
+        &format!("/v1/projects/{project}/runs?per_page=1000"),
+        None,
+    )
+    .await;
+    r["data"].as_array().expect("runs").clone()
+}
+
+/// Last outcome per key of a corpus file under the mapping table.
+fn expected_counts(file: &Path, exp: &Value) -> HashMap<&'static str, i64> {
+    let parsed = verdict_junit::parse(&std::fs::read(file).expect("read")).expect("parses");
+    let mut last: HashMap<String, &'static str> = HashMap::new();
+    for (case, tc) in exp["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .zip(&parsed.testcases)
+    {
+        let status = match case[2].as_str().unwrap_or("") {
+            "passed" => "passed",
+            "skipped" => "blocked",
+            _ => "failed",
+        };
+        last.insert(tc.key(), status);
+    }
+    let mut counts = HashMap::from([("passed", 0), ("failed", 0), ("blocked", 0), ("total", 0)]);
+    for s in last.values() {
+        *counts.get_mut(s).expect("status") += 1;
+        *counts.get_mut("total").expect("total") += 1;
+    }
+    counts
+}
+
+#[tokio::test]
+async fn uploading_each_corpus_report_gives_the_expected_counts() {
+    let Some(dir) = corpus() else {
+        println!("SKIPPED: no corpus directory beside the workspace");
+        return;
+    };
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).expect("expected.json"))
+            .expect("json");
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    let pid = project(&server).await;
+    let (mut uploaded, mut refused) = (0, 0);
+    for (file, exp) in expected.as_object().expect("object") {
+        if file == "_meta" {
+            continue;
+        }
+        let path = dir.join(file);
+        let out = verdict(
+            &server,
+            &[
+                "upload",
+                "--project",
+                &pid,
+                "--run-name",
+                file,
+                "--create-missing",
+                path.to_str().expect("utf-8"),
+            ],
+        );
+        if exp.get("parse_error").is_some() {
+            assert_eq!(out.status.code(), Some(1), "{file}: {}", text(&out));
+            assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was uploaded"));
+            refused += 1;
+            continue;
+        }
+        assert!(out.status.success(), "{file}: {}", text(&out));
+        let runs = runs_of(&server, &pid).await;
+        let run = runs
+            .iter()
+            .find(|r| r["name"] == file.as_str())
+            .expect("the run");
+        let want = expected_counts(&path, exp);
+        for (status, n) in want {
+            assert_eq!(
+                run["counts"][status], n,
+                "{file}: {status} in {}",
+                run["counts"]
+            );
+        }
+        uploaded += 1;
+    }
+    println!(
+        "cli corpus upload: {uploaded} reports with the expected counts, {refused} refused before upload"
+    );
+    // Refused files create no run.
+    assert_eq!(runs_of(&server, &pid).await.len(), uploaded);
+}
+
+#[tokio::test]
+async fn dry_run_writes_nothing_and_exit_codes_tell_what_happened() {
+    let Some(dir) = corpus() else {
+        println!("SKIPPED: no corpus directory beside the workspace");
+        return;
+    };
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    let pid = project(&server).await;
+    let report = dir.join("go-junit-report/pass-fail-skip.xml");
+    let report = report.to_str().expect("utf-8");
+    let out = verdict(
+        &server,
+        &[
+            "run",
+            "create",
+            "--project",
+            &pid,
+            "--name",
+            "empty",
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let run: Value = serde_json::from_slice(&out.stdout).expect("run json");
+    let rid = run["id"].as_str().expect("id").to_string();
+
+    let out = verdict(
+        &server,
+        &[
+            "upload",
+            "--project",
+            &pid,
+            "--run",
+            &rid,
+            "--dry-run",
+            "--create-missing",
+            report,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("5 would be created"),
+        "{}",
+        text(&out)
+    );
+    let cases = api(
+        &server,
+        reqwest::Method::GET,
+        &format!("/v1/projects/{pid}/cases"),
+        None,
+    )
+    .await;
+    assert_eq!(cases["meta"]["total"], 0, "a dry run creates nothing");
+
+    let out = verdict(
+        &server,
+        &[
+            "upload",
+            "--project",
+            &pid,
+            "--run",
+            &rid,
+            "--create-missing",
+            "--fail-on-failed",
+            report,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let out = verdict(
+        &server,
+        &["results", "list", &rid, "--status", "failed", "--json"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
+
+    let out = Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args(["upload", "--project", &pid, "--run", &rid, report])
+        .env("VERDICT_URL", &server.url)
+        .env_remove("VERDICT_TOKEN")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = verdict(
+        &server,
+        &[
+            "upload",
+            "--project",
+            &pid,
+            "--run",
+            &rid,
+            "/no/such/report.xml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let out = verdict(&server, &["run", "close", &rid]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = verdict(
+        &server,
+        &["upload", "--project", &pid, "--run", &rid, report],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("run_closed"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[tokio::test]
+async fn parallel_jobs_with_one_run_key_share_one_run() {
+    let Some(dir) = corpus() else {
+        println!("SKIPPED: no corpus directory beside the workspace");
+        return;
+    };
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    let pid = project(&server).await;
+    let files = [
+        "go-junit-report/pass-fail-skip.xml",
+        "pytest/horovod-fail-multiline-message-attr.xml",
+        "testng/pulsar-merged-808-tests.xml",
+        "googletest/notrun-disabled.xml",
+    ];
+    let children: Vec<_> = files
+        .iter()
+        .map(|f| {
+            Command::new(env!("CARGO_BIN_EXE_verdict"))
+                .args([
+                    "upload",
+                    "--project",
+                    &pid,
+                    "--run-name",
+                    "pipeline 7",
+                    "--run-key",
+                    "pipeline-7",
+                    "--create-missing",
+                ])
+                .arg(dir.join(f))
+                .env("VERDICT_URL", &server.url)
+                .env("VERDICT_TOKEN", TOKEN)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("spawn")
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let runs = runs_of(&server, &pid).await;
+    assert_eq!(runs.len(), 1, "one run for all jobs: {runs:?}");
+    let mut keys = std::collections::HashSet::new();
+    for f in files {
+        let report =
+            verdict_junit::parse(&std::fs::read(dir.join(f)).expect("read")).expect("parse");
+        keys.extend(report.testcases.iter().map(|t| t.key()));
+    }
+    assert_eq!(runs[0]["counts"]["total"], keys.len() as i64);
+}
+
+/// A report big enough to take many chunks: `n` testcases in one file.
+fn big_report(dir: &Path, n: usize) -> PathBuf {
+    let mut xml = String::from("<testsuite name=\"big\">\n");
+    for i in 0..n {
+        xml.push_str(&format!(
+            "<testcase classname=\"big.Suite\" name=\"t{i}\" time=\"0.01\"/>\n"
+        ));
+    }
+    xml.push_str("</testsuite>\n");
+    let path = dir.join("big.xml");
+    std::fs::write(&path, xml).expect("write report");
+    path
+}
+
+#[tokio::test]
+async fn an_upload_survives_a_server_restart_without_duplicates() {
+    let db = tempfile::tempdir().expect("tempdir");
+    let db_path = db.path().join("v.db");
+    // A fixed port, so the restarted server is where the client expects it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = Server::start_on(&db_path, Some(TOKEN), &listen);
+    let pid = project(&server).await;
+    let n = 20_000;
+    let report = big_report(db.path(), n);
+    let upload = Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args([
+            "upload",
+            "--project",
+            &pid,
+            "--run-name",
+            "restart",
+            "--create-missing",
+            "--chunk-size",
+            "100",
+        ])
+        .arg(&report)
+        .env("VERDICT_URL", &server.url)
+        .env("VERDICT_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn upload");
+    // Wait until some chunks are in, then kill the server mid-upload.
+    let mut seen = 0;
+    for _ in 0..2000 {
+        let runs = runs_of(&server, &pid).await;
+        seen = runs
+            .first()
+            .map_or(0, |r| r["counts"]["total"].as_i64().unwrap_or(0));
+        if seen > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    assert!(
+        seen > 0 && seen < n as i64,
+        "caught the upload mid-way ({seen} of {n})"
+    );
+    server.child.kill().expect("kill server");
+    server.child.wait().expect("reap");
+    let server = Server::start_on(&db_path, Some(TOKEN), &listen);
+    let out = tokio::task::spawn_blocking(move || upload.wait_with_output())
+        .await
+        .expect("join")
+        .expect("upload output");
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("retrying chunk"),
+        "{}",
+        text(&out)
+    );
+    let runs = runs_of(&server, &pid).await;
+    assert_eq!(runs[0]["counts"]["total"], n as i64);
+    assert_eq!(runs[0]["counts"]["passed"], n as i64);
+    // Exactly one execution per testcase: nothing applied twice.
+    let rid = runs[0]["id"].as_str().expect("run id");
+    let out = verdict(&server, &["results", "list", rid, "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["id"]
+                .as_str()
+                .expect("id")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), n);
+    for id in ids.iter().step_by(97) {
+        let h = api(
+            &server,
+            reqwest::Method::GET,
+            &format!("/v1/runs/{rid}/results/{id}/history"),
+            None,
+        )
+        .await;
+        assert_eq!(h["meta"]["total"], 1, "{id} applied once");
+    }
+}
