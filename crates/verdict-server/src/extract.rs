@@ -30,12 +30,19 @@ fn without_position(message: String) -> String {
 
 /// Parses JSON, telling a broken document (400, with the position) from a
 /// document with a wrong field (422, naming the field).
+///
+/// Every body is a JSON object: serde would also read a struct from an
+/// array of its fields (`[[…]]` as `{"results": […]}`), so a well-formed
+/// document that is not an object is refused as such.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
+    let not_object = || ApiError::invalid("body", "must be a JSON object");
+    let is_object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         match inner.classify() {
+            serde_json::error::Category::Data if !is_object => not_object(),
             serde_json::error::Category::Data => {
                 let field = if path == "." {
                     "body".to_string()
@@ -62,6 +69,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
             e.column()
         ))
     })?;
+    if !is_object {
+        return Err(not_object());
+    }
     Ok(value)
 }
 

@@ -1,5 +1,7 @@
 //! The Test Results API (DESIGN §3): list, one, update, bulk, history.
 
+use std::collections::HashSet;
+
 use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue};
@@ -8,8 +10,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use verdict_api as api;
 use verdict_store::{
-    BulkEntry, BulkRequest, FieldError, IdempotencyKey, Rejection, ResultId, ResultQuery, Role,
-    RunId, Status, Timestamp,
+    BulkEntry, BulkRequest, CaseId, FieldError, IdempotencyKey, Page, Rejection, ResultId,
+    ResultQuery, Role, RunId, Status, Timestamp,
 };
 
 use crate::auth::{Caller, ensure};
@@ -181,7 +183,8 @@ pub async fn bulk(
         )));
     }
     let mut valid = Vec::with_capacity(entries.len());
-    let mut invalid: Vec<FieldError> = Vec::new();
+    // Each bad field with the index of its entry, to report them in order.
+    let mut invalid: Vec<(usize, FieldError)> = Vec::new();
     let mut rejected = Vec::new();
     for (index, raw) in entries.iter().enumerate() {
         let prefix = format!("results[{index}].");
@@ -209,12 +212,29 @@ pub async fn bulk(
                             .join("; "),
                     });
                 }
-                invalid.extend(errors);
+                invalid.extend(errors.into_iter().map(|e| (index, e)));
             }
         }
     }
     if !invalid.is_empty() && !partial {
-        return Err(ApiError::Invalid(invalid));
+        // Nothing will be written, but the answer still names every bad
+        // entry (DESIGN §3), including valid ones whose case is not in the run.
+        if !valid.is_empty() {
+            let in_run = cases_in_run(&state, run).await?;
+            for entry in valid.iter().filter(|e| !in_run.contains(&e.case_id)) {
+                invalid.push((
+                    entry.index,
+                    FieldError::new(
+                        format!("results[{}].test_case_id", entry.index),
+                        format!("{} is not in this run", entry.case_id),
+                    ),
+                ));
+            }
+            invalid.sort_by_key(|(index, _)| *index);
+        }
+        return Err(ApiError::Invalid(
+            invalid.into_iter().map(|(_, e)| e).collect(),
+        ));
     }
     let idempotency = key.map(|key| IdempotencyKey {
         key,
@@ -242,6 +262,34 @@ pub async fn bulk(
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
+}
+
+/// Every case a run holds, read page by page through the id cursor.
+async fn cases_in_run(state: &AppState, run: RunId) -> ApiResult<HashSet<CaseId>> {
+    let page = Page {
+        page: 1,
+        per_page: 1000,
+    };
+    let mut cases = HashSet::new();
+    let mut after = None;
+    loop {
+        let listing = state
+            .store
+            .list_results(
+                run,
+                ResultQuery {
+                    statuses: Vec::new(),
+                    after,
+                    page,
+                },
+            )
+            .await?;
+        cases.extend(listing.items.iter().map(|r| r.case_id));
+        match listing.items.last() {
+            Some(last) if listing.items.len() == page.per_page as usize => after = Some(last.id),
+            _ => return Ok(cases),
+        }
+    }
 }
 
 pub async fn history(

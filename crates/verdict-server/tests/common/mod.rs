@@ -303,3 +303,89 @@ impl TestApp {
         r.data().as_array().expect("history").clone()
     }
 }
+
+// --- helpers for the results tests (appended) --------------------------------
+
+/// `/v1/runs/{run}/results` and what follows it.
+pub fn results_path(run: &str, rest: &str) -> String {
+    format!("/v1/runs/{run}/results{rest}")
+}
+
+/// Whether `s` is an RFC 3339 UTC instant with whole seconds and a `Z`
+/// (`2026-03-26T10:15:00Z`).
+pub fn is_utc_instant(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 20
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+impl TestApp {
+    /// A user with `role` in `project`: (user id, token).
+    pub async fn member_with_id(&self, project: &str, name: &str, role: &str) -> (String, String) {
+        let (uid, token) = self.user(name).await;
+        let r = self
+            .put(
+                &format!("/v1/projects/{project}/members/{uid}"),
+                &self.admin,
+                json!({"role": role}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        (uid, token)
+    }
+
+    /// The admin's user id.
+    pub async fn admin_id(&self) -> String {
+        self.get("/v1/me", &self.admin).await.id()
+    }
+
+    /// POST …/results/bulk as `token`.
+    pub async fn bulk(&self, run: &str, token: &str, body: Value) -> Resp {
+        self.post(&results_path(run, "/bulk"), token, body).await
+    }
+
+    /// POST …/results/bulk with an `Idempotency-Key`, as `token`.
+    pub async fn bulk_with_key(&self, run: &str, token: &str, key: &str, body: &Value) -> Resp {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri(results_path(run, "/bulk"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .header("idempotency-key", key)
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        self.send(req).await
+    }
+
+    /// Closes a run as the admin.
+    pub async fn close_run(&self, run: &str) {
+        let r = self
+            .call(
+                "POST",
+                &format!("/v1/runs/{run}/close"),
+                Some(&self.admin),
+                None,
+            )
+            .await;
+        assert_eq!(r.data()["state"], "closed");
+    }
+
+    /// Everything a result write can change in a run: every result, the
+    /// counts and every result's history. Equal snapshots before and after a
+    /// refused request prove that nothing was written.
+    pub async fn snapshot(&self, run: &str) -> Value {
+        let results = self.all_results(run).await;
+        let mut histories = Vec::new();
+        for r in &results {
+            let id = r["id"].as_str().expect("id");
+            histories.push(json!({"id": id, "history": self.history(run, id).await}));
+        }
+        json!({"results": results, "counts": self.counts(run).await, "histories": histories})
+    }
+}
