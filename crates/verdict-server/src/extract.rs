@@ -5,13 +5,48 @@
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
-use axum::http::header;
+use std::io::Read;
+
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 use verdict_store::{FieldError, Page};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+
+/// A body's bytes: gzip (by `Content-Encoding`, or by its magic bytes) is
+/// decoded, within the body limit after decoding (DESIGN §7).
+pub fn decode(headers: &HeaderMap, raw: &[u8], limit: usize) -> ApiResult<Vec<u8>> {
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let gzip = match encoding.as_deref() {
+        None | Some("identity") => raw.starts_with(&[0x1f, 0x8b]),
+        Some("gzip") | Some("x-gzip") => true,
+        Some(other) => {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "content encoding {other:?} is not supported; send the body plain or gzip"
+            )));
+        }
+    };
+    if !gzip {
+        return Ok(raw.to_vec());
+    }
+    let mut out = Vec::new();
+    let mut decoder = flate2::read::GzDecoder::new(raw).take(limit as u64 + 1);
+    decoder
+        .read_to_end(&mut out)
+        .map_err(|e| ApiError::Malformed(format!("the gzip body cannot be decoded: {e}")))?;
+    if out.len() > limit {
+        return Err(ApiError::TooLarge(format!(
+            "the body is larger than the limit of {limit} bytes once decompressed; \
+             send less per request"
+        )));
+    }
+    Ok(out)
+}
 
 /// A JSON request body, parsed; `raw` keeps the bytes (for idempotency).
 pub struct JsonBody<T> {
@@ -113,8 +148,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                 }
             )));
         }
-        let raw = read_body(req, state.limits.max_body_bytes).await?;
-        let value = parse_json(&raw)?;
+        let headers = req.headers().clone();
+        let limit = state.limits.max_body_bytes;
+        let raw = read_body(req, limit).await?;
+        let value = parse_json(&decode(&headers, &raw, limit)?)?;
         Ok(JsonBody { value, raw })
     }
 }

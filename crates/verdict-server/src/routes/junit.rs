@@ -2,8 +2,6 @@
 //! executions, matched to cases by key (`classname.name`), following the
 //! mapping table of DESIGN §4. Atomic like a bulk upload.
 
-use std::io::Read;
-
 use axum::Json;
 use axum::extract::{OriginalUri, Request, State};
 use axum::http::{HeaderMap, HeaderValue, header};
@@ -16,7 +14,7 @@ use crate::auth::{Caller, ensure};
 use crate::dto;
 use crate::error::{ApiError, ApiResult};
 use crate::execution::MAX_ELAPSED_SECONDS;
-use crate::extract::{PathIds, Query, read_body};
+use crate::extract::{PathIds, Query, decode, read_body};
 use crate::routes::results::{fingerprint, idempotency_key};
 use crate::state::AppState;
 
@@ -28,39 +26,6 @@ fn is_xml(content_type: &str) -> bool {
         .trim()
         .to_ascii_lowercase();
     essence == "application/xml" || essence == "text/xml" || essence.ends_with("+xml")
-}
-
-/// The report's bytes: gzip (by header, or by its magic bytes) is decoded,
-/// within the body limit after decoding.
-fn decode(headers: &HeaderMap, raw: &[u8], limit: usize) -> ApiResult<Vec<u8>> {
-    let encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.trim().to_ascii_lowercase());
-    let gzip = match encoding.as_deref() {
-        None | Some("identity") => raw.starts_with(&[0x1f, 0x8b]),
-        Some("gzip") | Some("x-gzip") => true,
-        Some(other) => {
-            return Err(ApiError::UnsupportedMediaType(format!(
-                "content encoding {other:?} is not supported; send the report plain or gzip"
-            )));
-        }
-    };
-    if !gzip {
-        return Ok(raw.to_vec());
-    }
-    let mut out = Vec::new();
-    let mut decoder = flate2::read::GzDecoder::new(raw).take(limit as u64 + 1);
-    decoder
-        .read_to_end(&mut out)
-        .map_err(|e| ApiError::Malformed(format!("the gzip body cannot be decoded: {e}")))?;
-    if out.len() > limit {
-        return Err(ApiError::TooLarge(format!(
-            "the report is larger than the limit of {limit} bytes once decompressed; \
-             split it (verdict upload sends large reports in chunks)"
-        )));
-    }
-    Ok(out)
 }
 
 /// Cuts a note to the limit on a character boundary.
