@@ -3,6 +3,9 @@
 //! needs nothing but serde. The server parses these into domain types at
 //! its edge.
 
+// No unwrap() on anything a client or the environment controls; tests may.
+#![warn(clippy::unwrap_used)]
+
 use serde::{Deserialize, Serialize};
 
 /// `{ "data": … }`: every answer with a body.

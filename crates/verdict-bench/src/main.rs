@@ -4,6 +4,9 @@
 //! SQLite file, seeds it through the API, and times workloads end to end
 //! over HTTP. Prints medians and spreads; never fails on a number.
 
+// No unwrap() on anything a client or the environment controls; tests may.
+#![warn(clippy::unwrap_used)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

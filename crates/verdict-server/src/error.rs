@@ -29,6 +29,10 @@ pub enum ApiError {
     Invalid(Vec<FieldError>),
     /// 422 with its own code.
     Unprocessable { code: &'static str, message: String },
+    /// 429: the token's rate limit is spent (headers say when to retry).
+    RateLimited(String),
+    /// 503: the request took longer than the configured limit.
+    Timeout(std::time::Duration),
     /// 503: the database is out of reach; retry later.
     Unavailable,
     /// 500: a bug. The message is logged, never sent.
@@ -149,6 +153,18 @@ impl IntoResponse for ApiError {
             ApiError::Unprocessable { code, message } => {
                 envelope(StatusCode::UNPROCESSABLE_ENTITY, code, message, vec![])
             }
+            ApiError::RateLimited(m) => {
+                envelope(StatusCode::TOO_MANY_REQUESTS, "rate_limited", m, vec![])
+            }
+            ApiError::Timeout(limit) => envelope(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!(
+                    "the request took longer than {} s; a write may still complete: retry with the same Idempotency-Key",
+                    limit.as_secs()
+                ),
+                vec![],
+            ),
             ApiError::Unavailable => {
                 let mut r = envelope(
                     StatusCode::SERVICE_UNAVAILABLE,

@@ -2,11 +2,16 @@
 //! is a plain function, so tests drive the real router in-process;
 //! [`serve`] runs it on a listener with graceful shutdown.
 
+// No unwrap() on anything a client or the environment controls; tests may.
+#![warn(clippy::unwrap_used)]
+
 pub mod auth;
 mod dto;
 pub mod error;
 mod execution;
 mod extract;
+mod guard;
+mod metrics;
 mod routes;
 mod state;
 
@@ -14,7 +19,7 @@ use std::future::Future;
 use std::time::Instant;
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -29,8 +34,10 @@ use routes::{cases, health, junit, projects, results, runs, tokens, users};
 
 /// Every route of the API.
 pub fn build_router(state: AppState) -> Router {
-    Router::new()
+    let cors = cors_layer(&state.limits.cors_origins);
+    let router = Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(metrics::render))
         .route("/readyz", get(health::readyz))
         .route("/v1/me", get(users::me))
         .route("/v1/users", post(users::create).get(users::list))
@@ -74,7 +81,21 @@ pub fn build_router(state: AppState) -> Router {
         .route("/v1/runs/{rid}/results/{id}/history", get(results::history))
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(middleware::from_fn(log_request))
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::rate_limit,
+        ))
+        .layer(middleware::from_fn(guard::security_headers));
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
         .layer(CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 ApiError::Internal("a handler panicked".into()).into_response()
@@ -83,9 +104,45 @@ pub fn build_router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Browsers may call the API cross-origin only from configured origins.
+fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
+    use axum::http::{HeaderName, HeaderValue, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    if origins.is_empty() {
+        return None;
+    }
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(allowed))
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::CONTENT_ENCODING,
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([
+                HeaderName::from_static("ratelimit-limit"),
+                HeaderName::from_static("ratelimit-remaining"),
+                HeaderName::from_static("ratelimit-reset"),
+                HeaderName::from_static("idempotent-replayed"),
+            ]),
+    )
+}
+
 /// One line per request: method, matched route (never the raw path, which
 /// may hold ids; never headers, which hold tokens), status and latency.
-async fn log_request(req: Request, next: Next) -> Response {
+async fn log_request(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let route = req
         .extensions()
@@ -94,7 +151,11 @@ async fn log_request(req: Request, next: Next) -> Response {
         .unwrap_or_else(|| "(no route)".into());
     let start = Instant::now();
     let response = next.run(req).await;
-    let latency_us = start.elapsed().as_micros() as u64;
+    let elapsed = start.elapsed();
+    let latency_us = elapsed.as_micros() as u64;
+    state
+        .metrics
+        .observe(&route, method.as_str(), response.status().as_u16(), elapsed);
     tracing::info!(
         target: "verdict::http",
         %method,

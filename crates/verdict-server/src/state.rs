@@ -3,8 +3,12 @@
 //! database.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use verdict_store::Store;
+
+use crate::guard::{DEFAULT_BURST, DEFAULT_PER_MINUTE, RateLimiter};
+use crate::metrics::Metrics;
 
 /// Limits on what one request may ask for (DESIGN §7).
 #[derive(Debug, Clone)]
@@ -19,6 +23,14 @@ pub struct Limits {
     pub max_note_bytes: usize,
     /// Deepest element nesting in an XML report.
     pub max_xml_depth: usize,
+    /// Requests per minute per token (0: no limit).
+    pub rate_limit_per_minute: u32,
+    /// Requests a token may make at once before the rate applies.
+    pub rate_limit_burst: u32,
+    /// Longest a request may take before it is answered 503 `timeout`.
+    pub request_timeout: Duration,
+    /// Origins allowed to call the API from a browser (CORS); none by default.
+    pub cors_origins: Vec<String>,
 }
 
 impl Default for Limits {
@@ -29,6 +41,10 @@ impl Default for Limits {
             max_per_page: 1000,
             max_note_bytes: 64 * 1024,
             max_xml_depth: 32,
+            rate_limit_per_minute: DEFAULT_PER_MINUTE,
+            rate_limit_burst: DEFAULT_BURST,
+            request_timeout: Duration::from_secs(60),
+            cors_origins: Vec::new(),
         }
     }
 }
@@ -37,13 +53,20 @@ impl Default for Limits {
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub limits: Arc<Limits>,
+    pub metrics: Arc<Metrics>,
+    pub limiter: Arc<RateLimiter>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
         Self {
             store,
+            limiter: Arc::new(RateLimiter::new(
+                limits.rate_limit_per_minute,
+                limits.rate_limit_burst,
+            )),
             limits: Arc::new(limits),
+            metrics: Arc::new(Metrics::default()),
         }
     }
 }

@@ -2,6 +2,9 @@
 //! in WAL mode with `synchronous=FULL`; writes are group-committed by one
 //! writer thread (see [`pool`]), reads run on a small connection pool.
 
+// No unwrap() on anything a client or the environment controls; tests may.
+#![warn(clippy::unwrap_used)]
+
 mod cases;
 mod idempotency;
 mod import;
@@ -137,6 +140,10 @@ impl Store for SqliteStore {
         self.pool
             .read(|c: &Connection| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
             .await
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        self.pool.status()
     }
 
     async fn create_user(&self, user: NewUser, now: Timestamp) -> StoreResult<User> {

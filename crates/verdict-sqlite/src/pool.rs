@@ -8,6 +8,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
 use rusqlite::{Connection, OpenFlags};
@@ -100,6 +101,10 @@ pub(crate) struct Pool {
     synchronous: Synchronous,
     writer: Mutex<mpsc::Sender<Box<dyn WriteJob>>>,
     readers: Mutex<Vec<Connection>>,
+    /// Read connections checked out right now.
+    reading: AtomicU64,
+    /// Writes sent to the writer and not yet run (shared with its thread).
+    queued: Arc<AtomicU64>,
 }
 
 pub(crate) fn open_connection(
@@ -132,15 +137,19 @@ impl Pool {
     pub(crate) fn start(path: PathBuf, synchronous: Synchronous) -> rusqlite::Result<Arc<Pool>> {
         let conn = open_connection(&path, synchronous)?;
         let (tx, rx) = mpsc::channel::<Box<dyn WriteJob>>();
+        let queued = Arc::new(AtomicU64::new(0));
+        let writer_queued = Arc::clone(&queued);
         std::thread::Builder::new()
             .name("verdict-sqlite-writer".into())
-            .spawn(move || writer_loop(conn, rx))
+            .spawn(move || writer_loop(conn, rx, &writer_queued))
             .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
         Ok(Arc::new(Pool {
             path,
             synchronous,
             writer: Mutex::new(tx),
             readers: Mutex::new(Vec::new()),
+            reading: AtomicU64::new(0),
+            queued,
         }))
     }
 
@@ -156,9 +165,11 @@ impl Pool {
                 .writer
                 .lock()
                 .map_err(|_| StoreError::Other("writer lock poisoned".into()))?;
-            sender
-                .send(job)
-                .map_err(|_| StoreError::Unavailable("the writer has stopped".into()))?;
+            self.queued.fetch_add(1, Ordering::Relaxed);
+            sender.send(job).map_err(|_| {
+                self.queued.fetch_sub(1, Ordering::Relaxed);
+                StoreError::Unavailable("the writer has stopped".into())
+            })?;
         }
         answer
             .await
@@ -173,12 +184,14 @@ impl Pool {
         let pool = Arc::clone(self);
         tokio::task::spawn_blocking(move || {
             let conn = pool.take_reader()?;
+            pool.reading.fetch_add(1, Ordering::Relaxed);
             let outcome = (|| {
                 conn.execute_batch("BEGIN").map_err(db_err)?;
                 let outcome = work(&conn);
                 conn.execute_batch("COMMIT").map_err(db_err)?;
                 outcome
             })();
+            pool.reading.fetch_sub(1, Ordering::Relaxed);
             if conn.is_autocommit() {
                 pool.give_back(conn);
             }
@@ -186,6 +199,19 @@ impl Pool {
         })
         .await
         .map_err(|e| StoreError::Other(format!("read task failed: {e}")))?
+    }
+
+    /// Readers in use and idle, the writer (always open, counted in use
+    /// while it has work), and the writes waiting for it.
+    pub(crate) fn status(&self) -> verdict_store::PoolStatus {
+        let idle = self.readers.lock().map(|r| r.len() as u64).unwrap_or(0);
+        let queued = self.queued.load(Ordering::Relaxed);
+        verdict_store::PoolStatus {
+            in_use: self.reading.load(Ordering::Relaxed) + u64::from(queued > 0),
+            idle: idle + u64::from(queued == 0),
+            max: MAX_IDLE_READERS as u64 + 1,
+            waiting: queued,
+        }
     }
 
     fn take_reader(&self) -> StoreResult<Connection> {
@@ -205,7 +231,7 @@ impl Pool {
     }
 }
 
-fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
+fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>, queued: &AtomicU64) {
     while let Ok(first) = jobs.recv() {
         let mut group = vec![first];
         while group.len() < MAX_GROUP {
@@ -214,6 +240,7 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>) {
                 Err(_) => break,
             }
         }
+        queued.fetch_sub(group.len() as u64, Ordering::Relaxed);
         if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
             let err = db_err(e);
             for job in group {

@@ -3,6 +3,9 @@
 //! each backend must pass. Transactions live inside store methods; callers
 //! never see SQL.
 
+// No unwrap() on anything a client or the environment controls; tests may.
+#![warn(clippy::unwrap_used)]
+
 pub mod conformance;
 mod error;
 mod ids;
@@ -26,12 +29,24 @@ pub enum Bootstrap {
     CreatedAdmin(User),
 }
 
+/// How the store's connections are used right now (for `/metrics`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub in_use: u64,
+    pub idle: u64,
+    pub max: u64,
+    /// Requests waiting for the database: queued writes, or pool waiters.
+    pub waiting: u64,
+}
+
 /// Everything Verdict keeps. Implementations are cheap to clone or shared
 /// behind an `Arc`; every method is one transaction.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Succeeds when the database answers.
     async fn ping(&self) -> StoreResult<()>;
+    /// Connection use right now; cheap, never touches the database.
+    fn pool_status(&self) -> PoolStatus;
 
     // --- users and tokens -------------------------------------------------
 

@@ -39,6 +39,24 @@ pub struct ServeArgs {
     /// Largest per_page of any list.
     #[arg(long, env = "VERDICT_MAX_PER_PAGE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
     max_per_page: u32,
+    /// Largest note on a result, in bytes.
+    #[arg(long, env = "VERDICT_MAX_NOTE_BYTES", default_value_t = 64 * 1024)]
+    max_note_bytes: usize,
+    /// Deepest element nesting accepted in a JUnit XML report.
+    #[arg(long, env = "VERDICT_MAX_XML_DEPTH", default_value_t = 32)]
+    max_xml_depth: usize,
+    /// Requests per minute per token (0 turns the limit off).
+    #[arg(long, env = "VERDICT_RATE_LIMIT_PER_MINUTE", default_value_t = 60_000)]
+    rate_limit_per_minute: u32,
+    /// Requests a token may make at once before the per-minute rate applies.
+    #[arg(long, env = "VERDICT_RATE_LIMIT_BURST", default_value_t = 2_000)]
+    rate_limit_burst: u32,
+    /// Seconds a request may take before it is answered 503 `timeout`.
+    #[arg(long, env = "VERDICT_REQUEST_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    request_timeout_secs: u64,
+    /// Origins allowed to call the API from a browser (CORS), comma-separated; none by default.
+    #[arg(long, env = "VERDICT_CORS_ORIGINS", value_delimiter = ',')]
+    cors_origins: Vec<String>,
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
@@ -170,7 +188,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         max_body_bytes: args.max_body_bytes,
         max_bulk_results: args.max_bulk_results,
         max_per_page: args.max_per_page,
-        ..Limits::default()
+        max_note_bytes: args.max_note_bytes,
+        max_xml_depth: args.max_xml_depth,
+        rate_limit_per_minute: args.rate_limit_per_minute,
+        rate_limit_burst: args.rate_limit_burst,
+        request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
+        cors_origins: args.cors_origins.clone(),
     };
     let state = AppState::new(store, limits);
     verdict_server::serve(listener, state, shutdown_signal())

@@ -210,6 +210,9 @@ pub async fn import(
         })
         .into_response());
     }
+    if !outcome.bulk.replayed {
+        state.metrics.results_written(outcome.bulk.updated);
+    }
     let bulk = dto::bulk_outcome(&outcome.bulk, partial);
     let mut response = Json(api::Data {
         data: api::JunitOutcome {

@@ -117,6 +117,7 @@ pub async fn update(
         .store
         .record_result(run, id, execution, caller.user.id, Timestamp::now())
         .await?;
+    state.metrics.results_written(1);
     Ok(Json(api::Data {
         data: dto::result(&result),
     }))
@@ -252,6 +253,9 @@ pub async fn bulk(
             idempotency,
         })
         .await?;
+    if !outcome.replayed {
+        state.metrics.results_written(outcome.updated);
+    }
     let mut response = Json(api::Data {
         data: dto::bulk_outcome(&outcome, partial),
     })
