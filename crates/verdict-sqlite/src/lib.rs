@@ -153,7 +153,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_user(&self, id: UserId) -> StoreResult<User> {
-        self.pool.read(move |c| users::get_user(c, id)).await
+        self.pool.point(|c| users::get_user(c, id))
     }
 
     async fn list_users(&self, page: Page) -> StoreResult<Listing<User>> {
@@ -188,10 +188,7 @@ impl Store for SqliteStore {
         hash: TokenHash,
         now: Timestamp,
     ) -> StoreResult<Option<(User, TokenId)>> {
-        let found = self
-            .pool
-            .read(move |c| users::authenticate(c, &hash))
-            .await?;
+        let found = self.pool.point(|c| users::authenticate(c, &hash))?;
         let Some((user, token, last_used)) = found else {
             return Ok(None);
         };
@@ -210,7 +207,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_token(&self, id: TokenId) -> StoreResult<Token> {
-        self.pool.read(move |c| users::get_token(c, id)).await
+        self.pool.point(|c| users::get_token(c, id))
     }
 
     async fn delete_token(&self, id: TokenId) -> StoreResult<()> {
@@ -229,7 +226,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_project(&self, id: ProjectId) -> StoreResult<Project> {
-        self.pool.read(move |c| projects::get_project(c, id)).await
+        self.pool.point(|c| projects::get_project(c, id))
     }
 
     async fn list_projects(
@@ -243,9 +240,7 @@ impl Store for SqliteStore {
     }
 
     async fn role(&self, project: ProjectId, user: UserId) -> StoreResult<Option<Role>> {
-        self.pool
-            .read(move |c| projects::role(c, project, user))
-            .await
+        self.pool.point(|c| projects::role(c, project, user))
     }
 
     async fn set_member(
@@ -294,7 +289,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_case(&self, id: CaseId) -> StoreResult<Case> {
-        self.pool.read(move |c| cases::get_case(c, id)).await
+        self.pool.point(|c| cases::get_case(c, id))
     }
 
     async fn list_cases(
@@ -330,7 +325,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_run(&self, id: RunId) -> StoreResult<Run> {
-        self.pool.read(move |c| runs::get_run(c, id)).await
+        self.pool.point(|c| runs::get_run(c, id))
     }
 
     async fn list_runs(
@@ -371,9 +366,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_result(&self, run: RunId, id: ResultId) -> StoreResult<TestResult> {
-        self.pool
-            .read(move |c| results::get_result(c, run, id))
-            .await
+        self.pool.point(|c| results::get_result(c, run, id))
     }
 
     async fn record_result(
