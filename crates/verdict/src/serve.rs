@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use clap::Args;
 use tracing_subscriber::EnvFilter;
-use verdict_server::{AppState, Limits};
+use verdict_postgres::{PgConfig, PgStore};
+use verdict_server::{AppState, Limits, WebConfig, demo};
 use verdict_sqlite::{SqliteConfig, SqliteStore};
 use verdict_store::Store;
 
 #[derive(Args, Debug)]
 pub struct ServeArgs {
-    /// Database: sqlite://FILE[?synchronous=full|normal].
+    /// Database: sqlite://FILE[?synchronous=full|normal] or
+    /// postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?pool_size=N].
     #[arg(
         long,
         env = "VERDICT_DATABASE_URL",
@@ -57,6 +59,16 @@ pub struct ServeArgs {
     /// Origins allowed to call the API from a browser (CORS), comma-separated; none by default.
     #[arg(long, env = "VERDICT_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
+    /// Hours a web sign-in lasts, counted from the sign-in.
+    #[arg(long, env = "VERDICT_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=8760))]
+    session_hours: u64,
+    /// Mark the web session cookie Secure (set this when serving over HTTPS).
+    #[arg(long, env = "VERDICT_SECURE_COOKIES")]
+    secure_cookies: bool,
+    /// Load a sample project (clearly marked as demo data) and a demo user
+    /// into an empty database, for a first look at the web UI.
+    #[arg(long, env = "VERDICT_DEMO")]
+    demo: bool,
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
@@ -128,15 +140,22 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
+/// The backend is chosen by the URL's scheme.
+async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
     if url.starts_with("sqlite:") {
         let config = SqliteConfig::from_url(url)?;
         let store =
             SqliteStore::open(&config).map_err(|e| format!("cannot open {}: {e}", redact(url)))?;
         Ok(Arc::new(store))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let config = PgConfig::from_url(url).map_err(|e| format!("{}: {e}", redact(url)))?;
+        let store = PgStore::connect(&config)
+            .await
+            .map_err(|e| format!("cannot open {}: {e}", redact(url)))?;
+        Ok(Arc::new(store))
     } else {
         Err(format!(
-            "unsupported database URL {} (use sqlite://FILE)",
+            "unsupported database URL {} (use sqlite://FILE or postgres://USER@HOST/DB)",
             redact(url)
         ))
     }
@@ -165,8 +184,17 @@ pub fn run(args: ServeArgs) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let store = open_store(&args.database_url)?;
+    let store = open_store(&args.database_url).await?;
     tracing::info!(database = %redact(&args.database_url), "database ready");
+    // Checked before the bootstrap creates the admin: demo data goes only
+    // into a database that holds nothing, never beside real data.
+    if args.demo && !demo::is_empty(store.as_ref()).await? {
+        return Err(format!(
+            "--demo loads sample data only into an empty database, and {} already holds users; \
+             start without --demo, or point --database-url at a new file (sqlite://verdict-demo.db)",
+            redact(&args.database_url)
+        ));
+    }
     if let Some(secret) =
         verdict_server::bootstrap(store.as_ref(), args.admin_token.as_deref()).await?
     {
@@ -176,6 +204,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             secret.expose()
         );
     }
+    let demo = if args.demo {
+        Some(demo::seed(store.as_ref(), verdict_store::Timestamp::now()).await?)
+    } else {
+        None
+    };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -183,6 +216,16 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .local_addr()
         .map_err(|e| format!("cannot read the bound address: {e}"))?;
     tracing::info!(%addr, "listening");
+    if demo.is_some() {
+        println!(
+            "DEMO DATA: loaded the sample project {:?} (40 cases, 3 runs).\n\
+             Sign in at http://{addr}/login as {} with the password {} \
+             (demo credentials: do not keep real work in this database).",
+            demo::DEMO_PROJECT,
+            demo::DEMO_EMAIL,
+            demo::DEMO_PASSWORD
+        );
+    }
     println!("Verdict listening on http://{addr}");
     let limits = Limits {
         max_body_bytes: args.max_body_bytes,
@@ -195,7 +238,17 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
         cors_origins: args.cors_origins.clone(),
     };
-    let state = AppState::new(store, limits);
+    let web = WebConfig {
+        session_lifetime: std::time::Duration::from_secs(args.session_hours * 3600),
+        secure_cookies: args.secure_cookies,
+        demo_login: demo.is_some().then(|| {
+            (
+                demo::DEMO_EMAIL.to_string(),
+                demo::DEMO_PASSWORD.to_string(),
+            )
+        }),
+    };
+    let state = AppState::new(store, limits).with_web(web);
     verdict_server::serve(listener, state, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;

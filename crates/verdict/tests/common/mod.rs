@@ -3,7 +3,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -13,7 +13,10 @@ pub struct Server {
     pub url: String,
     /// Lines the server printed on stdout before it was listening.
     pub banner: Vec<String>,
-    stderr: Option<std::process::ChildStderr>,
+    /// What the server wrote on stderr so far (drained continuously, so a
+    /// chatty server never blocks on a full pipe).
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+    drain: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -22,9 +25,38 @@ impl Server {
     }
 
     pub fn start_on(db: &std::path::Path, admin_token: Option<&str>, listen: &str) -> Server {
+        Self::launch(&format!("sqlite://{}", db.display()), admin_token, listen)
+    }
+
+    /// A server on any database URL (PostgreSQL, say).
+    pub fn start_url(url: &str, admin_token: Option<&str>) -> Server {
+        Self::launch(url, admin_token, "127.0.0.1:0")
+    }
+
+    /// A server on a fresh SQLite file with extra `serve` flags (`--demo`).
+    pub fn start_args(db: &std::path::Path, admin_token: Option<&str>, args: &[&str]) -> Server {
+        Self::launch_with(
+            &format!("sqlite://{}", db.display()),
+            admin_token,
+            "127.0.0.1:0",
+            args,
+        )
+    }
+
+    fn launch(database_url: &str, admin_token: Option<&str>, listen: &str) -> Server {
+        Self::launch_with(database_url, admin_token, listen, &[])
+    }
+
+    fn launch_with(
+        database_url: &str,
+        admin_token: Option<&str>,
+        listen: &str,
+        extra: &[&str],
+    ) -> Server {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_verdict"));
         cmd.args(["serve", "--listen", listen])
-            .env("VERDICT_DATABASE_URL", format!("sqlite://{}", db.display()))
+            .args(extra)
+            .env("VERDICT_DATABASE_URL", database_url)
             .env_remove("VERDICT_ADMIN_TOKEN")
             .env("VERDICT_LOG", "info")
             .stdout(Stdio::piped())
@@ -54,12 +86,25 @@ impl Server {
             }
             banner.push(line);
         };
-        let stderr = child.stderr.take();
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let drain = child.stderr.take().map(|pipe| {
+            let sink = std::sync::Arc::clone(&stderr);
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    if let Ok(mut s) = sink.lock() {
+                        s.push_str(&line);
+                        s.push('\n');
+                    }
+                }
+            })
+        });
         Server {
             child,
             url,
             banner,
             stderr,
+            drain,
         }
     }
 
@@ -73,12 +118,15 @@ impl Server {
         self.child.wait().expect("wait")
     }
 
+    /// Everything logged so far; once the process has exited, everything.
     pub fn stderr_text(&mut self) -> String {
-        let mut s = String::new();
-        if let Some(mut e) = self.stderr.take() {
-            let _ = e.read_to_string(&mut s);
+        if self.child.try_wait().ok().flatten().is_some()
+            && let Some(drain) = self.drain.take()
+        {
+            // The pipe closed with the process: the drain ends on its own.
+            let _ = drain.join();
         }
-        s
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }
 

@@ -1,0 +1,284 @@
+//! Test cases. Deleting a case hides it and frees its key; results that
+//! runs hold for it stay (history is never lost).
+//!
+//! New cases are inserted in key order (their ids drawn beforehand, in
+//! request order), so two transactions creating overlapping keys wait on
+//! each other's keys in the same order and cannot deadlock; when one finds
+//! a key the other just committed, it runs again and then sees that case,
+//! as it would have had the two run one after the other.
+
+use std::collections::{HashMap, HashSet};
+
+use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::Row;
+use verdict_store::*;
+
+use crate::error::{Error, Result, db_err, is_unique_violation, other, unique_is_race};
+use crate::pool::{Param, alloc_ids, col, execute, page_bounds, query, query_found};
+use crate::projects::get_project;
+
+const COLUMNS: &str = "id, project_id, title, key, suite, created_at";
+
+fn case_row(r: &Row) -> Result<Case> {
+    Ok(Case {
+        id: CaseId::from_db(col(r, 0)?),
+        project_id: ProjectId::from_db(col(r, 1)?),
+        title: col(r, 2)?,
+        key: col(r, 3)?,
+        suite: col(r, 4)?,
+        created_at: Timestamp::from_millis(col(r, 5)?),
+    })
+}
+
+fn key_conflict(e: tokio_postgres::Error, key: Option<&str>) -> Error {
+    if is_unique_violation(&e) {
+        StoreError::duplicate_key("case", key.unwrap_or_default()).into()
+    } else {
+        db_err(e)
+    }
+}
+
+pub(crate) async fn create_case(
+    tx: &Transaction<'_>,
+    project: ProjectId,
+    case: &NewCase,
+    now: Timestamp,
+) -> Result<Case> {
+    // Inserted only into a project that exists: a missing one is NotFound.
+    let stmt = tx
+        .prepare_cached(&format!(
+            "INSERT INTO cases (project_id, title, key, suite, created_at)
+             SELECT id, $2, $3, $4, $5 FROM projects WHERE id = $1 RETURNING {COLUMNS}"
+        ))
+        .await
+        .map_err(db_err)?;
+    let row = tx
+        .query_opt(
+            &stmt,
+            &[
+                &project.get(),
+                &case.title,
+                &case.key,
+                &case.suite,
+                &now.millis(),
+            ],
+        )
+        .await
+        .map_err(|e| key_conflict(e, case.key.as_deref()))?;
+    case_row(&row.ok_or(Error::Store(StoreError::NotFound))?)
+}
+
+/// Inserts new cases with the given ids, in key order (see the module
+/// docs). A key taken meanwhile by a concurrent transaction retries.
+pub(crate) async fn insert_many(
+    tx: &Transaction<'_>,
+    project: ProjectId,
+    cases: &[Case],
+) -> Result<()> {
+    if cases.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = cases.iter().map(|c| c.id.get()).collect();
+    let titles: Vec<&str> = cases.iter().map(|c| c.title.as_str()).collect();
+    let keys: Vec<Option<&str>> = cases.iter().map(|c| c.key.as_deref()).collect();
+    let suites: Vec<Option<&str>> = cases.iter().map(|c| c.suite.as_deref()).collect();
+    let created: Vec<i64> = cases.iter().map(|c| c.created_at.millis()).collect();
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO cases (id, project_id, title, key, suite, created_at) OVERRIDING SYSTEM VALUE
+             SELECT e.id, $1, e.title, e.key, e.suite, e.created_at
+             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[])
+                  AS e(id, title, key, suite, created_at)
+             ORDER BY e.key, e.id",
+        )
+        .await
+        .map_err(db_err)?;
+    tx.execute(
+        &stmt,
+        &[&project.get(), &ids, &titles, &keys, &suites, &created],
+    )
+    .await
+    .map_err(unique_is_race)?;
+    Ok(())
+}
+
+pub(crate) async fn upsert_cases(
+    tx: &Transaction<'_>,
+    project: ProjectId,
+    cases: &[NewCase],
+    now: Timestamp,
+) -> Result<Vec<CaseUpsert>> {
+    get_project(tx, project).await?;
+    let mut keys: Vec<&str> = cases.iter().filter_map(|c| c.key.as_deref()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    // The live cases these keys name, locked in id order.
+    let rows = query(
+        tx,
+        &format!(
+            "SELECT {COLUMNS} FROM cases WHERE project_id = $1 AND key = ANY($2::text[])
+             AND deleted_at IS NULL ORDER BY id FOR UPDATE"
+        ),
+        &[&project.get(), &keys],
+    )
+    .await?;
+    let mut by_key: HashMap<String, Case> = HashMap::new();
+    for row in &rows {
+        let case = case_row(row)?;
+        if let Some(key) = case.key.clone() {
+            by_key.insert(key, case);
+        }
+    }
+    let existing: HashSet<CaseId> = by_key.values().map(|c| c.id).collect();
+    // One new case per keyless entry and per distinct key not found.
+    let new_keys: HashSet<&str> = cases
+        .iter()
+        .filter_map(|c| c.key.as_deref())
+        .filter(|k| !by_key.contains_key(*k))
+        .collect();
+    let fresh = cases.iter().filter(|c| c.key.is_none()).count() + new_keys.len();
+    let mut ids = alloc_ids(tx, "cases_id_seq", fresh).await?.into_iter();
+
+    // In request order, as if one at a time: an entry whose key exists (or
+    // was created earlier in this request) updates that case.
+    let mut out = Vec::with_capacity(cases.len());
+    let mut created: Vec<usize> = Vec::new();
+    for new in cases {
+        if let Some(case) = new.key.as_ref().and_then(|k| by_key.get_mut(k)) {
+            case.title = new.title.clone();
+            case.suite = new.suite.clone();
+            out.push(CaseUpsert {
+                case: case.clone(),
+                created: false,
+            });
+            continue;
+        }
+        let id = ids.next().ok_or_else(|| other("ran out of case ids"))?;
+        let case = Case {
+            id: CaseId::from_db(id),
+            project_id: project,
+            title: new.title.clone(),
+            key: new.key.clone(),
+            suite: new.suite.clone(),
+            created_at: now,
+        };
+        if let Some(key) = &new.key {
+            by_key.insert(key.clone(), case.clone());
+        }
+        created.push(out.len());
+        out.push(CaseUpsert {
+            case,
+            created: true,
+        });
+    }
+
+    // Final state: a case created here is inserted as it ends up; a case
+    // that existed gets the last title and suite given for its key.
+    let inserts: Vec<Case> = created
+        .iter()
+        .map(|&i| {
+            let case = &out[i].case;
+            case.key
+                .as_ref()
+                .and_then(|k| by_key.get(k))
+                .unwrap_or(case)
+                .clone()
+        })
+        .collect();
+    let mut updates: Vec<&Case> = by_key
+        .values()
+        .filter(|c| existing.contains(&c.id))
+        .collect();
+    updates.sort_by_key(|c| c.id);
+    insert_many(tx, project, &inserts).await?;
+    if !updates.is_empty() {
+        let ids: Vec<i64> = updates.iter().map(|c| c.id.get()).collect();
+        let titles: Vec<&str> = updates.iter().map(|c| c.title.as_str()).collect();
+        let suites: Vec<Option<&str>> = updates.iter().map(|c| c.suite.as_deref()).collect();
+        execute(
+            tx,
+            "UPDATE cases c SET title = u.title, suite = u.suite
+             FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, title, suite)
+             WHERE c.id = u.id",
+            &[&ids, &titles, &suites],
+        )
+        .await?;
+    }
+    Ok(out)
+}
+
+pub(crate) async fn get_case<C: GenericClient>(c: &C, id: CaseId) -> Result<Case> {
+    let sql = format!("SELECT {COLUMNS} FROM cases WHERE id = $1 AND deleted_at IS NULL");
+    case_row(&query_found(c, &sql, &[&id.get()]).await?)
+}
+
+pub(crate) async fn list_cases<C: GenericClient>(
+    c: &C,
+    project: ProjectId,
+    query_: &CaseQuery,
+    page: Page,
+) -> Result<Listing<Case>> {
+    let (limit, offset) = page_bounds(page);
+    // strpos() on lower() avoids LIKE's wildcards in user text.
+    let filter = "project_id = $1 AND deleted_at IS NULL
+        AND ($2::text IS NULL OR key = $2::text)
+        AND ($3::text IS NULL OR strpos(lower(title), lower($3::text)) > 0)";
+    let count = format!("SELECT count(*) FROM cases WHERE {filter}");
+    let list = format!("SELECT {COLUMNS} FROM cases WHERE {filter} ORDER BY id LIMIT $4 OFFSET $5");
+    let project = project.get();
+    let params: [&Param<'_>; 5] = [&project, &query_.key, &query_.q, &limit, &offset];
+    let (total, rows) = tokio::try_join!(
+        query_found(c, &count, &params[..3]),
+        query(c, &list, &params),
+    )?;
+    Ok(Listing {
+        items: rows.iter().map(case_row).collect::<Result<_>>()?,
+        total: col(&total, 0)?,
+    })
+}
+
+pub(crate) async fn update_case(
+    tx: &Transaction<'_>,
+    id: CaseId,
+    patch: &CasePatch,
+) -> Result<Case> {
+    // One statement: a field not in the patch keeps its value.
+    let sql = format!(
+        "UPDATE cases SET
+             title = CASE WHEN $2 THEN $3 ELSE title END,
+             key   = CASE WHEN $4 THEN $5 ELSE key END,
+             suite = CASE WHEN $6 THEN $7 ELSE suite END
+         WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
+    );
+    let stmt = tx.prepare_cached(&sql).await.map_err(db_err)?;
+    let new_key = patch.key.clone().flatten();
+    let row = tx
+        .query_opt(
+            &stmt,
+            &[
+                &id.get(),
+                &patch.title.is_some(),
+                &patch.title,
+                &patch.key.is_some(),
+                &new_key,
+                &patch.suite.is_some(),
+                &patch.suite.clone().flatten(),
+            ],
+        )
+        .await
+        .map_err(|e| key_conflict(e, new_key.as_deref()))?;
+    case_row(&row.ok_or(Error::Store(StoreError::NotFound))?)
+}
+
+pub(crate) async fn delete_case<C: GenericClient>(c: &C, id: CaseId) -> Result<()> {
+    let n = execute(
+        c,
+        "UPDATE cases SET deleted_at = $2 WHERE id = $1 AND deleted_at IS NULL",
+        &[&id.get(), &Timestamp::now().millis()],
+    )
+    .await?;
+    if n == 0 {
+        return Err(StoreError::NotFound.into());
+    }
+    Ok(())
+}

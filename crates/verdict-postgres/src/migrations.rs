@@ -1,0 +1,171 @@
+//! Schema migrations, applied at start-up in one transaction under a
+//! transaction-scoped advisory lock, and recorded in `verdict_migrations`:
+//! any number of instances may start at once on an empty database; the
+//! first migrates, the others wait for the lock and find nothing to do.
+//!
+//! The schema mirrors SQLite's (`verdict-sqlite/src/migrations.rs`): the
+//! same tables, keys, unique constraints and indexes; ids are identity
+//! BIGINTs, times BIGINT milliseconds, statuses and roles SMALLINT codes.
+//! Identity sequences are named so that bulk inserts can draw ids from them
+//! (see `pool::alloc_ids`).
+
+use deadpool_postgres::Object;
+
+use crate::error::{Result, db_err};
+use crate::pool::col;
+
+/// `pg_advisory_xact_lock` key held while migrating ("verdict" + 1).
+pub(crate) const MIGRATION_LOCK: i64 = 0x7665_7264_6963_7401;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE users (
+    id            BIGINT GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME users_id_seq) PRIMARY KEY,
+    name          TEXT NOT NULL,
+    email         TEXT NOT NULL,
+    admin         BOOLEAN NOT NULL DEFAULT false,
+    password_hash TEXT,
+    created_at    BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX users_email ON users (lower(email));
+
+CREATE TABLE tokens (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME tokens_id_seq) PRIMARY KEY,
+    user_id      BIGINT NOT NULL REFERENCES users (id),
+    name         TEXT NOT NULL,
+    hash         BYTEA NOT NULL UNIQUE,
+    created_at   BIGINT NOT NULL,
+    last_used_at BIGINT
+);
+CREATE INDEX tokens_user ON tokens (user_id);
+
+CREATE TABLE projects (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME projects_id_seq) PRIMARY KEY,
+    name       TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
+CREATE TABLE members (
+    project_id BIGINT NOT NULL REFERENCES projects (id),
+    user_id    BIGINT NOT NULL REFERENCES users (id),
+    role       SMALLINT NOT NULL,
+    PRIMARY KEY (project_id, user_id)
+);
+CREATE INDEX members_user ON members (user_id, project_id);
+
+CREATE TABLE cases (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME cases_id_seq) PRIMARY KEY,
+    project_id BIGINT NOT NULL REFERENCES projects (id),
+    title      TEXT NOT NULL,
+    key        TEXT,
+    suite      TEXT,
+    created_at BIGINT NOT NULL,
+    deleted_at BIGINT
+);
+-- A key is unique among a project's live cases; deleting frees it.
+CREATE UNIQUE INDEX cases_key ON cases (project_id, key)
+    WHERE key IS NOT NULL AND deleted_at IS NULL;
+CREATE INDEX cases_project ON cases (project_id, id) WHERE deleted_at IS NULL;
+
+CREATE TABLE runs (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME runs_id_seq) PRIMARY KEY,
+    project_id  BIGINT NOT NULL REFERENCES projects (id),
+    name        TEXT NOT NULL,
+    description TEXT,
+    key         TEXT,
+    created_at  BIGINT NOT NULL,
+    closed_at   BIGINT,
+    passed      BIGINT NOT NULL DEFAULT 0,
+    failed      BIGINT NOT NULL DEFAULT 0,
+    blocked     BIGINT NOT NULL DEFAULT 0,
+    retest      BIGINT NOT NULL DEFAULT 0,
+    not_tested  BIGINT NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX runs_key ON runs (project_id, key) WHERE key IS NOT NULL;
+CREATE INDEX runs_project ON runs (project_id, id);
+
+-- One row per (run, case). Listing walks results_run in id order; a status
+-- filter walks one results_run_status range per status, merged by id.
+CREATE TABLE results (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME results_id_seq) PRIMARY KEY,
+    run_id     BIGINT NOT NULL REFERENCES runs (id),
+    case_id    BIGINT NOT NULL REFERENCES cases (id),
+    status     SMALLINT NOT NULL DEFAULT 0,
+    note       TEXT,
+    elapsed_ms BIGINT,
+    tested_by  BIGINT REFERENCES users (id),
+    tested_at  BIGINT
+);
+CREATE UNIQUE INDEX results_run_case ON results (run_id, case_id);
+CREATE INDEX results_run ON results (run_id, id);
+CREATE INDEX results_run_status ON results (run_id, status, id);
+
+CREATE TABLE history (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME history_id_seq) PRIMARY KEY,
+    result_id  BIGINT NOT NULL REFERENCES results (id),
+    status     SMALLINT NOT NULL,
+    note       TEXT,
+    elapsed_ms BIGINT,
+    tested_by  BIGINT NOT NULL REFERENCES users (id),
+    tested_at  BIGINT NOT NULL
+);
+CREATE INDEX history_result ON history (result_id, id);
+
+CREATE TABLE idempotency (
+    user_id     BIGINT NOT NULL,
+    key         TEXT NOT NULL,
+    fingerprint BYTEA NOT NULL,
+    outcome     BYTEA NOT NULL,
+    created_at  BIGINT NOT NULL,
+    PRIMARY KEY (user_id, key)
+);
+CREATE INDEX idempotency_created ON idempotency (created_at);
+"#];
+
+/// Brings the schema up to date. Returns how many migrations ran.
+pub(crate) async fn migrate(client: &mut Object) -> Result<usize> {
+    let tx = client.transaction().await.map_err(db_err)?;
+    // Taken before anything else, the table check included, so concurrent
+    // starters never race on CREATE TABLE.
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(db_err)?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS verdict_migrations (
+             version    INT PRIMARY KEY,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+         )",
+    )
+    .await
+    .map_err(db_err)?;
+    let applied = tx
+        .query("SELECT version FROM verdict_migrations", &[])
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|r| col::<i32>(r, 0))
+        .collect::<Result<Vec<_>>>()?;
+    let known = i32::try_from(MIGRATIONS.len()).unwrap_or(i32::MAX);
+    if let Some(newer) = applied.iter().copied().filter(|v| *v > known).max() {
+        tracing::warn!(
+            database = newer,
+            known,
+            "the database schema is newer than this build of verdict"
+        );
+    }
+    let mut ran = 0;
+    for (version, sql) in (1..).zip(MIGRATIONS.iter()) {
+        if applied.contains(&version) {
+            continue;
+        }
+        tx.batch_execute(sql).await.map_err(db_err)?;
+        tx.execute(
+            "INSERT INTO verdict_migrations (version, applied_at) VALUES ($1, now())",
+            &[&version],
+        )
+        .await
+        .map_err(db_err)?;
+        ran += 1;
+    }
+    tx.commit().await.map_err(db_err)?;
+    Ok(ran)
+}

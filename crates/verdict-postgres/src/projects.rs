@@ -1,0 +1,173 @@
+//! Projects and their members.
+
+use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::Row;
+use verdict_store::*;
+
+use crate::error::{Result, other};
+use crate::pool::{Param, col, execute, page_bounds, query, query_found, query_opt};
+use crate::users::{get_user, user_at};
+
+fn project_row(r: &Row) -> Result<Project> {
+    Ok(Project {
+        id: ProjectId::from_db(col(r, 0)?),
+        name: col(r, 1)?,
+        created_at: Timestamp::from_millis(col(r, 2)?),
+    })
+}
+
+pub(crate) fn role_of(code: i16) -> Result<Role> {
+    Role::from_code(i64::from(code)).ok_or_else(|| other(format!("unknown role code {code}")))
+}
+
+pub(crate) fn role_code(role: Role) -> i16 {
+    // Codes are 1..=3 (see `Role::code`).
+    i16::try_from(role.code()).unwrap_or(i16::MAX)
+}
+
+pub(crate) async fn create_project(
+    tx: &Transaction<'_>,
+    name: &str,
+    creator: UserId,
+    now: Timestamp,
+) -> Result<Project> {
+    // One statement: the project and its creator as manager.
+    let row = query_found(
+        tx,
+        "WITH p AS (INSERT INTO projects (name, created_at) VALUES ($1, $2)
+                    RETURNING id, name, created_at),
+              m AS (INSERT INTO members (project_id, user_id, role) SELECT id, $3, $4 FROM p)
+         SELECT id, name, created_at FROM p",
+        &[
+            &name,
+            &now.millis(),
+            &creator.get(),
+            &role_code(Role::Manager),
+        ],
+    )
+    .await?;
+    project_row(&row)
+}
+
+pub(crate) async fn get_project<C: GenericClient>(c: &C, id: ProjectId) -> Result<Project> {
+    let row = query_found(
+        c,
+        "SELECT id, name, created_at FROM projects WHERE id = $1",
+        &[&id.get()],
+    )
+    .await?;
+    project_row(&row)
+}
+
+pub(crate) async fn list_projects<C: GenericClient>(
+    c: &C,
+    member: Option<UserId>,
+    page: Page,
+) -> Result<Listing<Project>> {
+    let (limit, offset) = page_bounds(page);
+    let (total, rows) = match member {
+        None => {
+            let params: [&Param<'_>; 2] = [&limit, &offset];
+            tokio::try_join!(
+                query_found(c, "SELECT count(*) FROM projects", &[]),
+                query(
+                    c,
+                    "SELECT id, name, created_at FROM projects ORDER BY id LIMIT $1 OFFSET $2",
+                    &params,
+                ),
+            )?
+        }
+        Some(user) => {
+            let user = user.get();
+            let params: [&Param<'_>; 3] = [&user, &limit, &offset];
+            tokio::try_join!(
+                query_found(
+                    c,
+                    "SELECT count(*) FROM members WHERE user_id = $1",
+                    &params[..1],
+                ),
+                query(
+                    c,
+                    "SELECT p.id, p.name, p.created_at FROM members m
+                     JOIN projects p ON p.id = m.project_id
+                     WHERE m.user_id = $1 ORDER BY p.id LIMIT $2 OFFSET $3",
+                    &params,
+                ),
+            )?
+        }
+    };
+    Ok(Listing {
+        items: rows.iter().map(project_row).collect::<Result<_>>()?,
+        total: col(&total, 0)?,
+    })
+}
+
+pub(crate) async fn role<C: GenericClient>(
+    c: &C,
+    project: ProjectId,
+    user: UserId,
+) -> Result<Option<Role>> {
+    let row = query_opt(
+        c,
+        "SELECT role FROM members WHERE project_id = $1 AND user_id = $2",
+        &[&project.get(), &user.get()],
+    )
+    .await?;
+    row.map(|r| role_of(col(&r, 0)?)).transpose()
+}
+
+pub(crate) async fn set_member(
+    tx: &Transaction<'_>,
+    project: ProjectId,
+    user: UserId,
+    role: Role,
+) -> Result<Member> {
+    let (_, user) = tokio::try_join!(get_project(tx, project), get_user(tx, user))?;
+    execute(
+        tx,
+        "INSERT INTO members (project_id, user_id, role) VALUES ($1, $2, $3)
+         ON CONFLICT (project_id, user_id) DO UPDATE SET role = excluded.role",
+        &[&project.get(), &user.id.get(), &role_code(role)],
+    )
+    .await?;
+    Ok(Member { user, role })
+}
+
+pub(crate) async fn remove_member<C: GenericClient>(
+    c: &C,
+    project: ProjectId,
+    user: UserId,
+) -> Result<()> {
+    let n = execute(
+        c,
+        "DELETE FROM members WHERE project_id = $1 AND user_id = $2",
+        &[&project.get(), &user.get()],
+    )
+    .await?;
+    if n == 0 {
+        return Err(StoreError::NotFound.into());
+    }
+    Ok(())
+}
+
+pub(crate) async fn list_members<C: GenericClient>(
+    c: &C,
+    project: ProjectId,
+) -> Result<Vec<Member>> {
+    let rows = query(
+        c,
+        "SELECT u.id, u.name, u.email, u.admin, u.created_at, m.role
+         FROM members m JOIN users u ON u.id = m.user_id
+         WHERE m.project_id = $1 ORDER BY u.id",
+        &[&project.get()],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Member {
+                user: user_at(r, 0)?,
+                role: role_of(col(r, 5)?)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,301 @@
+//! Runs: creation (find-or-create by key, race-free across instances), the
+//! cases they hold, closing. Counts live on the run row and change in the
+//! same transaction as the results they count; every write to a run's
+//! results locks the run row first, which serializes them per run and
+//! makes the closed-run check race-free.
+
+use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::Row;
+use verdict_store::*;
+
+use crate::error::{Error, Result};
+use crate::pool::{Param, col, page_bounds, query, query_found, query_opt};
+use crate::projects::get_project;
+
+pub(crate) const COLUMNS: &str = "id, project_id, name, description, key, created_at, closed_at,
+    passed, failed, blocked, retest, not_tested";
+
+pub(crate) fn run_row(r: &Row) -> Result<Run> {
+    let closed_at = col::<Option<i64>>(r, 6)?.map(Timestamp::from_millis);
+    Ok(Run {
+        id: RunId::from_db(col(r, 0)?),
+        project_id: ProjectId::from_db(col(r, 1)?),
+        name: col(r, 2)?,
+        description: col(r, 3)?,
+        key: col(r, 4)?,
+        created_at: Timestamp::from_millis(col(r, 5)?),
+        state: if closed_at.is_some() {
+            RunState::Closed
+        } else {
+            RunState::Open
+        },
+        closed_at,
+        counts: Counts {
+            passed: col(r, 7)?,
+            failed: col(r, 8)?,
+            blocked: col(r, 9)?,
+            retest: col(r, 10)?,
+            not_tested: col(r, 11)?,
+        },
+    })
+}
+
+pub(crate) async fn get_run<C: GenericClient>(c: &C, id: RunId) -> Result<Run> {
+    let sql = format!("SELECT {COLUMNS} FROM runs WHERE id = $1");
+    run_row(&query_found(c, &sql, &[&id.get()]).await?)
+}
+
+/// Locks the run row (every result write starts here) and checks that the
+/// run is open.
+pub(crate) async fn lock_open_run(tx: &Transaction<'_>, id: RunId) -> Result<Run> {
+    let sql = format!("SELECT {COLUMNS} FROM runs WHERE id = $1 FOR UPDATE");
+    let run = run_row(&query_found(tx, &sql, &[&id.get()]).await?)?;
+    if run.state == RunState::Closed {
+        return Err(StoreError::run_closed().into());
+    }
+    Ok(run)
+}
+
+/// Every id must be a live case of the project; the error names each bad
+/// one. The cases found are share-locked (in id order) so none is deleted
+/// before the results that hold it are written.
+async fn check_cases(tx: &Transaction<'_>, project: ProjectId, ids: &[CaseId]) -> Result<()> {
+    let wanted: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+    let rows = query(
+        tx,
+        "SELECT id FROM cases WHERE id = ANY($1::bigint[]) AND project_id = $2
+         AND deleted_at IS NULL ORDER BY id FOR SHARE",
+        &[&wanted, &project.get()],
+    )
+    .await?;
+    let live = rows
+        .iter()
+        .map(|r| col::<i64>(r, 0))
+        .collect::<Result<std::collections::HashSet<_>>>()?;
+    let bad: Vec<FieldError> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !live.contains(&id.get()))
+        .map(|(i, id)| {
+            FieldError::new(
+                format!("case_ids[{i}]"),
+                format!("{id} is not a case of this project"),
+            )
+        })
+        .collect();
+    if bad.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(bad).into())
+    }
+}
+
+/// Adds the given cases (in this order) to a run, skipping those it holds
+/// already: one statement, result ids increasing in the given order.
+/// Returns `(result id, case id)` of each result added.
+pub(crate) async fn insert_results(
+    tx: &Transaction<'_>,
+    run: RunId,
+    cases: &[CaseId],
+) -> Result<Vec<(i64, i64)>> {
+    let mut seen = std::collections::HashSet::with_capacity(cases.len());
+    let ids: Vec<i64> = cases
+        .iter()
+        .map(|c| c.get())
+        .filter(|id| seen.insert(*id))
+        .collect();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let source = "SELECT e.case_id, e.n FROM unnest($2::bigint[]) WITH ORDINALITY AS e(case_id, n)";
+    insert_results_from(tx, run, source, &ids).await
+}
+
+/// Like [`insert_results`], for every live case of the run's project, in
+/// case id order.
+async fn insert_all_results(
+    tx: &Transaction<'_>,
+    run: RunId,
+    project: ProjectId,
+) -> Result<Vec<(i64, i64)>> {
+    let source = "SELECT id, row_number() OVER (ORDER BY id) FROM cases
+                  WHERE project_id = $2 AND deleted_at IS NULL";
+    insert_results_from(tx, run, source, &project.get()).await
+}
+
+/// `source` yields `(case_id, n)` with `n` the order. Ids are drawn from the
+/// sequence, sorted, and the `n`-th goes to the `n`-th row, so they increase
+/// in that order whatever order the rows are produced in. (An array indexed
+/// by rank, not a join on it: the planner has no statistics for CTEs and
+/// may pick a quadratic nested loop.)
+async fn insert_results_from(
+    tx: &Transaction<'_>,
+    run: RunId,
+    source: &str,
+    arg: &(dyn tokio_postgres::types::ToSql + Sync),
+) -> Result<Vec<(i64, i64)>> {
+    let sql = format!(
+        "WITH e AS (
+             SELECT s.case_id, row_number() OVER (ORDER BY s.n) AS n
+             FROM ({source}) AS s(case_id, n)
+             WHERE NOT EXISTS (SELECT 1 FROM results r WHERE r.run_id = $1 AND r.case_id = s.case_id)
+         ),
+         drawn AS (
+             SELECT array_agg(id ORDER BY id) AS ids
+             FROM (SELECT nextval('results_id_seq') AS id FROM e) AS d
+         )
+         INSERT INTO results (id, run_id, case_id) OVERRIDING SYSTEM VALUE
+         SELECT drawn.ids[e.n], $1, e.case_id FROM e CROSS JOIN drawn
+         ON CONFLICT (run_id, case_id) DO NOTHING
+         RETURNING id, case_id"
+    );
+    let rows = query(tx, &sql, &[&run.get(), arg]).await?;
+    rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
+}
+
+/// Adds to the run's counts and returns the run as it is now.
+pub(crate) async fn add_counts(tx: &Transaction<'_>, run: RunId, delta: &Counts) -> Result<Run> {
+    let sql = format!(
+        "UPDATE runs SET passed = passed + $2, failed = failed + $3, blocked = blocked + $4,
+         retest = retest + $5, not_tested = not_tested + $6 WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    let row = query_found(
+        tx,
+        &sql,
+        &[
+            &run.get(),
+            &delta.passed,
+            &delta.failed,
+            &delta.blocked,
+            &delta.retest,
+            &delta.not_tested,
+        ],
+    )
+    .await?;
+    run_row(&row)
+}
+
+async fn find_by_key<C: GenericClient>(
+    c: &C,
+    project: ProjectId,
+    key: &str,
+) -> Result<Option<Run>> {
+    let sql = format!("SELECT {COLUMNS} FROM runs WHERE project_id = $1 AND key = $2");
+    let row = query_opt(c, &sql, &[&project.get(), &key]).await?;
+    row.as_ref().map(run_row).transpose()
+}
+
+pub(crate) async fn create_run(
+    tx: &Transaction<'_>,
+    project: ProjectId,
+    new: &NewRun,
+    now: Timestamp,
+) -> Result<(Run, bool)> {
+    get_project(tx, project).await?;
+    if let Some(key) = &new.key
+        && let Some(run) = find_by_key(tx, project, key).await?
+    {
+        return Ok((run, false));
+    }
+    if let Some(ids) = &new.case_ids {
+        check_cases(tx, project, ids).await?;
+    }
+    // A concurrent create with the same key may have committed since the
+    // look-up: then nothing is inserted, and that run is the answer.
+    let inserted = query_opt(
+        tx,
+        "INSERT INTO runs (project_id, name, description, key, created_at)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (project_id, key) WHERE key IS NOT NULL DO NOTHING RETURNING id",
+        &[
+            &project.get(),
+            &new.name,
+            &new.description,
+            &new.key,
+            &now.millis(),
+        ],
+    )
+    .await?;
+    let Some(row) = inserted else {
+        let key = new.key.as_deref().unwrap_or_default();
+        let run = find_by_key(tx, project, key).await?;
+        return run
+            .map(|run| (run, false))
+            .ok_or_else(|| Error::Retry("the run holding this key went away".into()));
+    };
+    let id = RunId::from_db(col(&row, 0)?);
+    let added = match &new.case_ids {
+        Some(ids) => insert_results(tx, id, ids).await?,
+        None => insert_all_results(tx, id, project).await?,
+    };
+    let mut delta = Counts::default();
+    delta.add(Status::NotTested, added.len() as i64);
+    Ok((add_counts(tx, id, &delta).await?, true))
+}
+
+pub(crate) async fn list_runs<C: GenericClient>(
+    c: &C,
+    project: ProjectId,
+    state: Option<RunState>,
+    page: Page,
+) -> Result<Listing<Run>> {
+    let (limit, offset) = page_bounds(page);
+    let open = state.map(|s| s == RunState::Open);
+    let filter = "project_id = $1 AND ($2::boolean IS NULL OR $2::boolean = (closed_at IS NULL))";
+    let count = format!("SELECT count(*) FROM runs WHERE {filter}");
+    let list =
+        format!("SELECT {COLUMNS} FROM runs WHERE {filter} ORDER BY id DESC LIMIT $3 OFFSET $4");
+    let project = project.get();
+    let params: [&Param<'_>; 4] = [&project, &open, &limit, &offset];
+    let (total, rows) = tokio::try_join!(
+        query_found(c, &count, &params[..2]),
+        query(c, &list, &params),
+    )?;
+    Ok(Listing {
+        items: rows.iter().map(run_row).collect::<Result<_>>()?,
+        total: col(&total, 0)?,
+    })
+}
+
+pub(crate) async fn update_run(tx: &Transaction<'_>, id: RunId, patch: &RunPatch) -> Result<Run> {
+    let sql = format!(
+        "UPDATE runs SET
+             name = CASE WHEN $2 THEN $3 ELSE name END,
+             description = CASE WHEN $4 THEN $5 ELSE description END
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    let row = query_found(
+        tx,
+        &sql,
+        &[
+            &id.get(),
+            &patch.name.is_some(),
+            &patch.name,
+            &patch.description.is_some(),
+            &patch.description.clone().flatten(),
+        ],
+    )
+    .await?;
+    run_row(&row)
+}
+
+pub(crate) async fn add_cases_to_run(
+    tx: &Transaction<'_>,
+    id: RunId,
+    cases: &[CaseId],
+) -> Result<Run> {
+    let run = lock_open_run(tx, id).await?;
+    check_cases(tx, run.project_id, cases).await?;
+    let added = insert_results(tx, id, cases).await?;
+    let mut delta = Counts::default();
+    delta.add(Status::NotTested, added.len() as i64);
+    add_counts(tx, id, &delta).await
+}
+
+pub(crate) async fn close_run(tx: &Transaction<'_>, id: RunId, now: Timestamp) -> Result<Run> {
+    // Closing a closed run changes nothing and answers it.
+    let sql = format!(
+        "UPDATE runs SET closed_at = COALESCE(closed_at, $2) WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    run_row(&query_found(tx, &sql, &[&id.get(), &now.millis()]).await?)
+}

@@ -1,0 +1,268 @@
+//! The [`Store`] trait, method by method: each one is a transaction (or a
+//! read) running one of the resource modules' functions.
+
+use async_trait::async_trait;
+use verdict_store::*;
+
+use crate::pool::{read, snapshot, statement, write_tx};
+use crate::users::TOUCH_EVERY_MS;
+use crate::{PgStore, bulk, cases, import, projects, results, runs, users};
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        read!(self, |c| async {
+            c.simple_query("SELECT 1")
+                .await
+                .map(drop)
+                .map_err(crate::error::db_err)
+        })
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        let s = self.pool.status();
+        PoolStatus {
+            in_use: s.size.saturating_sub(s.available) as u64,
+            idle: s.available as u64,
+            max: s.max_size as u64,
+            waiting: s.waiting as u64,
+        }
+    }
+
+    async fn create_user(&self, user: NewUser, now: Timestamp) -> StoreResult<User> {
+        write_tx!(self, |tx| users::create_user(&tx, &user, now))
+    }
+
+    async fn get_user(&self, id: UserId) -> StoreResult<User> {
+        read!(self, |c| users::get_user(&c, id))
+    }
+
+    async fn login_lookup(&self, email: String) -> StoreResult<Option<(User, Option<String>)>> {
+        read!(self, |c| users::login_lookup(&c, &email))
+    }
+
+    async fn set_password(&self, user: UserId, hash: Option<String>) -> StoreResult<()> {
+        write_tx!(self, |tx| users::set_password(&tx, user, hash.as_deref()))
+    }
+
+    async fn list_users(&self, page: Page) -> StoreResult<Listing<User>> {
+        snapshot!(self, |tx| users::list_users(&tx, page))
+    }
+
+    async fn bootstrap_admin(
+        &self,
+        token: Option<TokenHash>,
+        fresh: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<Bootstrap> {
+        write_tx!(self, |tx| users::bootstrap_admin(
+            &tx,
+            token.as_ref(),
+            &fresh,
+            now
+        ))
+    }
+
+    async fn create_token(
+        &self,
+        user: UserId,
+        name: String,
+        hash: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<Token> {
+        write_tx!(self, |tx| users::create_token(&tx, user, &name, &hash, now))
+    }
+
+    async fn authenticate(
+        &self,
+        hash: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<Option<(User, TokenId)>> {
+        let found = read!(self, |c| users::authenticate(&c, &hash))?;
+        let Some((user, token, last_used)) = found else {
+            return Ok(None);
+        };
+        if last_used.is_none_or(|t| now.millis() - t.millis() > TOUCH_EVERY_MS) {
+            // Noting the use is not worth failing or delaying the request.
+            let store = self.clone();
+            tokio::spawn(async move {
+                let touched = statement!(store, |c| users::touch_token(&c, token, now));
+                if let Err(e) = touched {
+                    tracing::debug!(error = %e, "could not note a token's use");
+                }
+            });
+        }
+        Ok(Some((user, token)))
+    }
+
+    async fn list_tokens(&self, user: UserId) -> StoreResult<Vec<Token>> {
+        read!(self, |c| users::list_tokens(&c, user))
+    }
+
+    async fn get_token(&self, id: TokenId) -> StoreResult<Token> {
+        read!(self, |c| users::get_token(&c, id))
+    }
+
+    async fn delete_token(&self, id: TokenId) -> StoreResult<()> {
+        statement!(self, |c| users::delete_token(&c, id))
+    }
+
+    async fn create_project(
+        &self,
+        name: String,
+        creator: UserId,
+        now: Timestamp,
+    ) -> StoreResult<Project> {
+        write_tx!(self, |tx| projects::create_project(
+            &tx, &name, creator, now
+        ))
+    }
+
+    async fn get_project(&self, id: ProjectId) -> StoreResult<Project> {
+        read!(self, |c| projects::get_project(&c, id))
+    }
+
+    async fn list_projects(
+        &self,
+        member: Option<UserId>,
+        page: Page,
+    ) -> StoreResult<Listing<Project>> {
+        snapshot!(self, |tx| projects::list_projects(&tx, member, page))
+    }
+
+    async fn role(&self, project: ProjectId, user: UserId) -> StoreResult<Option<Role>> {
+        read!(self, |c| projects::role(&c, project, user))
+    }
+
+    async fn set_member(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        role: Role,
+    ) -> StoreResult<Member> {
+        write_tx!(self, |tx| projects::set_member(&tx, project, user, role))
+    }
+
+    async fn remove_member(&self, project: ProjectId, user: UserId) -> StoreResult<()> {
+        statement!(self, |c| projects::remove_member(&c, project, user))
+    }
+
+    async fn list_members(&self, project: ProjectId) -> StoreResult<Vec<Member>> {
+        read!(self, |c| projects::list_members(&c, project))
+    }
+
+    async fn create_case(
+        &self,
+        project: ProjectId,
+        case: NewCase,
+        now: Timestamp,
+    ) -> StoreResult<Case> {
+        write_tx!(self, |tx| cases::create_case(&tx, project, &case, now))
+    }
+
+    async fn upsert_cases(
+        &self,
+        project: ProjectId,
+        new: Vec<NewCase>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<CaseUpsert>> {
+        write_tx!(self, |tx| cases::upsert_cases(&tx, project, &new, now))
+    }
+
+    async fn get_case(&self, id: CaseId) -> StoreResult<Case> {
+        read!(self, |c| cases::get_case(&c, id))
+    }
+
+    async fn list_cases(
+        &self,
+        project: ProjectId,
+        query: CaseQuery,
+        page: Page,
+    ) -> StoreResult<Listing<Case>> {
+        snapshot!(self, |tx| cases::list_cases(&tx, project, &query, page))
+    }
+
+    async fn update_case(&self, id: CaseId, patch: CasePatch) -> StoreResult<Case> {
+        write_tx!(self, |tx| cases::update_case(&tx, id, &patch))
+    }
+
+    async fn delete_case(&self, id: CaseId) -> StoreResult<()> {
+        statement!(self, |c| cases::delete_case(&c, id))
+    }
+
+    async fn create_run(
+        &self,
+        project: ProjectId,
+        run: NewRun,
+        now: Timestamp,
+    ) -> StoreResult<(Run, bool)> {
+        write_tx!(self, |tx| runs::create_run(&tx, project, &run, now))
+    }
+
+    async fn get_run(&self, id: RunId) -> StoreResult<Run> {
+        read!(self, |c| runs::get_run(&c, id))
+    }
+
+    async fn list_runs(
+        &self,
+        project: ProjectId,
+        state: Option<RunState>,
+        page: Page,
+    ) -> StoreResult<Listing<Run>> {
+        snapshot!(self, |tx| runs::list_runs(&tx, project, state, page))
+    }
+
+    async fn update_run(&self, id: RunId, patch: RunPatch) -> StoreResult<Run> {
+        write_tx!(self, |tx| runs::update_run(&tx, id, &patch))
+    }
+
+    async fn add_cases_to_run(&self, id: RunId, cases: Vec<CaseId>) -> StoreResult<Run> {
+        write_tx!(self, |tx| runs::add_cases_to_run(&tx, id, &cases))
+    }
+
+    async fn close_run(&self, id: RunId, now: Timestamp) -> StoreResult<Run> {
+        write_tx!(self, |tx| runs::close_run(&tx, id, now))
+    }
+
+    async fn list_results(
+        &self,
+        run: RunId,
+        query: ResultQuery,
+    ) -> StoreResult<Listing<TestResult>> {
+        snapshot!(self, |tx| results::list_results(&tx, run, &query))
+    }
+
+    async fn get_result(&self, run: RunId, id: ResultId) -> StoreResult<TestResult> {
+        read!(self, |c| results::get_result(&c, run, id))
+    }
+
+    async fn record_result(
+        &self,
+        run: RunId,
+        id: ResultId,
+        execution: Execution,
+        actor: UserId,
+        now: Timestamp,
+    ) -> StoreResult<TestResult> {
+        write_tx!(self, |tx| results::record_result(
+            &tx, run, id, &execution, actor, now
+        ))
+    }
+
+    async fn record_bulk(&self, request: BulkRequest) -> StoreResult<BulkOutcome> {
+        write_tx!(self, |tx| bulk::record_bulk(&tx, &request))
+    }
+
+    async fn import_results(&self, request: ImportRequest) -> StoreResult<ImportOutcome> {
+        write_tx!(self, |tx| import::import_keyed(&tx, &request))
+    }
+
+    async fn result_history(
+        &self,
+        run: RunId,
+        id: ResultId,
+        page: Page,
+    ) -> StoreResult<Listing<HistoryEntry>> {
+        snapshot!(self, |tx| results::result_history(&tx, run, id, page))
+    }
+}

@@ -1,0 +1,215 @@
+//! Fresh PostgreSQL databases for tests (cargo feature `testing`).
+//!
+//! Tests that need PostgreSQL read a server URL from
+//! `VERDICT_TEST_POSTGRES_URL` (e.g. `postgres://postgres@127.0.0.1:5432/postgres`)
+//! and skip, passing, when it is unset. Each test gets its own database,
+//! created through an admin connection to the URL's database and dropped
+//! (`WITH (FORCE)`, so open pools do not hold it) when the test is done:
+//!
+//! ```no_run
+//! # async fn example() {
+//! use verdict_postgres::testing::TestDatabase;
+//!
+//! let Some(db) = TestDatabase::from_env().await else {
+//!     eprintln!("{}", verdict_postgres::testing::SKIP_MESSAGE);
+//!     return;
+//! };
+//! let store = db.connect().await.expect("connect");
+//! // … use `store`, or hand `db.url()` to `verdict serve` instances …
+//! db.drop_database().await.expect("drop");
+//! # }
+//! ```
+//!
+//! A `TestDatabase` that is dropped without [`TestDatabase::drop_database`]
+//! (a failed assertion) is still dropped, from a helper thread.
+
+use tokio_postgres::NoTls;
+
+use crate::{PgConfig, PgStore};
+use verdict_store::StoreResult;
+
+/// The environment variable naming the PostgreSQL server for tests.
+pub const URL_VAR: &str = "VERDICT_TEST_POSTGRES_URL";
+/// What a test prints when it skips for want of [`URL_VAR`].
+pub const SKIP_MESSAGE: &str =
+    "SKIPPED: set VERDICT_TEST_POSTGRES_URL to run the PostgreSQL conformance suite";
+
+/// The server URL from [`URL_VAR`], if set and not empty.
+pub fn url_from_env() -> Option<String> {
+    std::env::var(URL_VAR).ok().filter(|u| !u.trim().is_empty())
+}
+
+/// A database created for one test, named `verdict_test_<random hex>`.
+#[derive(Debug)]
+pub struct TestDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+    dropped: bool,
+}
+
+impl TestDatabase {
+    /// A fresh database on the server of [`URL_VAR`]; `None` when the
+    /// variable is unset. Panics when the server cannot be used: a test
+    /// that was asked to run against PostgreSQL must not pass silently.
+    pub async fn from_env() -> Option<TestDatabase> {
+        let admin_url = url_from_env()?;
+        match Self::create(&admin_url).await {
+            Ok(db) => Some(db),
+            Err(e) => panic!("{URL_VAR} is set but no test database could be created: {e}"),
+        }
+    }
+
+    /// Creates a fresh, empty database on the server `admin_url` points at
+    /// (connecting to its database to issue `CREATE DATABASE`).
+    pub async fn create(admin_url: &str) -> Result<TestDatabase, String> {
+        let name = format!("verdict_test_{:016x}", random_u64()?);
+        let url = with_database(admin_url, &name)?;
+        admin(admin_url, &format!("CREATE DATABASE {name}")).await?;
+        Ok(TestDatabase {
+            admin_url: admin_url.to_string(),
+            name,
+            url,
+            dropped: false,
+        })
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A URL for this database (the server URL with the database replaced,
+    /// its query parameters kept), for [`PgConfig::from_url`] or for
+    /// `VERDICT_DATABASE_URL` of a `verdict serve` process.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn config(&self) -> Result<PgConfig, String> {
+        PgConfig::from_url(&self.url)
+    }
+
+    /// A store on this database (migrated).
+    pub async fn connect(&self) -> StoreResult<PgStore> {
+        let config = self
+            .config()
+            .map_err(|e| verdict_store::StoreError::Other(format!("test database URL: {e}")))?;
+        PgStore::connect(&config).await
+    }
+
+    /// A plain connection to this database, to look at or stage rows
+    /// directly. Its connection task runs on the current runtime.
+    pub async fn client(&self) -> Result<tokio_postgres::Client, String> {
+        let config = self.config()?;
+        let (client, connection) = config.pg.connect(NoTls).await.map_err(|e| {
+            format!(
+                "cannot connect to {}: {}",
+                self.name,
+                crate::error::describe(&e)
+            )
+        })?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+
+    /// Drops the database, closing any connection still open to it.
+    pub async fn drop_database(mut self) -> Result<(), String> {
+        self.dropped = true;
+        drop_db(&self.admin_url, &self.name).await
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        // Drop may run inside a runtime (a panicking async test): use a
+        // thread with its own.
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        let done = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(drop_db(&admin_url, &name))
+        })
+        .join();
+        if let Ok(Err(e)) = done {
+            eprintln!("could not drop test database {}: {e}", self.name);
+        }
+    }
+}
+
+async fn drop_db(admin_url: &str, name: &str) -> Result<(), String> {
+    admin(
+        admin_url,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    )
+    .await
+}
+
+/// Runs one statement on a short-lived connection to the admin URL.
+async fn admin(admin_url: &str, sql: &str) -> Result<(), String> {
+    let config = PgConfig::from_url(admin_url)?;
+    let (client, connection) = config.pg.connect(NoTls).await.map_err(|e| {
+        format!(
+            "cannot connect to the test server: {}",
+            crate::error::describe(&e)
+        )
+    })?;
+    let task = tokio::spawn(connection);
+    let outcome = client
+        .batch_execute(sql)
+        .await
+        .map_err(|e| format!("{sql}: {}", crate::error::describe(&e)));
+    drop(client);
+    let _ = task.await;
+    outcome
+}
+
+/// `url` with its database (path) replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> Result<String, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or("not a PostgreSQL URL (postgres://user@host:port/database)")?;
+    let (before_query, query) = match rest.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (rest, None),
+    };
+    let authority = before_query.split('/').next().unwrap_or_default();
+    let mut out = format!("{scheme}://{authority}/{name}");
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    Ok(out)
+}
+
+fn random_u64() -> Result<u64, String> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
+    Ok(u64::from_le_bytes(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database_and_keeps_the_rest() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "t1").unwrap(),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+        assert_eq!(
+            with_database("postgresql://u:p@h/db?pool_size=4&connect_timeout=2", "t2").unwrap(),
+            "postgresql://u:p@h/t2?pool_size=4&connect_timeout=2"
+        );
+        assert_eq!(
+            with_database("postgres://h:1?pool_size=2", "t3").unwrap(),
+            "postgres://h:1/t3?pool_size=2"
+        );
+    }
+}
