@@ -160,6 +160,18 @@ impl Store for SqliteStore {
         self.pool.read(move |c| users::list_users(c, page)).await
     }
 
+    async fn login_lookup(&self, email: String) -> StoreResult<Option<(User, Option<String>)>> {
+        self.pool
+            .read(move |c| users::login_lookup(c, &email))
+            .await
+    }
+
+    async fn set_password(&self, user: UserId, hash: Option<String>) -> StoreResult<()> {
+        self.pool
+            .write(move |c| users::set_password(c, user, hash.as_deref()))
+            .await
+    }
+
     async fn bootstrap_admin(
         &self,
         token: Option<TokenHash>,

@@ -36,6 +36,9 @@ pub(crate) fn list_results(
     let mut statuses = query.statuses.clone();
     statuses.sort_by_key(|s| s.code());
     statuses.dedup();
+    if let Some(q) = &query.q {
+        return search_results(c, run, &statuses, q, query);
+    }
     let total = if statuses.is_empty() {
         counts.total()
     } else {
@@ -74,6 +77,49 @@ pub(crate) fn list_results(
             params_from_iter([run.get(), after, limit, offset]),
             result_row,
         )
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(db_err)?;
+    Ok(Listing { items, total })
+}
+
+/// A title search: the counters cannot say how many titles match, so this
+/// path counts and pages over the run's rows joined with their cases (a
+/// scan of one run, which is what a search costs). The statuses are sorted
+/// and distinct.
+fn search_results(
+    c: &Connection,
+    run: RunId,
+    statuses: &[Status],
+    q: &str,
+    query: &ResultQuery,
+) -> StoreResult<Listing<TestResult>> {
+    // Status codes are our own small integers, safe to inline; instr() on
+    // lower() avoids LIKE's wildcards in user text (as the case search does).
+    let status_filter = if statuses.is_empty() {
+        String::new()
+    } else {
+        let codes: Vec<String> = statuses.iter().map(|s| s.code().to_string()).collect();
+        format!(" AND r.status IN ({})", codes.join(", "))
+    };
+    let total = c
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM results r JOIN cases c ON c.id = r.case_id
+             WHERE r.run_id = ?1{status_filter} AND instr(lower(c.title), lower(?2)) > 0"
+        ))
+        .and_then(|mut stmt| stmt.query_row(params![run.get(), q], |r| r.get(0)))
+        .map_err(db_err)?;
+    let (limit, offset) = check_page(query.page);
+    let after = query.after.map_or(0, |a| a.get());
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
+             WHERE r.run_id = ?1 AND r.id > ?2{status_filter}
+               AND instr(lower(c.title), lower(?5)) > 0
+             ORDER BY r.id LIMIT ?3 OFFSET ?4"
+        ))
+        .map_err(db_err)?;
+    let items = stmt
+        .query_map(params![run.get(), after, limit, offset, q], result_row)
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(db_err)?;
     Ok(Listing { items, total })

@@ -70,6 +70,33 @@ pub(crate) fn list_users(c: &Connection, page: Page) -> StoreResult<Listing<User
     Ok(Listing { items, total })
 }
 
+/// The user with this email (any case) and their password hash.
+pub(crate) fn login_lookup(
+    c: &Connection,
+    email: &str,
+) -> StoreResult<Option<(User, Option<String>)>> {
+    // lower(email) is what the unique index users_email is built on.
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE lower(u.email) = lower(?1)"
+        ))
+        .map_err(db_err)?;
+    stmt.query_row([email], |r| Ok((user_row(r)?, r.get(5)?)))
+        .optional()
+        .map_err(db_err)
+}
+
+pub(crate) fn set_password(c: &Connection, user: UserId, hash: Option<&str>) -> StoreResult<()> {
+    match c.execute(
+        "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+        params![user.get(), hash],
+    ) {
+        Ok(0) => Err(StoreError::NotFound),
+        Ok(_) => Ok(()),
+        Err(e) => Err(db_err(e)),
+    }
+}
+
 fn insert_token(
     c: &Connection,
     user: UserId,

@@ -20,10 +20,12 @@ fn parse_with_prefix(s: &str, prefix: &'static str) -> Result<i64, BadId> {
         .strip_prefix(prefix)
         .and_then(|rest| rest.strip_prefix('_'))
         .ok_or(bad.clone())?;
-    if digits.is_empty() || digits.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+    // Leading zeros are not significant, however many there are.
+    let significant = digits.trim_start_matches('0');
+    if digits.is_empty() || significant.len() > 19 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad);
     }
-    match digits.parse::<i64>() {
+    match significant.parse::<i64>() {
         Ok(n) if n > 0 => Ok(n),
         _ => Err(bad),
     }
@@ -105,6 +107,8 @@ mod tests {
         assert_eq!(CaseId::from_db(12345).to_string(), "tc_12345");
         assert_eq!("tc_001".parse::<CaseId>(), Ok(CaseId::from_db(1)));
         assert_eq!("tc_1".parse::<CaseId>(), Ok(CaseId::from_db(1)));
+        let padded = format!("tc_{}42", "0".repeat(40));
+        assert_eq!(padded.parse::<CaseId>(), Ok(CaseId::from_db(42)));
     }
 
     #[test]
@@ -120,6 +124,7 @@ mod tests {
             "tc_+1",
             " tc_1",
             "tc_99999999999999999999",
+            "tc_0000",
         ] {
             assert!(bad.parse::<CaseId>().is_err(), "{bad:?} parsed");
         }

@@ -54,6 +54,12 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user(&self, user: NewUser, now: Timestamp) -> StoreResult<User>;
     async fn get_user(&self, id: UserId) -> StoreResult<User>;
     async fn list_users(&self, page: Page) -> StoreResult<Listing<User>>;
+    /// For signing in: the user with this email (compared case-insensitively)
+    /// and their password hash (PHC string), if they have one.
+    async fn login_lookup(&self, email: String) -> StoreResult<Option<(User, Option<String>)>>;
+    /// Sets (or with `None` removes) a user's password hash. `NotFound` for
+    /// an unknown user.
+    async fn set_password(&self, user: UserId, hash: Option<String>) -> StoreResult<()>;
     /// Makes sure an admin exists. With a token hash: an admin user holding
     /// that token exists afterwards (created with `name`/`email` if needed).
     /// Without: on an empty database, creates the admin and gives it the

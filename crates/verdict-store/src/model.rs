@@ -311,6 +311,9 @@ pub struct ResultQuery {
     pub statuses: Vec<Status>,
     /// Keyset paging: results after this id (then `page` counts from there).
     pub after: Option<ResultId>,
+    /// Case-insensitive substring of the case title (the web UI's search).
+    /// `None`: every title; then the total comes from the run's counters.
+    pub q: Option<String>,
     pub page: Page,
 }
 

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+use verdict_postgres::testing::TestDatabase;
 use verdict_server::{AppState, Limits};
 use verdict_sqlite::{SqliteConfig, SqliteStore, Synchronous};
 use verdict_store::Store;
@@ -24,6 +25,27 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub admin: String,
     _dir: tempfile::TempDir,
+    /// The PostgreSQL database of this test, dropped with the app.
+    _pg: Option<TestDatabase>,
+}
+
+/// The backend under test: SQLite in a temp dir by default;
+/// `VERDICT_TEST_BACKEND=postgres` runs the same suite on a fresh PostgreSQL
+/// database per test (the server named by `VERDICT_TEST_POSTGRES_URL`).
+async fn open_store(dir: &tempfile::TempDir) -> (Arc<dyn Store>, Option<TestDatabase>) {
+    if std::env::var("VERDICT_TEST_BACKEND").as_deref() == Ok("postgres") {
+        let db = TestDatabase::from_env()
+            .await
+            .expect("VERDICT_TEST_BACKEND=postgres needs VERDICT_TEST_POSTGRES_URL");
+        let store: Arc<dyn Store> = Arc::new(db.connect().await.expect("connect to PostgreSQL"));
+        return (store, Some(db));
+    }
+    let config = SqliteConfig {
+        path: dir.path().join("verdict.db"),
+        synchronous: Synchronous::Full,
+    };
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config).expect("open sqlite"));
+    (store, None)
 }
 
 #[derive(Debug)]
@@ -80,11 +102,7 @@ impl TestApp {
 
     pub async fn with_limits(limits: Limits) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = SqliteConfig {
-            path: dir.path().join("verdict.db"),
-            synchronous: Synchronous::Full,
-        };
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config).expect("open sqlite"));
+        let (store, pg) = open_store(&dir).await;
         verdict_server::bootstrap(store.as_ref(), Some(ADMIN))
             .await
             .expect("bootstrap");
@@ -94,6 +112,7 @@ impl TestApp {
             store,
             admin: ADMIN.to_string(),
             _dir: dir,
+            _pg: pg,
         }
     }
 
@@ -388,4 +407,133 @@ impl TestApp {
         }
         json!({"results": results, "counts": self.counts(run).await, "histories": histories})
     }
+}
+
+// --- helpers for the web UI tests (appended) ---------------------------------
+
+/// The secret in a `Set-Cookie: verdict_session=…` header, if one was set
+/// (an empty value, which clears the cookie, is `Some("")`).
+pub fn session_cookie(resp: &Resp) -> Option<String> {
+    resp.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("verdict_session="))
+        .map(|v| v.split(';').next().unwrap_or("").to_string())
+}
+
+/// The body of an HTML answer.
+pub fn html(resp: &Resp) -> &str {
+    resp.body.as_str().unwrap_or("")
+}
+
+/// `application/x-www-form-urlencoded` of these fields.
+pub fn urlencoded(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            format!("{}={}", enc(k), enc(v))
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+impl TestApp {
+    /// An app whose web UI has these settings (default limits).
+    pub async fn with_web(web: verdict_server::WebConfig) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, pg) = open_store(&dir).await;
+        verdict_server::bootstrap(store.as_ref(), Some(ADMIN))
+            .await
+            .expect("bootstrap");
+        let state = AppState::new(store.clone(), Limits::default()).with_web(web);
+        TestApp {
+            router: verdict_server::build_router(state),
+            store,
+            admin: ADMIN.to_string(),
+            _dir: dir,
+            _pg: pg,
+        }
+    }
+
+    /// A new non-admin user with a password (`{name}@example.com`): (user
+    /// id, API token).
+    pub async fn user_with_password(&self, name: &str, password: &str) -> (String, String) {
+        let user = self
+            .post(
+                "/v1/users",
+                &self.admin,
+                json!({"name": name, "email": format!("{name}@example.com"), "password": password}),
+            )
+            .await;
+        let uid = user.id();
+        let token = self
+            .post("/v1/tokens", &self.admin, json!({"name": "test", "user_id": uid}))
+            .await;
+        (uid, token.data()["token"].as_str().expect("token").to_string())
+    }
+
+    /// A GET of a page, with the session cookie when given.
+    pub async fn page(&self, path: &str, session: Option<&str>) -> Resp {
+        let mut req = Request::builder().method(Method::GET).uri(path);
+        if let Some(s) = session {
+            req = req.header("cookie", format!("verdict_session={s}"));
+        }
+        self.send(req.body(Body::empty()).expect("request")).await
+    }
+
+    /// A form post with the session cookie when given; `extra` headers
+    /// (Origin, Accept…) are added as they are.
+    pub async fn form(
+        &self,
+        path: &str,
+        session: Option<&str>,
+        fields: &[(&str, &str)],
+        extra: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(s) = session {
+            req = req.header("cookie", format!("verdict_session={s}"));
+        }
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        self.send(req.body(Body::from(urlencoded(fields))).expect("request"))
+            .await
+    }
+
+    /// Signs in through the form: the answer and the session secret.
+    pub async fn sign_in(&self, email: &str, password: &str) -> (Resp, Option<String>) {
+        let r = self
+            .form("/login", None, &[("email", email), ("password", password)], &[])
+            .await;
+        let secret = session_cookie(&r).filter(|s| !s.is_empty());
+        (r, secret)
+    }
+
+    /// A signed-in user with `role` in `project`: (user id, session secret).
+    pub async fn web_member(&self, project: &str, name: &str, role: &str) -> (String, String) {
+        let (uid, _) = self.user_with_password(name, "correct horse battery").await;
+        let r = self
+            .put(
+                &format!("/v1/projects/{project}/members/{uid}"),
+                &self.admin,
+                json!({"role": role}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let (resp, secret) = self
+            .sign_in(&format!("{name}@example.com"), "correct horse battery")
+            .await;
+        (uid, secret.unwrap_or_else(|| panic!("signed in: {resp:?}")))
+    }
+}
+
+/// The CSRF field a page of `session` carries.
+pub fn csrf(session: &str) -> String {
+    verdict_server::web::session::csrf_for(session)
 }
