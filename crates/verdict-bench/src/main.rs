@@ -1,207 +1,140 @@
-//! `cargo run --release -p verdict-bench -- [--quick]`
+//! `cargo run --release -p verdict-bench -- [--postgres URL] [--quick] [--json PATH]`
 //!
-//! Starts a real server (in this process, on a loopback port) over a fresh
-//! SQLite file, seeds it through the API, and times workloads end to end
-//! over HTTP. Prints medians and spreads; never fails on a number.
+//! Starts the release `verdict serve` binary as a separate process on a
+//! fresh database, seeds it through the API, and times each workload of
+//! issue #6 end to end over HTTP against a raw baseline measured in the
+//! same run (the same rows straight through the database driver). Prints
+//! one table and writes the same numbers as JSON. Exits non-zero only when
+//! something broke (a request failed, the server did not start), never
+//! because a number missed its target. See docs/PERFORMANCE.md.
+//!
+//! Modules: `server` (the child process, its log and memory), `client`
+//! (HTTP and seeding), `data` (generated bodies and reports), `backend` and
+//! `raw` / `raw_pg` (raw baselines), `workloads/*`, `report` (table and
+//! JSON), `machine`, `postgres`.
 
-// No unwrap() on anything a client or the environment controls; tests may.
-#![warn(clippy::unwrap_used)]
+mod backend;
+mod client;
+mod data;
+mod machine;
+mod postgres;
+mod raw;
+mod raw_pg;
+mod report;
+mod server;
+mod workloads;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
 
-use serde_json::{Value, json};
-use verdict_server::{AppState, Limits};
-use verdict_sqlite::{SqliteConfig, SqliteStore, Synchronous};
-use verdict_store::Store;
+use clap::Parser;
+use serde_json::json;
 
-const TOKEN: &str = "vdt_bench_admin_token_0123456789abcdef";
-const STATUSES: [&str; 4] = ["passed", "failed", "blocked", "retest"];
-
-struct Client {
-    http: reqwest::Client,
-    base: String,
+#[derive(Parser, Debug)]
+#[command(
+    name = "verdict-bench",
+    about = "Times a real Verdict server against raw database baselines"
+)]
+struct Args {
+    /// A shorter run (under a minute): fewer repetitions, shorter spans, a
+    /// 100,000-result listing run instead of 1,000,000.
+    #[arg(long)]
+    quick: bool,
+    /// Also benchmark PostgreSQL at this URL (postgres://user:pw@host/db).
+    #[arg(long, value_name = "URL")]
+    postgres: Option<String>,
+    /// Run one workload only (for profiling): bulk, patch, junit or listing.
+    #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(workloads::NAMES))]
+    only: Option<String>,
+    /// Where to write the JSON results.
+    #[arg(long, value_name = "PATH", default_value = "target/verdict-bench.json")]
+    json: PathBuf,
 }
 
-impl Client {
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<Value, String> {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(TOKEN);
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let res = req.send().await.map_err(|e| e.to_string())?;
-        let status = res.status();
-        let value: Value = res.json().await.map_err(|e| e.to_string())?;
-        if !status.is_success() {
-            return Err(format!("{path}: {status} {value}"));
-        }
-        Ok(value)
-    }
-}
-
-fn median(mut xs: Vec<Duration>) -> (Duration, Duration, Duration) {
-    xs.sort();
-    (xs[0], xs[xs.len() / 2], xs[xs.len() - 1])
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
-}
-
-/// A project with `n` cases and a run over them; returns (run id, case ids).
-async fn seed(c: &Client, n: usize) -> Result<(String, Vec<String>), String> {
-    let p = c
-        .send(
-            reqwest::Method::POST,
-            "/v1/projects",
-            Some(&json!({"name": format!("bench {n}")})),
-        )
-        .await?;
-    let pid = p["data"]["id"].as_str().ok_or("project id")?.to_string();
-    let mut ids = Vec::with_capacity(n);
-    for chunk_start in (0..n).step_by(50_000) {
-        let cases: Vec<Value> = (chunk_start..n.min(chunk_start + 50_000))
-            .map(|i| json!({"title": format!("Case {i}"), "key": format!("bench.k{i}")}))
-            .collect();
-        let r = c
-            .send(
-                reqwest::Method::POST,
-                &format!("/v1/projects/{pid}/cases/bulk"),
-                Some(&json!({"cases": cases})),
-            )
-            .await?;
-        for case in r["data"]["cases"].as_array().ok_or("cases")? {
-            ids.push(case["id"].as_str().ok_or("case id")?.to_string());
-        }
-    }
-    let run = c
-        .send(
-            reqwest::Method::POST,
-            &format!("/v1/projects/{pid}/runs"),
-            Some(&json!({"name": "bench"})),
-        )
-        .await?;
-    Ok((run["data"]["id"].as_str().ok_or("run id")?.to_string(), ids))
-}
-
-async fn bench_bulk(c: &Client, n: usize, reps: usize) -> Result<(), String> {
-    let (run, ids) = seed(c, n).await?;
-    let mut times = Vec::new();
-    for rep in 0..reps {
-        // Every repetition writes different values: SQLite skips identical
-        // updates, which would measure nothing.
-        let results: Vec<Value> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| {
-                json!({"test_case_id": id, "status": STATUSES[(i + rep) % 4], "elapsed_ms": i + rep})
-            })
-            .collect();
-        let body = json!({"results": results});
-        let start = Instant::now();
-        let r = c
-            .send(
-                reqwest::Method::POST,
-                &format!("/v1/runs/{run}/results/bulk"),
-                Some(&body),
-            )
-            .await?;
-        times.push(start.elapsed());
-        if r["data"]["updated"] != n {
-            return Err(format!("bulk applied {} of {n}", r["data"]["updated"]));
-        }
-    }
-    let (lo, mid, hi) = median(times);
+async fn run(args: &Args) -> Result<(), String> {
+    let started = Instant::now();
+    let machine = machine::describe();
+    let mode = if args.quick { "quick" } else { "full" };
+    println!("verdict-bench ({mode}): {}", machine::line(&machine));
+    let fsync_before = machine::fsync_probe()?;
     println!(
-        "bulk {n:>7} results   median {:>8.1} ms   (min {:.1}, max {:.1}, {reps} reps)   {:.0} results/s",
-        ms(mid),
-        ms(lo),
-        ms(hi),
-        n as f64 / mid.as_secs_f64()
+        "fsync of 4 KiB in the temp dir: p50 {:.3} ms, p99 {:.3} ms",
+        fsync_before.0, fsync_before.1
     );
-    Ok(())
-}
-
-async fn bench_list(c: &Client, n: usize, reps: usize) -> Result<(), String> {
-    let (run, _) = seed(c, n).await?;
-    for (label, query) in [
-        ("page 1", "per_page=20".to_string()),
-        ("deep page", format!("per_page=20&page={}", (n / 20).max(1))),
-        ("filtered", "per_page=20&status=not_tested".to_string()),
-    ] {
-        let mut times = Vec::new();
-        for _ in 0..reps {
-            let start = Instant::now();
-            c.send(
-                reqwest::Method::GET,
-                &format!("/v1/runs/{run}/results?{query}"),
-                None,
-            )
-            .await?;
-            times.push(start.elapsed());
-        }
-        let (lo, mid, hi) = median(times);
-        println!(
-            "list {n:>7}-result run, {label:<9}  median {:>7.2} ms   (min {:.2}, max {:.2})",
-            ms(mid),
-            ms(lo),
-            ms(hi)
-        );
+    println!(
+        "SQLite: synchronous=FULL, WAL; server and client are separate processes on loopback HTTP"
+    );
+    let sqlite = backend::sqlite()?;
+    let mut rows = workloads::run(&sqlite, args.quick, args.only.as_deref()).await?;
+    drop(sqlite);
+    if let Some(url) = &args.postgres {
+        rows.extend(postgres::run(url, args.quick, args.only.as_deref()).await?);
     }
+    let fsync_after = machine::fsync_probe()?;
+    let seconds = started.elapsed().as_secs_f64();
+    println!();
+    println!(
+        "fsync of 4 KiB: p50 {:.3} ms before, {:.3} ms after the workloads",
+        fsync_before.0, fsync_after.0
+    );
+    print!("{}", report::table(&rows));
+    let met = rows
+        .iter()
+        .filter(|r| r.verdict == report::Verdict::Met)
+        .count();
+    let missed: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.verdict == report::Verdict::Missed)
+        .map(|r| r.workload.as_str())
+        .collect();
+    println!(
+        "\ntargets: {met} met, {} missed{}; total {seconds:.1} s",
+        missed.len(),
+        if missed.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", missed.join("; "))
+        }
+    );
+    let command: Vec<String> = std::env::args().collect();
+    let meta = json!({
+        "mode": mode,
+        "command": format!("cargo run --release -p verdict-bench -- {}", command.get(1..).unwrap_or_default().join(" ")),
+        "machine": machine,
+        "fsync_ms": { "before": { "p50": fsync_before.0, "p99": fsync_before.1 }, "after": { "p50": fsync_after.0, "p99": fsync_after.1 } },
+        "seconds": seconds,
+        "ratio": "median ÷ baseline in the row's unit",
+    });
+    let doc = report::json_report(&rows, meta);
+    if let Some(dir) = args.json.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+    std::fs::write(&args.json, text).map_err(|e| format!("{}: {e}", args.json.display()))?;
+    println!("JSON: {}", args.json.display());
     Ok(())
 }
 
-async fn run(quick: bool) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let config = SqliteConfig {
-        path: dir.path().join("bench.db"),
-        synchronous: Synchronous::Full,
-    };
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config).map_err(|e| e.to_string())?);
-    verdict_server::bootstrap(store.as_ref(), Some(TOKEN)).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = AppState::new(store, Limits::default());
-    tokio::spawn(verdict_server::serve(
-        listener,
-        state,
-        std::future::pending(),
-    ));
+fn main() -> ExitCode {
+    let args = Args::parse();
+    // The workspace builds reqwest with rustls and no default provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = Client {
-        http: reqwest::Client::new(),
-        base: format!("http://{addr}"),
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("verdict-bench: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
     };
-    println!(
-        "verdict-bench: SQLite (synchronous=FULL), server and client in one process, loopback HTTP"
-    );
-    let reps = if quick { 3 } else { 7 };
-    bench_bulk(&client, 10_000, reps).await?;
-    bench_bulk(&client, 50_000, reps).await?;
-    let big = if quick { 100_000 } else { 1_000_000 };
-    bench_list(&client, 100, 15).await?;
-    bench_list(&client, big, 15).await?;
-    Ok(())
-}
-
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    let quick = std::env::args().any(|a| a == "--quick");
-    match run(quick).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    match runtime.block_on(run(&args)) {
+        Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("verdict-bench: {e}");
-            std::process::ExitCode::FAILURE
+            ExitCode::FAILURE
         }
     }
 }

@@ -1,0 +1,200 @@
+//! PATCH of single results by 1, 8 and 32 concurrent clients, each its own
+//! keep-alive connection issuing sequential requests with a new body every
+//! time, for a fixed span after a warm-up; against the raw rate of
+//! sequential single-execution transactions. Afterwards the history table
+//! must hold exactly the executions the server acknowledged.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+
+use super::Ctx;
+use crate::backend::Kind;
+use crate::client::{db_id, http_client};
+use crate::data::{bulk_body, patch_body};
+use crate::report::{Row, Summary, num, server_ms};
+use crate::server::{TOKEN, cpu_seconds};
+
+/// Results in the run the clients write to.
+const RESULTS: usize = 10_000;
+/// Targets at 32 connections.
+const MIN_RATE: f64 = 7_000.0;
+const MAX_P99_MS: f64 = 20.0;
+
+/// What a span of load gave: acknowledged requests, wall time, latencies (ms).
+struct Load {
+    acked: u64,
+    took: Duration,
+    latencies: Vec<f64>,
+}
+
+async fn drive(
+    base: &str,
+    run: &str,
+    ids: &Arc<Vec<String>>,
+    clients: usize,
+    span: Duration,
+    seed: usize,
+) -> Result<Load, String> {
+    let start = Instant::now();
+    let deadline = start + span;
+    let mut tasks = Vec::with_capacity(clients);
+    for task in 0..clients {
+        let http = http_client()?;
+        let ids = Arc::clone(ids);
+        let prefix = format!("{base}/v1/runs/{run}/results/");
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let first = task * ids.len() / clients;
+            let mut k = 0;
+            while Instant::now() < deadline {
+                let id = &ids[(first + k) % ids.len()];
+                let sent = Instant::now();
+                let res = http
+                    .request(Method::PATCH, format!("{prefix}{id}"))
+                    .bearer_auth(TOKEN)
+                    .header("content-type", "application/json")
+                    .body(patch_body(seed + task, k))
+                    .send()
+                    .await
+                    .map_err(|e| format!("PATCH: {e}"))?;
+                let status = res.status();
+                let body = res.bytes().await.map_err(|e| format!("PATCH: {e}"))?;
+                if !status.is_success() {
+                    return Err(format!(
+                        "PATCH: {status} {}",
+                        String::from_utf8_lossy(&body)
+                    ));
+                }
+                latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                k += 1;
+            }
+            Ok::<_, String>(latencies)
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(
+            t.await
+                .map_err(|e| format!("a client task failed: {e}"))??,
+        );
+    }
+    Ok(Load {
+        acked: all.len() as u64,
+        took: start.elapsed(),
+        latencies: all,
+    })
+}
+
+pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
+    let (span, warm) = if ctx.quick {
+        (Duration::from_secs(1), Duration::from_millis(300))
+    } else {
+        (Duration::from_secs(4), Duration::from_millis(500))
+    };
+    let project = ctx.api.project("patch").await?;
+    let cases = ctx.api.seed_cases(&project, "patch", RESULTS).await?;
+    let run = ctx.api.run(&project, "patch", None).await?;
+    let (_, answer) = ctx
+        .api
+        .timed(
+            Method::POST,
+            &format!("/v1/runs/{run}/results/bulk"),
+            "application/json",
+            Some(bulk_body(&cases, 0, 1)),
+        )
+        .await?;
+    let ids: Vec<String> = answer["data"]["results"]
+        .as_array()
+        .ok_or("no results in the bulk answer")?
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_string))
+        .collect();
+    if ids.len() != RESULTS {
+        return Err(format!("bulk answered {} result ids", ids.len()));
+    }
+    let ids = Arc::new(ids);
+    let mut acked = RESULTS as u64;
+
+    // The raw rate is measured before each level (fsync latency drifts on
+    // a shared disk); the baseline is the median of the three.
+    let mut raw = (ctx.backend.baseline)(RESULTS).await?;
+    let mut raw_rates = Vec::new();
+    let mut rows = Vec::new();
+
+    for (round, clients) in [1usize, 8, 32].into_iter().enumerate() {
+        let seed = round * 1_000;
+        let (raw_tx, raw_took) = raw.single_rate(span).await?;
+        raw_rates.push(raw_tx as f64 / raw_took.as_secs_f64());
+        acked += drive(&ctx.server.base, &run, &ids, clients, warm, seed)
+            .await?
+            .acked;
+        let mark = ctx.server.log_mark();
+        let peak = ctx.peak();
+        let cpu = (cpu_seconds(ctx.server.pid), cpu_seconds(0));
+        let load = drive(&ctx.server.base, &run, &ids, clients, span, seed + 100).await?;
+        let peak_mb = peak.stop();
+        let busy = |before: Option<f64>, pid| {
+            Some((cpu_seconds(pid)? - before?) / load.took.as_secs_f64())
+        };
+        let (server_cores, client_cores) = (busy(cpu.0, ctx.server.pid), busy(cpu.1, 0));
+        acked += load.acked;
+        let server =
+            ctx.server
+                .latencies_since(mark, "PATCH", "/results/{id}", load.acked as usize);
+        let s = Summary::of(&load.latencies);
+        let rate = load.acked as f64 / load.took.as_secs_f64();
+        let mut row = Row::value(
+            ctx.name(format!(
+                "PATCH, {clients} connection{}",
+                if clients == 1 { "" } else { "s" }
+            )),
+            "/s",
+            rate,
+        );
+        row.spread = format!("p50 {} / p99 {} ms", num(s.median), num(s.p99));
+        row.server = server_ms(&server);
+        row.peak_rss_mb = Some(peak_mb);
+        row.extra = serde_json::json!({
+            "clients": clients,
+            "requests": load.acked,
+            "seconds": load.took.as_secs_f64(),
+            "p50_ms": s.median,
+            "p99_ms": s.p99,
+            "max_ms": s.max,
+            "server_p99_ms": Summary::of(&server.iter().map(|u| *u as f64 / 1000.0).collect::<Vec<_>>()).p99,
+            "baseline": "sequential single-execution transactions (UPDATE + history INSERT + run counts), synchronous=FULL",
+            "baseline_rate_before_this_level": raw_rates.last(),
+            "server_cpu_cores": server_cores,
+            "client_cpu_cores": client_cores,
+        });
+        // The target is stated for SQLite (group commit) on this machine.
+        if clients == 32 && ctx.backend.kind == Kind::Sqlite {
+            row = row.target(
+                format!("≥ {MIN_RATE:.0}/s, p99 < {MAX_P99_MS:.0} ms"),
+                rate >= MIN_RATE && s.p99 < MAX_P99_MS,
+            );
+        }
+        rows.push(row);
+        ctx.alive()?;
+    }
+
+    drop(raw);
+    let raw_rate = Summary::of(&raw_rates).median;
+    for row in &mut rows {
+        row.baseline = Some(raw_rate);
+    }
+
+    let mut reader = (ctx.backend.reader)().await?;
+    let stored = reader.history_count(db_id(&run)?).await?;
+    rows.push(
+        Row::value(
+            ctx.name("PATCH: executions stored = acknowledged"),
+            "rows",
+            stored as f64,
+        )
+        .target(format!("= {acked}"), stored == acked as i64),
+    );
+    Ok(rows)
+}
