@@ -135,36 +135,39 @@ pub fn bulk_outcome(o: &domain::BulkOutcome, partial: bool) -> api::BulkOutcome 
 /// Longest name, title, key or suite, in characters.
 pub const MAX_TEXT_CHARS: usize = 1000;
 
-/// A required one-line text: trimmed, not empty, not too long.
+/// A required one-line text: not too long as sent (the limit counts the
+/// characters sent, as the OpenAPI `maxLength` does), then trimmed and not
+/// empty.
 pub fn required_text(field: &str, value: &str, errors: &mut Vec<FieldError>) -> String {
     let trimmed = value.trim();
-    if trimmed.is_empty() {
-        errors.push(FieldError::new(field, "must not be empty"));
-    } else if trimmed.chars().count() > MAX_TEXT_CHARS {
+    if value.chars().count() > MAX_TEXT_CHARS {
         errors.push(FieldError::new(
             field,
             format!("must be at most {MAX_TEXT_CHARS} characters"),
         ));
+    } else if trimmed.is_empty() {
+        errors.push(FieldError::new(field, "must not be empty"));
     }
     trimmed.to_string()
 }
 
-/// An optional text: trimmed; empty means absent.
+/// An optional text: not too long as sent, then trimmed; empty means absent.
 pub fn optional_text(
     field: &str,
     value: Option<&str>,
     max_chars: usize,
     errors: &mut Vec<FieldError>,
 ) -> Option<String> {
-    let trimmed = value?.trim();
-    if trimmed.is_empty() {
-        return None;
-    }
-    if trimmed.chars().count() > max_chars {
+    let value = value?;
+    if value.chars().count() > max_chars {
         errors.push(FieldError::new(
             field,
             format!("must be at most {max_chars} characters"),
         ));
+    }
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return None;
     }
     Some(trimmed.to_string())
 }

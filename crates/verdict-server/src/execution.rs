@@ -109,20 +109,39 @@ impl RawEntry {
     }
 }
 
+/// The whole number a JSON number stands for, if it is one. JSON has one
+/// number type, so `12.0` and `1.2e1` are the integer 12 (as JSON Schema
+/// says too); `1.5` is not whole. Values past the `i64` range saturate.
+fn whole(n: &serde_json::Number) -> Option<i128> {
+    if let Some(v) = n.as_i64() {
+        return Some(i128::from(v));
+    }
+    if n.is_u64() {
+        return Some(i128::MAX);
+    }
+    let f = n.as_f64()?;
+    if f.fract() != 0.0 {
+        return None;
+    }
+    Some(if f < 0.0 {
+        -1
+    } else if f >= i64::MAX as f64 {
+        i128::MAX
+    } else {
+        f as i128
+    })
+}
+
 fn duration(field: &str, value: &Value, errors: &mut Vec<FieldError>, max: i64) -> Option<i64> {
     match value {
         Value::Null => None,
-        Value::Number(n) => match n.as_i64() {
-            Some(v) if (0..=max).contains(&v) => Some(v),
+        Value::Number(n) => match whole(n) {
+            Some(v) if (0..=i128::from(max)).contains(&v) => i64::try_from(v).ok(),
             Some(v) if v < 0 => {
                 errors.push(FieldError::new(field, "must not be negative"));
                 None
             }
             Some(_) => {
-                errors.push(FieldError::new(field, format!("must be at most {max}")));
-                None
-            }
-            None if n.is_u64() => {
                 errors.push(FieldError::new(field, format!("must be at most {max}")));
                 None
             }

@@ -6,14 +6,17 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod auth;
+pub mod demo;
 mod dto;
 pub mod error;
 mod execution;
 mod extract;
 mod guard;
 mod metrics;
+pub mod openapi;
 mod routes;
 mod state;
+pub mod web;
 
 use std::future::Future;
 use std::time::Instant;
@@ -28,9 +31,9 @@ use verdict_store::{Bootstrap, Store, Timestamp};
 
 pub use auth::{Secret, TOKEN_PREFIX, hash_token};
 pub use error::ApiError;
-pub use state::{AppState, Limits};
+pub use state::{AppState, Limits, WebConfig};
 
-use routes::{cases, health, junit, projects, results, runs, tokens, users};
+use routes::{cases, health, junit, passwords, projects, results, runs, tokens, users};
 
 /// Every route of the API.
 pub fn build_router(state: AppState) -> Router {
@@ -39,9 +42,14 @@ pub fn build_router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/metrics", get(metrics::render))
         .route("/readyz", get(health::readyz))
+        .route("/openapi.json", get(openapi::openapi_json))
+        .route("/docs", get(openapi::html::page))
+        .route("/docs/docs.css", get(openapi::html::stylesheet))
         .route("/v1/me", get(users::me))
         .route("/v1/users", post(users::create).get(users::list))
         .route("/v1/users/{uid}", get(users::get_one))
+        .route("/v1/me/password", put(passwords::change_mine))
+        .route("/v1/users/{uid}/password", put(passwords::set_for_user))
         .route("/v1/tokens", post(tokens::create).get(tokens::list))
         .route("/v1/tokens/{tid}", axum::routing::delete(tokens::delete))
         .route("/v1/projects", post(projects::create).get(projects::list))
@@ -79,6 +87,7 @@ pub fn build_router(state: AppState) -> Router {
                 .put(results::update),
         )
         .route("/v1/runs/{rid}/results/{id}/history", get(results::history))
+        .merge(web::router())
         .fallback(|| async { ApiError::NotFound })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), log_request))

@@ -66,6 +66,13 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// Prometheus metrics of this instance.
+#[utoipa::path(
+    get, path = "/metrics", tag = "operations", operation_id = "metrics",
+    summary = "Prometheus metrics (text exposition format)",
+    responses((status = 200, description = "Requests by route, method and status; latency; results written; database connections.",
+        content_type = "text/plain", body = String)),
+)]
 pub async fn render(State(state): State<AppState>) -> Response {
     let m = &state.metrics;
     let mut out = String::new();

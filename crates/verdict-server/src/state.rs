@@ -1,6 +1,6 @@
-//! What every handler shares: the store and the configured limits. The
-//! server keeps nothing else, so any number of instances can share one
-//! database.
+//! What every handler shares: the store, the configured limits and the
+//! web UI's settings. The server keeps nothing else, so any number of
+//! instances can share one database.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,12 +49,36 @@ impl Default for Limits {
     }
 }
 
+/// The web UI's settings (see `web::session`).
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// How long a sign-in lasts, counted from the sign-in (not from the
+    /// last request), so a stolen cookie is good for a bounded time.
+    pub session_lifetime: Duration,
+    /// Mark the session cookie `Secure` (serve behind HTTPS).
+    pub secure_cookies: bool,
+    /// Email and password the sign-in page offers when the server holds
+    /// demo data (`verdict serve --demo`); never set otherwise.
+    pub demo_login: Option<(String, String)>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            session_lifetime: Duration::from_secs(12 * 3600),
+            secure_cookies: false,
+            demo_login: None,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<RateLimiter>,
+    pub web: Arc<WebConfig>,
 }
 
 impl AppState {
@@ -67,6 +91,13 @@ impl AppState {
             )),
             limits: Arc::new(limits),
             metrics: Arc::new(Metrics::default()),
+            web: Arc::new(WebConfig::default()),
         }
+    }
+
+    /// The same state with these web UI settings.
+    pub fn with_web(mut self, web: WebConfig) -> Self {
+        self.web = Arc::new(web);
+        self
     }
 }

@@ -32,6 +32,8 @@ enum Command {
     Run(client::run::RunArgs),
     /// List a run's results.
     Results(client::results::ResultsArgs),
+    /// Set a password for signing in to the web UI.
+    Password(client::password::PasswordArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,5 +43,6 @@ fn main() -> ExitCode {
         Command::Upload(args) => client::block_on(client::upload::run(args)),
         Command::Run(args) => client::block_on(client::run::run(args)),
         Command::Results(args) => client::block_on(client::results::run(args)),
+        Command::Password(args) => client::block_on(client::password::run(args)),
     }
 }

@@ -13,6 +13,8 @@ use crate::auth::{Caller, ensure};
 use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, PathIds, Query};
+#[allow(unused_imports)]
+use crate::openapi::prelude::*;
 use crate::routes::double_option;
 use crate::state::AppState;
 
@@ -36,6 +38,14 @@ fn new_case(prefix: &str, c: &api::CreateCase, errors: &mut Vec<FieldError>) -> 
     }
 }
 
+#[utoipa::path(
+    post, path = "/v1/projects/{pid}/cases", tag = "cases", operation_id = "create_case",
+    summary = "Create a test case (manager)",
+    params(ProjectPath),
+    request_body = api::CreateCase,
+    responses((status = 201, description = "Created.", body = api::Data<api::Case>),
+        Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -61,6 +71,15 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    post, path = "/v1/projects/{pid}/cases/bulk", tag = "cases", operation_id = "bulk_cases",
+    summary = "Create or update many cases, upserting by key (manager)",
+    description = "A keyed case that exists is updated; every other entry creates a case. Answers in request order. More than the bulk limit (50,000 by default) is a 413.",
+    params(ProjectPath),
+    request_body = api::BulkCases,
+    responses((status = 200, description = "What was created and updated, in request order.", body = api::Data<api::BulkCasesOutcome>),
+        Unauthorized, Forbidden, NotFound, JsonErrors),
+)]
 pub async fn bulk(
     State(state): State<AppState>,
     caller: Caller,
@@ -108,6 +127,13 @@ pub async fn bulk(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/v1/projects/{pid}/cases", tag = "cases", operation_id = "list_cases",
+    summary = "List and search a project's cases, oldest first",
+    params(ProjectPath, PageQuery, CaseFilter),
+    responses((status = 200, description = "A page of cases.", body = api::Page<api::Case>),
+        Unauthorized, NotFound, Invalid),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -134,6 +160,13 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/v1/cases/{cid}", tag = "cases", operation_id = "get_case",
+    summary = "One test case",
+    params(CasePath),
+    responses((status = 200, description = "The case.", body = api::Data<api::Case>),
+        Unauthorized, NotFound, Invalid),
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -149,16 +182,29 @@ pub async fn get_one(
     }))
 }
 
-#[derive(Deserialize)]
+/// A case's changes: a field not given is left alone; `key: null` or
+/// `suite: null` clears it.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCase {
+    #[schema(value_type = Option<verdict_api::schema::Name>)]
     title: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = verdict_api::schema::OptionalText, required = false)]
     key: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = verdict_api::schema::OptionalText, required = false)]
     suite: Option<Option<String>>,
 }
 
+#[utoipa::path(
+    patch, path = "/v1/cases/{cid}", tag = "cases", operation_id = "update_case",
+    summary = "Edit a test case (manager)",
+    params(CasePath),
+    request_body = UpdateCase,
+    responses((status = 200, description = "The case as it now is.", body = api::Data<api::Case>),
+        Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -192,6 +238,13 @@ pub async fn update(
     }))
 }
 
+#[utoipa::path(
+    delete, path = "/v1/cases/{cid}", tag = "cases", operation_id = "delete_case",
+    summary = "Delete a test case (manager)",
+    description = "Hides the case (404 afterwards) and frees its key; the results runs hold for it, and their history, stay.",
+    params(CasePath),
+    responses((status = 204, description = "Deleted."), Unauthorized, Forbidden, NotFound, Invalid),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

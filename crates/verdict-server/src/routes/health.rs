@@ -5,6 +5,8 @@ use axum::extract::State;
 use verdict_api as api;
 
 use crate::error::{ApiError, ApiResult};
+#[allow(unused_imports)]
+use crate::openapi::prelude::*;
 use crate::state::AppState;
 
 fn ok() -> Json<api::Data<api::Health>> {
@@ -16,11 +18,23 @@ fn ok() -> Json<api::Data<api::Health>> {
 }
 
 /// The process is up.
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations", operation_id = "healthz",
+    summary = "Liveness: the process is up",
+    responses((status = 200, description = "Up.", body = api::Data<api::Health>,
+        example = json!({"data": {"status": "ok"}}))),
+)]
 pub async fn healthz() -> Json<api::Data<api::Health>> {
     ok()
 }
 
 /// The database answers.
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations", operation_id = "readyz",
+    summary = "Readiness: the database answers",
+    responses((status = 200, description = "Ready.", body = api::Data<api::Health>,
+        example = json!({"data": {"status": "ok"}}))),
+)]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<api::Data<api::Health>>> {
     state.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "not ready");

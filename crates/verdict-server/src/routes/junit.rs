@@ -15,6 +15,8 @@ use crate::dto;
 use crate::error::{ApiError, ApiResult};
 use crate::execution::MAX_ELAPSED_SECONDS;
 use crate::extract::{PathIds, Query, decode, read_body};
+#[allow(unused_imports)]
+use crate::openapi::prelude::*;
 use crate::routes::results::{fingerprint, idempotency_key};
 use crate::state::AppState;
 
@@ -112,6 +114,19 @@ fn entries(testcases: &[TestCase], skipped_as: Status, note_limit: usize) -> Vec
     out
 }
 
+#[utoipa::path(
+    post, path = "/v1/runs/{rid}/results/junit", tag = "results", operation_id = "import_junit",
+    summary = "Import a JUnit XML report (tester)",
+    description = "Testcases map to cases by key (`classname.name`) following DESIGN §4: no child element is `passed`, `<failure>`/`<error>` is `failed`, `<skipped>` is `blocked` (see `skipped_as`); flaky and rerun attempts are separate executions, the last one current. Atomic like a bulk upload (`?partial=true` as there): without `create_missing`, a key with no case in the run is a 422 naming `testcases[i]`. Gzip bodies are accepted (`Content-Encoding: gzip` or the gzip magic bytes); the size limit applies after decoding. Not XML, truncated, a DTD or entity declaration, or too deep: 400 with the position, nothing written.",
+    params(RunPath, JunitQuery, IdempotencyKeyHeader),
+    request_body(content = crate::openapi::xml::JunitReport, content_type = "application/xml",
+        description = "A JUnit/xUnit XML report (`application/xml`, `text/xml` or `*+xml`; gzip allowed).",
+        example = json!("<testsuite name=\"auth\"><testcase classname=\"auth.LoginTest\" name=\"validCredentials\" time=\"1.234\"/><testcase classname=\"auth.LoginTest\" name=\"wrongPassword\"><failure type=\"AssertionError\" message=\"expected 401\">stack</failure></testcase></testsuite>")),
+    responses((status = 200, description = "What the import did, or with `dry_run=true` what it would do.",
+        body = api::Data<crate::openapi::JunitAnswer>,
+        headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same Idempotency-Key."))),
+        BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Invalid),
+)]
 pub async fn import(
     State(state): State<AppState>,
     caller: Caller,

@@ -4,6 +4,7 @@
 pub mod cases;
 pub mod health;
 pub mod junit;
+pub mod passwords;
 pub mod projects;
 pub mod results;
 pub mod runs;

@@ -10,9 +10,18 @@ use crate::auth::Caller;
 use crate::dto::{self, done, required_text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, PathIds, Query};
+#[allow(unused_imports)]
+use crate::openapi::prelude::*;
 use crate::routes::{listing, page_of};
 use crate::state::AppState;
 
+#[utoipa::path(
+    post, path = "/v1/projects", tag = "projects", operation_id = "create_project",
+    summary = "Create a project (the creator becomes its manager)",
+    request_body = api::CreateProject,
+    responses((status = 201, description = "Created.", body = api::Data<api::Project>),
+        Unauthorized, JsonErrors),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -35,6 +44,13 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/v1/projects", tag = "projects", operation_id = "list_projects",
+    summary = "The caller's projects (every project for an admin)",
+    params(PageQuery),
+    responses((status = 200, description = "A page of projects.", body = api::Page<api::Project>),
+        Unauthorized, Invalid),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -47,6 +63,13 @@ pub async fn list(
     Ok(Json(listing(found, page, dto::project)))
 }
 
+#[utoipa::path(
+    get, path = "/v1/projects/{pid}", tag = "projects", operation_id = "get_project",
+    summary = "One project",
+    params(ProjectPath),
+    responses((status = 200, description = "The project.", body = api::Data<api::Project>),
+        Unauthorized, NotFound, Invalid),
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -62,6 +85,13 @@ pub async fn get_one(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/v1/projects/{pid}/members", tag = "projects", operation_id = "list_members",
+    summary = "A project's members",
+    params(ProjectPath, PageQuery),
+    responses((status = 200, description = "A page of members.", body = api::Page<api::Member>),
+        Unauthorized, NotFound, Invalid),
+)]
 pub async fn members(
     State(state): State<AppState>,
     caller: Caller,
@@ -79,6 +109,14 @@ pub async fn members(
     )))
 }
 
+#[utoipa::path(
+    put, path = "/v1/projects/{pid}/members/{uid}", tag = "projects", operation_id = "set_member",
+    summary = "Add a member or change their role (manager)",
+    params(MemberPath),
+    request_body = api::SetMember,
+    responses((status = 200, description = "The membership.", body = api::Data<api::Member>),
+        Unauthorized, Forbidden, NotFound, JsonErrors),
+)]
 pub async fn set_member(
     State(state): State<AppState>,
     caller: Caller,
@@ -99,6 +137,12 @@ pub async fn set_member(
     }))
 }
 
+#[utoipa::path(
+    delete, path = "/v1/projects/{pid}/members/{uid}", tag = "projects", operation_id = "remove_member",
+    summary = "Remove a member (manager)",
+    params(MemberPath),
+    responses((status = 204, description = "Removed."), Unauthorized, Forbidden, NotFound, Invalid),
+)]
 pub async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,

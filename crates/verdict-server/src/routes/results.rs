@@ -19,6 +19,8 @@ use crate::dto;
 use crate::error::{ApiError, ApiResult};
 use crate::execution::{self, RawEntry};
 use crate::extract::{JsonBody, PathIds, Query};
+#[allow(unused_imports)]
+use crate::openapi::prelude::*;
 use crate::state::AppState;
 
 const RECORD: &str = "record results";
@@ -39,6 +41,19 @@ fn parse_statuses(value: &str) -> ApiResult<Vec<Status>> {
         .collect()
 }
 
+#[utoipa::path(
+    get, path = "/v1/runs/{rid}/results", tag = "results", operation_id = "list_results",
+    summary = "List a run's results, ordered by result id",
+    description = "`meta.total` counts what the status filter matches in the whole run; a page past the end is an empty `data` with the true total. When a page is full, `meta.next_after` is the id to pass as `after`.",
+    params(RunPath, PageQuery, ResultFilter),
+    responses((status = 200, description = "A page of results.", body = api::Page<api::TestResult>,
+        example = json!({"data": [{"id": "res_001", "test_case_id": "tc_001",
+            "test_case_title": "Login with valid credentials", "status": "passed",
+            "note": "Verified on Chrome 120 and Firefox 121", "elapsed": 45, "elapsed_ms": 45000,
+            "tested_by": "user_001", "tested_at": "2026-03-26T10:15:00Z"}],
+            "meta": {"total": 45, "page": 1, "per_page": 20}})),
+        Unauthorized, NotFound, Invalid),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -58,6 +73,11 @@ pub async fn list(
         ),
         None => None,
     };
+    // An empty search is no search (a cleared search box sends `q=`).
+    let title = q
+        .take("q")?
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
     q.finish()?;
     caller.run(&state, run).await?;
     let listing = state
@@ -67,6 +87,7 @@ pub async fn list(
             ResultQuery {
                 statuses,
                 after,
+                q: title,
                 page,
             },
         )
@@ -85,6 +106,13 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/v1/runs/{rid}/results/{id}", tag = "results", operation_id = "get_result",
+    summary = "One result",
+    params(ResultPath),
+    responses((status = 200, description = "The result.", body = api::Data<api::TestResult>),
+        Unauthorized, NotFound, Invalid),
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -100,6 +128,16 @@ pub async fn get_one(
     }))
 }
 
+#[utoipa::path(
+    patch, path = "/v1/runs/{rid}/results/{id}", tag = "results", operation_id = "update_result",
+    summary = "Record one execution (tester)",
+    description = "Sets status, note and elapsed together (a field not given is null) as the caller, now; appended to the result's history. `not_tested` clears the result. PUT is accepted as the same.",
+    params(ResultPath),
+    request_body(content = api::UpdateResult,
+        example = json!({"status": "failed", "note": "…", "elapsed": 120})),
+    responses((status = 200, description = "The result, with the caller as `tested_by`.", body = api::Data<api::TestResult>),
+        Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -160,6 +198,24 @@ pub fn fingerprint(method: &str, uri: &axum::http::Uri, body: &[u8]) -> [u8; 32]
     h.finalize().into()
 }
 
+#[utoipa::path(
+    post, path = "/v1/runs/{rid}/results/bulk", tag = "results", operation_id = "bulk_results",
+    summary = "Record many executions at once (tester)",
+    description = "Matched by `test_case_id` within the run; entries apply in order (the same case twice is two executions, the last one current). Atomic by default: if any entry is invalid or names a case that is not in the run, nothing is written and the 422 names every bad entry by index (`results[3].status`). With `?partial=true` the valid entries are applied and the others listed in `rejected`. More entries than the limit (50,000 by default) is a 413 that says how to split.",
+    params(RunPath, PartialQuery, IdempotencyKeyHeader),
+    request_body(content = api::BulkResults,
+        example = json!({"results": [
+            {"test_case_id": "tc_001", "status": "passed", "elapsed": 12},
+            {"test_case_id": "tc_002", "status": "failed",
+             "note": "AssertionError: expected 200 but got 500", "elapsed": 8}]})),
+    responses((status = 200, description = "`updated` counts the entries applied; `results` is in request order, each with its result id.",
+        body = api::Data<api::BulkOutcome>,
+        headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same Idempotency-Key.")),
+        example = json!({"data": {"updated": 2, "results": [
+            {"id": "res_001", "test_case_id": "tc_001", "status": "passed"},
+            {"id": "res_002", "test_case_id": "tc_002", "status": "failed"}]}})),
+        Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
+)]
 pub async fn bulk(
     State(state): State<AppState>,
     caller: Caller,
@@ -284,6 +340,7 @@ async fn cases_in_run(state: &AppState, run: RunId) -> ApiResult<HashSet<CaseId>
                 ResultQuery {
                     statuses: Vec::new(),
                     after,
+                    q: None,
                     page,
                 },
             )
@@ -296,6 +353,13 @@ async fn cases_in_run(state: &AppState, run: RunId) -> ApiResult<HashSet<CaseId>
     }
 }
 
+#[utoipa::path(
+    get, path = "/v1/runs/{rid}/results/{id}/history", tag = "results", operation_id = "result_history",
+    summary = "Every execution of a result, newest first",
+    params(ResultPath, PageQuery),
+    responses((status = 200, description = "A page of executions.", body = api::Page<api::Execution>),
+        Unauthorized, NotFound, Invalid),
+)]
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,45 +1,108 @@
 //! Runs: create (or find by key), list, show, rename, add cases, close.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use verdict_api as api;
 use verdict_store::{
-    CaseId, FieldError, NewRun, ProjectId, Role, RunId, RunPatch, RunState, Timestamp,
+    CaseId, FieldError, NewRun, ProjectId, Role, RunId, RunPatch, RunState, StoreError, Timestamp,
 };
 
 use crate::auth::{Caller, ensure};
 use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, PathIds, Query};
+#[allow(unused_imports)]
+use crate::openapi::prelude::*;
 use crate::routes::double_option;
 use crate::state::AppState;
 
 /// Longest run description, in characters.
 const MAX_DESCRIPTION_CHARS: usize = 64 * 1024;
 
-fn case_ids(field: &str, ids: &[String], max: usize, errors: &mut Vec<FieldError>) -> Vec<CaseId> {
+/// Case ids as sent, each once, and for each where it stands in the request
+/// (every place, when it was listed more than once).
+struct CaseIds {
+    ids: Vec<CaseId>,
+    at: Vec<Vec<usize>>,
+}
+
+fn case_ids(field: &str, ids: &[String], max: usize, errors: &mut Vec<FieldError>) -> CaseIds {
+    let mut out = CaseIds {
+        ids: Vec::new(),
+        at: Vec::new(),
+    };
     if ids.len() > max {
         errors.push(FieldError::new(
             field,
             format!("must list at most {max} cases"),
         ));
-        return Vec::new();
+        return out;
     }
-    let mut out = Vec::with_capacity(ids.len());
-    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    let mut seen: HashMap<CaseId, usize> = HashMap::with_capacity(ids.len());
     for (i, raw) in ids.iter().enumerate() {
         match raw.parse::<CaseId>() {
             // Listing a case twice means the same as once.
-            Ok(id) if seen.insert(id) => out.push(id),
-            Ok(_) => {}
+            Ok(id) => match seen.entry(id) {
+                Entry::Occupied(e) => out.at[*e.get()].push(i),
+                Entry::Vacant(e) => {
+                    e.insert(out.ids.len());
+                    out.ids.push(id);
+                    out.at.push(vec![i]);
+                }
+            },
             Err(e) => errors.push(FieldError::new(format!("{field}[{i}]"), e.to_string())),
         }
     }
     out
 }
 
+impl CaseIds {
+    /// The store names a bad id by its place in the list it was given (each
+    /// id once); the client needs its place in the request, so `case_ids[i]`
+    /// is renamed to every place where that id was sent.
+    fn in_request(&self, e: StoreError) -> ApiError {
+        let StoreError::Invalid(fields) = e else {
+            return e.into();
+        };
+        let mut named: Vec<(usize, FieldError)> = Vec::with_capacity(fields.len());
+        for f in fields {
+            let places = f
+                .field
+                .strip_prefix("case_ids[")
+                .and_then(|s| s.strip_suffix(']'))
+                .and_then(|s| s.parse::<usize>().ok())
+                .and_then(|i| self.at.get(i));
+            match places {
+                Some(places) => named.extend(places.iter().map(|&p| {
+                    (
+                        p,
+                        FieldError::new(format!("case_ids[{p}]"), f.message.clone()),
+                    )
+                })),
+                None => named.push((usize::MAX, f)),
+            }
+        }
+        named.sort_by_key(|(p, _)| *p);
+        ApiError::Invalid(named.into_iter().map(|(_, f)| f).collect())
+    }
+}
+
+#[utoipa::path(
+    post, path = "/v1/projects/{pid}/runs", tag = "runs", operation_id = "create_run",
+    summary = "Create a run, or find it by key (tester)",
+    description = "Without `case_ids` the run takes every live case of the project. With a `key` that exists, the answer is 200 with that run as it is, so parallel CI jobs share one run.",
+    params(ProjectPath),
+    request_body = api::CreateRun,
+    responses(
+        (status = 201, description = "Created.", body = api::Data<api::Run>),
+        (status = 200, description = "A run with this key exists: that run, unchanged.", body = api::Data<api::Run>),
+        Unauthorized, Forbidden, NotFound, JsonErrors),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -63,16 +126,25 @@ pub async fn create(
             &mut errors,
         ),
         key: optional_text("key", b.key.as_deref(), MAX_TEXT_CHARS, &mut errors),
-        case_ids: b
-            .case_ids
-            .as_ref()
-            .map(|ids| case_ids("case_ids", ids, state.limits.max_bulk_results, &mut errors)),
+        case_ids: None,
     };
+    let ids = b
+        .case_ids
+        .as_ref()
+        .map(|ids| case_ids("case_ids", ids, state.limits.max_bulk_results, &mut errors));
     done(errors)?;
+    let new = NewRun {
+        case_ids: ids.as_ref().map(|c| c.ids.clone()),
+        ..new
+    };
     let (run, created) = state
         .store
         .create_run(project, new, Timestamp::now())
-        .await?;
+        .await
+        .map_err(|e| match &ids {
+            Some(ids) => ids.in_request(e),
+            None => e.into(),
+        })?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -86,6 +158,13 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/v1/projects/{pid}/runs", tag = "runs", operation_id = "list_runs",
+    summary = "List a project's runs, newest first",
+    params(ProjectPath, PageQuery, RunFilter),
+    responses((status = 200, description = "A page of runs.", body = api::Page<api::Run>),
+        Unauthorized, NotFound, Invalid),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -114,6 +193,13 @@ pub async fn list(
     }))
 }
 
+#[utoipa::path(
+    get, path = "/v1/runs/{rid}", tag = "runs", operation_id = "get_run",
+    summary = "One run, with its counts",
+    params(RunPath),
+    responses((status = 200, description = "The run.", body = api::Data<api::Run>),
+        Unauthorized, NotFound, Invalid),
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
@@ -128,14 +214,27 @@ pub async fn get_one(
     }))
 }
 
-#[derive(Deserialize)]
+/// A run's changes: a field not given is left alone; `description: null`
+/// clears it.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRun {
+    #[schema(value_type = Option<verdict_api::schema::Name>)]
     name: Option<String>,
+    /// Trimmed; empty or null clears it; at most 65,536 characters.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 65536)]
     description: Option<Option<String>>,
 }
 
+#[utoipa::path(
+    patch, path = "/v1/runs/{rid}", tag = "runs", operation_id = "update_run",
+    summary = "Rename a run or change its description (manager)",
+    params(RunPath),
+    request_body = UpdateRun,
+    responses((status = 200, description = "The run as it now is.", body = api::Data<api::Run>),
+        Unauthorized, Forbidden, NotFound, JsonErrors),
+)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
@@ -170,6 +269,15 @@ pub async fn update(
     }))
 }
 
+#[utoipa::path(
+    post, path = "/v1/runs/{rid}/cases", tag = "runs", operation_id = "add_cases_to_run",
+    summary = "Add cases to a run (manager)",
+    description = "Cases already in the run are left alone. Every id must be a live case of the run's project (else 422 naming `case_ids[i]`).",
+    params(RunPath),
+    request_body = api::AddCases,
+    responses((status = 200, description = "The run with its new counts.", body = api::Data<api::Run>),
+        Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
+)]
 pub async fn add_cases(
     State(state): State<AppState>,
     caller: Caller,
@@ -189,12 +297,24 @@ pub async fn add_cases(
         &mut errors,
     );
     done(errors)?;
-    let run = state.store.add_cases_to_run(id, ids).await?;
+    let run = state
+        .store
+        .add_cases_to_run(id, ids.ids.clone())
+        .await
+        .map_err(|e| ids.in_request(e))?;
     Ok(Json(api::Data {
         data: dto::run(&run),
     }))
 }
 
+#[utoipa::path(
+    post, path = "/v1/runs/{rid}/close", tag = "runs", operation_id = "close_run",
+    summary = "Close a run (manager)",
+    description = "A closed run takes no result changes. Closing a closed run answers 200 with the run unchanged.",
+    params(RunPath),
+    responses((status = 200, description = "The run, `state: closed`.", body = api::Data<api::Run>),
+        Unauthorized, Forbidden, NotFound, Invalid),
+)]
 pub async fn close(
     State(state): State<AppState>,
     caller: Caller,

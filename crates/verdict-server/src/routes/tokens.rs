@@ -11,9 +11,19 @@ use crate::auth::{Caller, Secret};
 use crate::dto::{self, done, required_text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, PathIds, Query};
+#[allow(unused_imports)]
+use crate::openapi::prelude::*;
 use crate::routes::page_of;
 use crate::state::AppState;
 
+#[utoipa::path(
+    post, path = "/v1/tokens", tag = "tokens", operation_id = "create_token",
+    summary = "Mint a token (the secret is shown once)",
+    description = "For the caller, or (admins only) for the user named by `user_id`, e.g. a CI bot. A non-admin naming another user gets 403; an unknown `user_id` is a 422.",
+    request_body = api::CreateToken,
+    responses((status = 201, description = "Minted: `token` is the secret, shown only now.", body = api::Data<api::NewToken>),
+        Unauthorized, Forbidden, JsonErrors),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -62,6 +72,13 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/v1/tokens", tag = "tokens", operation_id = "list_tokens",
+    summary = "The caller's tokens",
+    params(PageQuery),
+    responses((status = 200, description = "A page of tokens (never their secrets).", body = api::Page<api::Token>),
+        Unauthorized, Invalid),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -73,6 +90,12 @@ pub async fn list(
     Ok(Json(page_of(tokens.iter().map(dto::token).collect(), page)))
 }
 
+#[utoipa::path(
+    delete, path = "/v1/tokens/{tid}", tag = "tokens", operation_id = "delete_token",
+    summary = "Revoke a token (one's own; admins any)",
+    params(TokenPath),
+    responses((status = 204, description = "Revoked."), Unauthorized, NotFound, Invalid),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,

@@ -10,12 +10,20 @@ use crate::auth::Caller;
 use crate::dto::{self, done, required_text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, PathIds, Query};
+#[allow(unused_imports)]
+use crate::openapi::prelude::*;
 use crate::routes::listing;
 use crate::state::AppState;
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+#[utoipa::path(
+    get, path = "/v1/me", tag = "users", operation_id = "get_me",
+    summary = "The caller",
+    responses((status = 200, description = "The user holding the token.", body = api::Data<api::User>),
+        Unauthorized, Invalid),
+)]
 pub async fn me(caller: Caller, q: Query) -> ApiResult<Json<api::Data<api::User>>> {
     q.finish()?;
     Ok(Json(api::Data {
@@ -23,10 +31,12 @@ pub async fn me(caller: Caller, q: Query) -> ApiResult<Json<api::Data<api::User>
     }))
 }
 
-/// A plausible address: one `@`, something either side, no spaces.
+/// A plausible address: at most 254 characters as sent, then trimmed: one
+/// `@`, something either side, no spaces.
 fn check_email(email: &str, errors: &mut Vec<FieldError>) -> String {
+    let short = email.chars().count() <= 254;
     let email = email.trim();
-    let plausible = email.len() <= 254
+    let plausible = short
         && !email.chars().any(char::is_whitespace)
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && !domain.is_empty() && !domain.contains('@')
@@ -58,6 +68,13 @@ pub async fn hash_password(password: String) -> ApiResult<String> {
     .map_err(|e| ApiError::Internal(format!("hashing task failed: {e}")))?
 }
 
+#[utoipa::path(
+    post, path = "/v1/users", tag = "users", operation_id = "create_user",
+    summary = "Create a user (admin)",
+    request_body = api::CreateUser,
+    responses((status = 201, description = "Created.", body = api::Data<api::User>),
+        Unauthorized, Forbidden, Conflict, JsonErrors),
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -108,6 +125,13 @@ pub async fn create(
     ))
 }
 
+#[utoipa::path(
+    get, path = "/v1/users", tag = "users", operation_id = "list_users",
+    summary = "List users (admin), oldest first",
+    params(PageQuery),
+    responses((status = 200, description = "A page of users.", body = api::Page<api::User>),
+        Unauthorized, Forbidden, Invalid),
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -120,6 +144,13 @@ pub async fn list(
     Ok(Json(listing(found, page, dto::user)))
 }
 
+#[utoipa::path(
+    get, path = "/v1/users/{uid}", tag = "users", operation_id = "get_user",
+    summary = "One user (admins, and the user themself)",
+    params(UserPath),
+    responses((status = 200, description = "The user.", body = api::Data<api::User>),
+        Unauthorized, NotFound, Invalid),
+)]
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,

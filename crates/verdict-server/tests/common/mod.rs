@@ -469,9 +469,16 @@ impl TestApp {
             .await;
         let uid = user.id();
         let token = self
-            .post("/v1/tokens", &self.admin, json!({"name": "test", "user_id": uid}))
+            .post(
+                "/v1/tokens",
+                &self.admin,
+                json!({"name": "test", "user_id": uid}),
+            )
             .await;
-        (uid, token.data()["token"].as_str().expect("token").to_string())
+        (
+            uid,
+            token.data()["token"].as_str().expect("token").to_string(),
+        )
     }
 
     /// A GET of a page, with the session cookie when given.
@@ -509,7 +516,12 @@ impl TestApp {
     /// Signs in through the form: the answer and the session secret.
     pub async fn sign_in(&self, email: &str, password: &str) -> (Resp, Option<String>) {
         let r = self
-            .form("/login", None, &[("email", email), ("password", password)], &[])
+            .form(
+                "/login",
+                None,
+                &[("email", email), ("password", password)],
+                &[],
+            )
             .await;
         let secret = session_cookie(&r).filter(|s| !s.is_empty());
         (r, secret)
@@ -536,4 +548,74 @@ impl TestApp {
 /// The CSRF field a page of `session` carries.
 pub fn csrf(session: &str) -> String {
     verdict_server::web::session::csrf_for(session)
+}
+
+// --- helpers for the resource and auth tests (appended) ----------------------
+
+impl TestApp {
+    /// An app over a fresh, empty database: no admin, no token (`admin` is
+    /// empty). For bootstrap tests, which run `verdict_server::bootstrap` on
+    /// `store` themselves.
+    pub async fn empty() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (store, pg) = open_store(&dir).await;
+        let router = verdict_server::build_router(AppState::new(store.clone(), Limits::default()));
+        TestApp {
+            router,
+            store,
+            admin: String::new(),
+            _dir: dir,
+            _pg: pg,
+        }
+    }
+
+    /// A request with this exact `Authorization` header (none when `None`).
+    pub async fn with_authorization(&self, path: &str, authorization: Option<&str>) -> Resp {
+        let mut req = Request::builder().method(Method::GET).uri(path);
+        if let Some(a) = authorization {
+            req = req.header("authorization", a);
+        }
+        self.send(req.body(Body::empty()).expect("request")).await
+    }
+
+    /// `meta.total` of a GET list as the admin.
+    pub async fn total(&self, path: &str) -> i64 {
+        let r = self.get(path, &self.admin).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["meta"]["total"].as_i64().expect("meta.total")
+    }
+}
+
+/// The keys of a JSON object, sorted.
+pub fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    k.sort();
+    k
+}
+
+impl Resp {
+    /// Asserts a 404 `not_found`.
+    pub fn not_found(&self) {
+        self.assert_error(StatusCode::NOT_FOUND, "not_found");
+    }
+
+    /// Asserts a 403 `forbidden`.
+    pub fn forbidden(&self) {
+        self.assert_error(StatusCode::FORBIDDEN, "forbidden");
+    }
+
+    /// Asserts a 422 `validation_failed` naming exactly `fields`, in order.
+    pub fn invalid(&self, fields: &[&str]) {
+        self.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(self.fields(), fields, "{}", self.body);
+    }
+
+    /// Asserts the status; answers the response for more checks.
+    pub fn status_is(&self, status: StatusCode) -> &Self {
+        assert_eq!(self.status, status, "{}", self.body);
+        self
+    }
 }

@@ -107,7 +107,13 @@ impl Client {
                         .and_then(|v| v.trim().parse::<u64>().ok());
                     let text = res.text().await.unwrap_or_default();
                     if status.is_success() {
-                        let value = serde_json::from_str(&text).map_err(|e| ApiFailure {
+                        // A 204 has no body: read it as JSON null.
+                        let text = if text.is_empty() {
+                            "null"
+                        } else {
+                            text.as_str()
+                        };
+                        let value = serde_json::from_str(text).map_err(|e| ApiFailure {
                             message: format!("unexpected answer from {path}: {e}"),
                         })?;
                         return Ok((status, value));

@@ -3,6 +3,7 @@
 //! The token is never printed.
 
 pub mod http;
+pub mod password;
 pub mod results;
 pub mod run;
 mod table;

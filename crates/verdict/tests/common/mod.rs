@@ -58,6 +58,7 @@ impl Server {
             .args(extra)
             .env("VERDICT_DATABASE_URL", database_url)
             .env_remove("VERDICT_ADMIN_TOKEN")
+            .env_remove("VERDICT_DEMO")
             .env("VERDICT_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

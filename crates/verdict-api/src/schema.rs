@@ -1,0 +1,271 @@
+//! JSON Schemas for what the wire types carry as plain strings and numbers
+//! (feature `openapi`). Ids, statuses, roles, times and the checked text
+//! fields get a named schema each, so the OpenAPI document states exactly
+//! what the server accepts: the id patterns, the status enum, the text and
+//! duration limits. The PATCH body and a bulk entry are parsed by hand on
+//! the server, so their schemas are written here by hand too.
+
+use serde_json::{Value, json};
+use utoipa::openapi::{RefOr, Schema};
+
+/// Every character Rust's `str::trim` removes (Unicode `White_Space`):
+/// spelled out, as regex engines disagree on what `\s` means.
+pub const WHITESPACE: &str =
+    r"\t\n\x0B\f\r \u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000";
+
+/// Longest name, title, key or suite, in characters.
+pub const MAX_TEXT_CHARS: u64 = 1000;
+/// Longest note, in bytes of UTF-8 (the server's default limit).
+pub const MAX_NOTE_BYTES: u64 = 64 * 1024;
+/// Longest elapsed time, in seconds.
+pub const MAX_ELAPSED_SECONDS: i64 = i32::MAX as i64;
+
+/// A schema from its JSON form. Debug builds check that utoipa's model
+/// keeps every keyword (it would drop one it does not know).
+pub fn schema(value: Value) -> RefOr<Schema> {
+    match serde_json::from_value::<Schema>(value.clone()) {
+        Ok(s) => {
+            debug_assert_eq!(serde_json::to_value(&s).ok(), Some(value));
+            RefOr::T(s)
+        }
+        Err(e) => panic!("a hand-written schema does not parse: {e}"),
+    }
+}
+
+/// The pattern of an id with `prefix`: a positive number, zero-padding
+/// allowed (`tc_1` = `tc_001`), small enough for a 64-bit key.
+pub fn id_pattern(prefix: &str) -> String {
+    format!("^{prefix}_0*[1-9][0-9]{{0,17}}$")
+}
+
+fn id(prefix: &str, what: &str) -> RefOr<Schema> {
+    schema(json!({
+        "type": "string",
+        "description": format!("The id of {what}: `{prefix}_` and a positive number. A malformed or unknown id is a 404 in a path and a 422 naming the field in a body."),
+        "pattern": id_pattern(prefix),
+        "examples": [format!("{prefix}_001")],
+    }))
+}
+
+/// Declares a named schema with a hand-written JSON form.
+macro_rules! named_schema {
+    ($(#[$doc:meta])* $name:ident => $body:expr) => {
+        $(#[$doc])*
+        pub struct $name;
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                $body
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+named_schema!(/// `user_…`
+    UserId => id("user", "a user"));
+named_schema!(/// `tok_…`
+    TokenId => id("tok", "an API token (not the secret)"));
+named_schema!(/// `prj_…`
+    ProjectId => id("prj", "a project"));
+named_schema!(/// `tc_…`
+    CaseId => id("tc", "a test case"));
+named_schema!(/// `run_…`
+    RunId => id("run", "a run"));
+named_schema!(/// `res_…`
+    ResultId => id("res", "a result (one case in one run)"));
+
+named_schema!(/// An RFC 3339 UTC instant with a `Z`.
+Timestamp => schema(json!({
+    "type": "string",
+    "format": "date-time",
+    "description": "RFC 3339, UTC, whole seconds, with a `Z`.",
+    "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
+    "examples": ["2026-03-26T10:15:00Z"],
+})));
+
+named_schema!(/// A result's status.
+Status => schema(json!({
+    "type": "string",
+    "enum": ["passed", "failed", "blocked", "retest", "not_tested"],
+    "description": "`not_tested` is the untested state: recording it clears note and elapsed.",
+})));
+
+named_schema!(/// A member's role.
+Role => schema(json!({
+    "type": "string",
+    "enum": ["viewer", "tester", "manager"],
+    "description": "viewer < tester < manager: a viewer reads; a tester also records results and creates runs; a manager also edits cases and runs, closes runs and manages members.",
+})));
+
+named_schema!(/// Whether a run takes results.
+RunState => schema(json!({
+    "type": "string",
+    "enum": ["open", "closed"],
+})));
+
+named_schema!(/// A required one-line text: a name or a title.
+Name => schema(json!({
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_TEXT_CHARS,
+    "pattern": format!("[^{WHITESPACE}]"),
+    "description": "At most 1000 characters as sent; trimmed, and then not empty.",
+})));
+
+named_schema!(/// An optional one-line text: a key or a suite.
+OptionalText => schema(json!({
+    "type": ["string", "null"],
+    "maxLength": MAX_TEXT_CHARS,
+    "description": "At most 1000 characters as sent; trimmed, and then empty means none.",
+})));
+
+named_schema!(/// A free-text note on an execution.
+Note => schema(json!({
+    "type": ["string", "null"],
+    "maxLength": MAX_NOTE_BYTES,
+    "description": "At most 65536 bytes of UTF-8 (configurable; the server counts bytes).",
+})));
+
+named_schema!(/// Whole seconds.
+Elapsed => schema(json!({
+    "type": ["integer", "null"],
+    "minimum": 0,
+    "maximum": MAX_ELAPSED_SECONDS,
+    "description": "Whole seconds, a JSON integer (no fraction, not a string).",
+})));
+
+named_schema!(/// Milliseconds.
+ElapsedMs => schema(json!({
+    "type": ["integer", "null"],
+    "minimum": 0,
+    "maximum": MAX_ELAPSED_SECONDS * 1000,
+    "description": "Milliseconds, a JSON integer. With `elapsed` too, `elapsed` must equal `elapsed_ms` / 1000 rounded down.",
+})));
+
+fn component(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// One execution as the server reads it (by hand, field by field): a status
+/// that records (with optional note and elapsed) or `not_tested`, which
+/// clears the result and so takes neither. Unknown fields are refused.
+fn execution(with_case: bool) -> RefOr<Schema> {
+    let mut recorded = json!({
+        "type": "object",
+        "title": "recorded",
+        "additionalProperties": false,
+        "required": ["status"],
+        "properties": {
+            "status": { "type": "string", "enum": ["passed", "failed", "blocked", "retest"] },
+            "note": component("Note"),
+            "elapsed": component("Elapsed"),
+            "elapsed_ms": component("ElapsedMs"),
+        },
+    });
+    // Both durations only when they agree, which a schema cannot say: it
+    // asks for one of them (either may be absent or null).
+    let one_duration = json!({
+        "anyOf": [
+            { "type": "object", "properties": { "elapsed": { "type": "null" } } },
+            { "type": "object", "properties": { "elapsed_ms": { "type": "null" } } },
+        ],
+    });
+    let mut cleared = json!({
+        "type": "object",
+        "title": "cleared",
+        "description": "`not_tested` clears the result: a note or an elapsed time with it is a 422.",
+        "additionalProperties": false,
+        "required": ["status"],
+        "properties": {
+            "status": { "type": "string", "enum": ["not_tested"] },
+            "note": { "type": "null" },
+            "elapsed": { "type": "null" },
+            "elapsed_ms": { "type": "null" },
+        },
+    });
+    if with_case {
+        for branch in [&mut recorded, &mut cleared] {
+            branch["required"] = json!(["test_case_id", "status"]);
+            branch["properties"]["test_case_id"] = component("CaseId");
+        }
+    }
+    let what = if with_case {
+        "One entry of a bulk upload: the case (which must be in the run) and its execution."
+    } else {
+        "One execution of the result: status, note and elapsed together (a field not given is null)."
+    };
+    schema(json!({
+        "description": format!("{what} `elapsed` is whole seconds, `elapsed_ms` milliseconds: give one of them (the server also takes both when `elapsed` is `elapsed_ms` / 1000 rounded down, and refuses them when they disagree)."),
+        "oneOf": [{ "allOf": [recorded, one_duration] }, cleared],
+    }))
+}
+
+fn execution_dependencies(schemas: &mut Vec<(String, RefOr<Schema>)>, with_case: bool) {
+    use utoipa::{PartialSchema, ToSchema};
+    if with_case {
+        schemas.push((CaseId::name().into(), CaseId::schema()));
+    }
+    schemas.push((Note::name().into(), Note::schema()));
+    schemas.push((Elapsed::name().into(), Elapsed::schema()));
+    schemas.push((ElapsedMs::name().into(), ElapsedMs::schema()));
+}
+
+impl utoipa::PartialSchema for crate::UpdateResult {
+    fn schema() -> RefOr<Schema> {
+        execution(false)
+    }
+}
+
+impl utoipa::ToSchema for crate::UpdateResult {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        execution_dependencies(schemas, false);
+    }
+}
+
+impl utoipa::PartialSchema for crate::BulkResultEntry {
+    fn schema() -> RefOr<Schema> {
+        execution(true)
+    }
+}
+
+impl utoipa::ToSchema for crate::BulkResultEntry {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        execution_dependencies(schemas, true);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use utoipa::PartialSchema;
+
+    /// Every hand-written schema survives the trip through utoipa's model
+    /// unchanged (`schema` asserts it in debug builds).
+    #[test]
+    fn hand_written_schemas_keep_every_keyword() {
+        for s in [
+            UserId::schema(),
+            Timestamp::schema(),
+            Status::schema(),
+            Role::schema(),
+            RunState::schema(),
+            Name::schema(),
+            OptionalText::schema(),
+            Note::schema(),
+            Elapsed::schema(),
+            ElapsedMs::schema(),
+            crate::UpdateResult::schema(),
+        ] {
+            assert!(serde_json::to_value(&s).is_ok());
+        }
+        let entry = serde_json::to_value(crate::BulkResultEntry::schema()).expect("serialize");
+        let recorded = &entry["oneOf"][0]["allOf"][0];
+        assert_eq!(recorded["required"], json!(["test_case_id", "status"]));
+        assert_eq!(recorded["additionalProperties"], json!(false));
+        assert_eq!(entry["oneOf"][1]["properties"]["note"]["type"], "null");
+        let name = serde_json::to_value(Name::schema()).expect("serialize");
+        assert_eq!(name["maxLength"], json!(1000));
+    }
+}

@@ -1,0 +1,175 @@
+//! The API described: an OpenAPI 3.1 document generated from the code, at
+//! `GET /openapi.json`, and rendered for people at `GET /docs`.
+//!
+//! Each handler carries a `#[utoipa::path]` (its route, parameters, body,
+//! answers and the errors it can return); the wire types in `verdict-api`
+//! derive their schemas (feature `openapi`). [`Finish`] adds what the layers
+//! around every route do: the bearer scheme on operations that take a token
+//! (those that can answer 401), the 429 and 503 of the rate limit and the
+//! timeout, and PUT as the twin of PATCH on a result.
+
+pub mod html;
+pub mod params;
+pub mod responses;
+pub mod xml;
+
+use std::sync::LazyLock;
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use utoipa::OpenApi;
+use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use verdict_api::schema as s;
+
+use crate::metrics;
+use crate::routes::{cases, health, junit, passwords, projects, results, runs, tokens, users};
+
+/// The answer of a JUnit import: what it did, or with `dry_run=true` what
+/// it would do.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum JunitAnswer {
+    Import(verdict_api::JunitOutcome),
+    DryRun(verdict_api::JunitDryRun),
+}
+
+/// What a handler's `#[utoipa::path]` needs: the parameter sets and the
+/// error markers.
+pub mod prelude {
+    pub use super::params::*;
+    pub use super::responses::{
+        BadRequest, Conflict, Forbidden, Invalid, JsonErrors, NotFound, TooLarge, Unauthorized,
+        UnsupportedMediaType,
+    };
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Verdict",
+        description = "A self-hosted test results server. Every answer with a body is `{\"data\": …}` (lists add `meta`); every error is the `ErrorBody` envelope with the status code that fits. Send `Authorization: Bearer vdt_…` on everything but the operations marked as needing no token.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    paths(
+        health::healthz, health::readyz, metrics::render, openapi_json, html::page, html::stylesheet,
+        users::me, users::create, users::list, users::get_one,
+        passwords::change_mine, passwords::set_for_user,
+        tokens::create, tokens::list, tokens::delete,
+        projects::create, projects::list, projects::get_one, projects::members,
+        projects::set_member, projects::remove_member,
+        cases::create, cases::list, cases::bulk, cases::get_one, cases::update, cases::delete,
+        runs::create, runs::list, runs::get_one, runs::update, runs::add_cases, runs::close,
+        results::list, results::bulk, junit::import, results::get_one, results::update,
+        results::history,
+    ),
+    components(schemas(
+        verdict_api::ErrorBody, s::UserId, s::TokenId, s::ProjectId, s::CaseId, s::RunId,
+        s::ResultId, s::RunState,
+    )),
+    modifiers(&Finish),
+    tags(
+        (name = "results", description = "The Test Results API (DESIGN §3): list, read, record one, record many, import JUnit XML, history."),
+        (name = "runs", description = "Runs: one per build, release or manual test cycle, with live counts."),
+        (name = "cases", description = "Test cases of a project; `key` is the automation key (`classname.name`)."),
+        (name = "projects", description = "Projects and their members (viewer < tester < manager)."),
+        (name = "users", description = "People; admins create them."),
+        (name = "tokens", description = "API tokens; the secret is shown once."),
+        (name = "operations", description = "Liveness, readiness and metrics; no token needed."),
+        (name = "documentation", description = "This document, as JSON and as HTML; no token needed."),
+    ),
+)]
+struct ApiDoc;
+
+/// The layers' contributions; see the module docs.
+struct Finish;
+
+impl utoipa::Modify for Finish {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.responses.extend(responses::components());
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("vdt_ and 64 hex digits")
+                    .description(Some("An API token: `Authorization: Bearer vdt_…`."))
+                    .build(),
+            ),
+        );
+        for item in doc.paths.paths.values_mut() {
+            for op in operations(item) {
+                let secured = op.responses.responses.contains_key("401");
+                op.security = Some(if secured {
+                    vec![utoipa::openapi::security::SecurityRequirement::new::<
+                        _,
+                        [&str; 0],
+                        &str,
+                    >("bearer", [])]
+                } else {
+                    Vec::new()
+                });
+                for status in ["429", "503"] {
+                    if let Some((code, response)) = responses::reference(status) {
+                        op.responses.responses.entry(code).or_insert(response);
+                    }
+                }
+            }
+        }
+        // PUT on a result is accepted as the same as PATCH (DESIGN §3).
+        if let Some(item) = doc.paths.paths.get_mut("/v1/runs/{rid}/results/{id}")
+            && let Some(patch) = item.patch.clone()
+        {
+            let mut put = patch;
+            put.operation_id = Some("replace_result".into());
+            put.summary = Some("Record one execution (PUT, the same as PATCH)".into());
+            item.put = Some(put);
+        }
+    }
+}
+
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+/// The document, built once.
+pub fn document() -> &'static Document {
+    static DOC: LazyLock<Document> = LazyLock::new(ApiDoc::openapi);
+    &DOC
+}
+
+/// The document as served: pretty JSON, built once.
+pub fn document_json() -> &'static str {
+    static JSON: LazyLock<String> = LazyLock::new(|| {
+        serde_json::to_string_pretty(document())
+            .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    });
+    &JSON
+}
+
+/// The OpenAPI document of this API.
+#[utoipa::path(
+    get, path = "/openapi.json", tag = "documentation", operation_id = "openapi",
+    summary = "This document (OpenAPI 3.1)",
+    responses((status = 200, description = "The OpenAPI 3.1 document, generated from the code.",
+        content_type = "application/json", body = Object)),
+)]
+pub async fn openapi_json() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        document_json(),
+    )
+        .into_response()
+}

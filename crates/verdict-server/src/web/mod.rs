@@ -1,0 +1,213 @@
+//! The web UI: server-rendered HTML (maud) for people who never touch the
+//! API, on the same store calls as the API, with the same roles. Sign-in
+//! gives a session cookie that is an API token (see [`session`]), so the
+//! server stays stateless. Every asset is embedded in the binary and served
+//! under `/assets/`; pages carry no inline script or style (the CSP forbids
+//! both), and work without JavaScript: `app.js` only adds saving without a
+//! reload and the keyboard shortcuts of the run page.
+
+pub mod chart;
+pub mod layout;
+pub mod login;
+pub mod projects;
+pub mod results;
+pub mod run;
+pub mod session;
+pub mod tokens;
+
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use sha2::{Digest, Sha256};
+use verdict_store::StoreError;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The UI's routes, merged into the API's router.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/login", get(login::form).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/projects", get(projects::list))
+        .route("/projects/{pid}", get(projects::show))
+        .route("/runs/{rid}", get(run::show))
+        .route("/runs/{rid}/close", post(run::close))
+        .route("/runs/{rid}/results/{id}", post(results::save))
+        .route("/runs/{rid}/results/{id}/history", get(results::history))
+        .route("/tokens", get(tokens::show).post(tokens::create))
+        .route("/tokens/{tid}/revoke", post(tokens::revoke))
+        .route("/password", post(tokens::change_password))
+        .route("/assets/style.css", get(stylesheet))
+        .route("/assets/app.js", get(script))
+}
+
+/// `/`: the projects for someone signed in, the sign-in page otherwise.
+async fn home(session: Option<session::Session>) -> Redirect {
+    match session {
+        Some(_) => Redirect::to("/projects"),
+        None => Redirect::to("/login"),
+    }
+}
+
+const STYLE: &str = include_str!("assets/style.css");
+const SCRIPT: &str = include_str!("assets/app.js");
+
+/// A short digest of an asset: its URL carries it (`?v=…`), so a new
+/// build's asset is a new URL and the old one may be cached for a year.
+fn digest(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .take(6)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+static STYLE_URL: LazyLock<String> =
+    LazyLock::new(|| format!("/assets/style.css?v={}", digest(STYLE)));
+static SCRIPT_URL: LazyLock<String> =
+    LazyLock::new(|| format!("/assets/app.js?v={}", digest(SCRIPT)));
+
+pub fn style_url() -> &'static str {
+    &STYLE_URL
+}
+
+pub fn script_url() -> &'static str {
+    &SCRIPT_URL
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=31536000, immutable"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn stylesheet() -> Response {
+    asset("text/css; charset=utf-8", STYLE)
+}
+
+async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+/// Why a page could not be shown.
+#[derive(Debug)]
+pub enum WebError {
+    /// No session, or it ended: go and sign in (then come back to `next`).
+    SignIn { next: Option<String>, expired: bool },
+    /// A form without the session's CSRF token: refused, nothing written.
+    Csrf { json: bool },
+    /// Shown as an HTML page with the status the API would answer.
+    Page(ApiError),
+    /// For the run page's script: the API's JSON error envelope.
+    Json(ApiError),
+}
+
+impl From<ApiError> for WebError {
+    fn from(e: ApiError) -> Self {
+        WebError::Page(e)
+    }
+}
+
+impl From<StoreError> for WebError {
+    fn from(e: StoreError) -> Self {
+        WebError::Page(e.into())
+    }
+}
+
+pub type WebResult<T> = Result<T, WebError>;
+
+/// The status, heading and explanation of an error page.
+fn describe(e: ApiError) -> (StatusCode, &'static str, String) {
+    match e {
+        ApiError::NotFound => (
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "There is no such page, or it belongs to a project you are not a member of.".into(),
+        ),
+        ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m),
+        ApiError::Conflict { message, .. } => (StatusCode::CONFLICT, "Cannot do that now", message),
+        ApiError::Invalid(fields) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Please check what you entered",
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", layout::field_label(&f.field), f.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+        ),
+        ApiError::Unavailable | ApiError::Timeout(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again shortly",
+            "The database is busy or out of reach; nothing was lost. Try again in a moment.".into(),
+        ),
+        ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, "Too large", m),
+        ApiError::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Not a form", m),
+        ApiError::Internal(cause) => {
+            tracing::error!(%cause, "internal error");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "An internal error happened; it has been logged.".into(),
+            )
+        }
+        other => {
+            let status = other.into_response().status();
+            (status, "Cannot do that", "The request was refused.".into())
+        }
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        match self {
+            WebError::SignIn { next, expired } => {
+                let mut target = String::from("/login");
+                let mut sep = '?';
+                if expired {
+                    target.push_str("?expired=1");
+                    sep = '&';
+                }
+                if let Some(next) = next.filter(|n| login::safe_next(n)) {
+                    target.push(sep);
+                    target.push_str("next=");
+                    target.extend(form_urlencoded::byte_serialize(next.as_bytes()));
+                }
+                let mut response = Redirect::to(&target).into_response();
+                if expired {
+                    response
+                        .headers_mut()
+                        .insert(header::SET_COOKIE, session::clear_cookie());
+                }
+                response
+            }
+            WebError::Csrf { json: true } => ApiError::Forbidden(
+                "this form did not come from your session; reload the page and try again".into(),
+            )
+            .into_response(),
+            WebError::Csrf { json: false } => layout::error_page(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form did not come from your current session (it may be from before you \
+                 signed in again). Nothing was changed: go back, reload the page and try again.",
+            ),
+            WebError::Json(e) => e.into_response(),
+            WebError::Page(e) => {
+                let (status, title, message) = describe(e);
+                layout::error_page(status, title, &message)
+            }
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! One result: its row on the run page, saving it (a plain form post, or
+//! the run page's script asking for JSON so the page updates without a
+//! reload) and its history. Saving checks the form with the API's own
+//! rules ([`execution::check`]) and writes through the store's
+//! `record_result`, exactly as `PATCH /v1/runs/:rid/results/:id` does, so
+//! history and counts follow.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use serde_json::{Value, json};
+use verdict_store::{Page, ResultId, Role, RunId, Status, TestResult, Timestamp, UserId};
+
+use super::layout::{
+    elapsed, page, pager, respond, status_badge, status_key, status_label, status_symbol, time,
+};
+use super::projects::page_number;
+use super::run::{Flash, Names, View, render, summary};
+use super::session::{Session, SessionForm};
+use super::{WebError, WebResult};
+use crate::auth::ensure;
+use crate::dto;
+use crate::error::ApiError;
+use crate::execution::{self, RawEntry};
+use crate::extract::{PathIds, Query};
+use crate::state::AppState;
+
+const HISTORY_PER_PAGE: u32 = 50;
+
+/// The names of these users (their id when a lookup fails: a name is
+/// decoration, not worth failing a page for).
+pub async fn tester_names(state: &AppState, ids: impl Iterator<Item = UserId>) -> Names {
+    let mut names = HashMap::new();
+    for id in ids {
+        if names.contains_key(&id) {
+            continue;
+        }
+        let name = match state.store.get_user(id).await {
+            Ok(u) => u.name,
+            Err(_) => id.to_string(),
+        };
+        names.insert(id, name);
+    }
+    names
+}
+
+/// Who tested and when, or nothing for an untested result.
+fn tested(r: &TestResult, names: &Names) -> Markup {
+    html! {
+        @if let (Some(by), Some(at)) = (r.tested_by, r.tested_at) {
+            span.by { (names.get(&by).cloned().unwrap_or_else(|| by.to_string())) }
+            " " span.at { (time(at)) }
+        }
+    }
+}
+
+/// One result as a table row; with `can_record`, its form.
+pub fn result_row(
+    r: &TestResult,
+    can_record: bool,
+    csrf: &str,
+    back: &str,
+    names: &Names,
+    error: Option<&str>,
+) -> Markup {
+    let id = r.id;
+    let seconds = r.elapsed_ms.map(|ms| ms.div_euclid(1000));
+    html! {
+        tr.result #{ "r-" (id) } tabindex="-1" data-status=(r.status.as_str()) {
+            td.title data-label="Test case" {
+                a href={ "/runs/" (r.run_id) "/results/" (id) "/history" }
+                    title="History of this result" { (r.case_title) }
+            }
+            td.status data-label="Status" { (status_badge(r.status)) }
+            @if can_record {
+                td.record data-label="Record" {
+                    form.record method="post" action={ "/runs/" (r.run_id) "/results/" (id) } {
+                        input type="hidden" name="csrf" value=(csrf);
+                        input type="hidden" name="back" value=(back);
+                        // First in the form, so Enter in the note saves it
+                        // with the current status (not "Passed").
+                        button.save type="submit" name="status" value=(r.status.as_str()) {
+                            "Save note" }
+                        fieldset.statuses {
+                            legend.sr-only { "Mark " (r.case_title) " as" }
+                            @for s in Status::ALL {
+                                button type="submit" name="status" value=(s.as_str())
+                                    class={ "mark st-" (s.as_str()) }
+                                    aria-pressed=(s == r.status)
+                                    aria-keyshortcuts=(status_key(s))
+                                    title={ (status_label(s)) " (key " (status_key(s)) ")" } {
+                                    span aria-hidden="true" { (status_symbol(s)) " " }
+                                    (status_label(s))
+                                }
+                            }
+                        }
+                        span.field.note {
+                            label for={ "note-" (id) } { "Note" }
+                            input #{ "note-" (id) } type="text" name="note"
+                                value=(r.note.as_deref().unwrap_or(""));
+                        }
+                        span.field.elapsed {
+                            label for={ "elapsed-" (id) } { "Elapsed (s)" }
+                            input #{ "elapsed-" (id) } type="number" name="elapsed" min="0"
+                                step="1" inputmode="numeric" value=[seconds];
+                        }
+                        @if let Some(e) = error { p.field-error role="alert" { (e) } }
+                    }
+                }
+            } @else {
+                td.note data-label="Note" { (r.note.as_deref().unwrap_or("")) }
+                td.num data-label="Elapsed" { (elapsed(r.elapsed_ms)) }
+            }
+            td.tested data-label="Tested" { (tested(r, names)) }
+        }
+    }
+}
+
+/// The form as the API's PATCH body, to be checked by the API's rules.
+/// "Not tested" resets a result: the note and elapsed fields, which only
+/// show the current values, are not sent with it.
+fn as_patch(status: &str, note: Option<&str>, elapsed: Option<&str>) -> Value {
+    let mut body = json!({ "status": status });
+    if status == Status::NotTested.as_str() {
+        return body;
+    }
+    if let Some(n) = note.map(str::trim).filter(|n| !n.is_empty()) {
+        body["note"] = json!(n);
+    }
+    if let Some(e) = elapsed.map(str::trim).filter(|e| !e.is_empty()) {
+        // A number stays a number; anything else is refused by the check.
+        body["elapsed"] = e.parse::<i64>().map(Value::from).unwrap_or(json!(e));
+    }
+    body
+}
+
+/// POST /runs/:rid/results/:id
+pub async fn save(
+    State(state): State<AppState>,
+    path: PathIds,
+    posted: SessionForm,
+) -> WebResult<Response> {
+    let json = posted.json;
+    let fail = |e: ApiError| {
+        if json {
+            WebError::Json(e)
+        } else {
+            WebError::Page(e)
+        }
+    };
+    let (run_id, id): (RunId, ResultId) = (path.id(0).map_err(fail)?, path.id(1).map_err(fail)?);
+    let session = &posted.session;
+    let (_, role) = session.caller().run(&state, run_id).await.map_err(fail)?;
+    ensure(role, Role::Tester, "record results").map_err(fail)?;
+    let form = &posted.form;
+    let body = as_patch(&form.text("status"), form.get("note"), form.get("elapsed"));
+    let raw: RawEntry = serde_json::from_value(body)
+        .map_err(|e| fail(ApiError::Internal(format!("form as a body: {e}"))))?;
+    let checked = execution::check(&raw, "", false, state.limits.max_note_bytes);
+    let execution = match checked {
+        Ok((_, execution)) => execution,
+        Err(fields) if !json => {
+            let message = fields
+                .iter()
+                .map(|f| format!("{}: {}", super::layout::field_label(&f.field), f.message))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let flash = Flash {
+                result: id,
+                message,
+            };
+            let view = View::from_back(form.get("back").unwrap_or_default());
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            return render(&state, session, run_id, &view, Some(flash), status).await;
+        }
+        Err(fields) => return Err(WebError::Json(ApiError::Invalid(fields))),
+    };
+    let result = state
+        .store
+        .record_result(run_id, id, execution, session.user.id, Timestamp::now())
+        .await
+        .map_err(|e| fail(e.into()))?;
+    state.metrics.results_written(1);
+    if !json {
+        let back = form
+            .get("back")
+            .filter(|b| b.starts_with(&format!("/runs/{run_id}")) && super::login::safe_next(b))
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("/runs/{run_id}"));
+        return Ok(Redirect::to(&format!("{back}#r-{id}")).into_response());
+    }
+    let run = state
+        .store
+        .get_run(run_id)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let names = tester_names(&state, result.tested_by.into_iter()).await;
+    Ok(Json(json!({ "data": {
+        "result": dto::result(&result),
+        "status_label": status_label(result.status),
+        "status_html": status_badge(result.status).into_string(),
+        "tested_html": tested(&result, &names).into_string(),
+        "summary_html": summary(&run).into_string(),
+    } }))
+    .into_response())
+}
+
+/// GET /runs/:rid/results/:id/history (`page`)
+pub async fn history(
+    State(state): State<AppState>,
+    session: Session,
+    path: PathIds,
+    mut q: Query,
+) -> WebResult<Response> {
+    let (run_id, id): (RunId, ResultId) = (path.id(0)?, path.id(1)?);
+    let page_no = page_number(&mut q, "page");
+    let (run, _) = session.caller().run(&state, run_id).await?;
+    let result = state.store.get_result(run_id, id).await?;
+    let entries = state
+        .store
+        .result_history(
+            run_id,
+            id,
+            Page {
+                page: page_no,
+                per_page: HISTORY_PER_PAGE,
+            },
+        )
+        .await?;
+    let names = tester_names(&state, entries.items.iter().map(|e| e.tested_by)).await;
+    let main = html! {
+        nav.crumbs aria-label="Breadcrumb" {
+            a href="/projects" { "Projects" } " › "
+            a href={ "/runs/" (run_id) } { (run.name) } " › "
+        }
+        h1 { (result.case_title) }
+        p.meta { "Now: " (status_badge(result.status))
+            " · " (entries.total) " execution" @if entries.total != 1 { "s" } " recorded" }
+        @if entries.items.is_empty() {
+            p { "Nothing has been recorded for this result yet." }
+        } @else {
+            div.scroll {
+                table.list.history {
+                    caption.sr-only { "Executions, newest first" }
+                    thead { tr {
+                        th scope="col" { "When" } th scope="col" { "Status" } th scope="col" { "Note" }
+                        th scope="col" { "Elapsed" } th scope="col" { "By" }
+                    } }
+                    tbody {
+                        @for e in &entries.items {
+                            tr {
+                                td { (time(e.tested_at)) }
+                                td { (status_badge(e.status)) }
+                                td.note { (e.note.as_deref().unwrap_or("")) }
+                                td.num { (elapsed(e.elapsed_ms)) }
+                                td { (names.get(&e.tested_by).cloned().unwrap_or_else(|| e.tested_by.to_string())) }
+                            }
+                        }
+                    }
+                }
+            }
+            (pager(page_no, HISTORY_PER_PAGE, entries.total,
+                |n| format!("/runs/{run_id}/results/{id}/history?page={n}")))
+        }
+        p { a href={ "/runs/" (run_id) "#r-" (id) } { "← Back to the run" } }
+    };
+    Ok(respond(
+        StatusCode::OK,
+        page(&result.case_title, Some(&session), main),
+    ))
+}

@@ -1,0 +1,214 @@
+//! Signing in and out of the web UI: the session cookie and its flags, a
+//! wrong password or an unknown email refused alike, the sign-in form
+//! refused from another site, `next` kept on this site, sign-out deleting
+//! the session's token.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{TestApp, csrf, html, session_cookie};
+use verdict_server::WebConfig;
+
+#[tokio::test]
+async fn a_right_password_gives_a_strict_httponly_session_cookie() {
+    let app = TestApp::new().await;
+    let (uid, token) = app.user_with_password("ann", "correct horse battery").await;
+    // Emails are matched regardless of case, as they are unique.
+    let (r, secret) = app
+        .sign_in("Ann@Example.com", "correct horse battery")
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers["location"], "/projects");
+    let cookie = r.headers["set-cookie"].to_str().expect("ascii");
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/", "Max-Age=43200"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "not Secure unless configured");
+    let secret = secret.expect("a session");
+    assert!(secret.starts_with("vdt_"));
+
+    // The session is a token named "web session", listed with the others.
+    let tokens = app.get("/v1/tokens", &token).await;
+    let names: Vec<&str> = tokens
+        .data()
+        .as_array()
+        .expect("tokens")
+        .iter()
+        .map(|t| t["name"].as_str().expect("name"))
+        .collect();
+    assert!(names.contains(&"web session"), "{names:?}");
+    assert!(!uid.is_empty());
+
+    let page = app.page("/projects", Some(&secret)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(html(&page).contains("<h1>Projects</h1>"));
+    assert!(
+        page.headers["content-security-policy"]
+            .to_str()
+            .expect("csp")
+            .contains("script-src 'self'")
+    );
+    assert_eq!(
+        app.page("/", Some(&secret)).await.headers["location"],
+        "/projects"
+    );
+    assert_eq!(app.page("/", None).await.headers["location"], "/login");
+}
+
+#[tokio::test]
+async fn secure_cookies_when_configured() {
+    let app = TestApp::with_web(WebConfig {
+        secure_cookies: true,
+        ..WebConfig::default()
+    })
+    .await;
+    app.user_with_password("ann", "correct horse battery").await;
+    let (r, _) = app
+        .sign_in("ann@example.com", "correct horse battery")
+        .await;
+    assert!(
+        r.headers["set-cookie"]
+            .to_str()
+            .expect("ascii")
+            .contains("; Secure")
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_email_are_refused_alike() {
+    let app = TestApp::new().await;
+    app.user_with_password("ann", "correct horse battery").await;
+    app.user("nopass").await; // a user without a password cannot sign in
+    for (email, password) in [
+        ("ann@example.com", "wrong horse battery"),
+        ("nobody@example.com", "correct horse battery"),
+        ("nopass@example.com", "anything at all"),
+        ("", ""),
+    ] {
+        let (r, secret) = app.sign_in(email, password).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{email}");
+        assert!(secret.is_none(), "{email}: no session");
+        assert!(html(&r).contains("Wrong email or password."), "{email}");
+    }
+}
+
+#[tokio::test]
+async fn the_sign_in_form_is_refused_from_another_site() {
+    let app = TestApp::new().await;
+    app.user_with_password("ann", "correct horse battery").await;
+    let fields = [
+        ("email", "ann@example.com"),
+        ("password", "correct horse battery"),
+    ];
+    for headers in [
+        vec![
+            ("host", "verdict.example"),
+            ("origin", "https://evil.example"),
+        ],
+        vec![("host", "verdict.example"), ("origin", "null")],
+        vec![
+            ("host", "verdict.example"),
+            ("referer", "https://evil.example/login"),
+        ],
+    ] {
+        let r = app.form("/login", None, &fields, &headers).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{headers:?}");
+        assert!(session_cookie(&r).is_none(), "{headers:?}");
+    }
+    let same = [
+        ("host", "verdict.example"),
+        ("origin", "https://verdict.example"),
+    ];
+    let r = app.form("/login", None, &fields, &same).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(session_cookie(&r).is_some());
+}
+
+#[tokio::test]
+async fn next_is_followed_only_on_this_site() {
+    let app = TestApp::new().await;
+    app.user_with_password("ann", "correct horse battery").await;
+    let login = |next: &'static str| {
+        let app = &app;
+        async move {
+            app.form(
+                "/login",
+                None,
+                &[
+                    ("email", "ann@example.com"),
+                    ("password", "correct horse battery"),
+                    ("next", next),
+                ],
+                &[],
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        login("/runs/run_001?status=failed").await.headers["location"],
+        "/runs/run_001?status=failed"
+    );
+    assert_eq!(
+        login("//evil.example/x").await.headers["location"],
+        "/projects"
+    );
+    assert_eq!(
+        login("https://evil.example/").await.headers["location"],
+        "/projects"
+    );
+    // A page asked for without a session sends to sign-in and back.
+    let r = app.page("/projects/prj_001?runs_page=2", None).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers["location"],
+        "/login?next=%2Fprojects%2Fprj_001%3Fruns_page%3D2"
+    );
+}
+
+#[tokio::test]
+async fn signing_out_deletes_the_session() {
+    let app = TestApp::new().await;
+    let (_, token) = app.user_with_password("ann", "correct horse battery").await;
+    let (_, secret) = app
+        .sign_in("ann@example.com", "correct horse battery")
+        .await;
+    let secret = secret.expect("session");
+    let r = app
+        .form("/logout", Some(&secret), &[("csrf", &csrf(&secret))], &[])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers["location"], "/login?signed_out=1");
+    assert_eq!(
+        session_cookie(&r).as_deref(),
+        Some(""),
+        "the cookie is cleared"
+    );
+    // The token is gone: a kept copy of the cookie opens nothing.
+    let page = app.page("/projects", Some(&secret)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    let tokens = app.get("/v1/tokens", &token).await;
+    assert!(
+        tokens
+            .data()
+            .as_array()
+            .expect("tokens")
+            .iter()
+            .all(|t| t["name"] != "web session")
+    );
+    // The sign-in page says so.
+    assert!(html(&app.page("/login?signed_out=1", None).await).contains("You have signed out."));
+}
+
+#[tokio::test]
+async fn an_api_token_is_not_a_session_cookie() {
+    let app = TestApp::new().await;
+    let (_, token) = app.user("ann").await;
+    let r = app.page("/projects", Some(&token)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(
+        r.headers["location"]
+            .to_str()
+            .expect("ascii")
+            .starts_with("/login")
+    );
+}
