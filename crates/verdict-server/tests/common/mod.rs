@@ -619,3 +619,15 @@ impl Resp {
         self
     }
 }
+
+impl Resp {
+    /// `data` of a 201 answer; panics with the body otherwise.
+    pub fn created(&self) -> &Value {
+        self.status_is(StatusCode::CREATED).data()
+    }
+
+    /// `data` of a 200 answer; panics with the body otherwise.
+    pub fn ok(&self) -> &Value {
+        self.status_is(StatusCode::OK).data()
+    }
+}

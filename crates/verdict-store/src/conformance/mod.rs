@@ -1,31 +1,45 @@
 //! The behaviour every backend must have, checked through the [`Store`]
-//! trait alone. A backend's test calls [`run_all`] with a factory that makes
-//! a fresh, empty, migrated store per check (and a guard that keeps its
-//! database alive until the check is done):
+//! trait alone: no SQL, no backend internals, no mocks. A backend plugs in
+//! by calling [`run_all`] from one of its tests with a factory: an async
+//! closure that makes a fresh, empty, migrated store for one check, plus a
+//! guard that keeps its database alive until the check is done (a temp dir,
+//! a test database that drops itself):
 //!
 //! ```ignore
-//! verdict_store::conformance::run_all(|| async {
-//!     let dir = tempfile::tempdir().unwrap();
-//!     let store = SqliteStore::open(&config_in(&dir)).unwrap();
-//!     (Arc::new(store) as Arc<dyn Store>, dir)
-//! }).await;
+//! #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+//! async fn my_backend_passes_the_store_conformance_suite() {
+//!     let passed = verdict_store::conformance::run_all(|| async {
+//!         let dir = tempfile::tempdir().unwrap();
+//!         let store = MyStore::open(dir.path()).unwrap();
+//!         (Arc::new(store) as Arc<dyn Store>, dir)
+//!     })
+//!     .await;
+//!     assert_eq!(passed.len(), verdict_store::conformance::CHECKS.len());
+//! }
 //! ```
 //!
-//! Each check panics with its name on the first failure and prints
-//! `conformance: <name> ok` when it passes.
+//! Every check runs on its own fresh store, in its own task. It prints
+//! `conformance: <name> ok` when it passes; the first one that fails makes
+//! [`run_all`] panic with its name and the failed assertion. The checks are
+//! in topic modules; [`CHECKS`] lists them all, in the order they run.
 
-mod basics;
+mod bulk;
+mod cases;
+mod concurrency;
+mod projects;
 mod results;
+mod runs;
+mod support;
+mod users;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::{
-    CaseId, Execution, NewCase, NewRun, NewUser, ProjectId, Run, Status, Store, Timestamp, UserId,
-};
+use crate::Store;
 
-type Check = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+/// One check: takes a fresh store and panics when the store misbehaves.
+pub type Check = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 
 macro_rules! checks {
     ($($module:ident :: $name:ident),* $(,)?) => {
@@ -33,24 +47,52 @@ macro_rules! checks {
     };
 }
 
-/// Every check, by name.
+/// Every check, by name, in the order [`run_all`] runs them.
 pub const CHECKS: &[(&str, Check)] = checks![
-    basics::users_and_unique_emails,
-    basics::passwords_and_sign_in_lookup,
-    basics::bootstrap_and_tokens,
-    basics::projects_and_members,
-    basics::cases_keys_upserts_and_deletes,
-    basics::runs_find_or_create_add_and_close,
-    results::listing_orders_pages_and_filters_without_scans,
+    users::users_create_get_and_list,
+    users::emails_are_unique_whatever_their_case,
+    users::passwords_and_sign_in_lookup,
+    users::bootstrap_with_a_token,
+    users::bootstrap_without_a_token_on_an_empty_database,
+    users::bootstrap_without_a_token_leaves_a_used_database_alone,
+    users::tokens_authenticate_list_and_delete,
+    projects::creator_manages_and_members_upsert,
+    projects::project_listing_by_member_and_paging,
+    cases::cases_and_unique_keys,
+    cases::upserts_by_key_in_order,
+    cases::case_listing_filters_and_totals,
+    cases::case_updates_and_clearing,
+    cases::deleted_cases_hide_free_their_key_and_keep_run_history,
+    runs::runs_over_all_or_given_cases,
+    runs::unknown_cases_make_a_run_invalid,
+    runs::find_or_create_by_key_returns_the_run_unchanged,
+    runs::run_listing_by_state_newest_first,
+    runs::run_updates,
+    runs::adding_cases_skips_present_ones,
+    runs::closed_runs_refuse_result_changes,
+    results::listing_orders_by_id_and_pages,
+    results::status_filters_and_totals,
     results::title_search,
-    results::single_executions_and_history,
-    results::bulk_is_atomic_or_partial,
-    results::bulk_order_and_idempotency,
-    results::keyed_imports,
-    results::concurrent_writes_keep_counts_and_history_exact,
+    results::results_belong_to_their_run,
+    results::recording_sets_fields_and_counts,
+    results::not_tested_clears_the_result_but_history_keeps_it,
+    results::history_newest_first_with_paging,
+    bulk::atomic_bulk_writes_nothing_when_an_entry_is_bad,
+    bulk::partial_bulk_applies_the_rest_and_merges_rejections,
+    bulk::same_case_twice_is_two_executions,
+    bulk::idempotent_retries_replay_the_stored_outcome,
+    bulk::large_bulks_keep_counts_exact,
+    bulk::keyed_imports,
+    bulk::partial_imports_and_repeated_keys,
+    concurrency::concurrent_writes_keep_counts_and_history_exact,
+    concurrency::parallel_jobs_share_one_run_by_key,
+    concurrency::concurrent_retries_apply_once,
+    concurrency::closing_races_with_writes,
 ];
 
-/// Runs every check on its own fresh store; returns the names that passed.
+/// Runs every check in [`CHECKS`] on its own fresh store from `fresh`
+/// (whose guard is dropped when the check is done) and returns the names of
+/// the checks that passed: all of them, since the first failure panics.
 pub async fn run_all<F, Fut, G>(fresh: F) -> Vec<&'static str>
 where
     F: Fn() -> Fut,
@@ -59,6 +101,8 @@ where
     let mut passed = Vec::new();
     for (name, check) in CHECKS {
         let (store, guard) = fresh().await;
+        // Its own task: a panic is caught here and named, and the check's
+        // own tasks run on the test's multi-threaded runtime.
         let outcome = tokio::spawn(check(store)).await;
         drop(guard);
         if let Err(e) = outcome {
@@ -68,80 +112,4 @@ where
         passed.push(*name);
     }
     passed
-}
-
-// --- arrangement helpers shared by the checks ----------------------------
-
-pub(crate) fn now() -> Timestamp {
-    Timestamp::now()
-}
-
-pub(crate) async fn user(s: &dyn Store, name: &str) -> UserId {
-    s.create_user(
-        NewUser {
-            name: name.into(),
-            email: format!("{name}@example.com"),
-            password_hash: None,
-            admin: false,
-        },
-        now(),
-    )
-    .await
-    .expect("create user")
-    .id
-}
-
-/// A project owned by a new user, with `n` keyed cases (`k0`…).
-pub(crate) async fn project_with_cases(
-    s: &dyn Store,
-    n: usize,
-) -> (UserId, ProjectId, Vec<CaseId>) {
-    let owner = user(s, "owner").await;
-    let p = s
-        .create_project("P".into(), owner, now())
-        .await
-        .expect("project")
-        .id;
-    let cases = s
-        .upsert_cases(
-            p,
-            (0..n)
-                .map(|i| NewCase {
-                    title: format!("case {i}"),
-                    key: Some(format!("k{i}")),
-                    suite: None,
-                })
-                .collect(),
-            now(),
-        )
-        .await
-        .expect("cases")
-        .into_iter()
-        .map(|u| u.case.id)
-        .collect();
-    (owner, p, cases)
-}
-
-pub(crate) async fn run_over_all(s: &dyn Store, p: ProjectId, name: &str) -> Run {
-    s.create_run(
-        p,
-        NewRun {
-            name: name.into(),
-            description: None,
-            key: None,
-            case_ids: None,
-        },
-        now(),
-    )
-    .await
-    .expect("run")
-    .0
-}
-
-pub(crate) fn exec(status: Status, note: Option<&str>) -> Execution {
-    Execution {
-        status,
-        note: note.map(str::to_string),
-        elapsed_ms: Some(1500),
-    }
 }

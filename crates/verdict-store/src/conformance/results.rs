@@ -1,486 +1,362 @@
-//! Results: listing, executions, bulk uploads, imports and concurrency.
+//! Results: listing order, paging, keyset `after`, status filters, title
+//! search, single executions and their history.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{exec, now, project_with_cases, run_over_all, user};
+use super::support::*;
 use crate::*;
 
-fn query(statuses: Vec<Status>, after: Option<ResultId>, page: u32, per_page: u32) -> ResultQuery {
-    ResultQuery {
-        statuses,
-        after,
-        q: None,
-        page: Page { page, per_page },
-    }
+fn ids(items: &[TestResult]) -> Vec<ResultId> {
+    items.iter().map(|r| r.id).collect()
 }
 
-fn entry(index: usize, case_id: CaseId, status: Status, note: &str) -> BulkEntry {
-    BulkEntry {
-        index,
-        case_id,
-        execution: exec(status, Some(note)),
-    }
+/// The statuses the status-filter checks record, by case index.
+fn pattern(i: usize) -> Status {
+    [
+        Status::Failed,
+        Status::Passed,
+        Status::Passed,
+        Status::Blocked,
+    ][i % 4]
 }
 
-fn bulk(run: RunId, actor: UserId, entries: Vec<BulkEntry>, partial: bool) -> BulkRequest {
-    BulkRequest {
-        run,
-        actor,
-        now: now(),
-        entries,
-        partial,
-        rejected: Vec::new(),
-        idempotency: None,
-    }
+async fn listed(s: &dyn Store, run: RunId, q: ResultQuery) -> (i64, Vec<ResultId>) {
+    let l = s.list_results(run, q).await.expect("list results");
+    (l.total, ids(&l.items))
 }
 
-async fn everything(s: &dyn Store, run: RunId) -> Vec<TestResult> {
-    s.list_results(run, query(vec![], None, 1, 1000))
-        .await
-        .expect("list")
-        .items
-}
-
-async fn recount(s: &dyn Store, run: RunId) -> Counts {
-    let mut c = Counts::default();
-    for r in everything(s, run).await {
-        c.add(r.status, 1);
-    }
-    c
-}
-
-pub async fn listing_orders_pages_and_filters_without_scans(s: Arc<dyn Store>) {
+pub async fn listing_orders_by_id_and_pages(s: Arc<dyn Store>) {
     let s = s.as_ref();
-    let (owner, p, cases) = project_with_cases(s, 10).await;
+    let (_, p, cases) = project_with_cases(s, 10).await;
     let run = run_over_all(s, p, "r").await.id;
-    let all = everything(s, run).await;
-    assert!(all.windows(2).all(|w| w[0].id < w[1].id), "ordered by id");
-    assert_eq!(all.iter().map(|r| r.case_id).collect::<Vec<_>>(), cases);
-    let entries = (0..10)
-        .map(|i| {
-            entry(
-                i,
-                cases[i],
-                if i % 3 == 0 {
-                    Status::Failed
-                } else {
-                    Status::Passed
-                },
-                "n",
-            )
-        })
+    let all = s
+        .list_results(run, query(vec![], None, page(1, 100)))
+        .await
+        .expect("list");
+    assert_eq!(all.total, 10);
+    assert!(all.items.windows(2).all(|w| w[0].id < w[1].id), "by id");
+    assert_eq!(
+        all.items.iter().map(|r| r.case_id).collect::<Vec<_>>(),
+        cases
+    );
+    assert_eq!(all.items[3].case_title, "case 3");
+    let all = ids(&all.items);
+    let q = |after: Option<usize>, p: Page| query(vec![], after.map(|i| all[i]), p);
+    assert_eq!(
+        listed(s, run, q(None, page(2, 4))).await,
+        (10, all[4..8].to_vec())
+    );
+    assert_eq!(
+        listed(s, run, q(None, page(3, 4))).await,
+        (10, all[8..].to_vec())
+    );
+    assert_eq!(
+        listed(s, run, q(None, page(4, 4))).await,
+        (10, vec![]),
+        "past the end"
+    );
+    // `after` is a cursor, not a filter: the total is still the run's.
+    assert_eq!(
+        listed(s, run, q(Some(3), page(1, 4))).await,
+        (10, all[4..8].to_vec())
+    );
+    assert_eq!(
+        listed(s, run, q(Some(3), page(2, 4))).await.1,
+        all[8..].to_vec(),
+        "pages count from the cursor"
+    );
+    assert_eq!(listed(s, run, q(Some(9), page(1, 4))).await.1, vec![]);
+    let other = run_over_all(s, p, "other").await.id;
+    let theirs = listed(s, other, query(vec![], None, page(1, 100))).await;
+    assert_eq!(theirs.0, 10);
+    assert!(
+        theirs.1.iter().all(|id| !all.contains(id)),
+        "one result per run and case"
+    );
+}
+
+pub async fn status_filters_and_totals(s: Arc<dyn Store>) {
+    let s = s.as_ref();
+    let (owner, p, cases) = project_with_cases(s, 12).await;
+    let run = run_over_all(s, p, "r").await.id;
+    // Case 11 stays not tested.
+    let entries = (0..11)
+        .map(|i| entry(i, cases[i], pattern(i), "n"))
         .collect();
     s.record_bulk(bulk(run, owner, entries, false))
         .await
         .expect("bulk");
-    let page2 = s
-        .list_results(run, query(vec![], None, 2, 4))
-        .await
-        .expect("page 2");
-    assert_eq!((page2.total, page2.items[0].id), (10, all[4].id));
-    let past = s
-        .list_results(run, query(vec![], None, 9, 4))
-        .await
-        .expect("past the end");
-    assert_eq!((past.total, past.items.len()), (10, 0));
-    let after = s
-        .list_results(run, query(vec![], Some(all[7].id), 1, 4))
-        .await
-        .expect("after");
+    let all = everything(s, run).await;
+    let with = |statuses: &[Status]| -> Vec<ResultId> {
+        all.iter()
+            .filter(|r| statuses.contains(&r.status))
+            .map(|r| r.id)
+            .collect()
+    };
+    let q =
+        |statuses: &[Status], after: Option<ResultId>, p: Page| query(statuses.to_vec(), after, p);
+    let failed = with(&[Status::Failed]);
+    assert_eq!(failed.len(), 3);
     assert_eq!(
-        after.items.iter().map(|r| r.id).collect::<Vec<_>>(),
-        [all[8].id, all[9].id]
+        listed(s, run, q(&[Status::Failed], None, page(1, 100))).await,
+        (3, failed)
     );
-    let failed = s
-        .list_results(run, query(vec![Status::Failed], None, 1, 100))
-        .await
-        .expect("failed");
-    assert_eq!((failed.total, failed.items.len()), (4, 4));
-    let both = s
-        .list_results(run, query(vec![Status::Passed, Status::Failed], None, 1, 3))
-        .await
-        .expect("both");
-    assert_eq!(both.total, 10);
+    let passed = with(&[Status::Passed]);
     assert_eq!(
-        both.items.iter().map(|r| r.id).collect::<Vec<_>>(),
-        [all[0].id, all[1].id, all[2].id]
+        listed(s, run, q(&[Status::Passed], None, page(2, 4))).await,
+        (6, passed[4..].to_vec())
     );
-    let other = run_over_all(s, p, "other").await.id;
+    let both = [Status::Blocked, Status::Failed];
+    let expected = with(&both);
+    assert_eq!(expected.len(), 5);
     assert_eq!(
-        s.get_result(other, all[0].id).await,
-        Err(StoreError::NotFound)
+        listed(s, run, q(&both, None, page(1, 100))).await,
+        (5, expected.clone())
     );
+    assert_eq!(
+        listed(s, run, q(&both, None, page(2, 4))).await,
+        (5, expected[4..].to_vec()),
+        "a merged filter pages by id"
+    );
+    assert_eq!(
+        listed(s, run, q(&both, Some(expected[1]), page(1, 3)))
+            .await
+            .1,
+        expected[2..5].to_vec()
+    );
+    let twice = [Status::Failed, Status::Failed];
+    assert_eq!(
+        listed(s, run, q(&twice, None, page(1, 100))).await.0,
+        3,
+        "no double count"
+    );
+    let untested = listed(s, run, q(&[Status::NotTested], None, page(1, 100))).await;
+    assert_eq!(untested, (1, vec![all[11].id]));
+    assert_eq!(
+        listed(s, run, q(&[Status::Retest], None, page(1, 10))).await,
+        (0, vec![])
+    );
+    let every = listed(s, run, q(&Status::ALL, None, page(1, 100))).await;
+    assert_eq!(every, (12, ids(&all)));
+    let counts = s.get_run(run).await.expect("run").counts;
+    assert_eq!((counts.failed, counts.passed, counts.blocked), (3, 6, 2));
+    assert_eq!(counts, recount(s, run).await);
 }
 
 pub async fn title_search(s: Arc<dyn Store>) {
     let s = s.as_ref();
     let (owner, p, cases) = project_with_cases(s, 12).await;
     let run = run_over_all(s, p, "r").await.id;
-    s.record_result(
-        run,
-        everything(s, run).await[1].id,
-        exec(Status::Failed, None),
-        owner,
-        now(),
-    )
-    .await
-    .expect("record");
-    let search = |statuses: Vec<Status>, q: &str| ResultQuery {
+    let all = everything(s, run).await;
+    s.record_result(run, all[1].id, exec(Status::Failed, None), owner, t(1))
+        .await
+        .expect("record");
+    let search = |statuses: Vec<Status>, q: &str, after: Option<ResultId>| ResultQuery {
         statuses,
-        after: None,
+        after,
         q: Some(q.into()),
-        page: Page {
-            page: 1,
-            per_page: 2,
-        },
+        page: page(1, 2),
     };
     // "case 1", "case 10", "case 11" contain "CASE 1".
     let found = s
-        .list_results(run, search(vec![], "CASE 1"))
+        .list_results(run, search(vec![], "CASE 1", None))
         .await
         .expect("search");
     assert_eq!((found.total, found.items.len()), (3, 2));
     assert_eq!(found.items[0].case_id, cases[1]);
+    let next = s
+        .list_results(run, search(vec![], "case 1", Some(found.items[1].id)))
+        .await
+        .expect("next page");
+    assert_eq!(ids(&next.items), [all[11].id]);
     let failed = s
-        .list_results(run, search(vec![Status::Failed], "case 1"))
+        .list_results(run, search(vec![Status::Failed], "case 1", None))
         .await
         .expect("filtered search");
-    assert_eq!(failed.total, 1);
+    assert_eq!((failed.total, ids(&failed.items)), (1, vec![all[1].id]));
     let none = s
-        .list_results(run, search(vec![], "100%"))
+        .list_results(run, search(vec![], "100%", None))
         .await
         .expect("wildcards are text");
-    assert_eq!(none.total, 0);
+    assert_eq!((none.total, none.items.len()), (0, 0));
 }
 
-pub async fn single_executions_and_history(s: Arc<dyn Store>) {
+pub async fn results_belong_to_their_run(s: Arc<dyn Store>) {
     let s = s.as_ref();
     let (owner, p, _) = project_with_cases(s, 2).await;
     let run = run_over_all(s, p, "r").await.id;
+    let other = run_over_all(s, p, "other").await.id;
+    let mine = everything(s, run).await[0].clone();
+    assert_eq!(s.get_result(run, mine.id).await, Ok(mine.clone()));
+    assert_not_found(s.get_result(other, mine.id).await);
+    assert_not_found(s.get_result(run, ResultId::from_db(UNKNOWN)).await);
+    let wrong = s.record_result(other, mine.id, exec(Status::Passed, None), owner, t(1));
+    assert_not_found(wrong.await);
+    let unknown = RunId::from_db(UNKNOWN);
+    let nowhere = s.record_result(unknown, mine.id, exec(Status::Passed, None), owner, t(1));
+    assert_not_found(nowhere.await);
+    assert_not_found(s.result_history(other, mine.id, page(1, 10)).await);
+    assert_not_found(
+        s.list_results(unknown, query(vec![], None, page(1, 10)))
+            .await,
+    );
+    assert_eq!(
+        s.get_result(run, mine.id).await,
+        Ok(mine),
+        "nothing written"
+    );
+    assert_eq!(history_len(s, run).await + history_len(s, other).await, 0);
+    for r in [run, other] {
+        assert_eq!(s.get_run(r).await.expect("run").counts.not_tested, 2);
+    }
+}
+
+pub async fn recording_sets_fields_and_counts(s: Arc<dyn Store>) {
+    let s = s.as_ref();
+    let (owner, p, cases) = project_with_cases(s, 2).await;
+    let tester = user(s, "tester").await;
+    let run = run_over_all(s, p, "r").await.id;
     let id = everything(s, run).await[0].id;
-    let r = s
-        .record_result(run, id, exec(Status::Failed, Some("boom")), owner, now())
+    let failed = s
+        .record_result(run, id, exec(Status::Failed, Some("boom")), tester, t(7))
         .await
         .expect("record");
     assert_eq!(
-        (r.status, r.note.as_deref(), r.elapsed_ms, r.tested_by),
-        (Status::Failed, Some("boom"), Some(1500), Some(owner))
+        (
+            failed.id,
+            failed.run_id,
+            failed.case_id,
+            failed.case_title.as_str()
+        ),
+        (id, run, cases[0], "case 0")
     );
+    assert_eq!(
+        (failed.status, failed.note.as_deref(), failed.elapsed_ms),
+        (Status::Failed, Some("boom"), Some(1500))
+    );
+    assert_eq!(
+        (failed.tested_by, failed.tested_at),
+        (Some(tester), Some(t(7)))
+    );
+    assert_eq!(s.get_result(run, id).await, Ok(failed));
+    let counts = s.get_run(run).await.expect("run").counts;
+    assert_eq!(
+        (counts.failed, counts.not_tested, counts.total()),
+        (1, 1, 2)
+    );
+
+    let bare = Execution {
+        status: Status::Passed,
+        note: None,
+        elapsed_ms: None,
+    };
+    let passed = s
+        .record_result(run, id, bare, owner, t(8))
+        .await
+        .expect("again");
+    assert_eq!(
+        (passed.status, passed.note, passed.elapsed_ms),
+        (Status::Passed, None, None),
+        "a field not given is null"
+    );
+    assert_eq!(
+        (passed.tested_by, passed.tested_at),
+        (Some(owner), Some(t(8)))
+    );
+    let counts = s.get_run(run).await.expect("run").counts;
+    assert_eq!((counts.passed, counts.failed, counts.not_tested), (1, 0, 1));
+    assert_eq!(counts, recount(s, run).await);
+}
+
+pub async fn not_tested_clears_the_result_but_history_keeps_it(s: Arc<dyn Store>) {
+    let s = s.as_ref();
+    let (owner, p, _) = project_with_cases(s, 2).await;
+    let run = run_over_all(s, p, "r").await.id;
+    let before = everything(s, run).await[0].clone();
+    s.record_result(
+        run,
+        before.id,
+        exec(Status::Blocked, Some("env")),
+        owner,
+        t(1),
+    )
+    .await
+    .expect("record");
+    let untested = Execution {
+        status: Status::NotTested,
+        note: None,
+        elapsed_ms: None,
+    };
     let cleared = s
-        .record_result(
-            run,
-            id,
-            Execution {
-                status: Status::NotTested,
-                note: None,
-                elapsed_ms: None,
-            },
-            owner,
-            now(),
-        )
+        .record_result(run, before.id, untested, owner, t(2))
         .await
         .expect("clear");
+    assert_eq!(cleared, before, "back to its untested state");
+    let h = history(s, run, before.id).await;
     assert_eq!(
-        (cleared.tested_by, cleared.tested_at, cleared.note),
-        (None, None, None)
-    );
-    let h = s
-        .result_history(
-            run,
-            id,
-            Page {
-                page: 1,
-                per_page: 10,
-            },
-        )
-        .await
-        .expect("history");
-    assert_eq!(
-        h.items.iter().map(|e| e.status).collect::<Vec<_>>(),
-        [Status::NotTested, Status::Failed],
-        "newest first"
-    );
-    assert_eq!(h.items[0].tested_by, owner);
-    let paged = s
-        .result_history(
-            run,
-            id,
-            Page {
-                page: 2,
-                per_page: 1,
-            },
-        )
-        .await
-        .expect("page");
-    assert_eq!((paged.total, paged.items[0].status), (2, Status::Failed));
-    assert_eq!(s.get_run(run).await.expect("run").counts.not_tested, 2);
-    s.close_run(run, now()).await.expect("close");
-    let closed = s
-        .record_result(run, id, exec(Status::Passed, None), owner, now())
-        .await;
-    assert_eq!(closed.map(|_| ()), Err(StoreError::run_closed()));
-}
-
-pub async fn bulk_is_atomic_or_partial(s: Arc<dyn Store>) {
-    let s = s.as_ref();
-    let (owner, p, cases) = project_with_cases(s, 3).await;
-    let run = run_over_all(s, p, "r").await.id;
-    let stranger = CaseId::from_db(999_999);
-    let atomic = bulk(
-        run,
-        owner,
-        vec![
-            entry(0, cases[0], Status::Passed, "a"),
-            entry(1, stranger, Status::Passed, "b"),
-        ],
-        false,
-    );
-    match s.record_bulk(atomic).await {
-        Err(StoreError::Invalid(f)) => assert_eq!(f[0].field, "results[1].test_case_id"),
-        other => panic!("{other:?}"),
-    }
-    assert_eq!(
-        s.get_run(run).await.expect("run").counts.not_tested,
-        3,
-        "nothing written"
-    );
-    let mut partial = bulk(
-        run,
-        owner,
-        vec![
-            entry(0, stranger, Status::Passed, "x"),
-            entry(2, cases[1], Status::Failed, "y"),
-        ],
-        true,
-    );
-    partial.rejected = vec![Rejection {
-        index: 1,
-        test_case_id: None,
-        code: "validation_failed".into(),
-        message: "bad".into(),
-    }];
-    let out = s.record_bulk(partial).await.expect("partial");
-    assert_eq!(out.updated, 1);
-    assert_eq!(
-        out.rejected
-            .iter()
-            .map(|r| (r.index, r.code.as_str()))
+        h.iter()
+            .map(|e| (e.status, e.tested_by, e.tested_at))
             .collect::<Vec<_>>(),
-        [(0, "case_not_in_run"), (1, "validation_failed")]
-    );
-    assert_eq!(s.get_run(run).await.expect("run").counts.failed, 1);
-}
-
-pub async fn bulk_order_and_idempotency(s: Arc<dyn Store>) {
-    let s = s.as_ref();
-    let (owner, p, cases) = project_with_cases(s, 2).await;
-    let other = user(s, "other").await;
-    let run = run_over_all(s, p, "r").await.id;
-    let key = |k: &str, f: u8| {
-        Some(IdempotencyKey {
-            key: k.into(),
-            fingerprint: [f; 32],
-        })
-    };
-    let mut first = bulk(
-        run,
-        owner,
-        vec![
-            entry(0, cases[0], Status::Failed, "1"),
-            entry(1, cases[0], Status::Passed, "2"),
+        [
+            (Status::NotTested, owner, t(2)),
+            (Status::Blocked, owner, t(1))
         ],
-        false,
+        "the clearing is an execution too"
     );
-    first.idempotency = key("k", 1);
-    let out = s.record_bulk(first.clone()).await.expect("first");
-    assert_eq!((out.updated, out.replayed), (2, false));
-    let again = s.record_bulk(first.clone()).await.expect("replay");
-    assert!(again.replayed);
-    assert_eq!(again.results, out.results);
-    let id = out.results[0].id;
-    let h = s
-        .result_history(
-            run,
-            id,
-            Page {
-                page: 1,
-                per_page: 10,
-            },
-        )
-        .await
-        .expect("history");
-    assert_eq!(
-        h.items
-            .iter()
-            .map(|e| e.note.as_deref())
-            .collect::<Vec<_>>(),
-        [Some("2"), Some("1")],
-        "applied once, last current"
-    );
-    assert_eq!(
-        s.get_result(run, id).await.expect("result").status,
-        Status::Passed
-    );
-    let mut reused = first.clone();
-    reused.idempotency = key("k", 2);
-    assert_eq!(
-        s.record_bulk(reused).await.map(|_| ()),
-        Err(StoreError::IdempotencyKeyReused)
-    );
-    let mut theirs = first;
-    theirs.actor = other;
-    assert!(
-        !s.record_bulk(theirs)
-            .await
-            .expect("other user's key")
-            .replayed
-    );
-}
-
-pub async fn keyed_imports(s: Arc<dyn Store>) {
-    let s = s.as_ref();
-    let (owner, p, _) = project_with_cases(s, 1).await;
-    let run = s
-        .create_run(
-            p,
-            NewRun {
-                name: "ci".into(),
-                description: None,
-                key: None,
-                case_ids: Some(vec![]),
-            },
-            now(),
-        )
-        .await
-        .expect("empty run")
-        .0
-        .id;
-    let keyed = |index: usize, key: &str, status: Status| KeyedEntry {
-        index,
-        key: key.into(),
-        title: key.into(),
-        suite: None,
-        execution: exec(status, None),
-    };
-    let request = |create_missing: bool, dry_run: bool| ImportRequest {
-        run,
-        actor: owner,
-        now: now(),
-        entries: vec![
-            keyed(0, "k0", Status::Passed),
-            keyed(1, "new.one", Status::Failed),
-        ],
-        create_missing,
-        dry_run,
-        partial: false,
-        idempotency: None,
-    };
-    match s.import_results(request(false, false)).await {
-        Err(StoreError::Invalid(f)) => assert_eq!(
-            f.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
-            ["testcases[0]", "testcases[1]"]
-        ),
-        other => panic!("{other:?}"),
-    }
-    let dry = s
-        .import_results(request(true, true))
-        .await
-        .expect("dry run");
-    assert_eq!((dry.created, dry.added, dry.dry_run), (1, 1, true));
-    assert_eq!(
-        s.get_run(run).await.expect("run").counts.total(),
-        0,
-        "a dry run writes nothing"
-    );
-    let done = s
-        .import_results(request(true, false))
-        .await
-        .expect("import");
-    assert_eq!((done.created, done.added, done.bulk.updated), (1, 1, 2));
     let counts = s.get_run(run).await.expect("run").counts;
-    assert_eq!((counts.passed, counts.failed, counts.total()), (1, 1, 2));
+    assert_eq!((counts.blocked, counts.not_tested), (0, 2));
 }
 
-pub async fn concurrent_writes_keep_counts_and_history_exact(s: Arc<dyn Store>) {
-    let (owner, p, cases) = project_with_cases(s.as_ref(), 20).await;
-    let run = run_over_all(s.as_ref(), p, "r").await.id;
-    let ids: Vec<ResultId> = everything(s.as_ref(), run)
-        .await
-        .iter()
-        .map(|r| r.id)
-        .collect();
-    let statuses = [
-        Status::Passed,
-        Status::Failed,
-        Status::Blocked,
-        Status::Retest,
-    ];
-    let mut tasks = Vec::new();
-    for t in 0..8usize {
-        let (s, cases, ids) = (Arc::clone(&s), cases.clone(), ids.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut written = 0;
-            for k in 0..12usize {
-                if k % 2 == 0 {
-                    let entries = (0..6)
-                        .map(|j| entry(j, cases[(t + k + j * 3) % 20], statuses[(t + j) % 4], "b"))
-                        .collect();
-                    written += s
-                        .record_bulk(bulk(run, owner, entries, false))
-                        .await
-                        .expect("bulk")
-                        .updated;
-                } else {
-                    s.record_result(
-                        run,
-                        ids[(t * 7 + k) % 20],
-                        exec(statuses[k % 4], Some("p")),
-                        owner,
-                        now(),
-                    )
-                    .await
-                    .expect("record");
-                    written += 1;
-                }
-            }
-            written
-        }));
-    }
-    let mut written = 0;
-    for t in tasks {
-        written += t.await.expect("task");
-    }
+pub async fn history_newest_first_with_paging(s: Arc<dyn Store>) {
     let s = s.as_ref();
-    assert_eq!(
-        s.get_run(run).await.expect("run").counts,
-        recount(s, run).await
-    );
-    let mut history = 0;
-    let mut last: HashMap<ResultId, Status> = HashMap::new();
-    for id in &ids {
-        let h = s
-            .result_history(
-                run,
-                *id,
-                Page {
-                    page: 1,
-                    per_page: 1000,
-                },
-            )
+    let (owner, p, _) = project_with_cases(s, 2).await;
+    let tester = user(s, "tester").await;
+    let run = run_over_all(s, p, "r").await.id;
+    let all = everything(s, run).await;
+    let id = all[0].id;
+    let statuses = [
+        Status::Failed,
+        Status::Retest,
+        Status::Failed,
+        Status::Passed,
+        Status::Blocked,
+    ];
+    for (i, status) in statuses.into_iter().enumerate() {
+        let actor = if i % 2 == 0 { owner } else { tester };
+        let note = i.to_string();
+        s.record_result(run, id, exec(status, Some(&note)), actor, t(i as i64))
             .await
-            .expect("history");
-        history += h.total as u64;
-        if let Some(newest) = h.items.first() {
-            last.insert(*id, newest.status);
-        }
+            .expect("record");
     }
-    assert_eq!(history, written, "every write exactly once in history");
-    for r in everything(s, run).await {
-        assert_eq!(
-            last.get(&r.id).copied().unwrap_or(Status::NotTested),
-            r.status,
-            "current = last write"
-        );
+    let h = history(s, run, id).await;
+    assert_eq!(h.len(), 5);
+    for (e, i) in h.iter().zip((0..5).rev()) {
+        let actor = if i % 2 == 0 { owner } else { tester };
+        let expected = HistoryEntry {
+            result_id: id,
+            status: statuses[i],
+            note: Some(i.to_string()),
+            elapsed_ms: Some(1500),
+            tested_by: actor,
+            tested_at: t(i as i64),
+        };
+        assert_eq!(e, &expected, "newest first");
     }
+    let notes = |pg: Page| async move {
+        let l = s.result_history(run, id, pg).await.expect("history page");
+        let notes: Vec<String> = l.items.into_iter().filter_map(|e| e.note).collect();
+        (l.total, notes)
+    };
+    assert_eq!(notes(page(2, 2)).await, (5, vec!["2".into(), "1".into()]));
+    assert_eq!(notes(page(3, 2)).await, (5, vec!["0".into()]));
+    assert_eq!(notes(page(4, 2)).await, (5, vec![]));
+    let quiet = s
+        .result_history(run, all[1].id, page(1, 10))
+        .await
+        .expect("history");
+    assert_eq!((quiet.total, quiet.items.len()), (0, 0));
+    assert_not_found(
+        s.result_history(run, ResultId::from_db(UNKNOWN), page(1, 10))
+            .await,
+    );
 }
