@@ -7,8 +7,6 @@ use axum::http::StatusCode;
 use common::{TestApp, is_utc_instant, keys};
 use serde_json::{Value, json};
 
-const UNPROCESSABLE: StatusCode = StatusCode::UNPROCESSABLE_ENTITY;
-
 fn members_path(pid: &str) -> String {
     format!("/v1/projects/{pid}/members")
 }
@@ -109,7 +107,7 @@ async fn the_list_holds_the_callers_projects_and_every_project_for_admins() {
         json!({"total": 2, "page": 1, "per_page": 20})
     );
     let r = app.get("/v1/projects", &bob).await;
-    assert_eq!(ids(&r), [shared.clone()]);
+    assert_eq!(ids(&r), std::slice::from_ref(&shared));
     let r = app.get("/v1/projects", &app.admin).await;
     assert_eq!(ids(&r), [a1, a2.clone(), shared]);
 
