@@ -319,3 +319,43 @@ async fn validation_details_name_every_bad_field_in_order() {
             .all(|d| !d["message"].as_str().unwrap().is_empty())
     );
 }
+
+#[tokio::test]
+async fn extreme_pages_and_ids_are_answered_and_never_a_500() {
+    let app = TestApp::new().await;
+    let (pid, _, _) = app.seeded(1).await;
+    let project = format!("/v1/projects/{pid}");
+    let lists = [
+        "/v1/projects".to_string(),
+        "/v1/users".into(),
+        "/v1/tokens".into(),
+    ];
+    let lists = lists
+        .into_iter()
+        .chain(["members", "cases", "runs"].map(|l| format!("{project}/{l}")));
+    for list in lists {
+        let r = app
+            .get(&format!("{list}?page=4294967295&per_page=1000"), &app.admin)
+            .await;
+        assert_eq!(r.ok(), &json!([]), "{list}");
+        assert_eq!(r.body["meta"]["page"], 4_294_967_295_u32, "{list}");
+        let r = app
+            .get(&format!("{list}?page=4294967296"), &app.admin)
+            .await;
+        r.invalid(&["page"]);
+    }
+    for id in [
+        "run_9223372036854775807",
+        "run_9223372036854775808",
+        "run_99999999999999999999",
+        "run_0",
+        "run_-1",
+        "run_+1",
+        "run_1e3",
+        "run_%E2%82%AC",
+        "run_%00",
+    ] {
+        let r = app.get(&format!("/v1/runs/{id}"), &app.admin).await;
+        envelope(&r, StatusCode::NOT_FOUND, "not_found");
+    }
+}

@@ -15,6 +15,10 @@ fn at(run: &str) -> String {
     format!("/v1/runs/{run}")
 }
 
+fn meta(total: i64, page: u32, per_page: u32) -> Value {
+    json!({"total": total, "page": page, "per_page": per_page})
+}
+
 fn counts(not_tested: i64, total: i64) -> Value {
     json!({"passed": 0, "failed": 0, "blocked": 0, "retest": 0,
         "not_tested": not_tested, "total": total})
@@ -156,9 +160,7 @@ async fn creating_a_run_checks_its_fields_and_the_callers_role() {
     create(&app, "prj_999", &app.admin, ok).await.not_found();
     assert_eq!(app.total(&runs(&pid)).await, 0, "nothing created");
     let body = json!({"name": "R", "description": "d".repeat(65_536)});
-    create(&app, &pid, &app.admin, body)
-        .await
-        .status_is(StatusCode::CREATED);
+    create(&app, &pid, &app.admin, body).await.created();
 }
 
 #[tokio::test]
@@ -167,13 +169,8 @@ async fn a_key_that_exists_answers_200_with_that_run() {
     let pid = app.project("P").await;
     let ids = app.cases(&pid, 2).await;
     let tester = app.member(&pid, "tess", "tester").await;
-    let first = create(
-        &app,
-        &pid,
-        &tester,
-        json!({"name": "CI 42", "key": "pipe-42"}),
-    )
-    .await;
+    let body = json!({"name": "CI 42", "key": "pipe-42"});
+    let first = create(&app, &pid, &tester, body).await;
     assert_eq!(first.created()["key"], "pipe-42");
     let body = json!({"name": "Other", "key": " pipe-42 ", "case_ids": [ids[0]]});
     let again = create(&app, &pid, &tester, body).await;
@@ -187,9 +184,8 @@ async fn a_key_that_exists_answers_200_with_that_run() {
         &other,
         &app.admin,
         json!({"name": "CI", "key": "pipe-42"}),
-    )
-    .await;
-    assert_ne!(r.status_is(StatusCode::CREATED).id(), first.id());
+    );
+    assert_ne!(r.await.created()["id"], first.created()["id"]);
 }
 
 #[tokio::test]
@@ -198,25 +194,17 @@ async fn the_list_is_newest_first_paged_and_filtered_by_state() {
     let pid = app.project("P").await;
     let viewer = app.member(&pid, "vera", "viewer").await;
     let (_, stranger) = app.user("stranger").await;
-    let (r1, r2, r3) = (
-        app.run(&pid, "R1").await,
-        app.run(&pid, "R2").await,
-        app.run(&pid, "R3").await,
-    );
+    let r1 = app.run(&pid, "R1").await;
+    let r2 = app.run(&pid, "R2").await;
+    let r3 = app.run(&pid, "R3").await;
     close(&app, &r2, &app.admin).await.status_is(StatusCode::OK);
     let list = |q: &str| format!("{}?{q}", runs(&pid));
     let r = app.get(&runs(&pid), &viewer).await;
     assert_eq!(each(&r, "id"), json!([r3, r2, r1]));
-    assert_eq!(
-        r.body["meta"],
-        json!({"total": 3, "page": 1, "per_page": 20})
-    );
+    assert_eq!(r.body["meta"], meta(3, 1, 20));
     let r = app.get(&list("page=2&per_page=2"), &viewer).await;
     assert_eq!(each(&r, "id"), json!([r1]));
-    assert_eq!(
-        r.body["meta"],
-        json!({"total": 3, "page": 2, "per_page": 2})
-    );
+    assert_eq!(r.body["meta"], meta(3, 2, 2));
     let r = app.get(&list("state=open"), &viewer).await;
     assert_eq!(each(&r, "id"), json!([r3, r1]));
     assert_eq!(r.body["meta"]["total"], 2);
@@ -245,10 +233,9 @@ async fn one_run_shows_its_counts_to_members_only() {
         .zip(&ids)
         .map(|(s, id)| json!({"test_case_id": id, "status": s}))
         .collect();
-    let r = app
-        .bulk(&run, &app.admin, json!({"results": results}))
-        .await;
-    r.status_is(StatusCode::OK);
+    app.bulk(&run, &app.admin, json!({"results": results}))
+        .await
+        .ok();
     let viewer = app.member(&pid, "vera", "viewer").await;
     let (_, stranger) = app.user("stranger").await;
     let r = app.get(&at(&run), &viewer).await;
@@ -269,26 +256,14 @@ async fn a_manager_renames_a_run_and_changes_or_clears_its_description() {
     let tester = app.member(&pid, "tess", "tester").await;
     let (_, stranger) = app.user("stranger").await;
     let path = at(&run);
-    let r = app
-        .patch(
-            &path,
-            &manager,
-            json!({"name": " Rel 2 ", "description": "notes"}),
-        )
-        .await;
-    let data = r.ok();
-    assert_eq!(
-        (&data["name"], &data["description"]),
-        (&json!("Rel 2"), &json!("notes"))
-    );
+    let named = |r: &Resp| json!([r.ok()["name"], r.ok()["description"]]);
+    let body = json!({"name": " Rel 2 ", "description": "notes"});
+    let r = app.patch(&path, &manager, body).await;
+    assert_eq!(named(&r), json!(["Rel 2", "notes"]));
     let r = app
         .patch(&path, &manager, json!({"description": null}))
         .await;
-    let data = r.ok();
-    assert_eq!(
-        (&data["name"], &data["description"]),
-        (&json!("Rel 2"), &Value::Null)
-    );
+    assert_eq!(named(&r), json!(["Rel 2", null]));
     assert_eq!(app.get(&path, &tester).await.body, r.body);
 
     let before = app.get(&path, &app.admin).await.body;
@@ -304,20 +279,12 @@ async fn a_manager_renames_a_run_and_changes_or_clears_its_description() {
     ] {
         app.patch(&path, &manager, body).await.invalid(&[field]);
     }
-    app.patch(&path, &tester, json!({"name": "X"}))
-        .await
-        .forbidden();
-    app.patch(&path, &stranger, json!({"name": "X"}))
-        .await
-        .not_found();
-    app.patch(&at("run_999"), &app.admin, json!({"name": "X"}))
-        .await
-        .not_found();
-    assert_eq!(
-        app.get(&path, &app.admin).await.body,
-        before,
-        "nothing changed"
-    );
+    let x = json!({"name": "X"});
+    app.patch(&path, &tester, x.clone()).await.forbidden();
+    app.patch(&path, &stranger, x.clone()).await.not_found();
+    app.patch(&at("run_999"), &app.admin, x).await.not_found();
+    let after = app.get(&path, &app.admin).await.body;
+    assert_eq!(after, before, "nothing changed");
 }
 
 #[tokio::test]
@@ -325,26 +292,13 @@ async fn adding_cases_skips_those_present_and_answers_the_counts() {
     let app = TestApp::new().await;
     let pid = app.project("P").await;
     let ids = app.cases(&pid, 4).await;
-    let run = create(
-        &app,
-        &pid,
-        &app.admin,
-        json!({"name": "R", "case_ids": [ids[0]]}),
-    )
-    .await
-    .id();
+    let body = json!({"name": "R", "case_ids": [ids[0]]});
+    let run = create(&app, &pid, &app.admin, body).await.id();
     let passed = json!({"results": [{"test_case_id": ids[0], "status": "passed"}]});
-    app.bulk(&run, &app.admin, passed)
-        .await
-        .status_is(StatusCode::OK);
+    app.bulk(&run, &app.admin, passed).await.ok();
     let manager = app.member(&pid, "mona", "manager").await;
-    let r = add(
-        &app,
-        &run,
-        &manager,
-        json!({"case_ids": [ids[0], ids[2], ids[1], ids[2]]}),
-    )
-    .await;
+    let body = json!({"case_ids": [ids[0], ids[2], ids[1], ids[2]]});
+    let r = add(&app, &run, &manager, body).await;
     let data = r.ok();
     assert_eq!(data["id"], run.as_str());
     let expected = json!({"passed": 1, "failed": 0, "blocked": 0, "retest": 0,
@@ -352,10 +306,7 @@ async fn adding_cases_skips_those_present_and_answers_the_counts() {
     assert_eq!(data["counts"], expected);
     assert_eq!(app.get(&at(&run), &manager).await.body, r.body);
     let results = app.all_results(&run).await;
-    assert_eq!(
-        results[0]["status"], "passed",
-        "a case present is left alone"
-    );
+    assert_eq!(results[0]["status"], "passed", "left alone");
     assert_eq!(cases_in(&app, &run).await, json!([ids[0], ids[1], ids[2]]));
 }
 
@@ -364,10 +315,8 @@ async fn adding_cases_refuses_bad_ids_lacking_roles_and_closed_runs() {
     let app = TestApp::new().await;
     let (pid, ids, run) = app.seeded(1).await;
     let cases = format!("/v1/projects/{pid}/cases");
-    let more = app
-        .post(&cases, &app.admin, json!({"title": "New"}))
-        .await
-        .id();
+    let more = app.post(&cases, &app.admin, json!({"title": "New"})).await;
+    let more = more.id();
     let foreign = app.cases(&app.project("Other").await, 1).await.remove(0);
     let tester = app.member(&pid, "tess", "tester").await;
     let (_, stranger) = app.user("stranger").await;
@@ -376,13 +325,10 @@ async fn adding_cases_refuses_bad_ids_lacking_roles_and_closed_runs() {
         (json!({"case_ids": [more, "tc_999"]}), &["case_ids[1]"][..]),
         (json!({"case_ids": [foreign]}), &["case_ids[0]"]),
         (
-            json!({"case_ids": ["x", more, "res_001"]}),
+            json!({"case_ids": ["x", more, "y"]}),
             &["case_ids[0]", "case_ids[2]"],
         ),
-        (
-            json!({"case_ids": [more, more, "tc_999"]}),
-            &["case_ids[2]"],
-        ),
+        (json!({"case_ids": [more, more, "tc_9"]}), &["case_ids[2]"]),
         (json!({}), &["body"]),
         (json!({"case_ids": [more], "all": true}), &["all"]),
     ] {
@@ -391,9 +337,7 @@ async fn adding_cases_refuses_bad_ids_lacking_roles_and_closed_runs() {
     let ok = json!({"case_ids": [more]});
     add(&app, &run, &tester, ok.clone()).await.forbidden();
     add(&app, &run, &stranger, ok.clone()).await.not_found();
-    add(&app, "run_999", &app.admin, ok.clone())
-        .await
-        .not_found();
+    add(&app, "run_9", &app.admin, ok.clone()).await.not_found();
     assert_eq!(app.snapshot(&run).await, before, "nothing written");
     app.close_run(&run).await;
     let closed = app.get(&at(&run), &app.admin).await.body;
@@ -415,8 +359,8 @@ async fn a_manager_closes_a_run_once_and_closing_again_changes_nothing() {
     close(&app, "run_999", &app.admin).await.not_found();
     let open = app.get(&at(&run), &tester).await;
     assert_eq!(
-        (&open.data()["state"], &open.data()["closed_at"]),
-        (&json!("open"), &Value::Null)
+        json!([open.ok()["state"], open.ok()["closed_at"]]),
+        json!(["open", null])
     );
 
     let r = close(&app, &run, &manager).await;
@@ -428,10 +372,23 @@ async fn a_manager_closes_a_run_once_and_closing_again_changes_nothing() {
     unchanged["data"]["closed_at"] = data["closed_at"].clone();
     assert_eq!(r.body, unchanged, "only state and closed_at change");
     let again = close(&app, &run, &manager).await;
-    assert_eq!(
-        again.status_is(StatusCode::OK).body,
-        r.body,
-        "closed_at included"
-    );
+    assert_eq!(again.status_is(StatusCode::OK).body, r.body, "the same");
     assert_eq!(app.get(&at(&run), &tester).await.body, r.body);
+}
+
+#[tokio::test]
+async fn parallel_jobs_with_one_key_share_one_run() {
+    let app = TestApp::new().await;
+    let pid = app.project("P").await;
+    app.cases(&pid, 3).await;
+    let body = json!({"name": "CI", "key": "pipe-7"});
+    let job = || create(&app, &pid, &app.admin, body.clone());
+    let all = tokio::join!(job(), job(), job(), job(), job(), job());
+    let all = [all.0, all.1, all.2, all.3, all.4, all.5];
+    let created: Vec<&Resp> = all.iter().filter(|r| r.status.as_u16() == 201).collect();
+    assert_eq!(created.len(), 1, "exactly one job creates the run");
+    for r in &all {
+        assert_eq!(r.body, created[0].body, "the others get that same run");
+    }
+    assert_eq!(app.total(&runs(&pid)).await, 1);
 }

@@ -117,25 +117,24 @@ pub async fn create(
         .await?;
     let b = body.value;
     let mut errors = Vec::new();
-    let new = NewRun {
-        name: required_text("name", &b.name, &mut errors),
-        description: optional_text(
-            "description",
-            b.description.as_deref(),
-            MAX_DESCRIPTION_CHARS,
-            &mut errors,
-        ),
-        key: optional_text("key", b.key.as_deref(), MAX_TEXT_CHARS, &mut errors),
-        case_ids: None,
-    };
+    let name = required_text("name", &b.name, &mut errors);
+    let description = optional_text(
+        "description",
+        b.description.as_deref(),
+        MAX_DESCRIPTION_CHARS,
+        &mut errors,
+    );
+    let key = optional_text("key", b.key.as_deref(), MAX_TEXT_CHARS, &mut errors);
     let ids = b
         .case_ids
         .as_ref()
         .map(|ids| case_ids("case_ids", ids, state.limits.max_bulk_results, &mut errors));
     done(errors)?;
     let new = NewRun {
+        name,
+        description,
+        key,
         case_ids: ids.as_ref().map(|c| c.ids.clone()),
-        ..new
     };
     let (run, created) = state
         .store
