@@ -98,9 +98,11 @@ pub async fn upserts_by_key_in_order(s: Arc<dyn Store>) {
     assert_eq!(up[3].case.id, up[1].case.id, "the same key twice: one case");
     assert_ne!(up[2].case.id, up[4].case.id, "each keyless entry is new");
     assert_eq!(
-        (up[0].case.title.as_str(), up[3].case.title.as_str()),
-        ("Login v2", "New again")
+        (up[0].case.title.as_str(), up[0].case.suite.as_deref()),
+        ("Login v2", Some("auth")),
+        "the case as updated"
     );
+    assert_eq!(up[3].case.title, "New again");
     let login = s.get_case(old.id).await.expect("login");
     assert_eq!(
         (

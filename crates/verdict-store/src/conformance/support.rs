@@ -150,6 +150,11 @@ pub(crate) async fn everything(s: &dyn Store, run: RunId) -> Vec<TestResult> {
         if next.is_empty() {
             return all;
         }
+        // A store that ignores `after` would page forever: fail instead.
+        assert!(
+            after.is_none_or(|a| next[0].id > a),
+            "`after` must page past {after:?}"
+        );
         all.extend(next);
     }
 }
