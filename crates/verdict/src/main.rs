@@ -4,6 +4,7 @@
 // No unwrap() on anything a client or the environment controls; tests may.
 #![warn(clippy::unwrap_used)]
 
+mod alloc;
 mod client;
 mod serve;
 

@@ -162,7 +162,10 @@ async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
 }
 
 pub fn run(args: ServeArgs) -> ExitCode {
+    // Before the runtime starts its threads.
+    let allocator = crate::alloc::tune();
     init_logging(&args.log);
+    tracing::debug!(allocator, "allocator tuned");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
