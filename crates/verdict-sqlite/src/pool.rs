@@ -85,15 +85,23 @@ fn in_savepoint<R>(
     conn: &Connection,
     work: impl FnOnce(&Connection) -> StoreResult<R>,
 ) -> StoreResult<R> {
-    conn.execute_batch("SAVEPOINT job").map_err(db_err)?;
+    control(conn, "SAVEPOINT job")?;
     let outcome = guarded(conn, work);
-    let end = if outcome.is_ok() {
-        "RELEASE job"
-    } else {
-        "ROLLBACK TO job; RELEASE job"
-    };
-    conn.execute_batch(end).map_err(db_err)?;
+    if outcome.is_err() {
+        control(conn, "ROLLBACK TO job")?;
+    }
+    control(conn, "RELEASE job")?;
     outcome
+}
+
+/// A transaction-control statement, prepared once per connection: the
+/// writer runs several per group, and parsing them each time cost ~8% of
+/// its time at 32 concurrent PATCHes.
+fn control(conn: &Connection, sql: &str) -> StoreResult<()> {
+    conn.prepare_cached(sql)
+        .and_then(|mut stmt| stmt.execute([]))
+        .map(drop)
+        .map_err(db_err)
 }
 
 pub(crate) struct Pool {
@@ -258,8 +266,7 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>, queued
             }
         }
         queued.fetch_sub(group.len() as u64, Ordering::Relaxed);
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            let err = db_err(e);
+        if let Err(err) = control(&conn, "BEGIN IMMEDIATE") {
             for job in group {
                 job.fail(err.clone());
             }
@@ -279,16 +286,16 @@ fn writer_loop(conn: Connection, jobs: mpsc::Receiver<Box<dyn WriteJob>>, queued
             })
             .collect();
         if !isolated && !all_ok {
-            let rollback = conn.execute_batch("ROLLBACK").map_err(db_err);
+            let rollback = control(&conn, "ROLLBACK");
             for deliver in deliveries {
                 deliver(rollback.clone());
             }
             continue;
         }
-        let commit = conn.execute_batch("COMMIT").map_err(db_err);
+        let commit = control(&conn, "COMMIT");
         if commit.is_err() {
             // Leave no transaction open for the next group.
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = control(&conn, "ROLLBACK");
             tracing::error!(error = ?commit, "group commit failed");
         }
         for deliver in deliveries {

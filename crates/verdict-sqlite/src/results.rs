@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use verdict_store::*;
 
 use crate::idempotency;
-use crate::runs::{get_run, open_run};
+use crate::runs::{ensure_open, get_run, open_run};
 use crate::{check_page, db_err, found, status_of, ts};
 
 const COLUMNS: &str =
@@ -211,12 +211,11 @@ pub(crate) fn record_result(
     actor: UserId,
     now: Timestamp,
 ) -> StoreResult<TestResult> {
-    open_run(c, run)?;
-    let old: i64 = found(c.query_row(
-        "SELECT status FROM results WHERE id = ?1 AND run_id = ?2",
-        [id.get(), run.get()],
-        |r| r.get(0),
-    ))?;
+    ensure_open(c, run)?;
+    let mut current = c
+        .prepare_cached("SELECT status FROM results WHERE id = ?1 AND run_id = ?2")
+        .map_err(db_err)?;
+    let old: i64 = found(current.query_row([id.get(), run.get()], |r| r.get(0)))?;
     apply(c, id.get(), execution, actor, now)?;
     let mut delta = Counts::default();
     delta.add(status_of(old).map_err(db_err)?, -1);
