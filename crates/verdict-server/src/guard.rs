@@ -35,8 +35,17 @@ struct Decision {
 impl RateLimiter {
     /// `per_minute` 0 turns the limit off.
     pub fn new(per_minute: u32, burst: u32) -> Self {
+        Self::per_second(f64::from(per_minute) / 60.0, burst)
+    }
+
+    /// `per_hour` 0 turns the limit off.
+    pub fn per_hour(per_hour: u32, burst: u32) -> Self {
+        Self::per_second(f64::from(per_hour) / 3600.0, burst)
+    }
+
+    fn per_second(per_second: f64, burst: u32) -> Self {
         Self {
-            per_second: f64::from(per_minute) / 60.0,
+            per_second,
             burst: f64::from(burst.max(1)),
             buckets: Mutex::new(HashMap::new()),
         }
@@ -47,6 +56,28 @@ impl RateLimiter {
     }
 
     fn check(&self, key: [u8; 32], now: Instant) -> Decision {
+        self.take(key, now, true)
+    }
+
+    /// Whether a request under `key` would be allowed now, and how soon
+    /// one will be if not; nothing is used up (see [`charge`](Self::charge)).
+    pub(crate) fn peek(&self, key: [u8; 32], now: Instant) -> (bool, u64) {
+        if !self.enabled() {
+            return (true, 0);
+        }
+        let d = self.take(key, now, false);
+        (d.allowed, d.reset)
+    }
+
+    /// Uses up one request under `key` (for limits that count only some
+    /// outcomes, such as failed sign-ins).
+    pub(crate) fn charge(&self, key: [u8; 32], now: Instant) {
+        if self.enabled() {
+            self.take(key, now, true);
+        }
+    }
+
+    fn take(&self, key: [u8; 32], now: Instant, consume: bool) -> Decision {
         let Ok(mut buckets) = self.buckets.lock() else {
             return Decision {
                 allowed: true,
@@ -66,7 +97,7 @@ impl RateLimiter {
             (*tokens + now.duration_since(*at).as_secs_f64() * self.per_second).min(self.burst);
         *at = now;
         let allowed = *tokens >= 1.0;
-        if allowed {
+        if allowed && consume {
             *tokens -= 1.0;
         }
         let reset = if allowed {

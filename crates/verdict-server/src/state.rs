@@ -31,6 +31,11 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Origins allowed to call the API from a browser (CORS); none by default.
     pub cors_origins: Vec<String>,
+    /// Failed web sign-ins per account (email) per hour, after the first
+    /// `sign_in_burst` (0: no limit).
+    pub sign_in_failures_per_hour: u32,
+    /// Failed web sign-ins an account may take at once.
+    pub sign_in_burst: u32,
 }
 
 impl Default for Limits {
@@ -45,6 +50,8 @@ impl Default for Limits {
             rate_limit_burst: DEFAULT_BURST,
             request_timeout: Duration::from_secs(60),
             cors_origins: Vec::new(),
+            sign_in_failures_per_hour: 30,
+            sign_in_burst: 10,
         }
     }
 }
@@ -78,6 +85,8 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<RateLimiter>,
+    /// Failed web sign-ins, per account.
+    pub sign_in_limiter: Arc<RateLimiter>,
     pub web: Arc<WebConfig>,
 }
 
@@ -88,6 +97,10 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(
                 limits.rate_limit_per_minute,
                 limits.rate_limit_burst,
+            )),
+            sign_in_limiter: Arc::new(RateLimiter::per_hour(
+                limits.sign_in_failures_per_hour,
+                limits.sign_in_burst,
             )),
             limits: Arc::new(limits),
             metrics: Arc::new(Metrics::default()),

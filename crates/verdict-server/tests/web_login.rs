@@ -1,13 +1,13 @@
 //! Signing in and out of the web UI: the session cookie and its flags, a
 //! wrong password or an unknown email refused alike, the sign-in form
 //! refused from another site, `next` kept on this site, sign-out deleting
-//! the session's token.
+//! the session's token, failed sign-ins limited per email.
 
 mod common;
 
 use axum::http::StatusCode;
 use common::{TestApp, csrf, html, session_cookie};
-use verdict_server::WebConfig;
+use verdict_server::{Limits, WebConfig};
 
 #[tokio::test]
 async fn a_right_password_gives_a_strict_httponly_session_cookie() {
@@ -211,4 +211,81 @@ async fn an_api_token_is_not_a_session_cookie() {
             .expect("ascii")
             .starts_with("/login")
     );
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_limited_per_email() {
+    let app = TestApp::with_limits(Limits {
+        sign_in_burst: 3,
+        sign_in_failures_per_hour: 1,
+        ..Limits::default()
+    })
+    .await;
+    app.user_with_password("ann", "correct horse battery").await;
+    app.user_with_password("bob", "correct horse battery").await;
+    // A right password does not use up the allowance.
+    for _ in 0..5 {
+        let (r, secret) = app
+            .sign_in("ann@example.com", "correct horse battery")
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert!(secret.is_some());
+    }
+    for _ in 0..3 {
+        let (r, _) = app.sign_in("ann@example.com", "guess").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    // The fourth failure in a row is refused before the password is
+    // checked, so even the right one is refused now, whatever the case.
+    for (email, password) in [
+        ("ann@example.com", "guess"),
+        ("ANN@example.com", "correct horse battery"),
+    ] {
+        let (r, secret) = app.sign_in(email, password).await;
+        assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{email}");
+        assert!(secret.is_none());
+        let retry: u64 = r.headers["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("seconds");
+        assert!((3000..=3600).contains(&retry), "one an hour: {retry}");
+        assert!(
+            html(&r).contains("Too many failed sign-ins for this email. Try again in 60 minutes."),
+            "{}",
+            html(&r)
+        );
+        assert!(
+            html(&r).contains(&format!("value=\"{email}\"")),
+            "the form is shown again with the email"
+        );
+    }
+    // Other accounts, and unknown emails, have their own allowance.
+    let (r, secret) = app
+        .sign_in("bob@example.com", "correct horse battery")
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(secret.is_some());
+    let (r, _) = app.sign_in("nobody@example.com", "guess").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_sign_in_limit_can_be_turned_off() {
+    let app = TestApp::with_limits(Limits {
+        sign_in_failures_per_hour: 0,
+        sign_in_burst: 1,
+        ..Limits::default()
+    })
+    .await;
+    app.user_with_password("ann", "correct horse battery").await;
+    for _ in 0..4 {
+        let (r, _) = app.sign_in("ann@example.com", "guess").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    }
+    let (r, secret) = app
+        .sign_in("ann@example.com", "correct horse battery")
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(secret.is_some());
 }

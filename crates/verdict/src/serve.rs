@@ -59,6 +59,12 @@ pub struct ServeArgs {
     /// Origins allowed to call the API from a browser (CORS), comma-separated; none by default.
     #[arg(long, env = "VERDICT_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
+    /// Failed web sign-ins allowed per email per hour once the burst is used (0 turns the limit off).
+    #[arg(long, env = "VERDICT_SIGN_IN_FAILURES_PER_HOUR", default_value_t = 30)]
+    sign_in_failures_per_hour: u32,
+    /// Failed web sign-ins an email may take in a row before the hourly rate applies.
+    #[arg(long, env = "VERDICT_SIGN_IN_BURST", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    sign_in_burst: u32,
     /// Hours a web sign-in lasts, counted from the sign-in.
     #[arg(long, env = "VERDICT_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=8760))]
     session_hours: u64,
@@ -240,6 +246,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         rate_limit_burst: args.rate_limit_burst,
         request_timeout: std::time::Duration::from_secs(args.request_timeout_secs),
         cors_origins: args.cors_origins.clone(),
+        sign_in_failures_per_hour: args.sign_in_failures_per_hour,
+        sign_in_burst: args.sign_in_burst,
     };
     let web = WebConfig {
         session_lifetime: std::time::Duration::from_secs(args.session_hours * 3600),

@@ -4,12 +4,17 @@
 //! work, so the form does not tell which addresses have accounts. The
 //! sign-in form has no session yet to carry a CSRF token, so it is refused
 //! when the browser says it was posted from another site (Origin, else
-//! Referer, naming another host).
+//! Referer, naming another host). Failed sign-ins are limited per email
+//! (known or not, so the limit tells nothing either): past the burst the
+//! form answers 429 with Retry-After until the bucket refills.
+
+use std::time::Instant;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
+use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 use verdict_store::{StoreError, Timestamp};
 
@@ -143,6 +148,29 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> WebResult<Re
     let email = form.text("email").trim().to_string();
     let password = form.text("password");
     let next = form.get("next").filter(|n| safe_next(n));
+    // Failed sign-ins are limited per account, so a password cannot be
+    // guessed at the speed of the server (nor its CPU spent on hashing).
+    let account = sign_in_key(&email);
+    let (allowed, retry_secs) = state.sign_in_limiter.peek(account, Instant::now());
+    if !allowed {
+        let minutes = retry_secs.div_ceil(60);
+        let message = format!(
+            "Too many failed sign-ins for this email. Try again in {minutes} minute{}.",
+            if minutes == 1 { "" } else { "s" }
+        );
+        let view = LoginView {
+            error: Some(&message),
+            info: None,
+            email: &email,
+            next,
+            demo,
+        };
+        let mut response = respond(StatusCode::TOO_MANY_REQUESTS, render(view));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(retry_secs));
+        return Ok(response);
+    }
     let found = if email.is_empty() || email.len() > 254 {
         None
     } else {
@@ -163,6 +191,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> WebResult<Re
     let user = match (ok, found) {
         (true, Some((user, _))) => user,
         _ => {
+            state.sign_in_limiter.charge(account, Instant::now());
             let view = LoginView {
                 error: Some("Wrong email or password."),
                 info: None,
@@ -189,6 +218,14 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> WebResult<Re
         session_cookie(secret.expose(), &state.web),
     );
     Ok(response)
+}
+
+/// The limiter's key for an account: emails are compared without case.
+fn sign_in_key(email: &str) -> [u8; 32] {
+    let mut hasher = Sha256::new();
+    hasher.update(b"sign-in\0");
+    hasher.update(email.to_lowercase().as_bytes());
+    hasher.finalize().into()
 }
 
 /// POST /logout: the session's token is deleted, so the cookie is dead
