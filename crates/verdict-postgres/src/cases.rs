@@ -14,7 +14,9 @@ use tokio_postgres::Row;
 use verdict_store::*;
 
 use crate::error::{Error, Result, db_err, is_unique_violation, other, unique_is_race};
-use crate::pool::{Param, alloc_ids, col, execute, page_bounds, query, query_found};
+use crate::pool::{
+    Param, alloc_ids, analyze_after_insert, col, execute, page_bounds, query, query_found,
+};
 use crate::projects::get_project;
 
 const COLUMNS: &str = "id, project_id, title, key, suite, created_at";
@@ -99,7 +101,31 @@ pub(crate) async fn insert_many(
     )
     .await
     .map_err(unique_is_race)?;
-    Ok(())
+    analyze_after_insert(tx, "cases", cases.len()).await
+}
+
+/// The ids of the live cases of `project` with these keys, sorted (the
+/// order writers lock cases in), read without locking: one index probe per
+/// key (see `bulk::locate` for why not `key = ANY($2)`).
+pub(crate) async fn live_ids_by_key(
+    tx: &Transaction<'_>,
+    project: ProjectId,
+    keys: &[&str],
+) -> Result<Vec<i64>> {
+    let rows = query(
+        tx,
+        "SELECT c.id FROM unnest($2::text[]) AS k(key)
+         CROSS JOIN LATERAL (SELECT id FROM cases
+             WHERE project_id = $1 AND key = k.key AND deleted_at IS NULL OFFSET 0) AS c",
+        &[&project.get(), &keys],
+    )
+    .await?;
+    let mut ids = rows
+        .iter()
+        .map(|r| col::<i64>(r, 0))
+        .collect::<Result<Vec<_>>>()?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 pub(crate) async fn upsert_cases(
@@ -112,14 +138,17 @@ pub(crate) async fn upsert_cases(
     let mut keys: Vec<&str> = cases.iter().filter_map(|c| c.key.as_deref()).collect();
     keys.sort_unstable();
     keys.dedup();
-    // The live cases these keys name, locked in id order.
+    // The live cases these keys name, locked in id order. (A key changed in
+    // between makes the insert below collide, and the whole upsert runs again.)
+    let ids = live_ids_by_key(tx, project, &keys).await?;
     let rows = query(
         tx,
         &format!(
-            "SELECT {COLUMNS} FROM cases WHERE project_id = $1 AND key = ANY($2::text[])
-             AND deleted_at IS NULL ORDER BY id FOR UPDATE"
+            "SELECT c.* FROM unnest($1::bigint[]) AS k(id)
+             CROSS JOIN LATERAL (SELECT {COLUMNS} FROM cases
+                 WHERE id = k.id AND deleted_at IS NULL OFFSET 0 FOR UPDATE) AS c"
         ),
-        &[&project.get(), &keys],
+        &[&ids],
     )
     .await?;
     let mut by_key: HashMap<String, Case> = HashMap::new();

@@ -10,7 +10,7 @@ use deadpool_postgres::Transaction;
 use verdict_store::*;
 
 use crate::bulk::{apply_located, locate};
-use crate::cases::insert_many;
+use crate::cases::{insert_many, live_ids_by_key};
 use crate::error::{Result, other};
 use crate::idempotency;
 use crate::pool::{alloc_ids, col, query};
@@ -46,13 +46,17 @@ pub(crate) async fn import_keyed(
         .filter(|e| seen.insert(e.key.as_str()))
         .collect();
     let keys: Vec<&str> = order.iter().map(|e| e.key.as_str()).collect();
-    // The live cases these keys name, share-locked so none is deleted
-    // before its result is written.
+    // The live cases these keys name, share-locked in id order (as every
+    // writer locks cases) so none is deleted before its result is written.
+    // A case whose key changed in between is not used (its key is read
+    // again under the lock); that entry is then a case to create.
+    let ids = live_ids_by_key(tx, run.project_id, &keys).await?;
     let rows = query(
         tx,
-        "SELECT key, id FROM cases WHERE project_id = $1 AND key = ANY($2::text[])
-         AND deleted_at IS NULL ORDER BY id FOR SHARE",
-        &[&run.project_id.get(), &keys],
+        "SELECT c.key, c.id FROM unnest($1::bigint[]) AS k(id)
+         CROSS JOIN LATERAL (SELECT key, id FROM cases
+             WHERE id = k.id AND deleted_at IS NULL OFFSET 0 FOR SHARE) AS c",
+        &[&ids],
     )
     .await?;
     let mut case_of: HashMap<&str, Option<CaseId>> = keys.iter().map(|k| (*k, None)).collect();

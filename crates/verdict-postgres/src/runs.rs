@@ -9,7 +9,7 @@ use tokio_postgres::Row;
 use verdict_store::*;
 
 use crate::error::{Error, Result};
-use crate::pool::{Param, col, page_bounds, query, query_found, query_opt};
+use crate::pool::{Param, analyze_after_insert, col, page_bounds, query, query_found, query_opt};
 use crate::projects::get_project;
 
 pub(crate) const COLUMNS: &str = "id, project_id, name, description, key, created_at, closed_at,
@@ -58,13 +58,18 @@ pub(crate) async fn lock_open_run(tx: &Transaction<'_>, id: RunId) -> Result<Run
 
 /// Every id must be a live case of the project; the error names each bad
 /// one. The cases found are share-locked (in id order) so none is deleted
-/// before the results that hold it are written.
+/// before the results that hold it are written; one probe per id (see
+/// `bulk::locate` for why not `= ANY`).
 async fn check_cases(tx: &Transaction<'_>, project: ProjectId, ids: &[CaseId]) -> Result<()> {
-    let wanted: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+    let mut wanted: Vec<i64> = ids.iter().map(|id| id.get()).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
     let rows = query(
         tx,
-        "SELECT id FROM cases WHERE id = ANY($1::bigint[]) AND project_id = $2
-         AND deleted_at IS NULL ORDER BY id FOR SHARE",
+        "SELECT c.id FROM unnest($1::bigint[]) AS k(id)
+         CROSS JOIN LATERAL (SELECT id FROM cases
+             WHERE id = k.id AND project_id = $2 AND deleted_at IS NULL
+             OFFSET 0 FOR SHARE) AS c",
         &[&wanted, &project.get()],
     )
     .await?;
@@ -150,6 +155,7 @@ async fn insert_results_from(
          RETURNING id, case_id"
     );
     let rows = query(tx, &sql, &[&run.get(), arg]).await?;
+    analyze_after_insert(tx, "results", rows.len()).await?;
     rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
 }
 
