@@ -196,9 +196,7 @@ pub(crate) async fn record_bulk(tx: &Transaction<'_>, req: &BulkRequest) -> Resu
         return Ok(outcome);
     }
     let run = lock_open_run(tx, req.run).await?;
-    let mut cases: Vec<i64> = req.entries.iter().map(|e| e.case_id.get()).collect();
-    cases.sort_unstable();
-    cases.dedup();
+    let cases: Vec<i64> = req.entries.iter().map(|e| e.case_id.get()).collect();
     let mut located = locate(tx, run.id, &cases).await?;
     let mut rejected = req.rejected.clone();
     let mut bad = Vec::new();

@@ -16,6 +16,7 @@ use verdict_store::*;
 use crate::error::{Error, Result, db_err, is_unique_violation, other, unique_is_race};
 use crate::pool::{
     Param, alloc_ids, analyze_after_insert, col, execute, page_bounds, query, query_found,
+    sorted_ids,
 };
 use crate::projects::get_project;
 
@@ -120,12 +121,7 @@ pub(crate) async fn live_ids_by_key(
         &[&project.get(), &keys],
     )
     .await?;
-    let mut ids = rows
-        .iter()
-        .map(|r| col::<i64>(r, 0))
-        .collect::<Result<Vec<_>>>()?;
-    ids.sort_unstable();
-    Ok(ids)
+    sorted_ids(&rows)
 }
 
 pub(crate) async fn upsert_cases(

@@ -324,6 +324,11 @@ pub(crate) async fn alloc_ids<C: GenericClient>(
         &[&sequence, &n],
     )
     .await?;
+    sorted_ids(&rows)
+}
+
+/// The first column of each row, as ids in increasing order.
+pub(crate) fn sorted_ids(rows: &[Row]) -> Result<Vec<i64>> {
     let mut ids = rows
         .iter()
         .map(|r| col::<i64>(r, 0))

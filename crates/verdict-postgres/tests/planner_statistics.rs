@@ -12,8 +12,29 @@
 
 mod common;
 
-use common::{fresh, t};
+use common::{ci_user, fresh, t};
+use verdict_postgres::PgStore;
 use verdict_store::*;
+
+/// A project named `name` with `n` keyed cases (`{name}-{i}`).
+async fn project_with_cases(store: &PgStore, user: &User, name: &str, n: usize) -> Project {
+    let project = store
+        .create_project(name.into(), user.id, t(0))
+        .await
+        .expect("project");
+    let cases = (0..n)
+        .map(|i| NewCase {
+            title: format!("{name} {i}"),
+            key: Some(format!("{name}-{i}")),
+            suite: None,
+        })
+        .collect();
+    store
+        .upsert_cases(project.id, cases, t(1))
+        .await
+        .expect("cases");
+    project
+}
 
 async fn plan(client: &tokio_postgres::Client, sql: &str) -> String {
     client
@@ -31,28 +52,8 @@ async fn run_lookups_use_their_indexes_for_new_and_for_dominant_runs() {
     let Some((db, store)) = fresh().await else {
         return;
     };
-    let user = store
-        .create_user(
-            NewUser {
-                name: "ci".into(),
-                email: "ci@example.com".into(),
-                password_hash: None,
-                admin: false,
-            },
-            t(0),
-        )
-        .await
-        .expect("user");
+    let user = ci_user(&store).await;
     let client = db.client().await.expect("client");
-    let cases = |n: usize, prefix: &str| -> Vec<NewCase> {
-        (0..n)
-            .map(|i| NewCase {
-                title: format!("{prefix} {i}"),
-                key: Some(format!("{prefix}-{i}")),
-                suite: None,
-            })
-            .collect()
-    };
     let new_run = |name: &str| NewRun {
         name: name.into(),
         description: None,
@@ -62,28 +63,14 @@ async fn run_lookups_use_their_indexes_for_new_and_for_dominant_runs() {
     // A server in use: older runs first, then one big run holding most of
     // the results (with the highest ids), analyzed as autovacuum would.
     // Before autovacuum has run at all, the lookups must be right too.
-    let old = store
-        .create_project("old".into(), user.id, t(0))
-        .await
-        .expect("project");
-    store
-        .upsert_cases(old.id, cases(1000, "old"), t(1))
-        .await
-        .expect("cases");
+    let old = project_with_cases(&store, &user, "old", 1000).await;
     for i in 0..3 {
         store
             .create_run(old.id, new_run(&format!("old {i}")), t(2))
             .await
             .expect("run");
     }
-    let big_project = store
-        .create_project("big".into(), user.id, t(3))
-        .await
-        .expect("project");
-    store
-        .upsert_cases(big_project.id, cases(20_000, "big"), t(4))
-        .await
-        .expect("cases");
+    let big_project = project_with_cases(&store, &user, "big", 20_000).await;
     let (big, _) = store
         .create_run(big_project.id, new_run("big"), t(5))
         .await

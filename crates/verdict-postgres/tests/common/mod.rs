@@ -114,13 +114,9 @@ pub fn all_results() -> ResultQuery {
     }
 }
 
-/// Two stores on one database, a user, a project with `cases` keyed cases.
-pub async fn setup(
-    cases: usize,
-) -> Option<(TestDatabase, [Arc<PgStore>; 2], User, Project, Vec<CaseId>)> {
-    let (db, a) = fresh().await?;
-    let b = db.connect().await.unwrap();
-    let user = a
+/// A non-admin user, "ci".
+pub async fn ci_user(store: &PgStore) -> User {
+    store
         .create_user(
             NewUser {
                 name: "ci".into(),
@@ -131,7 +127,16 @@ pub async fn setup(
             t(0),
         )
         .await
-        .unwrap();
+        .expect("user")
+}
+
+/// Two stores on one database, a user, a project with `cases` keyed cases.
+pub async fn setup(
+    cases: usize,
+) -> Option<(TestDatabase, [Arc<PgStore>; 2], User, Project, Vec<CaseId>)> {
+    let (db, a) = fresh().await?;
+    let b = db.connect().await.unwrap();
+    let user = ci_user(&a).await;
     let project = a.create_project("p".into(), user.id, t(0)).await.unwrap();
     let new: Vec<NewCase> = (0..cases)
         .map(|i| NewCase {
