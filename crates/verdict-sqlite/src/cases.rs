@@ -113,11 +113,12 @@ pub(crate) fn upsert_cases(
 }
 
 pub(crate) fn get_case(c: &Connection, id: CaseId) -> StoreResult<Case> {
-    found(c.query_row(
-        &format!("SELECT {COLUMNS} FROM cases WHERE id = ?1 AND deleted_at IS NULL"),
-        [id.get()],
-        case_row,
-    ))
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM cases WHERE id = ?1 AND deleted_at IS NULL"
+        ))
+        .map_err(db_err)?;
+    found(stmt.query_row([id.get()], case_row))
 }
 
 pub(crate) fn list_cases(

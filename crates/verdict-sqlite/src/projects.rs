@@ -39,11 +39,10 @@ pub(crate) fn create_project(
 }
 
 pub(crate) fn get_project(c: &Connection, id: ProjectId) -> StoreResult<Project> {
-    found(c.query_row(
-        "SELECT id, name, created_at FROM projects WHERE id = ?1",
-        [id.get()],
-        project_row,
-    ))
+    let mut stmt = c
+        .prepare_cached("SELECT id, name, created_at FROM projects WHERE id = ?1")
+        .map_err(db_err)?;
+    found(stmt.query_row([id.get()], project_row))
 }
 
 pub(crate) fn list_projects(

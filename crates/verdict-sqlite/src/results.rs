@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 use verdict_store::*;
 
 use crate::idempotency;
-use crate::runs::{ensure_open, get_run, open_run};
+use crate::runs::{get_run, open_run};
 use crate::{check_page, db_err, found, status_of, ts};
 
 const COLUMNS: &str =
@@ -136,13 +136,14 @@ pub(crate) fn get_result(c: &Connection, run: RunId, id: ResultId) -> StoreResul
 }
 
 /// Writes one execution: the result's current state and its history row.
+/// Returns the `tested_by` and `tested_at` it stored.
 fn apply(
     c: &Connection,
     result: i64,
     execution: &Execution,
     actor: UserId,
     now: Timestamp,
-) -> StoreResult<()> {
+) -> StoreResult<(Option<i64>, Option<i64>)> {
     let untested = execution.status == Status::NotTested;
     let mut update = c
         .prepare_cached(
@@ -181,7 +182,7 @@ fn apply(
             now.millis()
         ])
         .map_err(db_err)?;
-    Ok(())
+    Ok((by, at))
 }
 
 pub(crate) fn add_counts(c: &Connection, run: RunId, delta: &Counts) -> StoreResult<()> {
@@ -211,17 +212,48 @@ pub(crate) fn record_result(
     actor: UserId,
     now: Timestamp,
 ) -> StoreResult<TestResult> {
-    ensure_open(c, run)?;
+    // One lookup answers, in this order: is there such a run, is it open,
+    // is the result in it; and gives what the answer needs besides the
+    // execution itself.
     let mut current = c
-        .prepare_cached("SELECT status FROM results WHERE id = ?1 AND run_id = ?2")
+        .prepare_cached(
+            "SELECT ru.closed_at IS NOT NULL, r.status, r.case_id, ca.title
+             FROM runs ru
+             LEFT JOIN results r ON r.id = ?2 AND r.run_id = ru.id
+             LEFT JOIN cases ca ON ca.id = r.case_id
+             WHERE ru.id = ?1",
+        )
         .map_err(db_err)?;
-    let old: i64 = found(current.query_row([id.get(), run.get()], |r| r.get(0)))?;
-    apply(c, id.get(), execution, actor, now)?;
+    let (closed, old, case, title) = found(current.query_row([run.get(), id.get()], |r| {
+        Ok((
+            r.get::<_, bool>(0)?,
+            r.get::<_, Option<i64>>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+        ))
+    }))?;
+    if closed {
+        return Err(StoreError::run_closed());
+    }
+    let (Some(old), Some(case), Some(title)) = (old, case, title) else {
+        return Err(StoreError::NotFound);
+    };
+    let (tested_by, tested_at) = apply(c, id.get(), execution, actor, now)?;
     let mut delta = Counts::default();
     delta.add(status_of(old).map_err(db_err)?, -1);
     delta.add(execution.status, 1);
     add_counts(c, run, &delta)?;
-    get_result(c, run, id)
+    Ok(TestResult {
+        id,
+        run_id: run,
+        case_id: CaseId::from_db(case),
+        case_title: title,
+        status: execution.status,
+        note: execution.note.clone(),
+        elapsed_ms: execution.elapsed_ms,
+        tested_by: tested_by.map(UserId::from_db),
+        tested_at: tested_at.map(Timestamp::from_millis),
+    })
 }
 
 /// Where each case of a bulk lives in the run: (result id, current status).

@@ -42,18 +42,6 @@ pub(crate) fn get_run(c: &Connection, id: RunId) -> StoreResult<Run> {
     found(stmt.query_row([id.get()], run_row))
 }
 
-/// Fails unless the run exists and is open; for writes that need nothing
-/// else of the run (one cached single-column lookup).
-pub(crate) fn ensure_open(c: &Connection, id: RunId) -> StoreResult<()> {
-    let mut stmt = c
-        .prepare_cached("SELECT closed_at IS NOT NULL FROM runs WHERE id = ?1")
-        .map_err(db_err)?;
-    if found(stmt.query_row([id.get()], |r| r.get::<_, bool>(0)))? {
-        return Err(StoreError::run_closed());
-    }
-    Ok(())
-}
-
 /// The run, which must be open.
 pub(crate) fn open_run(c: &Connection, id: RunId) -> StoreResult<Run> {
     let run = get_run(c, id)?;
