@@ -1,6 +1,8 @@
 //! [`Store`] on embedded SQLite, the zero-setup default. One database file
-//! in WAL mode with `synchronous=FULL`; writes are group-committed by one
-//! writer thread (see [`pool`]), reads run on a small connection pool.
+//! in WAL mode; by default every answered write is on disk (the WAL is
+//! fdatasynced before the answer, see `wal_sync`); writes are
+//! group-committed by one writer thread (see [`pool`]), reads run on a
+//! small connection pool.
 
 // No unwrap() on anything a client or the environment controls; tests may.
 #![warn(clippy::unwrap_used)]
@@ -14,6 +16,7 @@ mod projects;
 mod results;
 mod runs;
 mod users;
+mod wal_sync;
 
 use std::path::PathBuf;
 use std::sync::Arc;
