@@ -16,6 +16,7 @@
 mod backend;
 mod client;
 mod data;
+mod load;
 mod machine;
 mod postgres;
 mod raw;

@@ -11,10 +11,11 @@ use reqwest::Method;
 
 use super::Ctx;
 use crate::backend::Kind;
-use crate::client::{db_id, http_client};
+use crate::client::db_id;
 use crate::data::{bulk_body, patch_body};
+use crate::load::Conn;
 use crate::report::{Row, Summary, num, server_ms};
-use crate::server::{TOKEN, cpu_seconds};
+use crate::server::cpu_seconds;
 
 /// Results in the run the clients write to.
 const RESULTS: usize = 10_000;
@@ -41,30 +42,24 @@ async fn drive(
     let deadline = start + span;
     let mut tasks = Vec::with_capacity(clients);
     for task in 0..clients {
-        let http = http_client()?;
+        let mut conn = Conn::connect(base).await?;
         let ids = Arc::clone(ids);
-        let prefix = format!("{base}/v1/runs/{run}/results/");
+        let prefix = format!("/v1/runs/{run}/results/");
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let first = task * ids.len() / clients;
             let mut k = 0;
             while Instant::now() < deadline {
                 let id = &ids[(first + k) % ids.len()];
+                let path = format!("{prefix}{id}");
+                let body = patch_body(seed + task, k);
                 let sent = Instant::now();
-                let res = http
-                    .request(Method::PATCH, format!("{prefix}{id}"))
-                    .bearer_auth(TOKEN)
-                    .header("content-type", "application/json")
-                    .body(patch_body(seed + task, k))
-                    .send()
-                    .await
-                    .map_err(|e| format!("PATCH: {e}"))?;
-                let status = res.status();
-                let body = res.bytes().await.map_err(|e| format!("PATCH: {e}"))?;
-                if !status.is_success() {
+                let answer = conn.send("PATCH", &path, &body).await?;
+                if !(200..300).contains(&answer.status) {
                     return Err(format!(
-                        "PATCH: {status} {}",
-                        String::from_utf8_lossy(&body)
+                        "PATCH: {} {}",
+                        answer.status,
+                        String::from_utf8_lossy(answer.body)
                     ));
                 }
                 latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
