@@ -162,6 +162,18 @@ impl Queue {
     }
 }
 
+/// Closes the queue when the writer thread ends (or unwinds): jobs still
+/// queued are dropped, which answers each with an error.
+struct CloseOnExit<'a>(&'a Queue);
+
+impl Drop for CloseOnExit<'_> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.open = false;
+        state.jobs.clear();
+    }
+}
+
 impl Drop for Pool {
     fn drop(&mut self) {
         self.queue.lock().open = false;
@@ -218,7 +230,12 @@ impl Pool {
         let jobs = Arc::clone(&queue);
         std::thread::Builder::new()
             .name("verdict-writer".into())
-            .spawn(move || writer_loop(&conn, &jobs, sync.as_ref()))
+            .spawn(move || {
+                // However the writer ends, later writes fail at once instead
+                // of waiting for an answer that will not come.
+                let _closed = CloseOnExit(&jobs);
+                writer_loop(&conn, &jobs, sync.as_ref());
+            })
             .map_err(thread_err)?;
         Ok(Arc::new(Pool {
             path,
@@ -238,12 +255,15 @@ impl Pool {
         let job: Box<dyn WriteJob> = Box::new(Pending { work, reply });
         {
             let mut state = self.queue.lock();
+            if !state.open {
+                return Err(StoreError::Unavailable("the writer has stopped".into()));
+            }
             state.jobs.push_back(job);
             self.queue.ready.notify_one();
         }
         answer
             .await
-            .map_err(|_| StoreError::Other("the writer dropped a request".into()))?
+            .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
     }
 
     pub(crate) async fn read<R, F>(self: &Arc<Self>, work: F) -> StoreResult<R>
@@ -481,5 +501,43 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         }
         assert_eq!(sync_threads(), 0, "dropped pools left sync threads running");
+    }
+
+    /// Once the writer has stopped, a write fails at once with 503's error
+    /// instead of waiting for an answer, and writes still queued are
+    /// answered with it too.
+    #[test]
+    fn writes_fail_at_once_after_the_writer_stops() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pool = Pool::start(dir.path().join("stop.db"), Synchronous::Full).expect("start");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        // A job left in the queue when the writer ends is answered.
+        let (reply, answer) = oneshot::channel();
+        let queue = Queue {
+            state: Mutex::new(QueueState {
+                jobs: VecDeque::from([Box::new(Pending {
+                    work: |_: &Connection| Ok(()),
+                    reply,
+                }) as Box<dyn WriteJob>]),
+                open: true,
+            }),
+            ready: Condvar::new(),
+        };
+        drop(CloseOnExit(&queue));
+        assert!(
+            runtime.block_on(answer).is_err(),
+            "the queued job was answered"
+        );
+        assert!(!queue.lock().open);
+        // A pool whose writer has stopped refuses new writes.
+        pool.queue.lock().open = false;
+        let outcome = runtime.block_on(pool.write(|_| Ok(())));
+        assert!(
+            matches!(&outcome, Err(StoreError::Unavailable(m)) if m.contains("stopped")),
+            "{outcome:?}"
+        );
     }
 }
