@@ -95,7 +95,17 @@ impl Caller {
     /// non-members get 404 as if the project did not exist.
     pub async fn role_in(&self, state: &AppState, project: ProjectId) -> ApiResult<Role> {
         if self.user.admin {
+            // Only an admin's role says nothing of whether it exists.
             state.store.get_project(project).await?;
+        }
+        self.role_in_existing(state, project).await
+    }
+
+    /// Like [`role_in`](Self::role_in) for a project known to exist: its id
+    /// was read from a run, case or listing (projects are never deleted),
+    /// so an admin needs no lookup at all.
+    pub async fn role_in_existing(&self, state: &AppState, project: ProjectId) -> ApiResult<Role> {
+        if self.user.admin {
             return Ok(Role::Manager);
         }
         state
@@ -123,13 +133,7 @@ impl Caller {
     /// A run the caller may see, with the caller's role in its project.
     pub async fn run(&self, state: &AppState, id: RunId) -> ApiResult<(Run, Role)> {
         let run = state.store.get_run(id).await?;
-        // A run's project exists (projects are never deleted), so an admin
-        // needs no second lookup.
-        let role = if self.user.admin {
-            Role::Manager
-        } else {
-            self.role_in(state, run.project_id).await?
-        };
+        let role = self.role_in_existing(state, run.project_id).await?;
         Ok((run, role))
     }
 

@@ -176,7 +176,7 @@ pub async fn get_one(
     let id: CaseId = path.id(0)?;
     q.finish()?;
     let case = state.store.get_case(id).await?;
-    caller.role_in(&state, case.project_id).await?;
+    caller.role_in_existing(&state, case.project_id).await?;
     Ok(Json(api::Data {
         data: dto::case(&case),
     }))
@@ -215,7 +215,7 @@ pub async fn update(
     let id: CaseId = path.id(0)?;
     q.finish()?;
     let case = state.store.get_case(id).await?;
-    let role = caller.role_in(&state, case.project_id).await?;
+    let role = caller.role_in_existing(&state, case.project_id).await?;
     ensure(role, Role::Manager, EDIT)?;
     let b = body.value;
     let mut errors = Vec::new();
@@ -254,7 +254,7 @@ pub async fn delete(
     let id: CaseId = path.id(0)?;
     q.finish()?;
     let case = state.store.get_case(id).await?;
-    let role = caller.role_in(&state, case.project_id).await?;
+    let role = caller.role_in_existing(&state, case.project_id).await?;
     ensure(role, Role::Manager, EDIT)?;
     state.store.delete_case(id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -47,7 +47,7 @@ pub async fn list(
     let caller = session.caller();
     let mut rows = Vec::with_capacity(projects.items.len());
     for p in &projects.items {
-        rows.push((p, caller.role_in(&state, p.id).await?));
+        rows.push((p, caller.role_in_existing(&state, p.id).await?));
     }
     let main = html! {
         h1 { "Projects" }
