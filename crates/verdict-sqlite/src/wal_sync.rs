@@ -153,19 +153,15 @@ fn sync_wal(
     sync: &impl Fn(&File) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     let current = identity(&std::fs::metadata(wal)?);
-    let stale = match held {
-        Some(opened) => current.is_none() || opened.identity != current,
-        None => true,
+    let opened = match held.take() {
+        Some(opened) if current.is_some() && opened.identity == current => held.insert(opened),
+        _ => {
+            let file = File::open(wal)?;
+            let identity = identity(&file.metadata()?);
+            held.insert(Opened { file, identity })
+        }
     };
-    if stale {
-        let file = File::open(wal)?;
-        let identity = identity(&file.metadata()?);
-        *held = Some(Opened { file, identity });
-    }
-    match held {
-        Some(opened) => sync(&opened.file),
-        None => Err(std::io::Error::other("the WAL file is not open")),
-    }
+    sync(&opened.file)
 }
 
 #[cfg(unix)]
