@@ -94,40 +94,40 @@ async fn run_lookups_use_their_indexes_for_new_and_for_dominant_runs() {
 
 async fn check_plans(client: &tokio_postgres::Client, runs: &[i64], project: i64) {
     for &run in runs {
-        let page = plan(
+        assert_plan_uses(
             client,
             &format!("SELECT id FROM results WHERE run_id = {run} AND id > 0 ORDER BY id LIMIT 50"),
+            "results_run ",
+            &format!("page 1 of run {run} walks the run's own index range"),
         )
         .await;
-        assert!(
-            page.contains("results_run "),
-            "page 1 of run {run} walks the run's own index range:\n{page}"
-        );
-        let probe = plan(
+        assert_plan_uses(
             client,
             &format!(
                 "SELECT r.id FROM unnest('{{1,2,3}}'::bigint[]) AS k(case_id)
                  CROSS JOIN LATERAL (SELECT id FROM results
                      WHERE run_id = {run} AND case_id = k.case_id OFFSET 0) AS r"
             ),
+            "results_run_case",
+            &format!("a case of run {run} is found through (run_id, case_id)"),
         )
         .await;
-        assert!(
-            probe.contains("results_run_case"),
-            "a case of run {run} is found through (run_id, case_id):\n{probe}"
-        );
     }
-    let key_probe = plan(
+    assert_plan_uses(
         client,
         &format!(
             "SELECT c.id FROM unnest('{{a,b}}'::text[]) AS k(key)
              CROSS JOIN LATERAL (SELECT id FROM cases
                  WHERE project_id = {project} AND key = k.key AND deleted_at IS NULL OFFSET 0) AS c"
         ),
+        "cases_key",
+        "a case is found by its key through (project_id, key)",
     )
     .await;
-    assert!(
-        key_probe.contains("cases_key"),
-        "a case is found by its key through (project_id, key):\n{key_probe}"
-    );
+}
+
+/// The plan of `sql` names `index`; `what` says what that means.
+async fn assert_plan_uses(client: &tokio_postgres::Client, sql: &str, index: &str, what: &str) {
+    let plan = plan(client, sql).await;
+    assert!(plan.contains(index), "{what}:\n{plan}");
 }
