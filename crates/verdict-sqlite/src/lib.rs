@@ -399,13 +399,13 @@ impl Store for SqliteStore {
 
     async fn record_bulk(&self, request: BulkRequest) -> StoreResult<BulkOutcome> {
         self.pool
-            .write(move |c| results::record_bulk(c, request))
+            .write_bulk(move |c| results::record_bulk(c, request))
             .await
     }
 
     async fn import_results(&self, request: ImportRequest) -> StoreResult<ImportOutcome> {
         self.pool
-            .write(move |c| import::import_keyed(c, request))
+            .write_bulk(move |c| import::import_keyed(c, request))
             .await
     }
 

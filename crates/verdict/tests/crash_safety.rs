@@ -95,10 +95,33 @@ fn history_by_note(db: &std::path::Path) -> HashMap<String, usize> {
     .collect()
 }
 
+/// SQLite's own check of the file, and its check that every reference
+/// points at a row: bulks and imports are written with the foreign-key
+/// checks off, trusting the store's own lookups.
 fn integrity(db: &std::path::Path) -> String {
     let conn = rusqlite::Connection::open(db).expect("open db");
-    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity_check")
+    let file: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    let mut check = conn
+        .prepare("PRAGMA foreign_key_check")
+        .expect("foreign_key_check");
+    let dangling: Vec<String> = check
+        .query_map([], |r| {
+            Ok(format!(
+                "{}:{}",
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?
+            ))
+        })
+        .expect("foreign_key_check")
+        .collect::<Result<_, _>>()
+        .expect("foreign_key_check rows");
+    if dangling.is_empty() {
+        file
+    } else {
+        format!("{file}; dangling references: {dangling:?}")
+    }
 }
 
 async fn get(client: &reqwest::Client, url: &str) -> Value {
