@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, params, params_from_iter};
 use verdict_store::*;
 
 use crate::idempotency;
@@ -135,54 +135,68 @@ pub(crate) fn get_result(c: &Connection, run: RunId, id: ResultId) -> StoreResul
     found(stmt.query_row([id.get(), run.get()], result_row))
 }
 
-/// Writes one execution: the result's current state and its history row.
-/// Returns the `tested_by` and `tested_at` it stored.
-fn apply(
-    c: &Connection,
-    result: i64,
-    execution: &Execution,
-    actor: UserId,
-    now: Timestamp,
-) -> StoreResult<(Option<i64>, Option<i64>)> {
-    let untested = execution.status == Status::NotTested;
-    let mut update = c
-        .prepare_cached(
-            "UPDATE results SET status = ?2, note = ?3, elapsed_ms = ?4, tested_by = ?5, tested_at = ?6
-             WHERE id = ?1",
-        )
-        .map_err(db_err)?;
-    let (by, at) = if untested {
-        (None, None)
-    } else {
-        (Some(actor.get()), Some(now.millis()))
-    };
-    update
-        .execute(params![
-            result,
-            execution.status.code(),
-            execution.note,
-            execution.elapsed_ms,
-            by,
-            at
-        ])
-        .map_err(db_err)?;
-    let mut history = c
-        .prepare_cached(
-            "INSERT INTO history (result_id, status, note, elapsed_ms, tested_by, tested_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .map_err(db_err)?;
-    history
-        .execute(params![
-            result,
-            execution.status.code(),
-            execution.note,
-            execution.elapsed_ms,
-            actor.get(),
-            now.millis()
-        ])
-        .map_err(db_err)?;
-    Ok((by, at))
+/// The two statements that write one execution (the result's current
+/// state and its history row), looked up in the statement cache once for
+/// however many executions follow.
+struct Executions<'c> {
+    update: CachedStatement<'c>,
+    history: CachedStatement<'c>,
+}
+
+impl<'c> Executions<'c> {
+    fn prepare(c: &'c Connection) -> StoreResult<Self> {
+        Ok(Executions {
+            update: c
+                .prepare_cached(
+                    "UPDATE results SET status = ?2, note = ?3, elapsed_ms = ?4, tested_by = ?5, tested_at = ?6
+                     WHERE id = ?1",
+                )
+                .map_err(db_err)?,
+            history: c
+                .prepare_cached(
+                    "INSERT INTO history (result_id, status, note, elapsed_ms, tested_by, tested_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .map_err(db_err)?,
+        })
+    }
+
+    /// Writes one execution of `result`. Returns the `tested_by` and
+    /// `tested_at` it stored.
+    fn apply(
+        &mut self,
+        result: i64,
+        execution: &Execution,
+        actor: UserId,
+        now: Timestamp,
+    ) -> StoreResult<(Option<i64>, Option<i64>)> {
+        let (by, at) = if execution.status == Status::NotTested {
+            (None, None)
+        } else {
+            (Some(actor.get()), Some(now.millis()))
+        };
+        self.update
+            .execute(params![
+                result,
+                execution.status.code(),
+                execution.note,
+                execution.elapsed_ms,
+                by,
+                at
+            ])
+            .map_err(db_err)?;
+        self.history
+            .execute(params![
+                result,
+                execution.status.code(),
+                execution.note,
+                execution.elapsed_ms,
+                actor.get(),
+                now.millis()
+            ])
+            .map_err(db_err)?;
+        Ok((by, at))
+    }
 }
 
 pub(crate) fn add_counts(c: &Connection, run: RunId, delta: &Counts) -> StoreResult<()> {
@@ -238,7 +252,7 @@ pub(crate) fn record_result(
     let (Some(old), Some(case), Some(title)) = (old, case, title) else {
         return Err(StoreError::NotFound);
     };
-    let (tested_by, tested_at) = apply(c, id.get(), execution, actor, now)?;
+    let (tested_by, tested_at) = Executions::prepare(c)?.apply(id.get(), execution, actor, now)?;
     let mut delta = Counts::default();
     delta.add(status_of(old).map_err(db_err)?, -1);
     delta.add(execution.status, 1);
@@ -317,11 +331,12 @@ pub(crate) fn apply_located(
 ) -> StoreResult<Vec<AppliedEntry>> {
     let mut delta = Counts::default();
     let mut results = Vec::with_capacity(entries.len());
+    let mut executions = Executions::prepare(c)?;
     for entry in entries {
         let Some(slot) = located.get_mut(&entry.case_id.get()) else {
             continue;
         };
-        apply(c, slot.0, &entry.execution, actor, now)?;
+        executions.apply(slot.0, &entry.execution, actor, now)?;
         delta.add(slot.1, -1);
         delta.add(entry.execution.status, 1);
         slot.1 = entry.execution.status;
