@@ -72,6 +72,13 @@ fn without_position(message: String) -> String {
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> ApiResult<T> {
     let not_object = || ApiError::invalid("body", "must be a JSON object");
     let is_object = bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    // Tracking the path wraps every value of the document (2.8% of the
+    // server's CPU in a bulk upload); only an error needs it, so a body
+    // that parses is parsed once without it, and one that does not is
+    // parsed again to say where.
+    if is_object && let Ok(value) = serde_json::from_slice(bytes) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
