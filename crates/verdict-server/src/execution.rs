@@ -160,18 +160,20 @@ fn duration(field: &str, value: &Value, errors: &mut Vec<FieldError>, max: i64) 
     }
 }
 
-/// Checks one execution. `prefix` names where it sits (`results[3].`);
+/// Checks one execution. `prefix` names where it sits (`results[3].`),
+/// made only for an error (a bulk checks thousands that have none);
 /// `with_case` says whether a `test_case_id` is required (bulk) or not
 /// allowed (PATCH).
 pub fn check(
     raw: &RawEntry,
-    prefix: &str,
+    prefix: impl Fn() -> String,
     with_case: bool,
     max_note_bytes: usize,
 ) -> Result<(Option<CaseId>, Execution), Vec<FieldError>> {
-    let name = |f: &str| format!("{prefix}{f}");
+    let name = |f: &str| format!("{}{f}", prefix());
     let mut errors = Vec::new();
     if raw.not_object {
+        let prefix = prefix();
         let field = if prefix.is_empty() {
             "body".to_string()
         } else {

@@ -149,8 +149,9 @@ pub async fn update(
     q.finish()?;
     let (_, role) = caller.run(&state, run).await?;
     ensure(role, Role::Tester, RECORD)?;
-    let (_, execution) = execution::check(&body.value, "", false, state.limits.max_note_bytes)
-        .map_err(ApiError::Invalid)?;
+    let (_, execution) =
+        execution::check(&body.value, String::new, false, state.limits.max_note_bytes)
+            .map_err(ApiError::Invalid)?;
     let result = state
         .store
         .record_result(run, id, execution, caller.user.id, Timestamp::now())
@@ -244,8 +245,8 @@ pub async fn bulk(
     let mut invalid: Vec<(usize, FieldError)> = Vec::new();
     let mut rejected = Vec::new();
     for (index, raw) in entries.iter().enumerate() {
-        let prefix = format!("results[{index}].");
-        match execution::check(raw, &prefix, true, state.limits.max_note_bytes) {
+        let prefix = || format!("results[{index}].");
+        match execution::check(raw, prefix, true, state.limits.max_note_bytes) {
             Ok((Some(case_id), execution)) => valid.push(BulkEntry {
                 index,
                 case_id,

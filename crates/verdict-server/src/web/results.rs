@@ -160,7 +160,7 @@ pub async fn save(
     let body = as_patch(&form.text("status"), form.get("note"), form.get("elapsed"));
     let raw: RawEntry = serde_json::from_value(body)
         .map_err(|e| fail(ApiError::Internal(format!("form as a body: {e}"))))?;
-    let checked = execution::check(&raw, "", false, state.limits.max_note_bytes);
+    let checked = execution::check(&raw, String::new, false, state.limits.max_note_bytes);
     let execution = match checked {
         Ok((_, execution)) => execution,
         Err(fields) if !json => {
