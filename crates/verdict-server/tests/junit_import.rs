@@ -362,3 +362,71 @@ async fn every_corpus_report_imports_to_the_expected_counts() {
     println!("corpus import: {imported} reports imported with the expected counts");
     assert!(imported >= 70);
 }
+
+/// A report covering most of its run (more than 256 testcases: the store
+/// then reads the whole run at once instead of case by case) resolves keys
+/// exactly as a small one: a deleted case's key no longer matches (a new
+/// case is made), a project case outside the run is added, an unknown key
+/// is created.
+#[tokio::test]
+async fn a_large_report_resolves_keys_like_a_small_one() {
+    let app = TestApp::new().await;
+    let project = app.project("Large").await;
+    let cases: Vec<Value> = (0..300)
+        .map(|i| json!({"title": format!("t{i}"), "key": format!("s.t{i}")}))
+        .collect();
+    let made = app
+        .post(
+            &format!("/v1/projects/{project}/cases/bulk"),
+            &app.admin,
+            json!({"cases": cases}),
+        )
+        .await;
+    let first = made.data()["cases"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let run = app.run(&project, "nightly").await;
+    let r = app.delete(&format!("/v1/cases/{first}"), &app.admin).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+    app.post(
+        &format!("/v1/projects/{project}/cases"),
+        &app.admin,
+        json!({"title": "outside", "key": "s.outside"}),
+    )
+    .await;
+
+    let mut xml = String::from("<testsuite name=\"s\">");
+    for i in 0..300 {
+        if i % 10 == 3 {
+            xml += &format!(
+                "<testcase classname=\"s\" name=\"t{i}\"><failure message=\"no\"/></testcase>"
+            );
+        } else {
+            xml += &format!("<testcase classname=\"s\" name=\"t{i}\"/>");
+        }
+    }
+    xml += "<testcase classname=\"s\" name=\"outside\"/><testcase classname=\"s\" name=\"brandnew\"/></testsuite>";
+    let r = import(&app, &run, "?create_missing=true", xml).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let data = &r.body["data"];
+    assert_eq!(
+        (
+            &data["updated"],
+            &data["matched"],
+            &data["created"],
+            &data["added"]
+        ),
+        (&json!(302), &json!(299), &json!(2), &json!(1)),
+        "{data}"
+    );
+    // The deleted case keeps its untested result; t0 is a new case.
+    assert_eq!(
+        app.counts(&run).await,
+        json!({"passed": 272, "failed": 30, "blocked": 0, "retest": 0, "not_tested": 1, "total": 303})
+    );
+    // Importing again matches every key in the run.
+    let r = import(&app, &run, "", r#"<testsuite name="s"><testcase classname="s" name="t0"/><testcase classname="s" name="outside"/></testsuite>"#).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["data"]["matched"], 2, "{}", r.body);
+}
