@@ -3,6 +3,8 @@
 //! the server reads exactly what the CLI read (`parse(to_xml(t))` gives `t`
 //! back, which the corpus test checks for every file).
 
+use std::borrow::Borrow;
+
 use crate::model::{Attempt, Detail, Outcome, TestCase};
 
 fn escape_into(out: &mut String, s: &str, attribute: bool) {
@@ -98,16 +100,16 @@ fn testcase(out: &mut String, tc: &TestCase) {
 
 /// A `<testsuites>` document holding `testcases` in order; consecutive
 /// testcases of one suite share a `<testsuite>` element.
-pub fn to_xml(testcases: &[TestCase]) -> String {
+pub fn to_xml<T: Borrow<TestCase>>(testcases: &[T]) -> String {
     let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
     let mut i = 0;
     while i < testcases.len() {
-        let suite = &testcases[i].suite;
+        let suite = &testcases[i].borrow().suite;
         out.push_str("<testsuite");
         attr(&mut out, "name", suite.as_deref());
         out.push_str(">\n");
-        while i < testcases.len() && &testcases[i].suite == suite {
-            testcase(&mut out, &testcases[i]);
+        while i < testcases.len() && &testcases[i].borrow().suite == suite {
+            testcase(&mut out, testcases[i].borrow());
             i += 1;
         }
         out.push_str("</testsuite>\n");

@@ -160,8 +160,7 @@ fn chunks(testcases: &[&TestCase], max_executions: usize) -> Vec<String> {
             executions += n;
             end += 1;
         }
-        let owned: Vec<TestCase> = testcases[start..end].iter().map(|t| (*t).clone()).collect();
-        let xml = verdict_junit::to_xml(&owned);
+        let xml = verdict_junit::to_xml(&testcases[start..end]);
         if xml.len() > CHUNK_BYTES && end - start > 1 {
             // Too many bytes: halve this chunk's executions and try again.
             let half = (executions / 2).max(1);
