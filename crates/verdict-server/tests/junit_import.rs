@@ -375,17 +375,7 @@ async fn a_large_report_resolves_keys_like_a_small_one() {
     let cases: Vec<Value> = (0..300)
         .map(|i| json!({"title": format!("t{i}"), "key": format!("s.t{i}")}))
         .collect();
-    let made = app
-        .post(
-            &format!("/v1/projects/{project}/cases/bulk"),
-            &app.admin,
-            json!({"cases": cases}),
-        )
-        .await;
-    let first = made.data()["cases"][0]["id"]
-        .as_str()
-        .expect("id")
-        .to_string();
+    let first = app.bulk_cases(&project, cases).await[0].clone();
     let run = app.run(&project, "nightly").await;
     let r = app.delete(&format!("/v1/cases/{first}"), &app.admin).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);

@@ -21,14 +21,7 @@ async fn titled(app: &TestApp) -> (String, String) {
         "Cart_total",
     ];
     let cases: Vec<_> = titles.iter().map(|t| json!({"title": t})).collect();
-    let r = app
-        .post(
-            &format!("/v1/projects/{project}/cases/bulk"),
-            &app.admin,
-            json!({"cases": cases}),
-        )
-        .await;
-    assert!(r.status.is_success());
+    app.bulk_cases(&project, cases).await;
     (project.clone(), app.run(&project, "Run").await)
 }
 

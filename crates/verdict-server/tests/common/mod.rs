@@ -249,6 +249,11 @@ impl TestApp {
         let cases: Vec<Value> = (1..=n)
             .map(|i| json!({"title": format!("Case {i}"), "key": format!("k{i}")}))
             .collect();
+        self.bulk_cases(project, cases).await
+    }
+
+    /// The given cases (`{"title", "key"?, …}`) made in one bulk: their ids.
+    pub async fn bulk_cases(&self, project: &str, cases: Vec<Value>) -> Vec<String> {
         let r = self
             .post(
                 &format!("/v1/projects/{project}/cases/bulk"),
