@@ -580,13 +580,15 @@ mod tests {
             .expect("runtime")
     }
 
-    fn job(solo: bool) -> Box<dyn WriteJob> {
-        let (reply, _answer) = oneshot::channel::<StoreResult<()>>();
-        Box::new(Pending {
+    /// A job that does nothing, and where its answer arrives.
+    fn job(solo: bool) -> (Box<dyn WriteJob>, oneshot::Receiver<StoreResult<()>>) {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(Pending {
             work: |_: &Connection| Ok(()),
             reply,
             solo,
-        })
+        });
+        (job, answer)
     }
 
     /// A solo job is taken alone; a group stops before one; a growing
@@ -597,7 +599,7 @@ mod tests {
             state: Mutex::new(QueueState {
                 jobs: [false, false, true, true, false]
                     .into_iter()
-                    .map(job)
+                    .map(|solo| job(solo).0)
                     .collect(),
                 open: true,
             }),
@@ -669,14 +671,10 @@ mod tests {
         let pool = Pool::start(dir.path().join("stop.db"), Synchronous::Full).expect("start");
         let runtime = runtime();
         // A job left in the queue when the writer ends is answered.
-        let (reply, answer) = oneshot::channel();
+        let (queued, answer) = job(false);
         let queue = Queue {
             state: Mutex::new(QueueState {
-                jobs: VecDeque::from([Box::new(Pending {
-                    work: |_: &Connection| Ok(()),
-                    reply,
-                    solo: false,
-                }) as Box<dyn WriteJob>]),
+                jobs: VecDeque::from([queued]),
                 open: true,
             }),
             ready: Condvar::new(),
