@@ -108,10 +108,11 @@ fn integrity(db: &std::path::Path) -> String {
         .expect("foreign_key_check");
     let dangling: Vec<String> = check
         .query_map([], |r| {
+            // The rowid is NULL for a WITHOUT ROWID table.
             Ok(format!(
-                "{}:{}",
+                "{}:{:?}",
                 r.get::<_, String>(0)?,
-                r.get::<_, i64>(1)?
+                r.get::<_, Option<i64>>(1)?
             ))
         })
         .expect("foreign_key_check")
