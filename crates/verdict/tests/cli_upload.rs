@@ -164,35 +164,9 @@ async fn dry_run_writes_nothing_and_exit_codes_tell_what_happened() {
     let pid = project(&server).await;
     let report = dir.join("go-junit-report/pass-fail-skip.xml");
     let report = report.to_str().expect("utf-8");
-    let out = verdict(
-        &server,
-        &[
-            "run",
-            "create",
-            "--project",
-            &pid,
-            "--name",
-            "empty",
-            "--json",
-        ],
-    );
-    assert!(out.status.success(), "{}", text(&out));
-    let run: Value = serde_json::from_slice(&out.stdout).expect("run json");
-    let rid = run["id"].as_str().expect("id").to_string();
+    let rid = create_run(&server, &pid, "empty");
 
-    let out = verdict(
-        &server,
-        &[
-            "upload",
-            "--project",
-            &pid,
-            "--run",
-            &rid,
-            "--dry-run",
-            "--create-missing",
-            report,
-        ],
-    );
+    let out = dry_run(&server, &pid, &rid, report);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("5 would be created"),
@@ -329,6 +303,69 @@ fn big_report(dir: &Path, n: usize) -> PathBuf {
     path
 }
 
+/// The run holds `n` results and every `step`-th has exactly one execution
+/// in its history: nothing was applied twice.
+async fn assert_applied_once(server: &Server, rid: &str, n: usize, step: usize) {
+    let out = verdict(server, &["results", "list", rid, "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["id"]
+                .as_str()
+                .expect("id")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), n);
+    for id in ids.iter().step_by(step) {
+        let h = api(
+            server,
+            reqwest::Method::GET,
+            &format!("/v1/runs/{rid}/results/{id}/history"),
+            None,
+        )
+        .await;
+        assert_eq!(h["meta"]["total"], 1, "{id} applied once");
+    }
+}
+
+/// `verdict upload --dry-run --create-missing` of one report into a run.
+fn dry_run(server: &Server, project: &str, run: &str, report: &str) -> Output {
+    verdict(
+        server,
+        &[
+            "upload",
+            "--project",
+            project,
+            "--run",
+            run,
+            "--dry-run",
+            "--create-missing",
+            report,
+        ],
+    )
+}
+
+/// A run made with `verdict run create`; its id.
+fn create_run(server: &Server, project: &str, name: &str) -> String {
+    let out = verdict(
+        server,
+        &[
+            "run",
+            "create",
+            "--project",
+            project,
+            "--name",
+            name,
+            "--json",
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let run: Value = serde_json::from_slice(&out.stdout).expect("run json");
+    run["id"].as_str().expect("id").to_string()
+}
+
 #[tokio::test]
 async fn an_upload_survives_a_server_restart_without_duplicates() {
     let db = tempfile::tempdir().expect("tempdir");
@@ -395,26 +432,114 @@ async fn an_upload_survives_a_server_restart_without_duplicates() {
     assert_eq!(runs[0]["counts"]["passed"], n as i64);
     // Exactly one execution per testcase: nothing applied twice.
     let rid = runs[0]["id"].as_str().expect("run id");
-    let out = verdict(&server, &["results", "list", rid, "--json"]);
+    assert_applied_once(&server, rid, n, 97).await;
+}
+
+/// The CLI sends up to 50,000 executions per request by default; a server
+/// configured with a lower limit answers 413, and the CLI sends that chunk
+/// again in halves until each fits. Nothing is lost or applied twice.
+#[tokio::test]
+async fn chunks_over_the_servers_limit_are_split_until_they_fit() {
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_args(
+        &db.path().join("v.db"),
+        Some(TOKEN),
+        &["--max-bulk-results", "300"],
+    );
+    let pid = project(&server).await;
+    let n = 1_000;
+    let report = big_report(db.path(), n);
+    let report = report.to_str().expect("utf-8");
+
+    // A dry run splits the same way and reports on every testcase.
+    let dry = create_run(&server, &pid, "dry");
+    let out = dry_run(&server, &pid, &dry, report);
     assert!(out.status.success(), "{}", text(&out));
-    let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).expect("json")["id"]
-                .as_str()
-                .expect("id")
-                .to_string()
-        })
-        .collect();
-    assert_eq!(ids.len(), n);
-    for id in ids.iter().step_by(97) {
-        let h = api(
-            &server,
-            reqwest::Method::GET,
-            &format!("/v1/runs/{rid}/results/{id}/history"),
-            None,
-        )
-        .await;
-        assert_eq!(h["meta"]["total"], 1, "{id} applied once");
-    }
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("dry run: 1000 executions"),
+        "{}",
+        text(&out)
+    );
+
+    let out = verdict(
+        &server,
+        &[
+            "upload",
+            "--project",
+            &pid,
+            "--run-name",
+            "split",
+            "--create-missing",
+            report,
+        ],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("too large for the server, sending it in two halves")
+            && stderr.contains("the limit is 300 per request"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .contains("uploaded 1000 executions (1000 cases created"),
+        "{}",
+        text(&out)
+    );
+    let runs = runs_of(&server, &pid).await;
+    let run = runs
+        .iter()
+        .find(|r| r["name"] == "split")
+        .expect("the upload's run");
+    assert_eq!(run["counts"]["total"], n as i64);
+    assert_eq!(run["counts"]["passed"], n as i64);
+    let rid = run["id"].as_str().expect("run id");
+    assert_applied_once(&server, rid, n, 37).await;
+}
+
+/// The client reads the system's root certificates only for `https://`: a
+/// plain-HTTP server works on a machine with none. TLS refusing a server
+/// is final, so it fails at once with TLS's reason instead of retrying.
+#[tokio::test]
+async fn plain_http_needs_no_root_certificates_and_tls_refusals_are_not_retried() {
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    let pid = project(&server).await;
+    let missing = db.path().join("no-certificates-here");
+    let without_roots = |url: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_verdict"))
+            .args(args)
+            .env("VERDICT_URL", url)
+            .env("VERDICT_TOKEN", TOKEN)
+            .env("SSL_CERT_FILE", &missing)
+            .env("SSL_CERT_DIR", &missing)
+            .output()
+            .expect("run verdict")
+    };
+    let out = without_roots(
+        &server.url,
+        &["run", "create", "--project", &pid, "--name", "r", "--json"],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let run: Value = serde_json::from_slice(&out.stdout).expect("run json");
+    let rid = run["id"].as_str().expect("id");
+
+    // TLS to a server that speaks plain HTTP: the handshake fails.
+    let https = server.url.replacen("http://", "https://", 1);
+    let started = std::time::Instant::now();
+    let out = without_roots(&https, &["run", "show", rid]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot reach https://") && stderr.contains("corrupt message"),
+        "{}",
+        text(&out)
+    );
+    // Four retries would wait 0.5 + 1 + 2 + 4 s first.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "retried: {:?}",
+        started.elapsed()
+    );
 }

@@ -23,6 +23,8 @@ pub struct Client {
 #[derive(Debug)]
 pub struct ApiFailure {
     pub message: String,
+    /// The server's answer, when there was one.
+    pub status: Option<StatusCode>,
 }
 
 impl From<ApiFailure> for Failure {
@@ -37,7 +39,10 @@ impl Client {
             .token
             .clone()
             .ok_or_else(|| Failure::usage("no API token: set VERDICT_TOKEN (or pass --token)"))?;
+        let tls = super::tls::client_config()
+            .map_err(|e| Failure::new(format!("cannot set up TLS: {e}")))?;
         let http = reqwest::Client::builder()
+            .tls_backend_preconfigured(tls)
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
             .user_agent(concat!("verdict-cli/", env!("CARGO_PKG_VERSION")))
@@ -66,6 +71,7 @@ impl Client {
         let bytes = match body {
             Some(b) => Some(serde_json::to_vec(b).map_err(|e| ApiFailure {
                 message: format!("cannot encode the request: {e}"),
+                status: None,
             })?),
             None => None,
         };
@@ -115,6 +121,7 @@ impl Client {
                         };
                         let value = serde_json::from_str(text).map_err(|e| ApiFailure {
                             message: format!("unexpected answer from {path}: {e}"),
+                            status: Some(status),
                         })?;
                         return Ok((status, value));
                     }
@@ -122,7 +129,10 @@ impl Client {
                     let retryable =
                         status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
                     if !retryable || attempt >= self.attempts {
-                        return Err(ApiFailure { message });
+                        return Err(ApiFailure {
+                            message,
+                            status: Some(status),
+                        });
                     }
                     on_retry(&message);
                     retry_after
@@ -130,9 +140,13 @@ impl Client {
                         .unwrap_or_else(|| backoff(attempt))
                 }
                 Err(e) => {
-                    let message = format!("cannot reach {}: {e}", self.base);
-                    if attempt >= self.attempts {
-                        return Err(ApiFailure { message });
+                    let message = format!("cannot reach {}: {}", self.base, causes(&e));
+                    // A certificate the client refuses stays refused.
+                    if attempt >= self.attempts || tls_refused(&e) {
+                        return Err(ApiFailure {
+                            message,
+                            status: None,
+                        });
                     }
                     on_retry(&message);
                     backoff(attempt)
@@ -155,6 +169,37 @@ impl Client {
     ) -> Result<(StatusCode, T), ApiFailure> {
         self.send(Method::POST, path, Some(body), None).await
     }
+}
+
+/// An error with its causes: reqwest's own message ("error sending
+/// request") says nothing of why.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Whether TLS refused the server (its certificate, say): not worth a
+/// retry. The TLS error sits inside I/O errors, which hide it from `source`.
+fn tls_refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    if e.is::<rustls::Error>() {
+        return true;
+    }
+    let inner = e
+        .downcast_ref::<std::io::Error>()
+        .and_then(std::io::Error::get_ref);
+    if inner.is_some_and(|inner| tls_refused(inner)) {
+        return true;
+    }
+    e.source().is_some_and(tls_refused)
 }
 
 /// 0.5 s, 1 s, 2 s, 4 s… capped at 10 s.

@@ -7,6 +7,7 @@ pub mod password;
 pub mod results;
 pub mod run;
 mod table;
+mod tls;
 pub mod upload;
 
 use clap::Args;

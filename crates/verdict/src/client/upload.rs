@@ -3,14 +3,17 @@
 //! Reports are parsed locally first (a broken file stops the upload before
 //! anything is sent), the run is found or created (a run key lets parallel
 //! jobs share one run), and the testcases go up in chunks under the
-//! server's limits. Each chunk carries its own idempotency key, so retries
-//! after 429, 5xx or a dropped connection never apply a chunk twice.
+//! server's limits (a chunk the server finds too large, 413, is split in
+//! two and sent again). Each chunk carries its own idempotency key, so
+//! retries after 429, 5xx or a dropped connection never apply a chunk twice.
 
+use std::collections::VecDeque;
 use std::io::IsTerminal;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use reqwest::Method;
+use reqwest::{Method, StatusCode};
 use verdict_api as api;
 use verdict_junit::{Counts, TestCase};
 
@@ -50,8 +53,9 @@ pub struct UploadArgs {
     /// Exit with code 3 when a test failed or errored.
     #[arg(long)]
     fail_on_failed: bool,
-    /// Most executions per request.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
+    /// Most executions per request (the server's default limit; chunks a
+    /// server with a lower limit refuses are split until they fit).
+    #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
     chunk_size: u32,
     /// Report files, directories (searched for *.xml) or glob patterns.
     #[arg(required = true)]
@@ -145,9 +149,10 @@ fn parse_all(files: &[PathBuf]) -> Result<Vec<Parsed>, Failure> {
     Ok(out)
 }
 
-/// Splits testcases into chunks under both the execution and byte limits.
-fn chunks(testcases: &[&TestCase], max_executions: usize) -> Vec<String> {
-    let mut out = Vec::new();
+/// Splits testcases into chunks of at most `max_executions` executions (a
+/// testcase always travels with its reruns), as ranges of `testcases`.
+fn plan(testcases: &[&TestCase], max_executions: usize) -> VecDeque<Range<usize>> {
+    let mut out = VecDeque::new();
     let mut start = 0;
     while start < testcases.len() {
         let mut end = start;
@@ -160,17 +165,22 @@ fn chunks(testcases: &[&TestCase], max_executions: usize) -> Vec<String> {
             executions += n;
             end += 1;
         }
-        let xml = verdict_junit::to_xml(&testcases[start..end]);
-        if xml.len() > CHUNK_BYTES && end - start > 1 {
-            // Too many bytes: halve this chunk's executions and try again.
-            let half = (executions / 2).max(1);
-            out.extend(chunks(&testcases[start..end], half));
-        } else {
-            out.push(xml);
-        }
+        out.push_back(start..end);
         start = end;
     }
     out
+}
+
+/// Puts the two halves of a chunk of several testcases back in front of
+/// the queue; a chunk of one testcase cannot be split (false).
+fn split(chunk: &Range<usize>, queue: &mut VecDeque<Range<usize>>) -> bool {
+    if chunk.len() < 2 {
+        return false;
+    }
+    let middle = chunk.start + chunk.len() / 2;
+    queue.push_front(middle..chunk.end);
+    queue.push_front(chunk.start..middle);
+    true
 }
 
 fn random_hex() -> String {
@@ -219,13 +229,13 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         )));
     }
     let all: Vec<&TestCase> = parsed.iter().flat_map(|p| p.testcases.iter()).collect();
-    let bodies = chunks(&all, args.chunk_size as usize);
+    let mut queue = plan(&all, args.chunk_size as usize);
     let query = format!(
         "?create_missing={}&skipped_as={}&dry_run={}",
         args.create_missing, args.skipped_as, args.dry_run
     );
     let path = format!("/v1/runs/{}/results/junit{query}", run.id);
-    let progress = std::io::stderr().is_terminal() && bodies.len() > 1;
+    let progress = std::io::stderr().is_terminal() && queue.len() > 1;
     let upload_id = random_hex();
     let (mut updated, mut created, mut added) = (0u64, 0u64, 0u64);
     let mut dry = api::JunitDryRun {
@@ -237,42 +247,76 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         would_add: 0,
         unmatched: Vec::new(),
     };
-    for (i, body) in bodies.into_iter().enumerate() {
-        if progress {
-            eprint!(
-                "\ruploading chunk {}/{} …",
-                i + 1,
-                bodies_len_hint(i, &all, args.chunk_size)
-            );
+    // Chunks recorded so far, and bodies sent (each under a key of its own).
+    let (mut done, mut sent) = (0usize, 0usize);
+    while let Some(chunk) = queue.pop_front() {
+        let xml = verdict_junit::to_xml(&all[chunk.clone()]);
+        if xml.len() > CHUNK_BYTES && split(&chunk, &mut queue) {
+            continue;
         }
-        let key = format!("verdict-upload-{upload_id}-{i}");
-        let mut retried = |why: &str| eprintln!("\nretrying chunk {} after: {why}", i + 1);
-        let body = Some(("application/xml", body.into_bytes()));
-        if args.dry_run {
-            let (_, answer): (_, api::Data<api::JunitDryRun>) = client
-                .send_bytes(Method::POST, &path, body, None, &mut retried)
-                .await?;
-            let d = answer.data;
-            dry.testcases += d.testcases;
-            dry.executions += d.executions;
-            dry.matched += d.matched;
-            dry.would_create += d.would_create;
-            dry.would_add += d.would_add;
-            dry.unmatched.extend(d.unmatched);
-        } else {
-            let (_, answer): (_, api::Data<api::JunitOutcome>) = client
-                .send_bytes(Method::POST, &path, body, Some(&key), &mut retried)
+        let number = done + 1;
+        if progress {
+            eprint!("\ruploading chunk {number}/{} …", number + queue.len());
+        }
+        let key = format!("verdict-upload-{upload_id}-{sent}");
+        sent += 1;
+        let mut retried = |why: &str| eprintln!("\nretrying chunk {number} after: {why}");
+        let body = Some(("application/xml", xml.into_bytes()));
+        let outcome = if args.dry_run {
+            client
+                .send_bytes::<api::Data<api::JunitDryRun>>(
+                    Method::POST,
+                    &path,
+                    body,
+                    None,
+                    &mut retried,
+                )
                 .await
-                .map_err(|f| {
-                    Failure::new(format!(
-                        "chunk {} of the upload failed (earlier chunks are recorded): {}",
-                        i + 1,
-                        f.message
-                    ))
-                })?;
-            updated += answer.data.updated;
-            created += answer.data.created;
-            added += answer.data.added;
+                .map(|(_, answer)| {
+                    let d = answer.data;
+                    dry.testcases += d.testcases;
+                    dry.executions += d.executions;
+                    dry.matched += d.matched;
+                    dry.would_create += d.would_create;
+                    dry.would_add += d.would_add;
+                    dry.unmatched.extend(d.unmatched);
+                })
+        } else {
+            client
+                .send_bytes::<api::Data<api::JunitOutcome>>(
+                    Method::POST,
+                    &path,
+                    body,
+                    Some(&key),
+                    &mut retried,
+                )
+                .await
+                .map(|(_, answer)| {
+                    updated += answer.data.updated;
+                    created += answer.data.created;
+                    added += answer.data.added;
+                })
+        };
+        match outcome {
+            Ok(()) => done += 1,
+            // Over this server's limits: nothing was written; send it in halves.
+            Err(f)
+                if f.status == Some(StatusCode::PAYLOAD_TOO_LARGE) && split(&chunk, &mut queue) =>
+            {
+                eprintln!(
+                    "{}chunk {number} ({} testcases) is too large for the server, sending it in two halves: {}",
+                    if progress { "\n" } else { "" },
+                    chunk.len(),
+                    f.message
+                );
+            }
+            Err(f) if args.dry_run => return Err(f.into()),
+            Err(f) => {
+                return Err(Failure::new(format!(
+                    "chunk {number} of the upload failed (earlier chunks are recorded): {}",
+                    f.message
+                )));
+            }
         }
     }
     if progress {
@@ -318,13 +362,6 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         });
     }
     Ok(())
-}
-
-/// Chunk count for the progress line (chunks are made up front, so this is
-/// only a display estimate when byte limits split a chunk further).
-fn bodies_len_hint(i: usize, all: &[&TestCase], chunk_size: u32) -> usize {
-    let executions: usize = all.iter().map(|t| 1 + t.attempts.len()).sum();
-    executions.div_ceil(chunk_size as usize).max(i + 1)
 }
 
 fn print_summary(parsed: &[Parsed]) {
