@@ -68,6 +68,21 @@ pub(crate) async fn client(pool: &Pool) -> Result<Object> {
 /// next attempt opens a fresh connection rather than finding another
 /// corpse whose end its task has not noticed yet.
 pub(crate) fn settle<T>(client: Object, outcome: &Result<T>) {
+    settle_write(client, outcome, 0);
+}
+
+/// Rows from which a write's connection is closed after use instead of
+/// going back to the pool (see [`settle_write`]).
+pub(crate) const LARGE_WRITE_ROWS: usize = 10_000;
+
+/// [`settle`] for a write that sent `rows` rows: past [`LARGE_WRITE_ROWS`]
+/// its connection is closed as well. A connection's buffers grow to its
+/// largest message (a 100,000-row bulk's arrays are several MB) and never
+/// shrink, so a pool that once carried big uploads on every connection
+/// would keep that memory for good: measured, 241 MB at rest after the
+/// benchmark against 72 MB on SQLite. Opening a connection again costs a
+/// few milliseconds, next to the hundreds a write that large takes.
+pub(crate) fn settle_write<T>(client: Object, outcome: &Result<T>, rows: usize) {
     let lost = matches!(outcome, Err(Error::Lost(_)));
     let broken = client.is_closed() || outcome.as_ref().is_err_and(Error::is_unavailable);
     if lost && let Some(pool) = Object::pool(&client) {
@@ -77,7 +92,7 @@ pub(crate) fn settle<T>(client: Object, outcome: &Result<T>) {
             "a database connection was lost; dropped the idle ones"
         );
     }
-    if broken {
+    if broken || rows > LARGE_WRITE_ROWS {
         drop(Object::take(client));
     }
 }
@@ -113,7 +128,11 @@ pub(crate) fn again(e: &Error, attempt: u32, may_rerun: bool) -> bool {
 /// to a `StoreResult`. The body is evaluated again on each attempt, so it
 /// must borrow its inputs, not move them.
 macro_rules! write_tx {
-    ($store:expr, |$tx:ident| $body:expr) => {{
+    ($store:expr, |$tx:ident| $body:expr) => {
+        $crate::pool::write_tx!($store, rows = 0, |$tx| $body)
+    };
+    // `rows`: how many rows the write sends, for `settle_write`.
+    ($store:expr, rows = $rows:expr, |$tx:ident| $body:expr) => {{
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -133,7 +152,7 @@ macro_rules! write_tx {
                     Ok::<_, $crate::error::Error>(value)
                 }
                 .await;
-                $crate::pool::settle(client, &outcome);
+                $crate::pool::settle_write(client, &outcome, $rows);
                 outcome
             }
             .await;

@@ -166,7 +166,9 @@ impl Store for PgStore {
         new: Vec<NewCase>,
         now: Timestamp,
     ) -> StoreResult<Vec<CaseUpsert>> {
-        write_tx!(self, |tx| cases::upsert_cases(&tx, project, &new, now))
+        write_tx!(self, rows = new.len(), |tx| cases::upsert_cases(
+            &tx, project, &new, now
+        ))
     }
 
     async fn get_case(&self, id: CaseId) -> StoreResult<Case> {
@@ -196,7 +198,10 @@ impl Store for PgStore {
         run: NewRun,
         now: Timestamp,
     ) -> StoreResult<(Run, bool)> {
-        write_tx!(self, |tx| runs::create_run(&tx, project, &run, now))
+        let rows = run.case_ids.as_ref().map_or(0, Vec::len);
+        write_tx!(self, rows = rows, |tx| runs::create_run(
+            &tx, project, &run, now
+        ))
     }
 
     async fn get_run(&self, id: RunId) -> StoreResult<Run> {
@@ -217,7 +222,9 @@ impl Store for PgStore {
     }
 
     async fn add_cases_to_run(&self, id: RunId, cases: Vec<CaseId>) -> StoreResult<Run> {
-        write_tx!(self, |tx| runs::add_cases_to_run(&tx, id, &cases))
+        write_tx!(self, rows = cases.len(), |tx| runs::add_cases_to_run(
+            &tx, id, &cases
+        ))
     }
 
     async fn close_run(&self, id: RunId, now: Timestamp) -> StoreResult<Run> {
@@ -250,11 +257,15 @@ impl Store for PgStore {
     }
 
     async fn record_bulk(&self, request: BulkRequest) -> StoreResult<BulkOutcome> {
-        write_tx!(self, |tx| bulk::record_bulk(&tx, &request))
+        write_tx!(self, rows = request.entries.len(), |tx| bulk::record_bulk(
+            &tx, &request
+        ))
     }
 
     async fn import_results(&self, request: ImportRequest) -> StoreResult<ImportOutcome> {
-        write_tx!(self, |tx| import::import_keyed(&tx, &request))
+        write_tx!(self, rows = request.entries.len(), |tx| {
+            import::import_keyed(&tx, &request)
+        })
     }
 
     async fn result_history(

@@ -1,6 +1,7 @@
 //! Start-up and failure behaviour that only PostgreSQL has: instances
 //! migrating at once, an unreachable database, connections killed under the
-//! store, a pool that stays busy, text PostgreSQL cannot hold.
+//! store, a pool that stays busy, text PostgreSQL cannot hold, connections
+//! closed after large writes.
 
 mod common;
 
@@ -204,6 +205,129 @@ async fn text_postgres_cannot_hold_is_invalid_not_a_crash() {
         .unwrap_err();
     assert!(matches!(err, StoreError::Invalid(_)), "{err:?}");
     store.ping().await.unwrap();
+    drop(store);
+    db.drop_database().await.unwrap();
+}
+
+/// Sessions of this store's database other than `admin`'s own.
+async fn sessions(admin: &tokio_postgres::Client) -> i64 {
+    admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Waits (up to 5 s) until the store's database has `n` sessions.
+async fn until_sessions(admin: &tokio_postgres::Client, n: i64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sessions(admin).await != n {
+        assert!(
+            Instant::now() < deadline,
+            "still {} sessions, not {n}",
+            sessions(admin).await
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A connection's buffers keep the size of its largest message, so the
+/// connection of a write of more than 10,000 rows is closed afterwards
+/// instead of going back to the pool; smaller writes keep theirs.
+#[tokio::test]
+async fn connections_of_large_writes_are_closed_after_them() {
+    let Some((db, store)) = common::fresh().await else {
+        return;
+    };
+    let admin = db.client().await.unwrap();
+    let now = common::t(0);
+    let user = common::ci_user(&store).await;
+    let project = store
+        .create_project("p".into(), user.id, now)
+        .await
+        .unwrap();
+    let cases = |n: usize, from: usize| -> Vec<NewCase> {
+        (from..from + n)
+            .map(|i| NewCase {
+                title: format!("t{i}"),
+                key: Some(format!("k{i}")),
+                suite: None,
+            })
+            .collect()
+    };
+    // Sequential writes share one pooled connection.
+    until_sessions(&admin, 1).await;
+    assert_eq!(store.pool_status().idle, 1);
+
+    // 10,000 rows: the connection goes back to the pool.
+    let small = store
+        .upsert_cases(project.id, cases(10_000, 0), now)
+        .await
+        .unwrap();
+    assert_eq!(store.pool_status().idle, 1);
+    until_sessions(&admin, 1).await;
+
+    // 10,001 rows: written, and its connection closed.
+    let large = store
+        .upsert_cases(project.id, cases(10_001, 10_000), now)
+        .await
+        .unwrap();
+    assert!(large.iter().all(|c| c.created));
+    assert_eq!(store.pool_status().idle, 0);
+    until_sessions(&admin, 0).await;
+
+    // The next request opens a new connection; a large bulk closes it too.
+    let run = store
+        .create_run(
+            project.id,
+            NewRun {
+                name: "r".into(),
+                description: None,
+                key: None,
+                case_ids: None,
+            },
+            now,
+        )
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(run.counts.total(), 20_001);
+    assert_eq!(store.pool_status().idle, 1);
+    let entries = small
+        .iter()
+        .chain(&large)
+        .enumerate()
+        .map(|(index, c)| BulkEntry {
+            index,
+            case_id: c.case.id,
+            execution: Execution {
+                status: Status::Passed,
+                note: None,
+                elapsed_ms: None,
+            },
+        })
+        .collect();
+    let outcome = store
+        .record_bulk(BulkRequest {
+            run: run.id,
+            actor: user.id,
+            now,
+            entries,
+            partial: false,
+            rejected: Vec::new(),
+            idempotency: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome.updated, 20_001);
+    assert_eq!(store.pool_status().idle, 0);
+    until_sessions(&admin, 0).await;
+    let run = store.get_run(run.id).await.unwrap();
+    assert_eq!(run.counts.passed, 20_001);
     drop(store);
     db.drop_database().await.unwrap();
 }
