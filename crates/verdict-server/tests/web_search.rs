@@ -1,5 +1,5 @@
 //! Title search over a run's results: `q` on `GET /v1/runs/:rid/results`
-//! (case-insensitive substring of the case title, `meta.total` counting the
+//! (case-insensitive substring of the case title, Unicode case included, `meta.total` counting the
 //! matches, with the status filter and paging) and the run page's search
 //! and filter, which use it.
 
@@ -69,6 +69,42 @@ async fn q_matches_titles_regardless_of_case_and_counts_the_matches() {
         .get(&format!("/v1/runs/{run}/results?q=a&q=b"), &app.admin)
         .await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+}
+
+/// Case is ignored beyond ASCII, alike on SQLite and PostgreSQL: on
+/// SQLite `lower()` folds only A–Z. Accents still count.
+#[tokio::test]
+async fn q_ignores_case_beyond_ascii_in_results_and_cases() {
+    let app = TestApp::new().await;
+    let project = app.project("Intl").await;
+    let names = ["Über den Wolken", "über uns", "Uber ride", "ÉTÉ à Paris"];
+    let cases: Vec<_> = names.iter().map(|t| json!({"title": t})).collect();
+    app.bulk_cases(&project, cases).await;
+    let run = app.run(&project, "Run").await;
+    for (q, expected) in [
+        ("%C3%BCBER", vec!["Über den Wolken", "über uns"]),
+        ("%C3%9Cber", vec!["Über den Wolken", "über uns"]),
+        ("%C3%A9t%C3%A9", vec!["ÉTÉ à Paris"]),
+        ("uber", vec!["Uber ride"]),
+    ] {
+        let r = app
+            .get(&format!("/v1/runs/{run}/results?q={q}"), &app.admin)
+            .await;
+        assert_eq!(titles(&r), expected, "results, q={q}");
+        assert_eq!(r.body["meta"]["total"], expected.len(), "q={q}");
+        let r = app
+            .get(&format!("/v1/projects/{project}/cases?q={q}"), &app.admin)
+            .await;
+        let found: Vec<&str> = r
+            .data()
+            .as_array()
+            .expect("list")
+            .iter()
+            .map(|c| c["title"].as_str().expect("title"))
+            .collect();
+        assert_eq!(found, expected, "cases, q={q}");
+        assert_eq!(r.body["meta"]["total"], expected.len(), "q={q}");
+    }
 }
 
 #[tokio::test]

@@ -128,14 +128,16 @@ pub(crate) fn list_cases(
     page: Page,
 ) -> StoreResult<Listing<Case>> {
     let (limit, offset) = check_page(page);
-    // instr() on lower() avoids LIKE's wildcards in user text.
+    // A plain substring test (no LIKE wildcards in user text), ignoring
+    // case beyond ASCII like PostgreSQL's lower(): see `search`.
     let filter = "project_id = ?1 AND deleted_at IS NULL
         AND (?2 IS NULL OR key = ?2)
-        AND (?3 IS NULL OR instr(lower(title), lower(?3)) > 0)";
+        AND (?3 IS NULL OR verdict_contains(title, ?3))";
+    let q = query.q.as_deref().map(crate::search::fold);
     let total = c
         .query_row(
             &format!("SELECT count(*) FROM cases WHERE {filter}"),
-            params![project.get(), query.key, query.q],
+            params![project.get(), query.key, q],
             |r| r.get(0),
         )
         .map_err(db_err)?;
@@ -146,7 +148,7 @@ pub(crate) fn list_cases(
         .map_err(db_err)?;
     let items = stmt
         .query_map(
-            params![project.get(), query.key, query.q, limit, offset],
+            params![project.get(), query.key, q, limit, offset],
             case_row,
         )
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())

@@ -15,6 +15,7 @@ mod pool;
 mod projects;
 mod results;
 mod runs;
+mod search;
 mod users;
 mod wal_sync;
 

@@ -226,6 +226,7 @@ pub(crate) fn open_connection(
          PRAGMA cache_size = -32000;"
     ))?;
     conn.set_prepared_statement_cache_capacity(64);
+    crate::search::register(&conn)?;
     Ok(conn)
 }
 

@@ -93,18 +93,19 @@ fn search_results(
     q: &str,
     query: &ResultQuery,
 ) -> StoreResult<Listing<TestResult>> {
-    // Status codes are our own small integers, safe to inline; instr() on
-    // lower() avoids LIKE's wildcards in user text (as the case search does).
+    // Status codes are our own small integers, safe to inline; the title
+    // test is the case search's (`search`).
     let status_filter = if statuses.is_empty() {
         String::new()
     } else {
         let codes: Vec<String> = statuses.iter().map(|s| s.code().to_string()).collect();
         format!(" AND r.status IN ({})", codes.join(", "))
     };
+    let q = crate::search::fold(q);
     let total = c
         .prepare_cached(&format!(
             "SELECT count(*) FROM results r JOIN cases c ON c.id = r.case_id
-             WHERE r.run_id = ?1{status_filter} AND instr(lower(c.title), lower(?2)) > 0"
+             WHERE r.run_id = ?1{status_filter} AND verdict_contains(c.title, ?2)"
         ))
         .and_then(|mut stmt| stmt.query_row(params![run.get(), q], |r| r.get(0)))
         .map_err(db_err)?;
@@ -114,7 +115,7 @@ fn search_results(
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
              WHERE r.run_id = ?1 AND r.id > ?2{status_filter}
-               AND instr(lower(c.title), lower(?5)) > 0
+               AND verdict_contains(c.title, ?5)
              ORDER BY r.id LIMIT ?3 OFFSET ?4"
         ))
         .map_err(db_err)?;
