@@ -91,11 +91,49 @@ impl PgConfig {
         }
         Ok(Self { pg, pool_size })
     }
+
+    /// Bounds every statement of the server's sessions at `limit` (the
+    /// request timeout) with PostgreSQL's `statement_timeout`, unless the
+    /// URL's `options` set one. A request that times out is answered 503
+    /// and its handler dropped, but a statement already sent keeps running
+    /// on the database, holding its locks and its pooled connection (a
+    /// write waiting on a row lock would wait for good); with the bound the
+    /// database cancels it too. Migrations lift it for their transaction.
+    pub fn bound_statements(&mut self, limit: Duration) {
+        let options = self.pg.get_options().unwrap_or_default().to_string();
+        if options.contains("statement_timeout") {
+            return;
+        }
+        let bound = format!("-c statement_timeout={}", limit.as_millis().max(1));
+        let options = if options.trim().is_empty() {
+            bound
+        } else {
+            format!("{options} {bound}")
+        };
+        self.pg.options(&options);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_are_bounded_unless_the_url_bounds_them() {
+        let mut c = PgConfig::from_url("postgres://u@h/db").unwrap();
+        c.bound_statements(Duration::from_secs(60));
+        assert_eq!(c.pg.get_options(), Some("-c statement_timeout=60000"));
+        let mut c = PgConfig::from_url("postgres://u@h/db?options=-c%20work_mem%3D8MB").unwrap();
+        c.bound_statements(Duration::from_millis(1500));
+        assert_eq!(
+            c.pg.get_options(),
+            Some("-c work_mem=8MB -c statement_timeout=1500")
+        );
+        let mut c =
+            PgConfig::from_url("postgres://u@h/db?options=-c%20statement_timeout%3D0").unwrap();
+        c.bound_statements(Duration::from_secs(60));
+        assert_eq!(c.pg.get_options(), Some("-c statement_timeout=0"));
+    }
 
     #[test]
     fn reads_pool_size_and_strips_it() {

@@ -140,6 +140,12 @@ ALTER TABLE cases ALTER COLUMN project_id SET STATISTICS 0;
 /// Brings the schema up to date. Returns how many migrations ran.
 pub(crate) async fn migrate(client: &mut Object) -> Result<usize> {
     let tx = client.transaction().await.map_err(db_err)?;
+    // Waiting for another instance's migration, or a migration rebuilding a
+    // big table, may take longer than the request timeout that bounds the
+    // server's statements (`PgConfig::bound_statements`).
+    tx.batch_execute("SET LOCAL statement_timeout = 0")
+        .await
+        .map_err(db_err)?;
     // Taken before anything else, the table check included, so concurrent
     // starters never race on CREATE TABLE.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])

@@ -34,6 +34,10 @@ pub const URL_VAR: &str = "VERDICT_TEST_POSTGRES_URL";
 pub const SKIP_MESSAGE: &str =
     "SKIPPED: set VERDICT_TEST_POSTGRES_URL to run the PostgreSQL conformance suite";
 
+/// The advisory lock key start-up holds while migrating, so a test can
+/// hold it and watch a start wait.
+pub const MIGRATION_LOCK: i64 = crate::migrations::MIGRATION_LOCK;
+
 /// The server URL from [`URL_VAR`], if set and not empty.
 pub fn url_from_env() -> Option<String> {
     std::env::var(URL_VAR).ok().filter(|u| !u.trim().is_empty())

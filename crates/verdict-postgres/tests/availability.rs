@@ -209,6 +209,132 @@ async fn text_postgres_cannot_hold_is_invalid_not_a_crash() {
     db.drop_database().await.unwrap();
 }
 
+/// With `bound_statements`, a statement that waits past the bound (here a
+/// PATCH waiting for the run row another session holds) is cancelled and
+/// the write answers `Unavailable`, instead of waiting for good; once the
+/// row is free the same write succeeds. Start-up is not bounded: waiting
+/// for another instance's migration lock takes as long as it takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn statements_end_at_the_bound_but_migrations_wait() {
+    let Some(db) = TestDatabase::from_env().await else {
+        println!("{}", verdict_postgres::testing::SKIP_MESSAGE);
+        return;
+    };
+    let mut config = db.config().unwrap();
+    config.bound_statements(Duration::from_millis(300));
+    // Another "instance" migrating: start-up waits for it, past the bound.
+    let mut admin = db.client().await.unwrap();
+    admin
+        .execute(
+            "SELECT pg_advisory_lock($1)",
+            &[&verdict_postgres::testing::MIGRATION_LOCK],
+        )
+        .await
+        .unwrap();
+    let starting = tokio::spawn({
+        let config = config.clone();
+        async move { PgStore::connect(&config).await }
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(!starting.is_finished(), "start-up waits for the lock");
+    admin
+        .execute(
+            "SELECT pg_advisory_unlock($1)",
+            &[&verdict_postgres::testing::MIGRATION_LOCK],
+        )
+        .await
+        .unwrap();
+    let store = starting
+        .await
+        .unwrap()
+        .expect("starts once the lock is free");
+
+    let now = common::t(0);
+    let user = common::ci_user(&store).await;
+    let project = store
+        .create_project("p".into(), user.id, now)
+        .await
+        .unwrap();
+    store
+        .create_case(
+            project.id,
+            NewCase {
+                title: "t".into(),
+                key: None,
+                suite: None,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    let run = run_over_every_case(&store, project.id).await;
+    let result = store
+        .list_results(run.id, common::all_results())
+        .await
+        .unwrap()
+        .items[0]
+        .id;
+    let failed = Execution {
+        status: Status::Failed,
+        note: None,
+        elapsed_ms: None,
+    };
+    let holder = admin.transaction().await.unwrap();
+    holder
+        .execute(
+            "SELECT 1 FROM runs WHERE id = $1 FOR UPDATE",
+            &[&run.id.get()],
+        )
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let err = store
+        .record_result(run.id, result, failed.clone(), user.id, now)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "cancelled at the bound: {:?}",
+        started.elapsed()
+    );
+    holder.rollback().await.unwrap();
+    let written = store
+        .record_result(run.id, result, failed, user.id, now)
+        .await
+        .unwrap();
+    assert_eq!(written.status, Status::Failed);
+    assert_eq!(
+        store
+            .get_run(run.id)
+            .await
+            .unwrap()
+            .counts
+            .get(Status::Failed),
+        1
+    );
+    drop(store);
+    db.drop_database().await.unwrap();
+}
+
+/// A run "r" over every case of the project.
+async fn run_over_every_case(store: &PgStore, project: ProjectId) -> Run {
+    store
+        .create_run(
+            project,
+            NewRun {
+                name: "r".into(),
+                description: None,
+                key: None,
+                case_ids: None,
+            },
+            common::t(0),
+        )
+        .await
+        .unwrap()
+        .0
+}
+
 /// Sessions of this store's database other than `admin`'s own.
 async fn sessions(admin: &tokio_postgres::Client) -> i64 {
     admin
@@ -281,20 +407,7 @@ async fn connections_of_large_writes_are_closed_after_them() {
     until_sessions(&admin, 0).await;
 
     // The next request opens a new connection; a large bulk closes it too.
-    let run = store
-        .create_run(
-            project.id,
-            NewRun {
-                name: "r".into(),
-                description: None,
-                key: None,
-                case_ids: None,
-            },
-            now,
-        )
-        .await
-        .unwrap()
-        .0;
+    let run = run_over_every_case(&store, project.id).await;
     assert_eq!(run.counts.total(), 20_001);
     assert_eq!(store.pool_status().idle, 1);
     let entries = small

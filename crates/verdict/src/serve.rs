@@ -4,6 +4,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use clap::Args;
 use tracing_subscriber::EnvFilter;
@@ -146,15 +147,17 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing requests in flight");
 }
 
-/// The backend is chosen by the URL's scheme.
-async fn open_store(url: &str) -> Result<Arc<dyn Store>, String> {
+/// The store at `url`, the backend chosen by its scheme; on PostgreSQL each
+/// statement is bounded by `request_timeout` too.
+async fn open_store(url: &str, request_timeout: Duration) -> Result<Arc<dyn Store>, String> {
     if url.starts_with("sqlite:") {
         let config = SqliteConfig::from_url(url)?;
         let store =
             SqliteStore::open(&config).map_err(|e| format!("cannot open {}: {e}", redact(url)))?;
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let config = PgConfig::from_url(url).map_err(|e| format!("{}: {e}", redact(url)))?;
+        let mut config = PgConfig::from_url(url).map_err(|e| format!("{}: {e}", redact(url)))?;
+        config.bound_statements(request_timeout);
         let store = PgStore::connect(&config)
             .await
             .map_err(|e| format!("cannot open {}: {e}", redact(url)))?;
@@ -193,7 +196,11 @@ pub fn run(args: ServeArgs) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
-    let store = open_store(&args.database_url).await?;
+    let store = open_store(
+        &args.database_url,
+        Duration::from_secs(args.request_timeout_secs),
+    )
+    .await?;
     tracing::info!(database = %redact(&args.database_url), "database ready");
     // Checked before the bootstrap creates the admin: demo data goes only
     // into a database that holds nothing, never beside real data.
