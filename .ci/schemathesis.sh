@@ -84,20 +84,20 @@ curl -sS --fail-with-body -H "Authorization: Bearer $TOKEN" -H 'Content-Type: ap
 # Two checks cannot hold everywhere, and are left out only where they cannot:
 #
 # positive_data_acceptance (a schema-valid request must not be refused with
-# 400/422) where DESIGN makes validity depend on what is stored, which no
+# 400/422) where the API contract makes validity depend on what is stored, which no
 # schema can say: an unknown or deleted id in a body is a 422 naming the
-# field (DESIGN §2: `case_ids[i]`, `results[i].test_case_id`, `user_id`), a
+# field (API §2: `case_ids[i]`, `results[i].test_case_id`, `user_id`), a
 # JUnit testcase whose key has no case in the run is a 422 without
-# `create_missing` (DESIGN §4), an Idempotency-Key sent again with another
-# body is a 422 `idempotency_key_reused` (DESIGN §3), and
+# `create_missing` (API §4), an Idempotency-Key sent again with another
+# body is a 422 `idempotency_key_reused` (API §3), and
 # `current_password` must match the account's password, or be left out
 # when it has none (a 422 naming it otherwise).
 #
 # negative_data_rejection for the JUnit import, whose body is XML: XML has
 # no types, so a "wrongly typed" value (`<testsuite>true</testsuite>`) is
-# still a well-formed report, rightly accepted (DESIGN §4: a report with no
+# still a well-formed report, rightly accepted (API §4: a report with no
 # testcases is a 200). Nor for a bulk upload with `?partial=true`, which
-# answers 200 listing the invalid entries in `rejected` (DESIGN §3); the
+# answers 200 listing the invalid entries in `rejected` (API §3); the
 # config pins `partial` per run, so bulk uploads without it are checked
 # for negative data like everything else. Their parameters are the same
 # strict query and path parsing that every other operation is checked on.

@@ -40,7 +40,7 @@ pub struct Meta {
     pub next_after: Option<String>,
 }
 
-/// The error envelope (DESIGN §6).
+/// The error envelope every error answers with.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {

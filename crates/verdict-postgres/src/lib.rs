@@ -1,5 +1,5 @@
 //! [`Store`](verdict_store::Store) on PostgreSQL, for several stateless `verdict serve` instances
-//! sharing one database (DESIGN §1, §9). Behaves exactly like the SQLite
+//! sharing one database (API §1, §9). Behaves exactly like the SQLite
 //! store (the reference); what differs is how concurrency is made safe:
 //!
 //! - **Driver**: tokio-postgres (binary protocol, pipelining, statements
@@ -14,7 +14,7 @@
 //! - **Failures** of the database (down, restarting, pool exhausted for 5 s)
 //!   are `StoreError::Unavailable` (a 503); broken connections are dropped,
 //!   so the same process works again once the database is back.
-//! - **Durability** (DESIGN §8) is PostgreSQL's `synchronous_commit`; the
+//! - **Durability** (API §8) is PostgreSQL's `synchronous_commit`; the
 //!   store warns at start-up when the server has it off.
 
 // No unwrap() on anything a client or the environment controls; tests may.
@@ -95,7 +95,7 @@ impl PgStore {
         match setting {
             Ok(s) if s == "off" => tracing::warn!(
                 synchronous_commit = %s,
-                "PostgreSQL may lose answered writes on a crash; set synchronous_commit=on (DESIGN §8)"
+                "PostgreSQL may lose answered writes on a crash; set synchronous_commit=on (API §8)"
             ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = ?e, "cannot read synchronous_commit"),

@@ -1,5 +1,5 @@
 //! The one error type of the HTTP layer. Every failure becomes the JSON
-//! envelope of DESIGN §6 with the status code its kind calls for; a 500
+//! envelope of API §6 with the status code its kind calls for; a 500
 //! says nothing internal and the cause goes to the log.
 
 use axum::http::{HeaderValue, StatusCode, header};

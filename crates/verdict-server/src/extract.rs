@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// A body's bytes: gzip (by `Content-Encoding`, or by its magic bytes) is
-/// decoded, within the body limit after decoding (DESIGN §7).
+/// decoded, within the body limit after decoding (API §7).
 pub fn decode(headers: &HeaderMap, raw: &[u8], limit: usize) -> ApiResult<Vec<u8>> {
     let encoding = headers
         .get(header::CONTENT_ENCODING)

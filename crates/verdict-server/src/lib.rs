@@ -176,7 +176,7 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
     response
 }
 
-/// Makes sure the database has an admin (DESIGN §5). Returns the secret of
+/// Makes sure the database has an admin (API §5). Returns the secret of
 /// a freshly created admin token when one was made for an empty database;
 /// the caller prints it once.
 pub async fn bootstrap(

@@ -10,7 +10,7 @@ use verdict_store::Store;
 use crate::guard::{DEFAULT_BURST, DEFAULT_PER_MINUTE, RateLimiter};
 use crate::metrics::Metrics;
 
-/// Limits on what one request may ask for (DESIGN §7).
+/// Limits on what one request may ask for (API §7).
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Request body size, after any content decoding.

@@ -1,5 +1,5 @@
 //! The authorization matrix: every endpoint × every kind of caller, with
-//! the status DESIGN §5 and docs/DECISIONS.md call for. A new endpoint needs
+//! the status API §5 and docs/DECISIONS.md call for. A new endpoint needs
 //! a row here (the list is checked against the router's documented routes
 //! where the OpenAPI document is available).
 

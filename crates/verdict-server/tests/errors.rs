@@ -1,4 +1,4 @@
-//! The error envelope (DESIGN §6) at the edges: unknown routes, wrong
+//! The error envelope (API §6) at the edges: unknown routes, wrong
 //! methods, content types, broken JSON, bodies that are not objects, unknown
 //! query parameters, body limits, ids in paths and bodies; and the health
 //! endpoints, which need no token.

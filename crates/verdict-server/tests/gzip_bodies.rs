@@ -1,5 +1,5 @@
 //! Request bodies may be gzip-compressed; limits apply after decoding
-//! (DESIGN §7).
+//! (API §7).
 
 mod common;
 

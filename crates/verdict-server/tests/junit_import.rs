@@ -308,7 +308,7 @@ async fn idempotent_retry_applies_once() {
     assert_eq!(app.history(&run, &id).await.len(), 1);
 }
 
-/// DESIGN §4: for each corpus report, importing it with create_missing
+/// API §4: for each corpus report, importing it with create_missing
 /// leaves run counts equal to the last outcome per key.
 #[tokio::test]
 async fn every_corpus_report_imports_to_the_expected_counts() {

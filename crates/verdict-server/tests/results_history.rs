@@ -1,4 +1,4 @@
-//! GET /v1/runs/:rid/results/:id/history (DESIGN §4).
+//! GET /v1/runs/:rid/results/:id/history (API §4).
 
 mod common;
 

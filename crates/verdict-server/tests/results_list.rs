@@ -1,5 +1,5 @@
 //! GET /v1/runs/:rid/results — paging, the status filter, the `after`
-//! cursor and the query checks (DESIGN §3).
+//! cursor and the query checks (API §3).
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! Who may do what on the results endpoints (DESIGN §5): non-members see
+//! Who may do what on the results endpoints (API §5): non-members see
 //! nothing (404), viewers read, testers also record; no or a bad token is
 //! a 401.
 

@@ -22,7 +22,7 @@ use verdict_store::{StoreError, StoreResult};
 use crate::db_err;
 use crate::wal_sync::{self, Delivery, WalSync};
 
-/// How much a commit waits for the disk; see DESIGN §8.
+/// How much a commit waits for the disk; see API §8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Synchronous {
     /// fsync at every commit: an answered write survives power loss.

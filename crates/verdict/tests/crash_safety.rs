@@ -1,4 +1,4 @@
-//! Crash safety (DESIGN §8): SIGKILL the server at random moments while
+//! Crash safety (API §8): SIGKILL the server at random moments while
 //! large bulk uploads and JUnit imports are in flight. After a restart every
 //! request is either fully there (results, history, counts, created cases)
 //! or not at all, every acknowledged request is there, and SQLite's

@@ -1,4 +1,4 @@
-//! Several stateless servers on one PostgreSQL database (DESIGN §1, §9):
+//! Several stateless servers on one PostgreSQL database (API §1, §9):
 //! two `verdict serve` processes, eight concurrent clients mixing PATCH and
 //! overlapping bulk uploads across both. Afterwards every accepted write is
 //! in history exactly once, each result's current state is its last write,

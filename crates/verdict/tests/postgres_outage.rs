@@ -1,4 +1,4 @@
-//! The database going away and coming back (DESIGN §1, issue: PostgreSQL):
+//! The database going away and coming back (API §1, issue: PostgreSQL):
 //! while it is gone `/readyz` fails and requests answer 503 in the error
 //! envelope; afterwards the same server process serves again.
 

@@ -38,7 +38,7 @@ fn entry(case: &str, status: &str, note: Option<String>, ms: Option<u64>) -> Val
     v
 }
 
-/// The executions of a testcase as the import maps them (DESIGN §4).
+/// The executions of a testcase as the import maps them (API §4).
 fn executions(tc: &TestCase, case: &str, out: &mut Vec<Value>) {
     let attempts = tc
         .attempts

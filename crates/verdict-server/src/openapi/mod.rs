@@ -70,7 +70,7 @@ pub mod prelude {
     )),
     modifiers(&Finish),
     tags(
-        (name = "results", description = "The Test Results API (DESIGN §3): list, read, record one, record many, import JUnit XML, history."),
+        (name = "results", description = "The Test Results API: list, read, record one, record many, import JUnit XML, history."),
         (name = "runs", description = "Runs: one per build, release or manual test cycle, with live counts."),
         (name = "cases", description = "Test cases of a project; `key` is the automation key (`classname.name`)."),
         (name = "projects", description = "Projects and their members (viewer < tester < manager)."),
@@ -118,7 +118,7 @@ impl utoipa::Modify for Finish {
                 }
             }
         }
-        // PUT on a result is accepted as the same as PATCH (DESIGN §3).
+        // PUT on a result is accepted as the same as PATCH (API §3).
         if let Some(item) = doc.paths.paths.get_mut("/v1/runs/{rid}/results/{id}")
             && let Some(patch) = item.patch.clone()
         {

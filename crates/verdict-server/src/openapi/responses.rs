@@ -1,5 +1,5 @@
 //! The error answers of the API as reusable OpenAPI responses, one per
-//! status, each the `ErrorBody` envelope of DESIGN §6. A handler's
+//! status, each the `ErrorBody` envelope of API §6. A handler's
 //! `#[utoipa::path]` lists the markers of the errors it can return (e.g.
 //! `responses((status = 200, …), Unauthorized, NotFound)`); the layers that
 //! wrap every route (rate limit, timeout) add theirs to every operation in

@@ -1,6 +1,6 @@
 //! POST /v1/runs/:rid/results/junit: a JUnit XML report (gzip allowed) as
 //! executions, matched to cases by key (`classname.name`), following the
-//! mapping table of DESIGN §4. Atomic like a bulk upload.
+//! mapping table of API §4. Atomic like a bulk upload.
 
 use axum::Json;
 use axum::extract::{OriginalUri, Request, State};
@@ -117,7 +117,7 @@ fn entries(testcases: &[TestCase], skipped_as: Status, note_limit: usize) -> Vec
 #[utoipa::path(
     post, path = "/v1/runs/{rid}/results/junit", tag = "results", operation_id = "import_junit",
     summary = "Import a JUnit XML report (tester)",
-    description = "Testcases map to cases by key (`classname.name`) following DESIGN §4: no child element is `passed`, `<failure>`/`<error>` is `failed`, `<skipped>` is `blocked` (see `skipped_as`); flaky and rerun attempts are separate executions, the last one current. Atomic like a bulk upload (`?partial=true` as there): without `create_missing`, a key with no case in the run is a 422 naming `testcases[i]`. Gzip bodies are accepted (`Content-Encoding: gzip` or the gzip magic bytes); the size limit applies after decoding. Not XML, truncated, a DTD or entity declaration, or too deep: 400 with the position, nothing written.",
+    description = "Testcases map to cases by key (`classname.name`): no child element is `passed`, `<failure>`/`<error>` is `failed`, `<skipped>` is `blocked` (see `skipped_as`); flaky and rerun attempts are separate executions, the last one current. Atomic like a bulk upload (`?partial=true` as there): without `create_missing`, a key with no case in the run is a 422 naming `testcases[i]`. Gzip bodies are accepted (`Content-Encoding: gzip` or the gzip magic bytes); the size limit applies after decoding. Not XML, truncated, a DTD or entity declaration, or too deep: 400 with the position, nothing written.",
     params(RunPath, JunitQuery, IdempotencyKeyHeader),
     request_body(content = crate::openapi::xml::JunitReport, content_type = "application/xml",
         description = "A JUnit/xUnit XML report (`application/xml`, `text/xml` or `*+xml`; gzip allowed).",

@@ -1,4 +1,4 @@
-//! The Test Results API (DESIGN §3): list, one, update, bulk, history.
+//! The Test Results API (API §3): list, one, update, bulk, history.
 
 use std::collections::HashSet;
 
@@ -276,7 +276,7 @@ pub async fn bulk(
     }
     if !invalid.is_empty() && !partial {
         // Nothing will be written, but the answer still names every bad
-        // entry (DESIGN §3), including valid ones whose case is not in the run.
+        // entry (API §3), including valid ones whose case is not in the run.
         if !valid.is_empty() {
             let in_run = cases_in_run(&state, run).await?;
             for entry in valid.iter().filter(|e| !in_run.contains(&e.case_id)) {
