@@ -80,3 +80,103 @@ fn readme_walkthrough_works_as_pasted() {
     );
     assert_eq!(answers[7]["meta"]["total"], 1);
 }
+
+/// The repository's root, two levels above this crate.
+fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Relative link targets (`](target)`) in a Markdown text, without their
+/// `#fragment`; web addresses and in-page anchors left out.
+fn relative_links(markdown: &str) -> Vec<String> {
+    markdown
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| rest.split(')').next())
+        .filter(|t| !t.contains("://") && !t.starts_with('#') && !t.starts_with("mailto:"))
+        .map(|t| t.split('#').next().unwrap_or(t).to_string())
+        .collect()
+}
+
+#[test]
+fn readme_and_docs_link_only_to_files_in_the_repository() {
+    let root = repo_root();
+    let mut pages = vec![root.join("README.md")];
+    for entry in std::fs::read_dir(root.join("docs")).expect("docs/") {
+        let path = entry.expect("docs entry").path();
+        if path.extension().is_some_and(|e| e == "md") {
+            pages.push(path);
+        }
+    }
+    let mut checked = 0;
+    for page in &pages {
+        let text = std::fs::read_to_string(page).expect("page");
+        let dir = page.parent().expect("a directory");
+        for link in relative_links(&text) {
+            assert!(
+                dir.join(&link).exists(),
+                "{} links to {link}, which is not in the repository",
+                page.display()
+            );
+            checked += 1;
+        }
+    }
+    // README links to the screenshots, the API document and the decisions.
+    assert!(checked >= 5, "only {checked} links found");
+}
+
+/// Text files of the repository that could cite a document: sources,
+/// Markdown, scripts and manifests, outside `target/`.
+fn repository_texts(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if path.is_dir() {
+            if name != "target" && name != ".git" {
+                repository_texts(&path, out);
+            }
+        } else if ["rs", "md", "toml", "sh", "json", "yml", "yaml"]
+            .iter()
+            .any(|ext| name.ends_with(&format!(".{ext}")))
+            || name == "run"
+        {
+            out.push(path);
+        }
+    }
+}
+
+#[test]
+fn no_file_cites_a_design_document_missing_from_the_repository() {
+    let root = repo_root();
+    let mut files = Vec::new();
+    repository_texts(&root, &mut files);
+    assert!(files.len() > 100, "only {} files found", files.len());
+    // Built from parts so this file does not name what it looks for.
+    let missing = ["DESIGN", ".md"].concat();
+    let section = ["DESIGN", " §"].concat();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        assert!(
+            !text.contains(&missing) && !text.contains(&section),
+            "{} cites a design document that is not in the repository; cite docs/API.md",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn readme_says_how_to_install_verdict_before_using_it() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README.md");
+    let install = readme
+        .find("cargo install --locked --path crates/verdict")
+        .expect("an install command");
+    let first_use = readme
+        .find("\nverdict ")
+        .expect("a command line starting with verdict");
+    assert!(
+        install < first_use,
+        "the README uses `verdict` before saying how to install it"
+    );
+}
