@@ -543,3 +543,176 @@ async fn plain_http_needs_no_root_certificates_and_tls_refusals_are_not_retried(
         started.elapsed()
     );
 }
+
+/// A small report of `n` passing tests named `prefix0…`.
+fn report(dir: &Path, file: &str, prefix: &str, n: usize) -> PathBuf {
+    let mut xml = String::from("<testsuite name=\"s\">\n");
+    for i in 0..n {
+        xml.push_str(&format!(
+            "<testcase classname=\"app.{prefix}\" name=\"{prefix}{i}\" time=\"0.1\"/>\n"
+        ));
+    }
+    xml.push_str("</testsuite>\n");
+    let path = dir.join(file);
+    std::fs::write(&path, xml).expect("write report");
+    path
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A 404 says what was not found.
+#[tokio::test]
+async fn not_found_names_the_resource() {
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    let pid = project(&server).await;
+    let file = report(db.path(), "r.xml", "T", 1);
+    let file = file.to_str().expect("utf-8");
+    let cases: [(Vec<&str>, &str); 7] = [
+        (vec!["run", "show", "run_042"], "run run_042"),
+        (vec!["run", "close", "run_042"], "run run_042"),
+        (vec!["results", "list", "run_042"], "run run_042"),
+        (
+            vec!["run", "create", "--project", "prj_009", "--name", "x"],
+            "project prj_009",
+        ),
+        (
+            vec![
+                "upload",
+                "--project",
+                "prj_009",
+                "--run-name",
+                "x",
+                "--create-missing",
+                file,
+            ],
+            "project prj_009",
+        ),
+        (
+            vec!["upload", "--project", &pid, "--run", "run_042", file],
+            "run run_042",
+        ),
+        (vec!["run", "show", "nonsense"], "run nonsense"),
+    ];
+    for (args, what) in cases {
+        let out = verdict(&server, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+        assert!(
+            stderr(&out).contains(&format!("verdict: {what} not found, or not yours")),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+}
+
+/// Options and arguments in `--help` whose help text is empty. Handles
+/// both layouts clap uses: text beside the name, or on the next line.
+fn without_help(help: &str) -> Vec<String> {
+    let lines: Vec<&str> = help.lines().collect();
+    let mut missing = Vec::new();
+    let mut in_list = false;
+    for (i, line) in lines.iter().enumerate() {
+        if !line.starts_with(' ') {
+            in_list = ["Arguments:", "Options:", "Commands:"].contains(&line.trim());
+            continue;
+        }
+        let entry = line.trim_start();
+        let indent = line.len() - entry.len();
+        // Entries start within the first columns; a long help's text lines
+        // are indented further.
+        if !in_list || indent > 6 || entry.is_empty() {
+            continue;
+        }
+        let (name, beside) = entry.split_once("  ").unwrap_or((entry, ""));
+        let below = lines
+            .get(i + 1)
+            .filter(|next| next.len() - next.trim_start().len() > 6)
+            .map_or("", |next| next.trim());
+        if beside.trim().is_empty() && below.is_empty() {
+            missing.push(name.to_string());
+        }
+    }
+    missing
+}
+
+/// The names in the "Commands:" list of a `--help`.
+fn subcommands(help: &str) -> Vec<String> {
+    help.split("Commands:\n")
+        .nth(1)
+        .map(|list| {
+            list.lines()
+                .take_while(|l| l.starts_with(' '))
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|name| *name != "help")
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_option_of_every_command_has_help_text() {
+    let mut queue: Vec<Vec<String>> = vec![vec![]];
+    let mut seen = 0;
+    while let Some(path) = queue.pop() {
+        let out = Command::new(env!("CARGO_BIN_EXE_verdict"))
+            .args(&path)
+            .arg("--help")
+            .output()
+            .expect("run verdict");
+        assert!(out.status.success(), "{path:?}: {}", text(&out));
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Options:"), "{path:?}: {help}");
+        let missing = without_help(&help);
+        assert!(
+            missing.is_empty(),
+            "verdict {} --help: no text for {missing:?}\n{help}",
+            path.join(" ")
+        );
+        for sub in subcommands(&help) {
+            let mut next = path.clone();
+            next.push(sub);
+            queue.push(next);
+        }
+        seen += 1;
+    }
+    // verdict, serve, upload, run (create, show, close), results (list),
+    // password (set).
+    assert!(seen >= 11, "{seen} commands");
+}
+
+/// With the server and token in the environment, a usage error does not
+/// ask for `--url`/`--token`; a flag still wins over the environment.
+#[tokio::test]
+async fn usage_errors_leave_out_what_the_environment_gives() {
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    for args in [
+        vec!["upload"],
+        vec!["upload", "--project", "prj_001"],
+        vec!["run", "show"],
+        vec!["run", "create", "--project", "prj_001"],
+        vec!["results", "list"],
+    ] {
+        let out = verdict(&server, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let err = stderr(&out);
+        assert!(err.contains("Usage:"), "{args:?}: {}", text(&out));
+        assert!(
+            !err.contains("--url") && !err.contains("--token"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+    let pid = project(&server).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args(["run", "create", "--project", &pid, "--name", "r"])
+        .args(["--url", &server.url])
+        .env("VERDICT_URL", "http://127.0.0.1:1")
+        .env("VERDICT_TOKEN", TOKEN)
+        .output()
+        .expect("run verdict");
+    assert!(out.status.success(), "{}", text(&out));
+}

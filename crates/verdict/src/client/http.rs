@@ -33,11 +33,24 @@ impl From<ApiFailure> for Failure {
     }
 }
 
+impl ApiFailure {
+    /// A 404 from the server, as "project prj_009 not found, or not
+    /// yours": the server does not say which resource (nor whether it
+    /// exists), but the command knows what it asked for. An answer that is
+    /// not the server's envelope (another service at that URL) stays as is.
+    pub fn naming(mut self, what: &str) -> ApiFailure {
+        if self.status == Some(StatusCode::NOT_FOUND) && self.message.starts_with("404 not_found:")
+        {
+            self.message = format!("{what} not found, or not yours");
+        }
+        self
+    }
+}
+
 impl Client {
     pub fn new(conn: &Connection) -> Result<Client, Failure> {
         let token = conn
-            .token
-            .clone()
+            .token()
             .ok_or_else(|| Failure::usage("no API token: set VERDICT_TOKEN (or pass --token)"))?;
         let tls = super::tls::client_config()
             .map_err(|e| Failure::new(format!("cannot set up TLS: {e}")))?;
@@ -50,7 +63,7 @@ impl Client {
             .map_err(|e| Failure::new(format!("cannot build an HTTP client: {e}")))?;
         Ok(Client {
             http,
-            base: conn.url.trim_end_matches('/').to_string(),
+            base: conn.url().trim_end_matches('/').to_string(),
             token,
             attempts: 5,
         })

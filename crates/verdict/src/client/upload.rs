@@ -192,7 +192,10 @@ fn random_hex() -> String {
 
 async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failure> {
     if let Some(run) = &args.run {
-        let found: api::Data<api::Run> = client.get(&format!("/v1/runs/{run}")).await?;
+        let found: api::Data<api::Run> = client
+            .get(&format!("/v1/runs/{run}"))
+            .await
+            .map_err(|f| f.naming(&format!("run {run}")))?;
         return Ok(found.data);
     }
     let name = args.run_name.clone().unwrap_or_default();
@@ -206,7 +209,8 @@ async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failur
     };
     let (status, run): (_, api::Data<api::Run>) = client
         .post(&format!("/v1/projects/{}/runs", args.project), &body)
-        .await?;
+        .await
+        .map_err(|f| f.naming(&format!("project {}", args.project)))?;
     let what = if status.as_u16() == 201 {
         "created"
     } else {
@@ -310,11 +314,11 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
                     f.message
                 );
             }
-            Err(f) if args.dry_run => return Err(f.into()),
+            Err(f) if args.dry_run => return Err(f.naming(&format!("run {}", run.id)).into()),
             Err(f) => {
                 return Err(Failure::new(format!(
                     "chunk {number} of the upload failed (earlier chunks are recorded): {}",
-                    f.message
+                    f.naming(&format!("run {}", run.id)).message
                 )));
             }
         }
@@ -338,16 +342,21 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         return Ok(());
     }
     println!("uploaded {updated} executions ({created} cases created, {added} added to the run)");
+    let named = |f: super::http::ApiFailure| f.naming(&format!("run {}", run.id));
     let run = if args.close {
         let (_, closed): (_, api::Data<api::Run>) = client
             .post(
                 &format!("/v1/runs/{}/close", run.id),
                 &serde_json::json!({}),
             )
-            .await?;
+            .await
+            .map_err(named)?;
         closed.data
     } else {
-        let fresh: api::Data<api::Run> = client.get(&format!("/v1/runs/{}", run.id)).await?;
+        let fresh: api::Data<api::Run> = client
+            .get(&format!("/v1/runs/{}", run.id))
+            .await
+            .map_err(named)?;
         fresh.data
     };
     print_run(&run, false)?;
