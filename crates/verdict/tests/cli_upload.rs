@@ -423,7 +423,7 @@ async fn an_upload_survives_a_server_restart_without_duplicates() {
         .expect("upload output");
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("retrying chunk"),
+        String::from_utf8_lossy(&out.stderr).contains("retrying in "),
         "{}",
         text(&out)
     );
@@ -715,4 +715,79 @@ async fn usage_errors_leave_out_what_the_environment_gives() {
         .output()
         .expect("run verdict");
     assert!(out.status.success(), "{}", text(&out));
+}
+/// A server that cannot be reached: one line on stderr per retry, in the
+/// form "retrying in 0.5 s: connection refused (attempt 1/4)", then the
+/// failure saying how many attempts it took.
+#[test]
+fn each_retry_is_a_line_on_stderr() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = report(dir.path(), "r.xml", "T", 1);
+    // A port nothing listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let closed = format!("http://127.0.0.1:{port}");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_verdict"))
+            .args(args)
+            .env("VERDICT_URL", &closed)
+            .env("VERDICT_TOKEN", TOKEN)
+            .output()
+            .expect("run verdict")
+    };
+    let cases = [
+        (
+            vec![
+                "upload",
+                "--project",
+                "prj_001",
+                "--run-name",
+                "r",
+                "--retries",
+                "3",
+            ],
+            ["0.5 s", "1 s", "2 s"].as_slice(),
+        ),
+        (
+            vec!["run", "show", "run_001", "--retries", "2"],
+            ["0.5 s", "1 s"].as_slice(),
+        ),
+    ];
+    for (mut args, waits) in cases {
+        if args[0] == "upload" {
+            args.push(file.to_str().expect("utf-8"));
+        }
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let stderr = stderr(&out);
+        let retries: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("retrying"))
+            .collect();
+        let attempts = waits.len() + 1;
+        let want: Vec<String> = waits
+            .iter()
+            .enumerate()
+            .map(|(i, wait)| {
+                format!(
+                    "retrying in {wait}: connection refused (attempt {}/{attempts})",
+                    i + 1
+                )
+            })
+            .collect();
+        assert_eq!(retries, want, "{}", text(&out));
+        let last = stderr.lines().last().unwrap_or("");
+        assert!(
+            last.starts_with("verdict: cannot reach")
+                && last.ends_with(&format!("(gave up after {attempts} attempts)")),
+            "{}",
+            text(&out)
+        );
+    }
+    // No retries at all: one attempt, no retry line.
+    let out = run(&["run", "show", "run_001", "--retries", "0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(!stderr(&out).contains("retrying"), "{}", text(&out));
 }

@@ -23,6 +23,9 @@ pub struct Connection {
     /// An API token (vdt_…) [env: VERDICT_TOKEN]. Prefer the environment variable: flags show up in process lists.
     #[arg(long, global = true, value_name = "TOKEN")]
     token: Option<String>,
+    /// Retries of a request that failed in a way that may pass (no connection, 429, 5xx), after 0.5 s, 1 s, 2 s… up to 10 s [default: 7 for upload, 4 otherwise]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    retries: Option<u32>,
 }
 
 /// A variable of the environment, unless unset or empty.
@@ -40,6 +43,11 @@ impl Connection {
 
     pub fn token(&self) -> Option<String> {
         self.token.clone().or_else(|| env("VERDICT_TOKEN"))
+    }
+
+    /// `--retries`, or the command's default.
+    pub fn retries_or(&self, default: u32) -> u32 {
+        self.retries.unwrap_or(default)
     }
 }
 

@@ -223,8 +223,7 @@ async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failur
 pub async fn run(args: UploadArgs) -> Result<(), Failure> {
     let files = expand(&args.files)?;
     let parsed = parse_all(&files)?;
-    let mut client = Client::new(&args.conn)?;
-    client.attempts = 8;
+    let client = Client::with_retries(&args.conn, 7)?;
     let run = find_run(&client, &args).await?;
     if run.project_id != args.project {
         return Err(Failure::usage(format!(
@@ -264,7 +263,8 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         }
         let key = format!("verdict-upload-{upload_id}-{sent}");
         sent += 1;
-        let mut retried = |why: &str| eprintln!("\nretrying chunk {number} after: {why}");
+        let mut retried =
+            |r: &super::http::Retry| eprintln!("{}{r}", if progress { "\n" } else { "" });
         let body = Some(("application/xml", xml.into_bytes()));
         let outcome = if args.dry_run {
             client
