@@ -544,6 +544,22 @@ async fn plain_http_needs_no_root_certificates_and_tls_refusals_are_not_retried(
     );
 }
 
+/// The CI variables `verdict upload` names a new run after.
+const CI_BUILD_VARS: [&str; 3] = ["GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_NUMBER"];
+
+/// `verdict` with none of the CI variables set but those in `env`.
+fn verdict_in_ci(server: &Server, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verdict"));
+    cmd.args(args)
+        .env("VERDICT_URL", &server.url)
+        .env("VERDICT_TOKEN", TOKEN);
+    for var in CI_BUILD_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("run verdict")
+}
+
 /// A small report of `n` passing tests named `prefix0…`.
 fn report(dir: &Path, file: &str, prefix: &str, n: usize) -> PathBuf {
     let mut xml = String::from("<testsuite name=\"s\">\n");
@@ -560,6 +576,117 @@ fn report(dir: &Path, file: &str, prefix: &str, n: usize) -> PathBuf {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Without `--run`/`--run-key` each upload creates a run, named after the
+/// CI build when a CI variable says which, else after the time; options
+/// that do not go together are a usage error listing every way.
+#[tokio::test]
+async fn an_upload_without_run_options_creates_a_run_named_after_the_build() {
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    let pid = project(&server).await;
+    let file = report(db.path(), "r.xml", "T", 3);
+    let file = file.to_str().expect("utf-8");
+    let upload = ["upload", "--project", &pid, "--create-missing", file];
+
+    for _ in 0..2 {
+        let out = verdict_in_ci(&server, &upload, &[("GITHUB_RUN_ID", "4242")]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = verdict_in_ci(&server, &upload, &[("CI_PIPELINE_ID", "77")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = verdict_in_ci(&server, &upload, &[("BUILD_NUMBER", "9")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = verdict_in_ci(&server, &upload, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let with_name = [
+        "upload",
+        "--project",
+        &pid,
+        "--run-name",
+        "nightly",
+        "--create-missing",
+        file,
+    ];
+    for _ in 0..2 {
+        let out = verdict_in_ci(&server, &with_name, &[("GITHUB_RUN_ID", "4242")]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    // A run key alone: the first job creates the run, the next joins it.
+    let with_key = [
+        "upload",
+        "--project",
+        &pid,
+        "--run-key",
+        "pipe-5",
+        "--create-missing",
+        file,
+    ];
+    for _ in 0..2 {
+        let out = verdict_in_ci(&server, &with_key, &[("CI_PIPELINE_ID", "5")]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+
+    let runs = runs_of(&server, &pid).await;
+    let mut names: Vec<String> = runs
+        .iter()
+        .map(|r| r["name"].as_str().expect("name").to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names[..7],
+        [
+            "GitHub Actions run 4242",
+            "GitHub Actions run 4242",
+            "GitLab pipeline 5",
+            "GitLab pipeline 77",
+            "build 9",
+            "nightly",
+            "nightly",
+        ],
+        "{names:?}"
+    );
+    assert_eq!(names.len(), 8, "{names:?}");
+    // The time, as the API writes times.
+    let timed = names[7]
+        .strip_prefix("upload ")
+        .expect("named after the time");
+    assert!(
+        timed.len() == 20 && timed.starts_with("20") && timed.ends_with('Z'),
+        "{timed}"
+    );
+    assert!(runs.iter().all(|r| r["counts"]["total"] == 3), "{runs:?}");
+
+    // Options that do not go together, and a dry run that would have to
+    // create a run: usage errors listing every way, and no run created.
+    let every_way = [
+        "--run RUN",
+        "--run-name NAME",
+        "--run-key KEY",
+        "(no run option)",
+        "GITHUB_RUN_ID",
+    ];
+    for args in [
+        vec!["--run", "run_001", "--run-name", "x"],
+        vec!["--run", "run_001", "--run-key", "k"],
+        vec!["--dry-run"],
+        vec!["--dry-run", "--run-name", "x"],
+    ] {
+        let mut all = vec!["upload", "--project", &pid];
+        all.extend(args);
+        all.push(file);
+        let out = verdict_in_ci(&server, &all, &[]);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {}", text(&out));
+        for way in every_way {
+            assert!(
+                stderr(&out).contains(way),
+                "{all:?} lists {way}: {}",
+                text(&out)
+            );
+        }
+    }
+    assert_eq!(runs_of(&server, &pid).await.len(), 8);
 }
 
 /// A 404 says what was not found.

@@ -2,9 +2,10 @@
 //!
 //! Reports are parsed locally first (a broken file stops the upload before
 //! anything is sent), the run is found or created (a run key lets parallel
-//! jobs share one run), and the testcases go up in chunks under the
-//! server's limits (a chunk the server finds too large, 413, is split in
-//! two and sent again). Each chunk carries its own idempotency key, so
+//! jobs share one run; no run option at all makes a new run named after the
+//! CI build), and the testcases go up in chunks under the server's limits
+//! (a chunk the server finds too large, 413, is split in two and sent
+//! again). Each chunk carries its own idempotency key, so
 //! retries after 429, 5xx or a dropped connection never apply a chunk twice.
 
 use std::collections::VecDeque;
@@ -24,19 +25,41 @@ use super::{Connection, Failure, table};
 /// Exit code when `--fail-on-failed` is set and a test failed.
 const EXIT_TESTS_FAILED: u8 = 3;
 
+/// Exit code for bad usage.
+const EXIT_USAGE: u8 = 2;
+
+/// The CI variables a run without a name is named after, first found
+/// first: GitHub Actions, GitLab CI, Jenkins (and others with a build
+/// number). Kept short on purpose; `--run-name` covers the rest.
+const CI_BUILDS: [(&str, &str); 3] = [
+    ("GITHUB_RUN_ID", "GitHub Actions run"),
+    ("CI_PIPELINE_ID", "GitLab pipeline"),
+    ("BUILD_NUMBER", "build"),
+];
+
+/// Every way to choose the run, for `--help` and for usage errors.
+const RUN_CHOICES: &str = "\
+Choose the run in one of these ways:
+  --run RUN                        upload into an existing run (run_…)
+  --run-name NAME                  create a new run with this name
+  --run-key KEY [--run-name NAME]  create the run, or join the one another job created with KEY
+  (no run option)                  create a new run named after the CI build ($GITHUB_RUN_ID,
+                                   $CI_PIPELINE_ID or $BUILD_NUMBER) or, outside CI, the time";
+
 #[derive(Args, Debug)]
+#[command(after_help = RUN_CHOICES)]
 pub struct UploadArgs {
     /// The project id (prj_…).
     #[arg(long)]
     project: String,
     /// Upload into this existing run (run_…).
-    #[arg(long, conflicts_with_all = ["run_name", "run_key"], required_unless_present = "run_name")]
+    #[arg(long)]
     run: Option<String>,
-    /// Create a run with this name (or, with --run-key, find the run).
+    /// Create a new run with this name (default: the CI build, or the time).
     #[arg(long)]
     run_name: Option<String>,
-    /// A key shared by parallel jobs (e.g. the pipeline id): they all get one run.
-    #[arg(long, requires = "run_name")]
+    /// A key shared by parallel jobs (e.g. the pipeline id): the first creates the run, the others join it.
+    #[arg(long)]
     run_key: Option<String>,
     /// Create cases for testcases the project does not have yet.
     #[arg(long)]
@@ -48,7 +71,7 @@ pub struct UploadArgs {
     #[arg(long)]
     close: bool,
     /// Report what would happen (needs --run); writes nothing.
-    #[arg(long, requires = "run")]
+    #[arg(long)]
     dry_run: bool,
     /// Exit with code 3 when a test failed or errored.
     #[arg(long)]
@@ -190,6 +213,32 @@ fn random_hex() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Options that do not go together, or a dry run without a run, as a
+/// usage error listing every way to choose the run.
+fn check_run_options(args: &UploadArgs) -> Result<(), Failure> {
+    let problem = if args.run.is_some() && (args.run_name.is_some() || args.run_key.is_some()) {
+        "--run uploads into an existing run: it does not go with --run-name or --run-key"
+    } else if args.dry_run && args.run.is_none() {
+        "--dry-run needs --run (a dry run creates nothing, not even a run)"
+    } else {
+        return Ok(());
+    };
+    Err(Failure {
+        message: format!("{problem}\n{RUN_CHOICES}"),
+        code: EXIT_USAGE,
+    })
+}
+
+/// A new run's name without --run-name: the CI build, or the time.
+fn default_run_name() -> String {
+    for (var, label) in CI_BUILDS {
+        if let Some(value) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
+            return format!("{label} {}", value.trim());
+        }
+    }
+    format!("upload {}", verdict_store::Timestamp::now())
+}
+
 async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failure> {
     if let Some(run) = &args.run {
         let found: api::Data<api::Run> = client
@@ -198,7 +247,7 @@ async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failur
             .map_err(|f| f.naming(&format!("run {run}")))?;
         return Ok(found.data);
     }
-    let name = args.run_name.clone().unwrap_or_default();
+    let name = args.run_name.clone().unwrap_or_else(default_run_name);
     let body = api::CreateRun {
         name,
         description: None,
@@ -221,6 +270,7 @@ async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failur
 }
 
 pub async fn run(args: UploadArgs) -> Result<(), Failure> {
+    check_run_options(&args)?;
     let files = expand(&args.files)?;
     let parsed = parse_all(&files)?;
     let client = Client::with_retries(&args.conn, 7)?;
