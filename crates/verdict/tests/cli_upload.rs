@@ -689,6 +689,101 @@ async fn an_upload_without_run_options_creates_a_run_named_after_the_build() {
     assert_eq!(runs_of(&server, &pid).await.len(), 8);
 }
 
+/// One unreadable report stops the upload unless `--skip-invalid`: then
+/// the others are uploaded, the skipped ones listed, and the exit code is 1.
+#[tokio::test]
+async fn skip_invalid_uploads_the_readable_reports_and_fails() {
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    let pid = project(&server).await;
+    let reports = db.path().join("reports");
+    std::fs::create_dir(&reports).expect("mkdir");
+    report(&reports, "a.xml", "A", 3);
+    report(&reports, "b.xml", "B", 2);
+    let whole = std::fs::read_to_string(report(&reports, "c.xml", "C", 4)).expect("read");
+    let truncated = reports.join("c.xml");
+    std::fs::write(&truncated, &whole[..whole.len() / 2]).expect("truncate");
+    let dir = reports.to_str().expect("utf-8");
+    let bad = truncated.display().to_string();
+
+    let out = verdict(
+        &server,
+        &["upload", "--project", &pid, "--create-missing", dir],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("nothing was uploaded") && stderr(&out).contains(&bad),
+        "{}",
+        text(&out)
+    );
+    assert!(runs_of(&server, &pid).await.is_empty(), "strict by default");
+
+    let out = verdict(
+        &server,
+        &[
+            "upload",
+            "--project",
+            &pid,
+            "--run-name",
+            "partial",
+            "--create-missing",
+            "--skip-invalid",
+            dir,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("skipping {bad}"))
+            && err.contains("1 report(s) cannot be read and were skipped")
+            && err.lines().last().is_some_and(|l| l.contains(&bad)),
+        "{}",
+        text(&out)
+    );
+    let runs = runs_of(&server, &pid).await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["counts"]["total"], 5);
+    assert_eq!(runs[0]["counts"]["passed"], 5);
+    let rid = runs[0]["id"].as_str().expect("id");
+    let out = verdict(&server, &["results", "list", rid, "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let titles: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["test_case_title"]
+                .as_str()
+                .expect("title")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(titles.len(), 5);
+    assert!(
+        titles
+            .iter()
+            .all(|t| t.starts_with('A') || t.starts_with('B'))
+    );
+
+    // Every report unreadable: nothing to upload, and no run.
+    let out = verdict(
+        &server,
+        &[
+            "upload",
+            "--project",
+            &pid,
+            "--skip-invalid",
+            "--create-missing",
+            &bad,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("nothing was uploaded"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(runs_of(&server, &pid).await.len(), 1);
+}
+
 /// A 404 says what was not found.
 #[tokio::test]
 async fn not_found_names_the_resource() {

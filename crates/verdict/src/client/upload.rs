@@ -1,12 +1,13 @@
 //! `verdict upload`: JUnit XML reports from CI into a run, in one command.
 //!
 //! Reports are parsed locally first (a broken file stops the upload before
-//! anything is sent), the run is found or created (a run key lets parallel
-//! jobs share one run; no run option at all makes a new run named after the
-//! CI build), and the testcases go up in chunks under the server's limits
-//! (a chunk the server finds too large, 413, is split in two and sent
-//! again). Each chunk carries its own idempotency key, so
-//! retries after 429, 5xx or a dropped connection never apply a chunk twice.
+//! anything is sent, unless `--skip-invalid` leaves it out), the run is
+//! found or created (a run key lets parallel jobs share one run; no run
+//! option at all makes a new run named after the CI build), and the
+//! testcases go up in chunks under the server's limits (a chunk the server
+//! finds too large, 413, is split in two and sent again). Each chunk
+//! carries its own idempotency key, so retries after 429, 5xx or a dropped
+//! connection never apply a chunk twice.
 
 use std::collections::VecDeque;
 use std::io::IsTerminal;
@@ -76,6 +77,9 @@ pub struct UploadArgs {
     /// Exit with code 3 when a test failed or errored.
     #[arg(long)]
     fail_on_failed: bool,
+    /// Upload the readable reports when some cannot be read, list the others and exit with code 1.
+    #[arg(long)]
+    skip_invalid: bool,
     /// Most executions per request (the server's default limit; chunks a
     /// server with a lower limit refuses are split until they fit).
     #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
@@ -146,7 +150,8 @@ struct Parsed {
     counts: Counts,
 }
 
-fn parse_all(files: &[PathBuf]) -> Result<Vec<Parsed>, Failure> {
+/// The reports that parse, and "path: reason" for each that does not.
+fn parse_all(files: &[PathBuf]) -> (Vec<Parsed>, Vec<String>) {
     let mut out = Vec::with_capacity(files.len());
     let mut errors = Vec::new();
     for path in files {
@@ -162,14 +167,7 @@ fn parse_all(files: &[PathBuf]) -> Result<Vec<Parsed>, Failure> {
             },
         }
     }
-    if !errors.is_empty() {
-        return Err(Failure::new(format!(
-            "nothing was uploaded: {} report(s) cannot be read\n  {}",
-            errors.len(),
-            errors.join("\n  ")
-        )));
-    }
-    Ok(out)
+    (out, errors)
 }
 
 /// Splits testcases into chunks of at most `max_executions` executions (a
@@ -272,7 +270,22 @@ async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failur
 pub async fn run(args: UploadArgs) -> Result<(), Failure> {
     check_run_options(&args)?;
     let files = expand(&args.files)?;
-    let parsed = parse_all(&files)?;
+    let (parsed, unreadable) = parse_all(&files);
+    if !unreadable.is_empty() && (!args.skip_invalid || parsed.is_empty()) {
+        let hint = if args.skip_invalid {
+            ""
+        } else {
+            " (--skip-invalid uploads the others)"
+        };
+        return Err(Failure::new(format!(
+            "nothing was uploaded: {} report(s) cannot be read{hint}\n  {}",
+            unreadable.len(),
+            unreadable.join("\n  ")
+        )));
+    }
+    for e in &unreadable {
+        eprintln!("skipping {e}");
+    }
     let client = Client::with_retries(&args.conn, 7)?;
     let run = find_run(&client, &args).await?;
     if run.project_id != args.project {
@@ -377,6 +390,14 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         eprintln!();
     }
     print_summary(&parsed);
+    // Reports left out make the command fail once the others are in.
+    let skipped = (!unreadable.is_empty()).then(|| {
+        Failure::new(format!(
+            "{} report(s) cannot be read and were skipped (the others were uploaded):\n  {}",
+            unreadable.len(),
+            unreadable.join("\n  ")
+        ))
+    });
     if args.dry_run {
         println!(
             "dry run: {} executions; {} cases matched, {} would be created, {} would be added to the run, {} unmatched",
@@ -389,7 +410,7 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         for key in dry.unmatched.iter().take(20) {
             println!("  unmatched: {key}");
         }
-        return Ok(());
+        return skipped.map_or(Ok(()), Err);
     }
     println!("uploaded {updated} executions ({created} cases created, {added} added to the run)");
     let named = |f: super::http::ApiFailure| f.naming(&format!("run {}", run.id));
@@ -414,6 +435,12 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         .iter()
         .map(|p| p.counts.failed + p.counts.errored)
         .sum();
+    if let Some(skipped) = skipped {
+        if args.fail_on_failed && failed > 0 {
+            eprintln!("verdict: {failed} test(s) failed");
+        }
+        return Err(skipped);
+    }
     if args.fail_on_failed && failed > 0 {
         return Err(Failure {
             message: format!("{failed} test(s) failed"),
