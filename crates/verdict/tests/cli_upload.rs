@@ -784,6 +784,117 @@ async fn skip_invalid_uploads_the_readable_reports_and_fails() {
     assert_eq!(runs_of(&server, &pid).await.len(), 1);
 }
 
+/// The "total" (or only) row of `verdict upload`'s summary table:
+/// tests, passed, failed, skipped.
+fn summary_row(stdout: &str, label: &str) -> [i64; 4] {
+    let row = stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(label))
+        .unwrap_or_else(|| panic!("a {label} row in:\n{stdout}"));
+    let cells: Vec<i64> = row
+        .split_whitespace()
+        .skip(1)
+        .map(|c| c.parse().expect("a count"))
+        .collect();
+    cells.try_into().expect("four counts")
+}
+
+/// The CLI counts as the run does: one test per key, the last testcase
+/// deciding; duplicates and reruns are folded, and it says how many.
+#[tokio::test]
+async fn the_summary_counts_what_the_run_counts() {
+    let Some(dir) = corpus() else {
+        println!("SKIPPED: no corpus directory beside the workspace");
+        return;
+    };
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    let pid = project(&server).await;
+    let files = [
+        "gotestsum/duplicate-rerun-testcases.xml",
+        "maven-surefire/surefire-3.0-flaky-mixed.xml",
+        "maven-surefire/surefire-2.x-rerunFailure.xml",
+        "testng/pulsar-merged-808-tests.xml",
+        "nested-deep/four-level-testsuites.xml",
+    ];
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| dir.join(f).to_str().expect("utf-8").to_string())
+        .collect();
+    // What was folded, by the junit crate's key.
+    let (mut testcases, mut reruns) = (0, 0);
+    let mut per_key: HashMap<String, usize> = HashMap::new();
+    for p in &paths {
+        let parsed = verdict_junit::parse(&std::fs::read(p).expect("read")).expect("parse");
+        for tc in &parsed.testcases {
+            testcases += 1;
+            reruns += tc.attempts.len();
+            *per_key.entry(tc.key()).or_default() += 1;
+        }
+    }
+    let duplicate_keys = per_key.values().filter(|n| **n > 1).count();
+    let duplicates = testcases - per_key.len();
+    assert!(duplicates > 0 && reruns > 0, "the files fold something");
+
+    let mut args = vec![
+        "upload",
+        "--project",
+        &pid,
+        "--run-name",
+        "folded",
+        "--create-missing",
+        "--fail-on-failed",
+    ];
+    args.extend(paths.iter().map(String::as_str));
+    let out = verdict(&server, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let runs = runs_of(&server, &pid).await;
+    let counts = &runs[0]["counts"];
+    let [tests, passed, failed, skipped] = summary_row(&stdout, "total");
+    assert_eq!(tests, counts["total"], "{}", text(&out));
+    assert_eq!(passed, counts["passed"], "{}", text(&out));
+    assert_eq!(failed, counts["failed"], "{}", text(&out));
+    assert_eq!(skipped, counts["blocked"], "{}", text(&out));
+    assert!(
+        stdout.contains(&format!(
+            "folded {duplicates} duplicate testcase(s) of {duplicate_keys} key(s) and {reruns} rerun(s)"
+        )),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        stderr(&out).contains(&format!("verdict: {failed} test(s) failed")),
+        "{}",
+        text(&out)
+    );
+
+    // A test that failed and then passed on a rerun passed, as in the run:
+    // --fail-on-failed has nothing to fail on.
+    let out = verdict(
+        &server,
+        &[
+            "upload",
+            "--project",
+            &pid,
+            "--run-name",
+            "rerun passed",
+            "--create-missing",
+            "--fail-on-failed",
+            &paths[0],
+        ],
+    );
+    let runs = runs_of(&server, &pid).await;
+    let run = runs
+        .iter()
+        .find(|r| r["name"] == "rerun passed")
+        .expect("the run");
+    assert_eq!(run["counts"]["failed"], 0);
+    let row = summary_row(&String::from_utf8_lossy(&out.stdout), &paths[0]);
+    assert_eq!(row, [3, 2, 0, 1], "{}", text(&out));
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 /// A 404 says what was not found.
 #[tokio::test]
 async fn not_found_names_the_resource() {
@@ -938,6 +1049,7 @@ async fn usage_errors_leave_out_what_the_environment_gives() {
         .expect("run verdict");
     assert!(out.status.success(), "{}", text(&out));
 }
+
 /// A server that cannot be reached: one line on stderr per retry, in the
 /// form "retrying in 0.5 s: connection refused (attempt 1/4)", then the
 /// failure saying how many attempts it took.

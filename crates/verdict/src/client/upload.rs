@@ -8,8 +8,11 @@
 //! finds too large, 413, is split in two and sent again). Each chunk
 //! carries its own idempotency key, so retries after 429, 5xx or a dropped
 //! connection never apply a chunk twice.
+//!
+//! The summary counts as the server does: one test per key, the last
+//! testcase with that key deciding, so it matches the run.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::IsTerminal;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -17,7 +20,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use reqwest::{Method, StatusCode};
 use verdict_api as api;
-use verdict_junit::{Counts, TestCase};
+use verdict_junit::{Outcome, TestCase};
 
 use super::http::Client;
 use super::run::print_run;
@@ -74,7 +77,7 @@ pub struct UploadArgs {
     /// Report what would happen (needs --run); writes nothing.
     #[arg(long)]
     dry_run: bool,
-    /// Exit with code 3 when a test failed or errored.
+    /// Exit with code 3 when a test failed or errored (its last result, as in the run).
     #[arg(long)]
     fail_on_failed: bool,
     /// Upload the readable reports when some cannot be read, list the others and exit with code 1.
@@ -147,7 +150,6 @@ fn expand(inputs: &[String]) -> Result<Vec<PathBuf>, Failure> {
 struct Parsed {
     path: PathBuf,
     testcases: Vec<TestCase>,
-    counts: Counts,
 }
 
 /// The reports that parse, and "path: reason" for each that does not.
@@ -161,13 +163,67 @@ fn parse_all(files: &[PathBuf]) -> (Vec<Parsed>, Vec<String>) {
                 Err(e) => errors.push(format!("{}: {e}", path.display())),
                 Ok(report) => out.push(Parsed {
                     path: path.clone(),
-                    counts: report.counts(),
                     testcases: report.testcases,
                 }),
             },
         }
     }
     (out, errors)
+}
+
+/// What testcases come to in a run: one test per key, the last testcase
+/// with the key deciding (the server records them in order, the last one
+/// current), and what was folded on the way.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    tests: usize,
+    passed: usize,
+    /// Failed or errored.
+    failed: usize,
+    skipped: usize,
+    /// Testcases whose key an earlier one had.
+    duplicates: usize,
+    /// Keys that more than one testcase had.
+    duplicate_keys: usize,
+    /// Surefire rerun and flaky attempts inside testcases.
+    reruns: usize,
+}
+
+impl Tally {
+    fn of<'a>(testcases: impl IntoIterator<Item = &'a TestCase>) -> Tally {
+        // The junit crate's key: the one the server matches cases by.
+        let mut last: HashMap<String, (&Outcome, usize)> = HashMap::new();
+        let mut t = Tally::default();
+        for tc in testcases {
+            t.reruns += tc.attempts.len();
+            let seen = last.entry(tc.key()).or_insert((&tc.outcome, 0));
+            seen.0 = &tc.outcome;
+            seen.1 += 1;
+        }
+        for (outcome, n) in last.values() {
+            t.tests += 1;
+            if *n > 1 {
+                t.duplicate_keys += 1;
+                t.duplicates += n - 1;
+            }
+            match outcome {
+                Outcome::Passed => t.passed += 1,
+                Outcome::Failed(_) | Outcome::Errored(_) => t.failed += 1,
+                Outcome::Skipped { .. } => t.skipped += 1,
+            }
+        }
+        t
+    }
+
+    fn row(&self, label: String) -> Vec<String> {
+        vec![
+            label,
+            self.tests.to_string(),
+            self.passed.to_string(),
+            self.failed.to_string(),
+            self.skipped.to_string(),
+        ]
+    }
 }
 
 /// Splits testcases into chunks of at most `max_executions` executions (a
@@ -389,7 +445,7 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
     if progress {
         eprintln!();
     }
-    print_summary(&parsed);
+    let tally = print_summary(&parsed);
     // Reports left out make the command fail once the others are in.
     let skipped = (!unreadable.is_empty()).then(|| {
         Failure::new(format!(
@@ -431,50 +487,41 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         fresh.data
     };
     print_run(&run, false)?;
-    let failed: usize = parsed
-        .iter()
-        .map(|p| p.counts.failed + p.counts.errored)
-        .sum();
     if let Some(skipped) = skipped {
-        if args.fail_on_failed && failed > 0 {
-            eprintln!("verdict: {failed} test(s) failed");
+        if args.fail_on_failed && tally.failed > 0 {
+            eprintln!("verdict: {} test(s) failed", tally.failed);
         }
         return Err(skipped);
     }
-    if args.fail_on_failed && failed > 0 {
+    if args.fail_on_failed && tally.failed > 0 {
         return Err(Failure {
-            message: format!("{failed} test(s) failed"),
+            message: format!("{} test(s) failed", tally.failed),
             code: EXIT_TESTS_FAILED,
         });
     }
     Ok(())
 }
 
-fn print_summary(parsed: &[Parsed]) {
+/// The table of reports and their tests (each report on its own, then all
+/// of them together, as in the run), and what was folded. Returns the total.
+fn print_summary(parsed: &[Parsed]) -> Tally {
     let mut rows: Vec<Vec<String>> = parsed
         .iter()
-        .map(|p| {
-            vec![
-                p.path.display().to_string(),
-                p.testcases.len().to_string(),
-                p.counts.passed.to_string(),
-                (p.counts.failed + p.counts.errored).to_string(),
-                p.counts.skipped.to_string(),
-            ]
-        })
+        .map(|p| Tally::of(&p.testcases).row(p.path.display().to_string()))
         .collect();
+    let total = Tally::of(parsed.iter().flat_map(|p| p.testcases.iter()));
     if parsed.len() > 1 {
-        let sum = |f: &dyn Fn(&Parsed) -> usize| parsed.iter().map(f).sum::<usize>().to_string();
-        rows.push(vec![
-            "total".into(),
-            sum(&|p| p.testcases.len()),
-            sum(&|p| p.counts.passed),
-            sum(&|p| p.counts.failed + p.counts.errored),
-            sum(&|p| p.counts.skipped),
-        ]);
+        rows.push(total.row("total".into()));
     }
     print!(
         "{}",
         table::render(&["report", "tests", "passed", "failed", "skipped"], &rows)
     );
+    if total.duplicates > 0 || total.reruns > 0 {
+        println!(
+            "folded {} duplicate testcase(s) of {} key(s) and {} rerun(s): each test counts once, with its last result, as in the run",
+            total.duplicates, total.duplicate_keys, total.reruns
+        );
+    }
+    total
 }
