@@ -423,7 +423,7 @@ async fn an_upload_survives_a_server_restart_without_duplicates() {
         .expect("upload output");
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("retrying chunk"),
+        String::from_utf8_lossy(&out.stderr).contains("retrying in "),
         "{}",
         text(&out)
     );
@@ -542,4 +542,586 @@ async fn plain_http_needs_no_root_certificates_and_tls_refusals_are_not_retried(
         "retried: {:?}",
         started.elapsed()
     );
+}
+
+/// The CI variables `verdict upload` names a new run after.
+const CI_BUILD_VARS: [&str; 3] = ["GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_NUMBER"];
+
+/// `verdict` with none of the CI variables set but those in `env`.
+fn verdict_in_ci(server: &Server, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verdict"));
+    cmd.args(args)
+        .env("VERDICT_URL", &server.url)
+        .env("VERDICT_TOKEN", TOKEN);
+    for var in CI_BUILD_VARS {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("run verdict")
+}
+
+/// A small report of `n` passing tests named `prefix0…`.
+fn report(dir: &Path, file: &str, prefix: &str, n: usize) -> PathBuf {
+    let mut xml = String::from("<testsuite name=\"s\">\n");
+    for i in 0..n {
+        xml.push_str(&format!(
+            "<testcase classname=\"app.{prefix}\" name=\"{prefix}{i}\" time=\"0.1\"/>\n"
+        ));
+    }
+    xml.push_str("</testsuite>\n");
+    let path = dir.join(file);
+    std::fs::write(&path, xml).expect("write report");
+    path
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Without `--run`/`--run-key` each upload creates a run, named after the
+/// CI build when a CI variable says which, else after the time; options
+/// that do not go together are a usage error listing every way.
+#[tokio::test]
+async fn an_upload_without_run_options_creates_a_run_named_after_the_build() {
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    let pid = project(&server).await;
+    let file = report(db.path(), "r.xml", "T", 3);
+    let file = file.to_str().expect("utf-8");
+    let upload = ["upload", "--project", &pid, "--create-missing", file];
+
+    for _ in 0..2 {
+        let out = verdict_in_ci(&server, &upload, &[("GITHUB_RUN_ID", "4242")]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    let out = verdict_in_ci(&server, &upload, &[("CI_PIPELINE_ID", "77")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = verdict_in_ci(&server, &upload, &[("BUILD_NUMBER", "9")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let out = verdict_in_ci(&server, &upload, &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let with_name = [
+        "upload",
+        "--project",
+        &pid,
+        "--run-name",
+        "nightly",
+        "--create-missing",
+        file,
+    ];
+    for _ in 0..2 {
+        let out = verdict_in_ci(&server, &with_name, &[("GITHUB_RUN_ID", "4242")]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+    // A run key alone: the first job creates the run, the next joins it.
+    let with_key = [
+        "upload",
+        "--project",
+        &pid,
+        "--run-key",
+        "pipe-5",
+        "--create-missing",
+        file,
+    ];
+    for _ in 0..2 {
+        let out = verdict_in_ci(&server, &with_key, &[("CI_PIPELINE_ID", "5")]);
+        assert!(out.status.success(), "{}", text(&out));
+    }
+
+    let runs = runs_of(&server, &pid).await;
+    let mut names: Vec<String> = runs
+        .iter()
+        .map(|r| r["name"].as_str().expect("name").to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names[..7],
+        [
+            "GitHub Actions run 4242",
+            "GitHub Actions run 4242",
+            "GitLab pipeline 5",
+            "GitLab pipeline 77",
+            "build 9",
+            "nightly",
+            "nightly",
+        ],
+        "{names:?}"
+    );
+    assert_eq!(names.len(), 8, "{names:?}");
+    // The time, as the API writes times.
+    let timed = names[7]
+        .strip_prefix("upload ")
+        .expect("named after the time");
+    assert!(
+        timed.len() == 20 && timed.starts_with("20") && timed.ends_with('Z'),
+        "{timed}"
+    );
+    assert!(runs.iter().all(|r| r["counts"]["total"] == 3), "{runs:?}");
+
+    // Options that do not go together, and a dry run that would have to
+    // create a run: usage errors listing every way, and no run created.
+    let every_way = [
+        "--run RUN",
+        "--run-name NAME",
+        "--run-key KEY",
+        "(no run option)",
+        "GITHUB_RUN_ID",
+    ];
+    for args in [
+        vec!["--run", "run_001", "--run-name", "x"],
+        vec!["--run", "run_001", "--run-key", "k"],
+        vec!["--dry-run"],
+        vec!["--dry-run", "--run-name", "x"],
+    ] {
+        let mut all = vec!["upload", "--project", &pid];
+        all.extend(args);
+        all.push(file);
+        let out = verdict_in_ci(&server, &all, &[]);
+        assert_eq!(out.status.code(), Some(2), "{all:?}: {}", text(&out));
+        for way in every_way {
+            assert!(
+                stderr(&out).contains(way),
+                "{all:?} lists {way}: {}",
+                text(&out)
+            );
+        }
+    }
+    assert_eq!(runs_of(&server, &pid).await.len(), 8);
+}
+
+/// One unreadable report stops the upload unless `--skip-invalid`: then
+/// the others are uploaded, the skipped ones listed, and the exit code is 1.
+#[tokio::test]
+async fn skip_invalid_uploads_the_readable_reports_and_fails() {
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    let pid = project(&server).await;
+    let reports = db.path().join("reports");
+    std::fs::create_dir(&reports).expect("mkdir");
+    report(&reports, "a.xml", "A", 3);
+    report(&reports, "b.xml", "B", 2);
+    let whole = std::fs::read_to_string(report(&reports, "c.xml", "C", 4)).expect("read");
+    let truncated = reports.join("c.xml");
+    std::fs::write(&truncated, &whole[..whole.len() / 2]).expect("truncate");
+    let dir = reports.to_str().expect("utf-8");
+    let bad = truncated.display().to_string();
+
+    let out = verdict(
+        &server,
+        &["upload", "--project", &pid, "--create-missing", dir],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("nothing was uploaded") && stderr(&out).contains(&bad),
+        "{}",
+        text(&out)
+    );
+    assert!(runs_of(&server, &pid).await.is_empty(), "strict by default");
+
+    let out = verdict(
+        &server,
+        &[
+            "upload",
+            "--project",
+            &pid,
+            "--run-name",
+            "partial",
+            "--create-missing",
+            "--skip-invalid",
+            dir,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("skipping {bad}"))
+            && err.contains("1 report(s) cannot be read and were skipped")
+            && err.lines().last().is_some_and(|l| l.contains(&bad)),
+        "{}",
+        text(&out)
+    );
+    let runs = runs_of(&server, &pid).await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["counts"]["total"], 5);
+    assert_eq!(runs[0]["counts"]["passed"], 5);
+    let rid = runs[0]["id"].as_str().expect("id");
+    let out = verdict(&server, &["results", "list", rid, "--json"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let titles: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json")["test_case_title"]
+                .as_str()
+                .expect("title")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(titles.len(), 5);
+    assert!(
+        titles
+            .iter()
+            .all(|t| t.starts_with('A') || t.starts_with('B'))
+    );
+
+    // Every report unreadable: nothing to upload, and no run.
+    let out = verdict(
+        &server,
+        &[
+            "upload",
+            "--project",
+            &pid,
+            "--skip-invalid",
+            "--create-missing",
+            &bad,
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        stderr(&out).contains("nothing was uploaded"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(runs_of(&server, &pid).await.len(), 1);
+}
+
+/// The "total" (or only) row of `verdict upload`'s summary table:
+/// tests, passed, failed, skipped.
+fn summary_row(stdout: &str, label: &str) -> [i64; 4] {
+    let row = stdout
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(label))
+        .unwrap_or_else(|| panic!("a {label} row in:\n{stdout}"));
+    let cells: Vec<i64> = row
+        .split_whitespace()
+        .skip(1)
+        .map(|c| c.parse().expect("a count"))
+        .collect();
+    cells.try_into().expect("four counts")
+}
+
+/// The CLI counts as the run does: one test per key, the last testcase
+/// deciding; duplicates and reruns are folded, and it says how many.
+#[tokio::test]
+async fn the_summary_counts_what_the_run_counts() {
+    let Some(dir) = corpus() else {
+        println!("SKIPPED: no corpus directory beside the workspace");
+        return;
+    };
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    let pid = project(&server).await;
+    let files = [
+        "gotestsum/duplicate-rerun-testcases.xml",
+        "maven-surefire/surefire-3.0-flaky-mixed.xml",
+        "maven-surefire/surefire-2.x-rerunFailure.xml",
+        "testng/pulsar-merged-808-tests.xml",
+        "nested-deep/four-level-testsuites.xml",
+    ];
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| dir.join(f).to_str().expect("utf-8").to_string())
+        .collect();
+    // What was folded, by the junit crate's key.
+    let (mut testcases, mut reruns) = (0, 0);
+    let mut per_key: HashMap<String, usize> = HashMap::new();
+    for p in &paths {
+        let parsed = verdict_junit::parse(&std::fs::read(p).expect("read")).expect("parse");
+        for tc in &parsed.testcases {
+            testcases += 1;
+            reruns += tc.attempts.len();
+            *per_key.entry(tc.key()).or_default() += 1;
+        }
+    }
+    let duplicate_keys = per_key.values().filter(|n| **n > 1).count();
+    let duplicates = testcases - per_key.len();
+    assert!(duplicates > 0 && reruns > 0, "the files fold something");
+
+    let mut args = vec![
+        "upload",
+        "--project",
+        &pid,
+        "--run-name",
+        "folded",
+        "--create-missing",
+        "--fail-on-failed",
+    ];
+    args.extend(paths.iter().map(String::as_str));
+    let out = verdict(&server, &args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let runs = runs_of(&server, &pid).await;
+    let counts = &runs[0]["counts"];
+    let [tests, passed, failed, skipped] = summary_row(&stdout, "total");
+    assert_eq!(tests, counts["total"], "{}", text(&out));
+    assert_eq!(passed, counts["passed"], "{}", text(&out));
+    assert_eq!(failed, counts["failed"], "{}", text(&out));
+    assert_eq!(skipped, counts["blocked"], "{}", text(&out));
+    assert!(
+        stdout.contains(&format!(
+            "folded {duplicates} duplicate testcase(s) of {duplicate_keys} key(s) and {reruns} rerun(s)"
+        )),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(
+        stderr(&out).contains(&format!("verdict: {failed} test(s) failed")),
+        "{}",
+        text(&out)
+    );
+
+    // A test that failed and then passed on a rerun passed, as in the run:
+    // --fail-on-failed has nothing to fail on.
+    let out = verdict(
+        &server,
+        &[
+            "upload",
+            "--project",
+            &pid,
+            "--run-name",
+            "rerun passed",
+            "--create-missing",
+            "--fail-on-failed",
+            &paths[0],
+        ],
+    );
+    let runs = runs_of(&server, &pid).await;
+    let run = runs
+        .iter()
+        .find(|r| r["name"] == "rerun passed")
+        .expect("the run");
+    assert_eq!(run["counts"]["failed"], 0);
+    let row = summary_row(&String::from_utf8_lossy(&out.stdout), &paths[0]);
+    assert_eq!(row, [3, 2, 0, 1], "{}", text(&out));
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// A 404 says what was not found.
+#[tokio::test]
+async fn not_found_names_the_resource() {
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    let pid = project(&server).await;
+    let file = report(db.path(), "r.xml", "T", 1);
+    let file = file.to_str().expect("utf-8");
+    let cases: [(Vec<&str>, &str); 7] = [
+        (vec!["run", "show", "run_042"], "run run_042"),
+        (vec!["run", "close", "run_042"], "run run_042"),
+        (vec!["results", "list", "run_042"], "run run_042"),
+        (
+            vec!["run", "create", "--project", "prj_009", "--name", "x"],
+            "project prj_009",
+        ),
+        (
+            vec![
+                "upload",
+                "--project",
+                "prj_009",
+                "--run-name",
+                "x",
+                "--create-missing",
+                file,
+            ],
+            "project prj_009",
+        ),
+        (
+            vec!["upload", "--project", &pid, "--run", "run_042", file],
+            "run run_042",
+        ),
+        (vec!["run", "show", "nonsense"], "run nonsense"),
+    ];
+    for (args, what) in cases {
+        let out = verdict(&server, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+        assert!(
+            stderr(&out).contains(&format!("verdict: {what} not found, or not yours")),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+}
+
+/// Options and arguments in `--help` whose help text is empty. Handles
+/// both layouts clap uses: text beside the name, or on the next line.
+fn without_help(help: &str) -> Vec<String> {
+    let lines: Vec<&str> = help.lines().collect();
+    let mut missing = Vec::new();
+    let mut in_list = false;
+    for (i, line) in lines.iter().enumerate() {
+        if !line.starts_with(' ') {
+            in_list = ["Arguments:", "Options:", "Commands:"].contains(&line.trim());
+            continue;
+        }
+        let entry = line.trim_start();
+        let indent = line.len() - entry.len();
+        // Entries start within the first columns; a long help's text lines
+        // are indented further.
+        if !in_list || indent > 6 || entry.is_empty() {
+            continue;
+        }
+        let (name, beside) = entry.split_once("  ").unwrap_or((entry, ""));
+        let below = lines
+            .get(i + 1)
+            .filter(|next| next.len() - next.trim_start().len() > 6)
+            .map_or("", |next| next.trim());
+        if beside.trim().is_empty() && below.is_empty() {
+            missing.push(name.to_string());
+        }
+    }
+    missing
+}
+
+/// The names in the "Commands:" list of a `--help`.
+fn subcommands(help: &str) -> Vec<String> {
+    help.split("Commands:\n")
+        .nth(1)
+        .map(|list| {
+            list.lines()
+                .take_while(|l| l.starts_with(' '))
+                .filter_map(|l| l.split_whitespace().next())
+                .filter(|name| *name != "help")
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_option_of_every_command_has_help_text() {
+    let mut queue: Vec<Vec<String>> = vec![vec![]];
+    let mut seen = 0;
+    while let Some(path) = queue.pop() {
+        let out = Command::new(env!("CARGO_BIN_EXE_verdict"))
+            .args(&path)
+            .arg("--help")
+            .output()
+            .expect("run verdict");
+        assert!(out.status.success(), "{path:?}: {}", text(&out));
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(help.contains("Options:"), "{path:?}: {help}");
+        let missing = without_help(&help);
+        assert!(
+            missing.is_empty(),
+            "verdict {} --help: no text for {missing:?}\n{help}",
+            path.join(" ")
+        );
+        for sub in subcommands(&help) {
+            let mut next = path.clone();
+            next.push(sub);
+            queue.push(next);
+        }
+        seen += 1;
+    }
+    // verdict, serve, upload, run (create, show, close), results (list),
+    // password (set).
+    assert!(seen >= 11, "{seen} commands");
+}
+
+/// With the server and token in the environment, a usage error does not
+/// ask for `--url`/`--token`; a flag still wins over the environment.
+#[tokio::test]
+async fn usage_errors_leave_out_what_the_environment_gives() {
+    let db = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(&db.path().join("v.db"), Some(TOKEN));
+    for args in [
+        vec!["upload"],
+        vec!["upload", "--project", "prj_001"],
+        vec!["run", "show"],
+        vec!["run", "create", "--project", "prj_001"],
+        vec!["results", "list"],
+    ] {
+        let out = verdict(&server, &args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        let err = stderr(&out);
+        assert!(err.contains("Usage:"), "{args:?}: {}", text(&out));
+        assert!(
+            !err.contains("--url") && !err.contains("--token"),
+            "{args:?}: {}",
+            text(&out)
+        );
+    }
+    let pid = project(&server).await;
+    let out = Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .args(["run", "create", "--project", &pid, "--name", "r"])
+        .args(["--url", &server.url])
+        .env("VERDICT_URL", "http://127.0.0.1:1")
+        .env("VERDICT_TOKEN", TOKEN)
+        .output()
+        .expect("run verdict");
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// A server that cannot be reached: one line on stderr per retry, in the
+/// form "retrying in 0.5 s: connection refused (attempt 1/4)", then the
+/// failure saying how many attempts it took.
+#[test]
+fn each_retry_is_a_line_on_stderr() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = report(dir.path(), "r.xml", "T", 1);
+    // A port nothing listens on: bound, then let go.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let closed = format!("http://127.0.0.1:{port}");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_verdict"))
+            .args(args)
+            .env("VERDICT_URL", &closed)
+            .env("VERDICT_TOKEN", TOKEN)
+            .output()
+            .expect("run verdict")
+    };
+    let cases = [
+        (
+            vec![
+                "upload",
+                "--project",
+                "prj_001",
+                "--run-name",
+                "r",
+                "--retries",
+                "3",
+            ],
+            ["0.5 s", "1 s", "2 s"].as_slice(),
+        ),
+        (
+            vec!["run", "show", "run_001", "--retries", "2"],
+            ["0.5 s", "1 s"].as_slice(),
+        ),
+    ];
+    for (mut args, waits) in cases {
+        if args[0] == "upload" {
+            args.push(file.to_str().expect("utf-8"));
+        }
+        let out = run(&args);
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+        let stderr = stderr(&out);
+        let retries: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("retrying"))
+            .collect();
+        let attempts = waits.len() + 1;
+        let want: Vec<String> = waits
+            .iter()
+            .enumerate()
+            .map(|(i, wait)| {
+                format!(
+                    "retrying in {wait}: connection refused (attempt {}/{attempts})",
+                    i + 1
+                )
+            })
+            .collect();
+        assert_eq!(retries, want, "{}", text(&out));
+        let last = stderr.lines().last().unwrap_or("");
+        assert!(
+            last.starts_with("verdict: cannot reach")
+                && last.ends_with(&format!("(gave up after {attempts} attempts)")),
+            "{}",
+            text(&out)
+        );
+    }
+    // No retries at all: one attempt, no retry line.
+    let out = run(&["run", "show", "run_001", "--retries", "0"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(!stderr(&out).contains("retrying"), "{}", text(&out));
 }

@@ -1,7 +1,10 @@
 //! A small JSON client for the v1 API: bearer token, the error envelope
 //! turned into a readable message, and retries with backoff for what is
 //! worth retrying (429, 5xx, connection errors), honouring `Retry-After`.
+//! Each retry is a line on stderr, so a server that cannot be reached is
+//! never a long silence.
 
+use std::fmt;
 use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
@@ -33,11 +36,56 @@ impl From<ApiFailure> for Failure {
     }
 }
 
+impl ApiFailure {
+    /// A 404 from the server, as "project prj_009 not found, or not
+    /// yours": the server does not say which resource (nor whether it
+    /// exists), but the command knows what it asked for. An answer that is
+    /// not the server's envelope (another service at that URL) stays as is.
+    pub fn naming(mut self, what: &str) -> ApiFailure {
+        if self.status == Some(StatusCode::NOT_FOUND) && self.message.starts_with("404 not_found:")
+        {
+            self.message = format!("{what} not found, or not yours");
+        }
+        self
+    }
+}
+
+/// A retry about to happen, printed as "retrying in 4 s: connection
+/// refused (attempt 3/8)": the attempt that failed, of how many in all.
+pub struct Retry<'a> {
+    pub wait: Duration,
+    pub reason: &'a str,
+    pub attempt: u32,
+    pub attempts: u32,
+}
+
+impl fmt::Display for Retry<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.wait.as_millis();
+        let wait = if ms.is_multiple_of(1000) {
+            format!("{} s", ms / 1000)
+        } else {
+            format!("{:.1} s", self.wait.as_secs_f64())
+        };
+        write!(
+            f,
+            "retrying in {wait}: {} (attempt {}/{})",
+            self.reason, self.attempt, self.attempts
+        )
+    }
+}
+
 impl Client {
+    /// A client retrying 4 times unless `--retries` says otherwise.
     pub fn new(conn: &Connection) -> Result<Client, Failure> {
+        Self::with_retries(conn, 4)
+    }
+
+    /// A client retrying `default_retries` times unless `--retries` says
+    /// otherwise.
+    pub fn with_retries(conn: &Connection, default_retries: u32) -> Result<Client, Failure> {
         let token = conn
-            .token
-            .clone()
+            .token()
             .ok_or_else(|| Failure::usage("no API token: set VERDICT_TOKEN (or pass --token)"))?;
         let tls = super::tls::client_config()
             .map_err(|e| Failure::new(format!("cannot set up TLS: {e}")))?;
@@ -50,9 +98,9 @@ impl Client {
             .map_err(|e| Failure::new(format!("cannot build an HTTP client: {e}")))?;
         Ok(Client {
             http,
-            base: conn.url.trim_end_matches('/').to_string(),
+            base: conn.url().trim_end_matches('/').to_string(),
             token,
-            attempts: 5,
+            attempts: conn.retries_or(default_retries).saturating_add(1),
         })
     }
 
@@ -76,19 +124,22 @@ impl Client {
             None => None,
         };
         let body = bytes.map(|b| ("application/json", b));
-        self.send_bytes(method, path, body, idempotency_key, &mut |_| {})
-            .await
+        self.send_bytes(method, path, body, idempotency_key, &mut |r| {
+            eprintln!("{r}")
+        })
+        .await
     }
 
     /// Sends a body of any type, retrying 429, 5xx and connection errors
-    /// with backoff (or `Retry-After`); `on_retry` hears each retry's reason.
+    /// with backoff (or `Retry-After`); `on_retry` hears of each retry
+    /// before its wait (and prints it: nothing else does).
     pub async fn send_bytes<T: DeserializeOwned>(
         &self,
         method: Method,
         path: &str,
         body: Option<(&str, Vec<u8>)>,
         idempotency_key: Option<&str>,
-        on_retry: &mut dyn FnMut(&str),
+        on_retry: &mut dyn FnMut(&Retry),
     ) -> Result<(StatusCode, T), ApiFailure> {
         let mut attempt = 0;
         loop {
@@ -130,29 +181,54 @@ impl Client {
                         status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error();
                     if !retryable || attempt >= self.attempts {
                         return Err(ApiFailure {
-                            message,
+                            message: self.gave_up(message, retryable, attempt),
                             status: Some(status),
                         });
                     }
-                    on_retry(&message);
-                    retry_after
+                    let wait = retry_after
                         .map(Duration::from_secs)
                         .unwrap_or_else(|| backoff(attempt))
+                        .min(Duration::from_secs(30));
+                    let reason = message.lines().next().unwrap_or_default();
+                    on_retry(&Retry {
+                        wait,
+                        reason,
+                        attempt,
+                        attempts: self.attempts,
+                    });
+                    wait
                 }
                 Err(e) => {
                     let message = format!("cannot reach {}: {}", self.base, causes(&e));
                     // A certificate the client refuses stays refused.
-                    if attempt >= self.attempts || tls_refused(&e) {
+                    let retryable = !tls_refused(&e);
+                    if !retryable || attempt >= self.attempts {
                         return Err(ApiFailure {
-                            message,
+                            message: self.gave_up(message, retryable, attempt),
                             status: None,
                         });
                     }
-                    on_retry(&message);
-                    backoff(attempt)
+                    let wait = backoff(attempt);
+                    on_retry(&Retry {
+                        wait,
+                        reason: &root_cause(&e),
+                        attempt,
+                        attempts: self.attempts,
+                    });
+                    wait
                 }
             };
-            tokio::time::sleep(wait.min(Duration::from_secs(30))).await;
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The last failure's message, saying how many attempts it took when
+    /// it was retried.
+    fn gave_up(&self, message: String, retryable: bool, attempt: u32) -> String {
+        if retryable && attempt > 1 {
+            format!("{message} (gave up after {attempt} attempts)")
+        } else {
+            message
         }
     }
 
@@ -185,6 +261,28 @@ fn causes(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The innermost cause, the one that says why ("connection refused"),
+/// without the OS error number.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut inner = e;
+    while let Some(cause) = inner.source() {
+        inner = cause;
+    }
+    let text = inner.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(at) if text.ends_with(')') => text[..at].to_string(),
+        _ => text,
+    };
+    // "Connection refused" reads as part of the line; "TLS…" keeps its case.
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => {
+            first.to_lowercase().chain(text.chars().skip(1)).collect()
+        }
+        _ => text,
+    }
 }
 
 /// Whether TLS refused the server (its certificate, say): not worth a

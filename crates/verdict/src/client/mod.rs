@@ -12,19 +12,43 @@ pub mod upload;
 
 use clap::Args;
 
+/// Where the server is and how to sign in. The environment is read here
+/// rather than by clap: clap counts a value from the environment as given,
+/// and its usage errors then list `--url`/`--token` as if they were needed.
 #[derive(Args, Debug, Clone)]
 pub struct Connection {
-    /// The server's base URL.
-    #[arg(
-        long,
-        env = "VERDICT_URL",
-        default_value = "http://127.0.0.1:8080",
-        global = true
-    )]
-    pub url: String,
-    /// An API token (vdt_…). Prefer the environment variable: flags show up in process lists.
-    #[arg(long, env = "VERDICT_TOKEN", hide_env_values = true, global = true)]
-    pub token: Option<String>,
+    /// The server's base URL [env: VERDICT_URL] [default: http://127.0.0.1:8080]
+    #[arg(long, global = true, value_name = "URL")]
+    url: Option<String>,
+    /// An API token (vdt_…) [env: VERDICT_TOKEN]. Prefer the environment variable: flags show up in process lists.
+    #[arg(long, global = true, value_name = "TOKEN")]
+    token: Option<String>,
+    /// Retries of a request that failed in a way that may pass (no connection, 429, 5xx), after 0.5 s, 1 s, 2 s… up to 10 s [default: 7 for upload, 4 otherwise]
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=100))]
+    retries: Option<u32>,
+}
+
+/// A variable of the environment, unless unset or empty.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Connection {
+    pub fn url(&self) -> String {
+        self.url
+            .clone()
+            .or_else(|| env("VERDICT_URL"))
+            .unwrap_or_else(|| "http://127.0.0.1:8080".to_string())
+    }
+
+    pub fn token(&self) -> Option<String> {
+        self.token.clone().or_else(|| env("VERDICT_TOKEN"))
+    }
+
+    /// `--retries`, or the command's default.
+    pub fn retries_or(&self, default: u32) -> u32 {
+        self.retries.unwrap_or(default)
+    }
 }
 
 /// A failed command: what to print, and the exit code.

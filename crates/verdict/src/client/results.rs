@@ -57,7 +57,8 @@ pub async fn run(args: ResultsArgs) -> Result<(), Failure> {
             .collect();
         let page: api::Page<api::TestResult> = client
             .get(&format!("/v1/runs/{run}/results?{}", qs.join("&")))
-            .await?;
+            .await
+            .map_err(|f| f.naming(&format!("run {run}")))?;
         let next = page.meta.next_after.clone();
         results.extend(page.data);
         match next {

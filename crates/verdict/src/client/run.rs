@@ -21,11 +21,13 @@ enum RunCommand {
         /// The project id (prj_…).
         #[arg(long)]
         project: String,
+        /// The run's name (shown in lists and on its page).
         #[arg(long)]
         name: String,
         /// A key shared by parallel jobs: all of them get the same run.
         #[arg(long)]
         key: Option<String>,
+        /// What the run is for (shown on its page).
         #[arg(long)]
         description: Option<String>,
         /// Print the run as JSON.
@@ -36,12 +38,15 @@ enum RunCommand {
     Show {
         /// The run id (run_…).
         run: String,
+        /// Print the run as JSON.
         #[arg(long)]
         json: bool,
     },
     /// Close a run: it accepts no more result changes.
     Close {
+        /// The run id (run_…).
         run: String,
+        /// Print the closed run as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -97,7 +102,8 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
             };
             let (status, run): (_, api::Data<api::Run>) = client
                 .post(&format!("/v1/projects/{project}/runs"), &body)
-                .await?;
+                .await
+                .map_err(|f| f.naming(&format!("project {project}")))?;
             if !json {
                 let what = if status.as_u16() == 201 {
                     "created"
@@ -109,13 +115,17 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
             print_run(&run.data, json)
         }
         RunCommand::Show { run, json } => {
-            let run: api::Data<api::Run> = client.get(&format!("/v1/runs/{run}")).await?;
+            let run: api::Data<api::Run> = client
+                .get(&format!("/v1/runs/{run}"))
+                .await
+                .map_err(|f| f.naming(&format!("run {run}")))?;
             print_run(&run.data, json)
         }
         RunCommand::Close { run, json } => {
             let (_, run): (_, api::Data<api::Run>) = client
                 .post(&format!("/v1/runs/{run}/close"), &serde_json::json!({}))
-                .await?;
+                .await
+                .map_err(|f| f.naming(&format!("run {run}")))?;
             print_run(&run.data, json)
         }
     }

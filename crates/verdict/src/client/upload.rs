@@ -1,13 +1,18 @@
 //! `verdict upload`: JUnit XML reports from CI into a run, in one command.
 //!
 //! Reports are parsed locally first (a broken file stops the upload before
-//! anything is sent), the run is found or created (a run key lets parallel
-//! jobs share one run), and the testcases go up in chunks under the
-//! server's limits (a chunk the server finds too large, 413, is split in
-//! two and sent again). Each chunk carries its own idempotency key, so
-//! retries after 429, 5xx or a dropped connection never apply a chunk twice.
+//! anything is sent, unless `--skip-invalid` leaves it out), the run is
+//! found or created (a run key lets parallel jobs share one run; no run
+//! option at all makes a new run named after the CI build), and the
+//! testcases go up in chunks under the server's limits (a chunk the server
+//! finds too large, 413, is split in two and sent again). Each chunk
+//! carries its own idempotency key, so retries after 429, 5xx or a dropped
+//! connection never apply a chunk twice.
+//!
+//! The summary counts as the server does: one test per key, the last
+//! testcase with that key deciding, so it matches the run.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::IsTerminal;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -15,7 +20,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use reqwest::{Method, StatusCode};
 use verdict_api as api;
-use verdict_junit::{Counts, TestCase};
+use verdict_junit::{Outcome, TestCase};
 
 use super::http::Client;
 use super::run::print_run;
@@ -24,19 +29,41 @@ use super::{Connection, Failure, table};
 /// Exit code when `--fail-on-failed` is set and a test failed.
 const EXIT_TESTS_FAILED: u8 = 3;
 
+/// Exit code for bad usage.
+const EXIT_USAGE: u8 = 2;
+
+/// The CI variables a run without a name is named after, first found
+/// first: GitHub Actions, GitLab CI, Jenkins (and others with a build
+/// number). Kept short on purpose; `--run-name` covers the rest.
+const CI_BUILDS: [(&str, &str); 3] = [
+    ("GITHUB_RUN_ID", "GitHub Actions run"),
+    ("CI_PIPELINE_ID", "GitLab pipeline"),
+    ("BUILD_NUMBER", "build"),
+];
+
+/// Every way to choose the run, for `--help` and for usage errors.
+const RUN_CHOICES: &str = "\
+Choose the run in one of these ways:
+  --run RUN                        upload into an existing run (run_…)
+  --run-name NAME                  create a new run with this name
+  --run-key KEY [--run-name NAME]  create the run, or join the one another job created with KEY
+  (no run option)                  create a new run named after the CI build ($GITHUB_RUN_ID,
+                                   $CI_PIPELINE_ID or $BUILD_NUMBER) or, outside CI, the time";
+
 #[derive(Args, Debug)]
+#[command(after_help = RUN_CHOICES)]
 pub struct UploadArgs {
     /// The project id (prj_…).
     #[arg(long)]
     project: String,
     /// Upload into this existing run (run_…).
-    #[arg(long, conflicts_with_all = ["run_name", "run_key"], required_unless_present = "run_name")]
+    #[arg(long)]
     run: Option<String>,
-    /// Create a run with this name (or, with --run-key, find the run).
+    /// Create a new run with this name (default: the CI build, or the time).
     #[arg(long)]
     run_name: Option<String>,
-    /// A key shared by parallel jobs (e.g. the pipeline id): they all get one run.
-    #[arg(long, requires = "run_name")]
+    /// A key shared by parallel jobs (e.g. the pipeline id): the first creates the run, the others join it.
+    #[arg(long)]
     run_key: Option<String>,
     /// Create cases for testcases the project does not have yet.
     #[arg(long)]
@@ -48,11 +75,14 @@ pub struct UploadArgs {
     #[arg(long)]
     close: bool,
     /// Report what would happen (needs --run); writes nothing.
-    #[arg(long, requires = "run")]
+    #[arg(long)]
     dry_run: bool,
-    /// Exit with code 3 when a test failed or errored.
+    /// Exit with code 3 when a test failed or errored (its last result, as in the run).
     #[arg(long)]
     fail_on_failed: bool,
+    /// Upload the readable reports when some cannot be read, list the others and exit with code 1.
+    #[arg(long)]
+    skip_invalid: bool,
     /// Most executions per request (the server's default limit; chunks a
     /// server with a lower limit refuses are split until they fit).
     #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
@@ -120,10 +150,10 @@ fn expand(inputs: &[String]) -> Result<Vec<PathBuf>, Failure> {
 struct Parsed {
     path: PathBuf,
     testcases: Vec<TestCase>,
-    counts: Counts,
 }
 
-fn parse_all(files: &[PathBuf]) -> Result<Vec<Parsed>, Failure> {
+/// The reports that parse, and "path: reason" for each that does not.
+fn parse_all(files: &[PathBuf]) -> (Vec<Parsed>, Vec<String>) {
     let mut out = Vec::with_capacity(files.len());
     let mut errors = Vec::new();
     for path in files {
@@ -133,20 +163,67 @@ fn parse_all(files: &[PathBuf]) -> Result<Vec<Parsed>, Failure> {
                 Err(e) => errors.push(format!("{}: {e}", path.display())),
                 Ok(report) => out.push(Parsed {
                     path: path.clone(),
-                    counts: report.counts(),
                     testcases: report.testcases,
                 }),
             },
         }
     }
-    if !errors.is_empty() {
-        return Err(Failure::new(format!(
-            "nothing was uploaded: {} report(s) cannot be read\n  {}",
-            errors.len(),
-            errors.join("\n  ")
-        )));
+    (out, errors)
+}
+
+/// What testcases come to in a run: one test per key, the last testcase
+/// with the key deciding (the server records them in order, the last one
+/// current), and what was folded on the way.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Tally {
+    tests: usize,
+    passed: usize,
+    /// Failed or errored.
+    failed: usize,
+    skipped: usize,
+    /// Testcases whose key an earlier one had.
+    duplicates: usize,
+    /// Keys that more than one testcase had.
+    duplicate_keys: usize,
+    /// Surefire rerun and flaky attempts inside testcases.
+    reruns: usize,
+}
+
+impl Tally {
+    fn of<'a>(testcases: impl IntoIterator<Item = &'a TestCase>) -> Tally {
+        // The junit crate's key: the one the server matches cases by.
+        let mut last: HashMap<String, (&Outcome, usize)> = HashMap::new();
+        let mut t = Tally::default();
+        for tc in testcases {
+            t.reruns += tc.attempts.len();
+            let seen = last.entry(tc.key()).or_insert((&tc.outcome, 0));
+            seen.0 = &tc.outcome;
+            seen.1 += 1;
+        }
+        for (outcome, n) in last.values() {
+            t.tests += 1;
+            if *n > 1 {
+                t.duplicate_keys += 1;
+                t.duplicates += n - 1;
+            }
+            match outcome {
+                Outcome::Passed => t.passed += 1,
+                Outcome::Failed(_) | Outcome::Errored(_) => t.failed += 1,
+                Outcome::Skipped { .. } => t.skipped += 1,
+            }
+        }
+        t
     }
-    Ok(out)
+
+    fn row(&self, label: String) -> Vec<String> {
+        vec![
+            label,
+            self.tests.to_string(),
+            self.passed.to_string(),
+            self.failed.to_string(),
+            self.skipped.to_string(),
+        ]
+    }
 }
 
 /// Splits testcases into chunks of at most `max_executions` executions (a
@@ -190,12 +267,41 @@ fn random_hex() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Options that do not go together, or a dry run without a run, as a
+/// usage error listing every way to choose the run.
+fn check_run_options(args: &UploadArgs) -> Result<(), Failure> {
+    let problem = if args.run.is_some() && (args.run_name.is_some() || args.run_key.is_some()) {
+        "--run uploads into an existing run: it does not go with --run-name or --run-key"
+    } else if args.dry_run && args.run.is_none() {
+        "--dry-run needs --run (a dry run creates nothing, not even a run)"
+    } else {
+        return Ok(());
+    };
+    Err(Failure {
+        message: format!("{problem}\n{RUN_CHOICES}"),
+        code: EXIT_USAGE,
+    })
+}
+
+/// A new run's name without --run-name: the CI build, or the time.
+fn default_run_name() -> String {
+    for (var, label) in CI_BUILDS {
+        if let Some(value) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
+            return format!("{label} {}", value.trim());
+        }
+    }
+    format!("upload {}", verdict_store::Timestamp::now())
+}
+
 async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failure> {
     if let Some(run) = &args.run {
-        let found: api::Data<api::Run> = client.get(&format!("/v1/runs/{run}")).await?;
+        let found: api::Data<api::Run> = client
+            .get(&format!("/v1/runs/{run}"))
+            .await
+            .map_err(|f| f.naming(&format!("run {run}")))?;
         return Ok(found.data);
     }
-    let name = args.run_name.clone().unwrap_or_default();
+    let name = args.run_name.clone().unwrap_or_else(default_run_name);
     let body = api::CreateRun {
         name,
         description: None,
@@ -206,7 +312,8 @@ async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failur
     };
     let (status, run): (_, api::Data<api::Run>) = client
         .post(&format!("/v1/projects/{}/runs", args.project), &body)
-        .await?;
+        .await
+        .map_err(|f| f.naming(&format!("project {}", args.project)))?;
     let what = if status.as_u16() == 201 {
         "created"
     } else {
@@ -217,10 +324,25 @@ async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failur
 }
 
 pub async fn run(args: UploadArgs) -> Result<(), Failure> {
+    check_run_options(&args)?;
     let files = expand(&args.files)?;
-    let parsed = parse_all(&files)?;
-    let mut client = Client::new(&args.conn)?;
-    client.attempts = 8;
+    let (parsed, unreadable) = parse_all(&files);
+    if !unreadable.is_empty() && (!args.skip_invalid || parsed.is_empty()) {
+        let hint = if args.skip_invalid {
+            ""
+        } else {
+            " (--skip-invalid uploads the others)"
+        };
+        return Err(Failure::new(format!(
+            "nothing was uploaded: {} report(s) cannot be read{hint}\n  {}",
+            unreadable.len(),
+            unreadable.join("\n  ")
+        )));
+    }
+    for e in &unreadable {
+        eprintln!("skipping {e}");
+    }
+    let client = Client::with_retries(&args.conn, 7)?;
     let run = find_run(&client, &args).await?;
     if run.project_id != args.project {
         return Err(Failure::usage(format!(
@@ -260,7 +382,8 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         }
         let key = format!("verdict-upload-{upload_id}-{sent}");
         sent += 1;
-        let mut retried = |why: &str| eprintln!("\nretrying chunk {number} after: {why}");
+        let mut retried =
+            |r: &super::http::Retry| eprintln!("{}{r}", if progress { "\n" } else { "" });
         let body = Some(("application/xml", xml.into_bytes()));
         let outcome = if args.dry_run {
             client
@@ -310,11 +433,11 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
                     f.message
                 );
             }
-            Err(f) if args.dry_run => return Err(f.into()),
+            Err(f) if args.dry_run => return Err(f.naming(&format!("run {}", run.id)).into()),
             Err(f) => {
                 return Err(Failure::new(format!(
                     "chunk {number} of the upload failed (earlier chunks are recorded): {}",
-                    f.message
+                    f.naming(&format!("run {}", run.id)).message
                 )));
             }
         }
@@ -322,7 +445,15 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
     if progress {
         eprintln!();
     }
-    print_summary(&parsed);
+    let tally = print_summary(&parsed);
+    // Reports left out make the command fail once the others are in.
+    let skipped = (!unreadable.is_empty()).then(|| {
+        Failure::new(format!(
+            "{} report(s) cannot be read and were skipped (the others were uploaded):\n  {}",
+            unreadable.len(),
+            unreadable.join("\n  ")
+        ))
+    });
     if args.dry_run {
         println!(
             "dry run: {} executions; {} cases matched, {} would be created, {} would be added to the run, {} unmatched",
@@ -335,60 +466,62 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         for key in dry.unmatched.iter().take(20) {
             println!("  unmatched: {key}");
         }
-        return Ok(());
+        return skipped.map_or(Ok(()), Err);
     }
     println!("uploaded {updated} executions ({created} cases created, {added} added to the run)");
+    let named = |f: super::http::ApiFailure| f.naming(&format!("run {}", run.id));
     let run = if args.close {
         let (_, closed): (_, api::Data<api::Run>) = client
             .post(
                 &format!("/v1/runs/{}/close", run.id),
                 &serde_json::json!({}),
             )
-            .await?;
+            .await
+            .map_err(named)?;
         closed.data
     } else {
-        let fresh: api::Data<api::Run> = client.get(&format!("/v1/runs/{}", run.id)).await?;
+        let fresh: api::Data<api::Run> = client
+            .get(&format!("/v1/runs/{}", run.id))
+            .await
+            .map_err(named)?;
         fresh.data
     };
     print_run(&run, false)?;
-    let failed: usize = parsed
-        .iter()
-        .map(|p| p.counts.failed + p.counts.errored)
-        .sum();
-    if args.fail_on_failed && failed > 0 {
+    if let Some(skipped) = skipped {
+        if args.fail_on_failed && tally.failed > 0 {
+            eprintln!("verdict: {} test(s) failed", tally.failed);
+        }
+        return Err(skipped);
+    }
+    if args.fail_on_failed && tally.failed > 0 {
         return Err(Failure {
-            message: format!("{failed} test(s) failed"),
+            message: format!("{} test(s) failed", tally.failed),
             code: EXIT_TESTS_FAILED,
         });
     }
     Ok(())
 }
 
-fn print_summary(parsed: &[Parsed]) {
+/// The table of reports and their tests (each report on its own, then all
+/// of them together, as in the run), and what was folded. Returns the total.
+fn print_summary(parsed: &[Parsed]) -> Tally {
     let mut rows: Vec<Vec<String>> = parsed
         .iter()
-        .map(|p| {
-            vec![
-                p.path.display().to_string(),
-                p.testcases.len().to_string(),
-                p.counts.passed.to_string(),
-                (p.counts.failed + p.counts.errored).to_string(),
-                p.counts.skipped.to_string(),
-            ]
-        })
+        .map(|p| Tally::of(&p.testcases).row(p.path.display().to_string()))
         .collect();
+    let total = Tally::of(parsed.iter().flat_map(|p| p.testcases.iter()));
     if parsed.len() > 1 {
-        let sum = |f: &dyn Fn(&Parsed) -> usize| parsed.iter().map(f).sum::<usize>().to_string();
-        rows.push(vec![
-            "total".into(),
-            sum(&|p| p.testcases.len()),
-            sum(&|p| p.counts.passed),
-            sum(&|p| p.counts.failed + p.counts.errored),
-            sum(&|p| p.counts.skipped),
-        ]);
+        rows.push(total.row("total".into()));
     }
     print!(
         "{}",
         table::render(&["report", "tests", "passed", "failed", "skipped"], &rows)
     );
+    if total.duplicates > 0 || total.reruns > 0 {
+        println!(
+            "folded {} duplicate testcase(s) of {} key(s) and {} rerun(s): each test counts once, with its last result, as in the run",
+            total.duplicates, total.duplicate_keys, total.reruns
+        );
+    }
+    total
 }
