@@ -69,6 +69,11 @@ impl Report {
     }
 }
 
+/// `s` unless it is absent or whitespace.
+fn part(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.trim().is_empty())
+}
+
 /// One `<testcase>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestCase {
@@ -89,16 +94,16 @@ pub struct TestCase {
 
 impl TestCase {
     /// Stable identity of the test across runs: `classname.name`, or whichever
-    /// of the two is non-empty, or the enclosing suite's name, or `(unnamed)`.
+    /// of the two is not blank, or the enclosing suite's name, or `(unnamed)`;
+    /// then put in its stored form by [`crate::case_key`] (trimmed, long keys
+    /// shortened), the rule the cases API applies to the keys it is sent.
     pub fn key(&self) -> String {
-        let nonempty =
-            |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
-        match (nonempty(&self.classname), nonempty(&self.name)) {
+        let raw = match (part(&self.classname), part(&self.name)) {
             (Some(c), Some(n)) => format!("{c}.{n}"),
-            (None, Some(n)) => n,
-            (Some(c), None) => c,
-            (None, None) => nonempty(&self.suite).unwrap_or_else(|| "(unnamed)".to_owned()),
-        }
+            (None, Some(one)) | (Some(one), None) => one.to_owned(),
+            (None, None) => part(&self.suite).unwrap_or("(unnamed)").to_owned(),
+        };
+        crate::case_key(&raw).unwrap_or_else(|| "(unnamed)".to_owned())
     }
 }
 
