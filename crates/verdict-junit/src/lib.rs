@@ -35,7 +35,7 @@ mod write;
 pub use error::ParseError;
 pub use key::{MAX_KEY_CHARS, case_key, case_text};
 pub use model::{Attempt, Counts, Detail, Outcome, Report, TestCase};
-pub use text::TRUNCATION_MARKER;
+pub use text::{TAIL_MARKER, TRUNCATION_MARKER};
 pub use time::parse_time_ms;
 pub use write::to_xml;
 

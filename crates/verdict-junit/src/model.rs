@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::text::clip;
+use crate::text::{clip, clip_tail};
 
 /// A parsed report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -151,15 +151,26 @@ pub struct Detail {
     pub message: Option<String>,
     /// Start of the body text (CDATA included), trimmed; `None` when empty.
     pub text: Option<String>,
+    /// The end of the testcase's `<system-out>`/`<system-err>` (in document
+    /// order, joined by newlines), kept only when type, message and text are
+    /// all blank, so such a failure still has a note. Bounded like the text;
+    /// starts with [`crate::TAIL_MARKER`] when its start was cut. Always
+    /// `None` for attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 impl Detail {
-    /// A one-piece human note, `"type: message\ntext"` (absent or empty parts
-    /// left out), cut on a char boundary to at most `limit_bytes`, ending with
-    /// [`crate::TRUNCATION_MARKER`] when cut (if the marker fits).
+    /// A one-piece human note, `"type: message\ntext"` (absent or blank
+    /// parts left out), cut on a char boundary to at most `limit_bytes`,
+    /// ending with [`crate::TRUNCATION_MARKER`] when cut (if the marker
+    /// fits). When all three are blank, the note is the tail of
+    /// [`Detail::output`] instead: its last `limit_bytes`, starting with
+    /// [`crate::TAIL_MARKER`] when cut.
     pub fn note(&self, limit_bytes: usize) -> String {
-        fn part(s: &Option<String>) -> Option<&str> {
-            s.as_deref().filter(|s| !s.is_empty())
+        if self.is_blank() {
+            let output = self.output.as_deref().unwrap_or_default();
+            return clip_tail(output, limit_bytes).into_owned();
         }
         let mut out = String::new();
         if let Some(kind) = part(&self.kind) {
@@ -180,8 +191,15 @@ impl Detail {
         clip(&out, limit_bytes).into_owned()
     }
 
-    fn retained_bytes(&self) -> usize {
+    /// Type, message and text are all absent or whitespace.
+    pub fn is_blank(&self) -> bool {
         [&self.kind, &self.message, &self.text]
+            .iter()
+            .all(|s| s.as_deref().is_none_or(|s| s.trim().is_empty()))
+    }
+
+    fn retained_bytes(&self) -> usize {
+        [&self.kind, &self.message, &self.text, &self.output]
             .iter()
             .map(|s| s.as_ref().map_or(0, String::len))
             .sum()
