@@ -164,7 +164,12 @@ impl CaseBuilder {
     }
 
     pub(crate) fn begin_attempt(&mut self, errored: bool, attrs: DetailAttrs) {
-        let time_ms = attrs.time.as_deref().and_then(crate::time::parse_time_ms);
+        // Surefire writes no time on reruns: the testcase's is the best known.
+        let time_ms = attrs
+            .time
+            .as_deref()
+            .and_then(crate::time::parse_time_ms)
+            .or(self.time_ms);
         self.attempt = Some(AttemptCapture {
             errored,
             time_ms,

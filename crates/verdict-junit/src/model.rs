@@ -214,6 +214,7 @@ pub struct Attempt {
     /// `type`/`message` attributes; text is the `<stackTrace>` child if
     /// present, else the element's own body.
     pub detail: Detail,
-    /// The attempt's own `time` attribute, if any.
+    /// The attempt's own `time` attribute, else the testcase's (surefire
+    /// writes none on reruns).
     pub time_ms: Option<u64>,
 }

@@ -1,5 +1,6 @@
 //! What the parser falls back on when a report leaves something out: a
-//! failure with no message (ctest, cucumber-js) still gets a note.
+//! failure with no message (ctest, cucumber-js) still gets a note, and a
+//! surefire rerun with no `time` takes the testcase's.
 
 use verdict_junit::{Limits, Outcome, TestCase, parse, parse_with, to_xml};
 
@@ -97,4 +98,25 @@ fn long_output_keeps_its_tail_on_a_char_boundary_with_a_marker() {
     // What the CLI re-sends reads back the same.
     let again = parse_with(to_xml(&report.testcases).as_bytes(), &limits).expect("parses");
     assert_eq!(again.testcases, report.testcases);
+}
+
+#[test]
+fn an_attempt_without_time_takes_the_testcase_time() {
+    let tc = one(
+        "<testsuite><testcase classname=\"a.AlwaysFailTest\" name=\"testApp\" time=\"0.25\">\
+         <failure message=\"built to fail\" type=\"AssertionFailedError\">trace</failure>\
+         <rerunFailure message=\"built to fail\" type=\"AssertionFailedError\"><stackTrace>t1</stackTrace></rerunFailure>\
+         <rerunFailure message=\"again\" time=\"0.125\"/>\
+         <rerunError message=\"last\"/>\
+         </testcase></testsuite>",
+    );
+    let times: Vec<_> = tc.attempts.iter().map(|a| a.time_ms).collect();
+    assert_eq!(times, [Some(250), Some(125), Some(250)]);
+    let flaky = one(
+        "<testsuite><testcase name=\"f\" time=\"1.5\"><flakyFailure message=\"m\"/></testcase></testsuite>",
+    );
+    assert_eq!(flaky.attempts[0].time_ms, Some(1500));
+    // No time anywhere stays unknown.
+    let none = one("<testsuite><testcase name=\"n\"><flakyError/></testcase></testsuite>");
+    assert_eq!(none.attempts[0].time_ms, None);
 }

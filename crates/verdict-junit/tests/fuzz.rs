@@ -79,16 +79,20 @@ fn testcase() -> impl Strategy<Value = TestCase> {
         outcome,
         proptest::collection::vec(attempt, 0..3),
     )
-        .prop_map(
-            |(classname, name, suite, time_ms, outcome, attempts)| TestCase {
+        .prop_map(|(classname, name, suite, time_ms, outcome, mut attempts)| {
+            // An attempt without a time takes the testcase's.
+            for a in &mut attempts {
+                a.time_ms = a.time_ms.or(time_ms);
+            }
+            TestCase {
                 classname,
                 name,
                 suite,
                 time_ms,
                 outcome,
                 attempts,
-            },
-        )
+            }
+        })
 }
 
 /// 2,000 per property in CI; `PROPTEST_CASES=1000000` for a long run.

@@ -84,7 +84,8 @@ fn awkward_text_survives_a_roundtrip() {
             attempts: vec![Attempt {
                 errored: false,
                 detail: Detail::default(),
-                time_ms: None,
+                // An attempt without a time reads back with the testcase's.
+                time_ms: Some(0),
             }],
         },
         TestCase {

@@ -1,8 +1,11 @@
 //! What an import records when a report leaves something out: a failure
 //! with no message still gets a note (its type, its body, else the end of
-//! the testcase's output).
+//! the testcase's output), and a surefire rerun with no `time` takes the
+//! testcase's.
 
 mod common;
+
+use std::path::{Path, PathBuf};
 
 use axum::http::StatusCode;
 use common::TestApp;
@@ -10,6 +13,11 @@ use serde_json::{Value, json};
 use verdict_server::Limits;
 
 const XML: &str = "application/xml";
+
+fn corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus/junit");
+    dir.is_dir().then_some(dir)
+}
 
 /// Imports `xml` into a new run with create_missing: the run's results.
 async fn imported(app: &TestApp, xml: impl Into<axum::body::Body>) -> (String, Vec<Value>) {
@@ -87,4 +95,48 @@ async fn long_output_is_noted_by_its_tail_within_the_note_limit() {
         note.ends_with("step 19999: ok ✓\nstep 20000: FAILED ✗"),
         "{note}"
     );
+}
+
+#[tokio::test]
+async fn reruns_without_time_take_the_testcase_time() {
+    let app = TestApp::new().await;
+    let xml = "<testsuite name=\"s\">\
+        <testcase classname=\"io.AlwaysFailTest\" name=\"testApp\" time=\"0.25\">\
+          <failure message=\"built to fail\" type=\"AssertionFailedError\">trace</failure>\
+          <rerunFailure message=\"built to fail\"><stackTrace>t1</stackTrace></rerunFailure>\
+          <rerunFailure message=\"timed\" time=\"0.125\"/>\
+          <rerunFailure message=\"built to fail\"><stackTrace>t3</stackTrace></rerunFailure>\
+        </testcase>\
+        <testcase classname=\"io.FlakyTest\" name=\"sometimes\" time=\"1.5\">\
+          <flakyFailure message=\"once\"/></testcase>\
+        </testsuite>";
+    let (run, results) = imported(&app, xml).await;
+    assert_eq!(results[0]["elapsed_ms"], 250, "the current result");
+    let history = app.history(&run, results[0]["id"].as_str().unwrap()).await;
+    let elapsed: Vec<&Value> = history.iter().map(|h| &h["elapsed_ms"]).collect();
+    assert_eq!(
+        elapsed,
+        [&json!(250), &json!(125), &json!(250), &json!(250)],
+        "newest first"
+    );
+    let flaky = app.history(&run, results[1]["id"].as_str().unwrap()).await;
+    let elapsed: Vec<&Value> = flaky.iter().map(|h| &h["elapsed_ms"]).collect();
+    assert_eq!(elapsed, [&json!(1500), &json!(1500)]);
+}
+
+/// The corpus's surefire 3.0.2 rerun report, read in place: its current
+/// result (the last rerunFailure, which has no time) gets the testcase's.
+#[tokio::test]
+async fn the_corpus_surefire_rerun_report_has_an_elapsed_time() {
+    let Some(dir) = corpus() else {
+        println!("SKIPPED: no corpus directory beside the workspace");
+        return;
+    };
+    let bytes = std::fs::read(dir.join("maven-surefire/surefire-3.0.2-rerunFailure.xml")).unwrap();
+    let app = TestApp::new().await;
+    let (_, results) = imported(&app, bytes).await;
+    assert!(!results.is_empty());
+    for r in &results {
+        assert!(r["elapsed_ms"].is_u64(), "{r}");
+    }
 }
