@@ -275,7 +275,7 @@ pub struct CreateCase {
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Name))]
     pub title: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::OptionalText))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::CaseKey))]
     pub key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::OptionalText))]

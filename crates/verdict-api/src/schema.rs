@@ -121,6 +121,12 @@ OptionalText => schema(json!({
     "description": "At most 1000 characters as sent; trimmed, and then empty means none.",
 })));
 
+named_schema!(/// A case key as sent: any length, stored by the one key rule.
+CaseKey => schema(json!({
+    "type": ["string", "null"],
+    "description": "Trimmed, and then empty means none. A key longer than 1000 characters is not refused: it is stored as its first 983 characters, `…` and the first 16 hex digits of the SHA-256 of the whole trimmed key, so the same key always maps to the same case. A JUnit import forms keys by the same rule.",
+})));
+
 named_schema!(/// A free-text note on an execution.
 Note => schema(json!({
     "type": ["string", "null"],

@@ -6,9 +6,13 @@
 //! `<failure>`). Each capture is bounded, so a testcase holds at most a few
 //! times `max_text_bytes` while open and at most twice that once finished
 //! (outcome detail + attempts budget).
+//!
+//! The testcase's own `<system-out>`/`<system-err>` are followed with a
+//! bounded tail buffer: a failure that says nothing (ctest's `message=""`,
+//! cucumber-js's bare `<failure/>`) is noted by the end of that output.
 
 use crate::model::{Attempt, Detail, Outcome, TestCase};
-use crate::text::{TextBuf, clip_charged};
+use crate::text::{TailBuf, TextBuf, clip_charged};
 
 /// The three result elements that decide a testcase's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +55,7 @@ impl Capture {
             kind: self.kind,
             message: self.message,
             text: self.body.finish(),
+            output: None,
         }
     }
 }
@@ -82,6 +87,8 @@ pub(crate) struct CaseBuilder {
     attempts: Vec<Attempt>,
     attempt: Option<AttemptCapture>,
     attempts_budget: usize,
+    /// The end of the testcase's system-out/err, in document order.
+    output: TailBuf,
 }
 
 impl CaseBuilder {
@@ -107,6 +114,7 @@ impl CaseBuilder {
             attempts: Vec::new(),
             attempt: None,
             attempts_budget: limit,
+            output: TailBuf::new(limit),
         }
     }
 
@@ -142,8 +150,26 @@ impl CaseBuilder {
         self.active = None;
     }
 
+    /// A `<system-out>`/`<system-err>` child of the testcase begins; blocks
+    /// are joined by a newline.
+    pub(crate) fn begin_output(&mut self) {
+        if !self.output.is_empty() {
+            self.output.push("\n");
+        }
+    }
+
+    /// `raw_xml` text still needs XML end-of-line normalisation.
+    pub(crate) fn output_text(&mut self, s: &str, raw_xml: bool) {
+        self.output.push_text(s, raw_xml);
+    }
+
     pub(crate) fn begin_attempt(&mut self, errored: bool, attrs: DetailAttrs) {
-        let time_ms = attrs.time.as_deref().and_then(crate::time::parse_time_ms);
+        // Surefire writes no time on reruns: the testcase's is the best known.
+        let time_ms = attrs
+            .time
+            .as_deref()
+            .and_then(crate::time::parse_time_ms)
+            .or(self.time_ms);
         self.attempt = Some(AttemptCapture {
             errored,
             time_ms,
@@ -196,6 +222,7 @@ impl CaseBuilder {
             kind: a.head.kind,
             message: a.head.message,
             text,
+            output: None,
         };
         let used = [&detail.kind, &detail.message, &detail.text]
             .iter()
@@ -214,10 +241,19 @@ impl CaseBuilder {
     pub(crate) fn finish(mut self) -> TestCase {
         // An attempt left open cannot happen with well-formed XML, but be safe.
         self.end_attempt();
+        let output = self.output;
+        // The output is kept only when the detail says nothing else.
+        let explained = |c: Capture| {
+            let mut d = c.into_detail();
+            if d.is_blank() {
+                d.output = output.finish();
+            }
+            d
+        };
         let outcome = if let Some(c) = self.error {
-            Outcome::Errored(c.into_detail())
+            Outcome::Errored(explained(c))
         } else if let Some(c) = self.failure {
-            Outcome::Failed(c.into_detail())
+            Outcome::Failed(explained(c))
         } else if let Some(c) = self.skipped {
             let d = c.into_detail();
             Outcome::Skipped {

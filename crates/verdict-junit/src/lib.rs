@@ -13,7 +13,8 @@
 //! assert_eq!(report.testcases[0].time_ms, Some(1500));
 //! ```
 //!
-//! Modules: [`model`] holds the output types, `parser` the XML event loop,
+//! Modules: [`model`] holds the output types, `key` the case key rule
+//! ([`case_key`]), `parser` the XML event loop,
 //! `case` the per-testcase accumulator, `text` bounded text buffers, `time`
 //! the `time` attribute rules, `attrs` start-tag attribute checks and `error`
 //! the positioned error type.
@@ -24,6 +25,7 @@
 mod attrs;
 mod case;
 mod error;
+mod key;
 pub mod model;
 mod parser;
 mod text;
@@ -31,8 +33,9 @@ mod time;
 mod write;
 
 pub use error::ParseError;
+pub use key::{MAX_KEY_CHARS, case_key, case_text};
 pub use model::{Attempt, Counts, Detail, Outcome, Report, TestCase};
-pub use text::TRUNCATION_MARKER;
+pub use text::{TAIL_MARKER, TRUNCATION_MARKER};
 pub use time::parse_time_ms;
 pub use write::to_xml;
 

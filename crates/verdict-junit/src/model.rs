@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::text::clip;
+use crate::text::{clip, clip_tail};
 
 /// A parsed report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,6 +69,11 @@ impl Report {
     }
 }
 
+/// `s` unless it is absent or whitespace.
+fn part(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|s| !s.trim().is_empty())
+}
+
 /// One `<testcase>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TestCase {
@@ -89,16 +94,16 @@ pub struct TestCase {
 
 impl TestCase {
     /// Stable identity of the test across runs: `classname.name`, or whichever
-    /// of the two is non-empty, or the enclosing suite's name, or `(unnamed)`.
+    /// of the two is not blank, or the enclosing suite's name, or `(unnamed)`;
+    /// then put in its stored form by [`crate::case_key`] (trimmed, long keys
+    /// shortened), the rule the cases API applies to the keys it is sent.
     pub fn key(&self) -> String {
-        let nonempty =
-            |s: &Option<String>| s.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
-        match (nonempty(&self.classname), nonempty(&self.name)) {
+        let raw = match (part(&self.classname), part(&self.name)) {
             (Some(c), Some(n)) => format!("{c}.{n}"),
-            (None, Some(n)) => n,
-            (Some(c), None) => c,
-            (None, None) => nonempty(&self.suite).unwrap_or_else(|| "(unnamed)".to_owned()),
-        }
+            (None, Some(one)) | (Some(one), None) => one.to_owned(),
+            (None, None) => part(&self.suite).unwrap_or("(unnamed)").to_owned(),
+        };
+        crate::case_key(&raw).unwrap_or_else(|| "(unnamed)".to_owned())
     }
 }
 
@@ -146,15 +151,26 @@ pub struct Detail {
     pub message: Option<String>,
     /// Start of the body text (CDATA included), trimmed; `None` when empty.
     pub text: Option<String>,
+    /// The end of the testcase's `<system-out>`/`<system-err>` (in document
+    /// order, joined by newlines), kept only when type, message and text are
+    /// all blank, so such a failure still has a note. Bounded like the text;
+    /// starts with [`crate::TAIL_MARKER`] when its start was cut. Always
+    /// `None` for attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 impl Detail {
-    /// A one-piece human note, `"type: message\ntext"` (absent or empty parts
-    /// left out), cut on a char boundary to at most `limit_bytes`, ending with
-    /// [`crate::TRUNCATION_MARKER`] when cut (if the marker fits).
+    /// A one-piece human note, `"type: message\ntext"` (absent or blank
+    /// parts left out), cut on a char boundary to at most `limit_bytes`,
+    /// ending with [`crate::TRUNCATION_MARKER`] when cut (if the marker
+    /// fits). When all three are blank, the note is the tail of
+    /// [`Detail::output`] instead: its last `limit_bytes`, starting with
+    /// [`crate::TAIL_MARKER`] when cut.
     pub fn note(&self, limit_bytes: usize) -> String {
-        fn part(s: &Option<String>) -> Option<&str> {
-            s.as_deref().filter(|s| !s.is_empty())
+        if self.is_blank() {
+            let output = self.output.as_deref().unwrap_or_default();
+            return clip_tail(output, limit_bytes).into_owned();
         }
         let mut out = String::new();
         if let Some(kind) = part(&self.kind) {
@@ -175,8 +191,15 @@ impl Detail {
         clip(&out, limit_bytes).into_owned()
     }
 
-    fn retained_bytes(&self) -> usize {
+    /// Type, message and text are all absent or whitespace.
+    pub fn is_blank(&self) -> bool {
         [&self.kind, &self.message, &self.text]
+            .iter()
+            .all(|s| s.as_deref().is_none_or(|s| s.trim().is_empty()))
+    }
+
+    fn retained_bytes(&self) -> usize {
+        [&self.kind, &self.message, &self.text, &self.output]
             .iter()
             .map(|s| s.as_ref().map_or(0, String::len))
             .sum()
@@ -191,6 +214,7 @@ pub struct Attempt {
     /// `type`/`message` attributes; text is the `<stackTrace>` child if
     /// present, else the element's own body.
     pub detail: Detail,
-    /// The attempt's own `time` attribute, if any.
+    /// The attempt's own `time` attribute, else the testcase's (surefire
+    /// writes none on reruns).
     pub time_ms: Option<u64>,
 }

@@ -5,7 +5,8 @@
 //! declarations or expansion), only predefined entities and character
 //! references, no `<` in attribute values, a depth limit, one root element of
 //! the right name, and no content outside it. Text of elements we do not care
-//! about (system-out, properties, unknown elements) is never copied.
+//! about (suite-level output, properties, unknown elements) is never copied;
+//! a testcase's own output only into a bounded tail.
 
 use quick_xml::XmlVersion;
 use quick_xml::errors::{Error as XmlError, IllFormedError};
@@ -28,6 +29,8 @@ enum Frame {
     Result,
     Attempt,
     StackTrace,
+    /// A testcase's own `<system-out>`/`<system-err>`.
+    Output,
     Other,
 }
 
@@ -201,6 +204,7 @@ impl<'a> Parser<'a> {
             match frame {
                 Frame::Result => case.result_text(s, raw_xml),
                 Frame::Attempt | Frame::StackTrace => case.attempt_text(s, raw_xml),
+                Frame::Output => case.output_text(s, raw_xml),
                 _ => {}
             }
         }
@@ -323,6 +327,10 @@ impl<'a> Parser<'a> {
             "skipped" => (Some(ResultKind::Skipped), None),
             "flakyFailure" | "rerunFailure" => (None, Some(false)),
             "flakyError" | "rerunError" => (None, Some(true)),
+            "system-out" | "system-err" => {
+                case.begin_output();
+                return Frame::Output;
+            }
             _ => return Frame::Other,
         };
         if let Some(kind) = result {
@@ -361,7 +369,7 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            Frame::Suites | Frame::Other => {}
+            Frame::Suites | Frame::Output | Frame::Other => {}
         }
     }
 

@@ -10,6 +10,10 @@ use std::borrow::Cow;
 /// Appended to any text we had to cut, so a reader knows it is incomplete.
 pub const TRUNCATION_MARKER: &str = "… [truncated]";
 
+/// Starts the tail of a text we had to cut at its beginning (the end of a
+/// long log is where the reason usually is).
+pub const TAIL_MARKER: &str = "[truncated] …";
+
 /// Largest index `<= max` that is a char boundary of `s`.
 pub(crate) fn floor_char_boundary(s: &str, max: usize) -> usize {
     if max >= s.len() {
@@ -19,6 +23,35 @@ pub(crate) fn floor_char_boundary(s: &str, max: usize) -> usize {
         .rev()
         .find(|&i| s.is_char_boundary(i))
         .unwrap_or(0)
+}
+
+/// Smallest index `>= min` that is a char boundary of `s`.
+pub(crate) fn ceil_char_boundary(s: &str, min: usize) -> usize {
+    (min..=s.len())
+        .find(|&i| s.is_char_boundary(i))
+        .unwrap_or(s.len())
+}
+
+/// Keeps the last part of `s` in at most `limit` bytes. When cut, the
+/// result starts with [`TAIL_MARKER`] (if the marker itself fits).
+pub(crate) fn clip_tail(s: &str, limit: usize) -> Cow<'_, str> {
+    if s.len() <= limit {
+        return Cow::Borrowed(s);
+    }
+    cut_tail(s, limit)
+}
+
+/// [`clip_tail`] for text already known to be cut: always marked.
+fn cut_tail(s: &str, limit: usize) -> Cow<'_, str> {
+    if TAIL_MARKER.len() > limit {
+        return Cow::Borrowed(&s[ceil_char_boundary(s, s.len().saturating_sub(limit))..]);
+    }
+    let keep = limit - TAIL_MARKER.len();
+    let start = ceil_char_boundary(s, s.len().saturating_sub(keep));
+    let mut out = String::with_capacity(limit);
+    out.push_str(TAIL_MARKER);
+    out.push_str(s[start..].trim_start());
+    Cow::Owned(out)
 }
 
 /// Cuts `s` to at most `limit` bytes. When cut, the result ends with
@@ -121,6 +154,81 @@ impl TextBuf {
     }
 }
 
+/// Keeps the last `limit` bytes of everything pushed (testcase output:
+/// megabytes of log arrive, only the end is kept). Memory stays under about
+/// twice the limit whatever the input; trimmed at both ends when finished.
+#[derive(Debug)]
+pub(crate) struct TailBuf {
+    buf: String,
+    limit: usize,
+    /// Something at the start was dropped.
+    cut: bool,
+}
+
+impl TailBuf {
+    pub(crate) fn new(limit: usize) -> Self {
+        Self {
+            buf: String::new(),
+            limit,
+            cut: false,
+        }
+    }
+
+    pub(crate) fn push(&mut self, s: &str) {
+        if s.len() >= self.limit {
+            self.cut |= !self.buf.is_empty() || s.len() > self.limit;
+            self.buf.clear();
+            self.buf
+                .push_str(&s[ceil_char_boundary(s, s.len() - self.limit)..]);
+            return;
+        }
+        self.buf.push_str(s);
+        // Drop the front only now and then, so pushing is amortised O(len).
+        if self.buf.len() > self.limit.saturating_mul(2) {
+            let start = ceil_char_boundary(&self.buf, self.buf.len() - self.limit);
+            self.buf.drain(..start);
+            self.cut = true;
+        }
+    }
+
+    /// Appends `s`, with XML end-of-line handling when `raw_xml` (as
+    /// [`TextBuf::push_text`]).
+    pub(crate) fn push_text(&mut self, s: &str, raw_xml: bool) {
+        if !raw_xml {
+            self.push(s);
+            return;
+        }
+        let mut rest = s;
+        while let Some(i) = rest.find('\r') {
+            self.push(&rest[..i]);
+            self.push("\n");
+            rest = &rest[i + 1..];
+            rest = rest.strip_prefix('\n').unwrap_or(rest);
+        }
+        self.push(rest);
+    }
+
+    /// Whether nothing has been pushed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.buf.is_empty() && !self.cut
+    }
+
+    /// The kept tail (`None` when blank), starting with [`TAIL_MARKER`]
+    /// when the start was dropped.
+    pub(crate) fn finish(self) -> Option<String> {
+        let s = self.buf.trim();
+        if s.is_empty() {
+            return None;
+        }
+        let kept = if self.cut {
+            cut_tail(s, self.limit)
+        } else {
+            clip_tail(s, self.limit)
+        };
+        Some(kept.into_owned())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -161,6 +269,36 @@ mod tests {
         t.push_text("\r", false);
         t.push_text("y", true);
         assert_eq!(t.finish().as_deref(), Some("x\ry"));
+    }
+
+    #[test]
+    fn tail_keeps_the_end_on_char_boundaries() {
+        assert_eq!(clip_tail("abc", 3), "abc");
+        let long = "😀".repeat(10);
+        let tail = clip_tail(&long, 25);
+        assert_eq!(tail, format!("{TAIL_MARKER}😀😀"));
+        assert_eq!(clip_tail(&long, 6), "😀");
+
+        let mut t = TailBuf::new(20);
+        for i in 0..1000 {
+            t.push_text(&format!("é{i}\r\n"), true);
+        }
+        let out = t.finish().unwrap_or_default();
+        assert!(out.len() <= 20 && out.starts_with(TAIL_MARKER), "{out}");
+        assert!(out.ends_with("é999"), "{out}");
+
+        let mut t = TailBuf::new(64);
+        t.push("  one\n");
+        t.push("two  ");
+        assert_eq!(t.finish().as_deref(), Some("one\ntwo"));
+        let mut t = TailBuf::new(4);
+        t.push(&"x".repeat(100));
+        assert_eq!(
+            t.finish().as_deref(),
+            Some("xxxx"),
+            "the marker does not fit"
+        );
+        assert!(TailBuf::new(4).is_empty());
     }
 
     #[test]

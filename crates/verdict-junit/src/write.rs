@@ -90,6 +90,12 @@ fn testcase(out: &mut String, tc: &TestCase) {
             out.push_str("/>");
         }
     }
+    // The output a blank failure is noted by reads back as the same output.
+    if let Some(output) = tc.outcome.detail().and_then(|d| d.output.as_deref()) {
+        out.push_str("<system-out>");
+        escape_into(out, output, false);
+        out.push_str("</system-out>");
+    }
     // Attempts of a passing case were flaky; of a failing one, reruns.
     let flaky = matches!(tc.outcome, Outcome::Passed | Outcome::Skipped { .. });
     for a in &tc.attempts {

@@ -27,12 +27,23 @@ fn detail() -> impl Strategy<Value = Detail> {
         proptest::option::of(text()),
         proptest::option::of(text()),
         proptest::option::of(text()),
+        proptest::option::of(text()),
     )
-        .prop_map(|(kind, message, text)| Detail {
-            kind,
-            message,
-            // The parser trims body text and drops an empty one.
-            text: text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+        .prop_map(|(kind, message, text, output)| {
+            let mut d = Detail {
+                kind,
+                message,
+                // The parser trims body text and drops an empty one.
+                text: text.map(|t| t.trim().to_string()).filter(|t| !t.is_empty()),
+                output: None,
+            };
+            // Output is kept, trimmed, only when nothing else is said.
+            if d.is_blank() {
+                d.output = output
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty());
+            }
+            d
         })
 }
 
@@ -53,7 +64,11 @@ fn testcase() -> impl Strategy<Value = TestCase> {
     )
         .prop_map(|(errored, detail, time_ms)| Attempt {
             errored,
-            detail,
+            // Attempts never carry the testcase's output.
+            detail: Detail {
+                output: None,
+                ..detail
+            },
             time_ms,
         });
     (
@@ -64,16 +79,20 @@ fn testcase() -> impl Strategy<Value = TestCase> {
         outcome,
         proptest::collection::vec(attempt, 0..3),
     )
-        .prop_map(
-            |(classname, name, suite, time_ms, outcome, attempts)| TestCase {
+        .prop_map(|(classname, name, suite, time_ms, outcome, mut attempts)| {
+            // An attempt without a time takes the testcase's.
+            for a in &mut attempts {
+                a.time_ms = a.time_ms.or(time_ms);
+            }
+            TestCase {
                 classname,
                 name,
                 suite,
                 time_ms,
                 outcome,
                 attempts,
-            },
-        )
+            }
+        })
 }
 
 /// 2,000 per property in CI; `PROPTEST_CASES=1000000` for a long run.

@@ -52,6 +52,7 @@ fn awkward_text_survives_a_roundtrip() {
         kind: Some("a\"b<c>&d".into()),
         message: Some("line one\nline two\ttab\r\nend".into()),
         text: Some("x < y && y > z ]]> \u{1F600}".into()),
+        output: None,
     };
     let cases = vec![
         TestCase {
@@ -83,8 +84,21 @@ fn awkward_text_survives_a_roundtrip() {
             attempts: vec![Attempt {
                 errored: false,
                 detail: Detail::default(),
-                time_ms: None,
+                // An attempt without a time reads back with the testcase's.
+                time_ms: Some(0),
             }],
+        },
+        TestCase {
+            classname: Some("ctest".into()),
+            name: Some("blank failure".into()),
+            suite: None,
+            time_ms: None,
+            outcome: Outcome::Failed(Detail {
+                message: Some(String::new()),
+                output: Some("[truncated] …last <line>\r\n & done".into()),
+                ..Detail::default()
+            }),
+            attempts: vec![],
         },
     ];
     let again = parse(to_xml(&cases).as_bytes()).expect("parses");

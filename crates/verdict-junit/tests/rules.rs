@@ -109,6 +109,7 @@ fn outcome_precedence() {
         kind: Some("E1".into()),
         message: Some("e1".into()),
         text: Some("trace 1".into()),
+        output: None,
     };
     assert_eq!(tc.outcome, Outcome::Errored(want));
     let tc = case(r#"<failure message="a">x</failure><failure message="b">y</failure>"#);
@@ -200,6 +201,7 @@ fn note_truncates_on_a_char_boundary() {
         kind: Some("Err".into()),
         message: Some("€".repeat(20)),
         text: Some("😀".repeat(20)),
+        output: None,
     };
     let full = d.note(10_000);
     assert!(full.starts_with("Err: €€") && full.contains('\n'));

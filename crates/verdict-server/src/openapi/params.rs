@@ -106,7 +106,7 @@ params! {
     ];
     /// The case list's filters.
     CaseFilter => [
-        query("key", json!({ "type": "string" }), "Only the case with exactly this key."),
+        query("key", json!({ "type": "string" }), "Only the case with this key, put in its stored form first (trimmed; a key longer than 1000 characters shortened as on create)."),
         query("q", json!({ "type": "string" }), "Cases whose title or key contains this text."),
     ];
     /// The run list's filter.

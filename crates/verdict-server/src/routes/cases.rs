@@ -20,15 +20,20 @@ use crate::state::AppState;
 
 const EDIT: &str = "edit test cases";
 
+// The stored key is at most as long as any other text the API takes.
+const _: () = assert!(verdict_junit::MAX_KEY_CHARS == MAX_TEXT_CHARS);
+
+/// A case key as sent, in its stored form: the one rule a JUnit import and
+/// the CLI apply too ([`verdict_junit::case_key`]: trimmed, a key longer
+/// than the limit shortened with a digest, never refused); blank means none.
+fn case_key(value: Option<&str>) -> Option<String> {
+    value.and_then(verdict_junit::case_key)
+}
+
 fn new_case(prefix: &str, c: &api::CreateCase, errors: &mut Vec<FieldError>) -> NewCase {
     NewCase {
         title: required_text(&format!("{prefix}title"), &c.title, errors),
-        key: optional_text(
-            &format!("{prefix}key"),
-            c.key.as_deref(),
-            MAX_TEXT_CHARS,
-            errors,
-        ),
+        key: case_key(c.key.as_deref()),
         suite: optional_text(
             &format!("{prefix}suite"),
             c.suite.as_deref(),
@@ -143,7 +148,10 @@ pub async fn list(
     let project: ProjectId = path.id(0)?;
     let page = q.take_page(state.limits.max_per_page)?;
     let query = CaseQuery {
-        key: q.take("key")?,
+        // The key as sent maps to its stored form; a blank one matches none.
+        key: q
+            .take("key")?
+            .map(|k| verdict_junit::case_key(&k).unwrap_or_default()),
         q: q.take("q")?.filter(|s| !s.trim().is_empty()),
     };
     q.finish()?;
@@ -190,7 +198,7 @@ pub struct UpdateCase {
     #[schema(value_type = Option<verdict_api::schema::Name>)]
     title: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = verdict_api::schema::OptionalText, required = false)]
+    #[schema(value_type = verdict_api::schema::CaseKey, required = false)]
     key: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = verdict_api::schema::OptionalText, required = false)]
@@ -224,9 +232,7 @@ pub async fn update(
             .title
             .as_deref()
             .map(|t| required_text("title", t, &mut errors)),
-        key: b
-            .key
-            .map(|k| optional_text("key", k.as_deref(), MAX_TEXT_CHARS, &mut errors)),
+        key: b.key.map(|k| case_key(k.as_deref())),
         suite: b
             .suite
             .map(|s| optional_text("suite", s.as_deref(), MAX_TEXT_CHARS, &mut errors)),

@@ -93,14 +93,15 @@ fn executions(tc: &TestCase, skipped_as: Status, note_limit: usize) -> Vec<Execu
 fn entries(testcases: &[TestCase], skipped_as: Status, note_limit: usize) -> Vec<KeyedEntry> {
     let mut out = Vec::with_capacity(testcases.len());
     for (index, tc) in testcases.iter().enumerate() {
+        // The key rule the cases API applies too; title and suite made to
+        // fit its limits, so what an import creates the API would accept.
         let key = tc.key();
         let title = tc
             .name
             .as_deref()
-            .filter(|n| !n.trim().is_empty())
-            .map(str::to_string)
+            .and_then(verdict_junit::case_text)
             .unwrap_or_else(|| key.clone());
-        let suite = tc.classname.clone().filter(|c| !c.trim().is_empty());
+        let suite = tc.classname.as_deref().and_then(verdict_junit::case_text);
         for execution in executions(tc, skipped_as, note_limit) {
             out.push(KeyedEntry {
                 index,
