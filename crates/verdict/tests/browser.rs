@@ -2,8 +2,12 @@
 //! --demo` binary: signing in (and a wrong password refused), the project
 //! and run pages, marking results by click and by keyboard, a note, the
 //! counts and the chart following, a result's history, a viewer who can
-//! change nothing, and signing out. What the browser did is checked through
-//! the API. Skipped (with a message) where Chromium is not installed,
+//! change nothing, and signing out; a click recording only what the tester
+//! entered (multi-line notes kept), keys that mark only untested results
+//! and never while typing, `u` undoing a mark, a token shown once without
+//! a reload creating another, the "Not found" page and the favicon, and
+//! every page fitting a 390 px screen. What the browser did is checked
+//! through the API. Skipped (with a message) where Chromium is not installed,
 //! unless `VERDICT_REQUIRE_BROWSER=1`; `VERDICT_UPDATE_SCREENSHOTS=1` writes
 //! the README's screenshots to docs/screenshots/.
 
