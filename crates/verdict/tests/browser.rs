@@ -465,42 +465,29 @@ async fn a_status_click_records_only_what_this_tester_entered() {
     let api = Api::new(&base);
     let dana = api.user_id("demo@example.com").await;
     let untested = api.results(DEMO_RUN, Some("not_tested")).await;
-    let (blocked, noted) = (untested[0].0.clone(), untested[1].0.clone());
-    // Someone else blocked it, with a 17-line stack trace and 45 s.
+    let (blocked, noted, shown_on) = (
+        untested[0].0.clone(),
+        untested[1].0.clone(),
+        untested[2].0.clone(),
+    );
+    // Someone else blocked two, with a 17-line stack trace and 45 s.
     let trace = (1..=17)
         .map(|i| format!("    at checkout.step{i} (checkout.js:{i}:7)"))
         .collect::<Vec<_>>()
         .join("\n");
     let note = format!("CI: payment provider down\n{trace}");
-    api.send(
-        reqwest::Method::PATCH,
-        &format!("/v1/runs/{DEMO_RUN}/results/{blocked}"),
-        Some(json!({"status": "blocked", "note": note, "elapsed": 45})),
-    )
-    .await;
+    for id in [&blocked, &shown_on] {
+        api.send(
+            reqwest::Method::PATCH,
+            &format!("/v1/runs/{DEMO_RUN}/results/{id}"),
+            Some(json!({"status": "blocked", "note": note, "elapsed": 45})),
+        )
+        .await;
+    }
 
     let b = Browser::start().await;
     b.sign_in(&base, "demo@example.com", "demo-password").await;
     b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
-
-    // The current note is shown in full, line breaks kept; the fields are
-    // empty, the note one a multi-line field.
-    let shown = js(
-        &b,
-        &format!("return document.querySelector('#r-{blocked} .current-note .text').innerText;"),
-    )
-    .await;
-    assert_eq!(shown, json!(note), "the whole note, read-only");
-    let fields = js(
-        &b,
-        &format!(
-            "const n = document.getElementById('note-{blocked}'),
-                   e = document.getElementById('elapsed-{blocked}');
-             return [n.tagName, n.value, e.value];"
-        ),
-    )
-    .await;
-    assert_eq!(fields, json!(["TEXTAREA", "", ""]));
 
     // Retest by a click: this tester's execution, with nothing re-recorded.
     b.click(&format!("#r-{blocked} button.mark.st-retest"))
@@ -516,6 +503,25 @@ async fn a_status_click_records_only_what_this_tester_entered() {
     let history = api.history(DEMO_RUN, &blocked).await;
     assert_eq!(history.len(), 2);
     assert_eq!(history[1]["note"], json!(note), "the first execution kept");
+
+    // Another result blocked the same way: its note is shown in full,
+    // line breaks kept; the fields are empty, the note a multi-line one.
+    let shown = js(
+        &b,
+        &format!("return document.querySelector('#r-{shown_on} .current-note .text').innerText;"),
+    )
+    .await;
+    assert_eq!(shown, json!(note), "the whole note, read-only");
+    let fields = js(
+        &b,
+        &format!(
+            "const n = document.getElementById('note-{shown_on}'),
+                   e = document.getElementById('elapsed-{shown_on}');
+             return [n.tagName, n.value, e.value];"
+        ),
+    )
+    .await;
+    assert_eq!(fields, json!(["TEXTAREA", "", ""]));
 
     // A note of several lines is stored as typed, then shown read-only,
     // and the field is empty again for the next click.
@@ -573,30 +579,6 @@ async fn keys_mark_only_untested_results_never_while_typing_and_u_undoes() {
     let page = rows(&b).await;
     let before = api.results(DEMO_RUN, None).await;
 
-    // Enter from the page edits the current result's note; keys typed
-    // there are text, not marks.
-    let first = page
-        .iter()
-        .find(|r| r.1 == "not_tested")
-        .expect("an untested result")
-        .0
-        .clone();
-    b.press("\u{e007}").await;
-    assert_eq!(
-        js(&b, "return document.activeElement.id;").await,
-        json!(format!("note-{first}")),
-        "Enter went to the note"
-    );
-    b.press("pfbrnu").await;
-    assert_eq!(
-        js(&b, "return document.activeElement.value;").await,
-        json!("pfbrnu")
-    );
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(api.results(DEMO_RUN, None).await, before, "nothing marked");
-    js(&b, "document.activeElement.value = ''; return null;").await;
-    b.press("\u{e00c}").await; // Escape: back to the row.
-
     // Ten keys mark the first ten untested results, skipping the ones
     // colleagues have tested in between.
     let targets: Vec<String> = page
@@ -621,12 +603,13 @@ async fn keys_mark_only_untested_results_never_while_typing_and_u_undoes() {
         'b' => "blocked",
         _ => "retest",
     };
-    b.until("ten untested results marked", || async {
-        let mut all = true;
-        for (id, k) in targets.iter().zip(keys.chars()) {
-            all &= api.status_of(DEMO_RUN, id).await.0 == want(k);
-        }
-        all
+    b.until("the saves to finish", || async {
+        js(
+            &b,
+            "return document.querySelectorAll('tr[aria-busy]').length;",
+        )
+        .await
+            == json!(0)
     })
     .await;
     let after = api.results(DEMO_RUN, None).await;
@@ -635,6 +618,35 @@ async fn keys_mark_only_untested_results_never_while_typing_and_u_undoes() {
             assert_eq!(was, now, "a colleague's result was left alone");
         }
     }
+    for (id, k) in targets.iter().zip(keys.chars()) {
+        assert_eq!(api.status_of(DEMO_RUN, id).await.0, want(k), "{id}");
+    }
+
+    // Then Enter from the page (nothing focused) edits the current
+    // result's note; keys typed there are text, not marks.
+    js(&b, "document.activeElement.blur(); return null;").await;
+    let first = page
+        .iter()
+        .filter(|r| r.1 == "not_tested")
+        .nth(10)
+        .expect("an eleventh untested result")
+        .0
+        .clone();
+    b.press("\u{e007}").await;
+    assert_eq!(
+        js(&b, "return document.activeElement.id;").await,
+        json!(format!("note-{first}")),
+        "Enter went to the note"
+    );
+    b.press("pfbrnu").await;
+    assert_eq!(
+        js(&b, "return document.activeElement.value;").await,
+        json!("pfbrnu")
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(api.results(DEMO_RUN, None).await, after, "nothing marked");
+    js(&b, "document.activeElement.value = ''; return null;").await;
+    b.press("\u{e00c}").await; // Escape: back to the row.
 
     // `u` undoes the last mark: an execution back to not tested.
     b.press("u").await;
