@@ -88,7 +88,7 @@ pub fn build_router(state: AppState) -> Router {
         )
         .route("/v1/runs/{rid}/results/{id}/history", get(results::history))
         .merge(web::router())
-        .fallback(|| async { ApiError::NotFound })
+        .fallback(web::not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .layer(middleware::from_fn_with_state(

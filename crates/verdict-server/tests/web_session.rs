@@ -127,8 +127,8 @@ async fn a_changed_password_signs_out_the_other_sessions() {
             &[],
         )
         .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", html(&r));
-    assert!(html(&r).contains("Your password was changed"));
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    assert_eq!(r.headers["location"], "/tokens");
     assert_eq!(
         app.page("/projects", Some(&first)).await.status,
         StatusCode::SEE_OTHER

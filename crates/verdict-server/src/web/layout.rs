@@ -90,8 +90,23 @@ pub fn field_label(field: &str) -> &str {
     }
 }
 
+/// What the page header shows besides the brand.
+#[derive(Clone, Copy)]
+enum Chrome<'a> {
+    /// The sign-in page: nothing to navigate to yet.
+    Bare,
+    /// An error page without a known session: the way back in.
+    Links,
+    /// A signed-in user: the navigation, their name, signing out.
+    Signed(&'a Session),
+}
+
 /// The whole page: head, header with navigation, main content.
 pub fn page(title: &str, session: Option<&Session>, main: Markup) -> Markup {
+    shell(title, session.map_or(Chrome::Bare, Chrome::Signed), main)
+}
+
+fn shell(title: &str, chrome: Chrome<'_>, main: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -103,6 +118,7 @@ pub fn page(title: &str, session: Option<&Session>, main: Markup) -> Markup {
                 // get no Referer.
                 meta name="referrer" content="same-origin";
                 title { (title) " · Verdict" }
+                link rel="icon" type="image/svg+xml" href="/favicon.svg";
                 link rel="stylesheet" href=(super::style_url());
                 script src=(super::script_url()) defer {}
             }
@@ -110,16 +126,25 @@ pub fn page(title: &str, session: Option<&Session>, main: Markup) -> Markup {
                 a.skip href="#main" { "Skip to content" }
                 header.top {
                     a.brand href="/" { "Verdict" }
-                    @if let Some(s) = session {
-                        nav aria-label="Main" {
-                            a href="/projects" { "Projects" }
-                            a href="/tokens" { "Account" }
-                        }
-                        form.signout method="post" action="/logout" {
-                            input type="hidden" name="csrf" value=(s.csrf);
-                            span.who { (s.user.name) }
-                            button type="submit" { "Sign out" }
-                        }
+                    @match chrome {
+                        Chrome::Bare => {},
+                        Chrome::Links => {
+                            nav aria-label="Main" {
+                                a href="/projects" { "Projects" }
+                                a href="/tokens" { "Account" }
+                            }
+                        },
+                        Chrome::Signed(s) => {
+                            nav aria-label="Main" {
+                                a href="/projects" { "Projects" }
+                                a href="/tokens" { "Account" }
+                            }
+                            form.signout method="post" action="/logout" {
+                                input type="hidden" name="csrf" value=(s.csrf);
+                                span.who { (s.user.name) }
+                                button type="submit" { "Sign out" }
+                            }
+                        },
                     }
                 }
                 main #main { (main) }
@@ -141,13 +166,24 @@ pub fn respond(status: StatusCode, markup: Markup) -> Response {
         .into_response()
 }
 
-/// A page that says what went wrong and where to go from there.
+/// A page that says what went wrong and where to go from there. It keeps
+/// the navigation (the pages it links ask to sign in when needed).
 pub fn error_page(status: StatusCode, title: &str, message: &str) -> Response {
+    error_page_for(None, status, title, message)
+}
+
+/// [`error_page`] with the signed-in header when the session is known.
+pub fn error_page_for(
+    session: Option<&Session>,
+    status: StatusCode,
+    title: &str,
+    message: &str,
+) -> Response {
     respond(
         status,
-        page(
+        shell(
             title,
-            None,
+            session.map_or(Chrome::Links, Chrome::Signed),
             html! {
                 h1 { (title) }
                 p.notice.error role="alert" { (message) }

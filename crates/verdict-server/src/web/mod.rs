@@ -4,7 +4,11 @@
 //! server stays stateless. Every asset is embedded in the binary and served
 //! under `/assets/`; pages carry no inline script or style (the CSP forbids
 //! both), and work without JavaScript: `app.js` only adds saving without a
-//! reload and the keyboard shortcuts of the run page.
+//! reload and the keyboard shortcuts of the run page. Every form post
+//! answers with a redirect to a page (post → redirect → get), so a reload
+//! never posts twice; what a post has to say afterwards travels in a
+//! one-time cookie (see [`tokens`]). An unknown path is an HTML page for a
+//! browser and the API's JSON for everyone else ([`not_found`]).
 
 pub mod chart;
 pub mod layout;
@@ -18,7 +22,8 @@ pub mod tokens;
 use std::sync::LazyLock;
 
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
@@ -44,6 +49,8 @@ pub fn router() -> Router<AppState> {
         .route("/password", post(tokens::change_password))
         .route("/assets/style.css", get(stylesheet))
         .route("/assets/app.js", get(script))
+        .route("/favicon.ico", get(favicon))
+        .route("/favicon.svg", get(favicon))
 }
 
 /// `/`: the projects for someone signed in, the sign-in page otherwise.
@@ -56,6 +63,7 @@ async fn home(session: Option<session::Session>) -> Redirect {
 
 const STYLE: &str = include_str!("assets/style.css");
 const SCRIPT: &str = include_str!("assets/app.js");
+const FAVICON: &str = include_str!("assets/favicon.svg");
 
 /// A short digest of an asset: its URL carries it (`?v=…`), so a new
 /// build's asset is a new URL and the old one may be cached for a year.
@@ -100,6 +108,70 @@ async fn stylesheet() -> Response {
 
 async fn script() -> Response {
     asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+/// The icon, an SVG, at `/favicon.svg` (which pages link) and at
+/// `/favicon.ico`, where browsers look for one unasked. Cached for a day
+/// only: its URLs carry no digest.
+async fn favicon() -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("image/svg+xml"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+        ],
+        FAVICON,
+    )
+        .into_response()
+}
+
+/// Whether a request prefers a page to JSON: its `Accept` names
+/// `text/html` with a weight at least that of `application/json`. API
+/// clients (which send no `Accept`, `*/*` or JSON) keep getting JSON.
+pub fn wants_html(headers: &HeaderMap) -> bool {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let weight = |wanted: &str| -> f32 {
+        accept
+            .split(',')
+            .filter_map(|item| {
+                let mut parts = item.split(';');
+                let kind = parts.next()?.trim();
+                if !kind.eq_ignore_ascii_case(wanted) {
+                    return None;
+                }
+                let q = parts
+                    .filter_map(|p| p.trim().strip_prefix("q="))
+                    .find_map(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                Some(q)
+            })
+            .fold(0.0, f32::max)
+    };
+    let html = weight("text/html");
+    html > 0.0 && html >= weight("application/json")
+}
+
+/// Every path nothing else answers: for a browser, the "Not found" page
+/// with the navigation (the signed-in header when there is a session);
+/// for an API client, the API's JSON 404.
+pub async fn not_found(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !wants_html(&headers) {
+        return ApiError::NotFound.into_response();
+    }
+    let session = session::current(&headers, &state).await;
+    layout::error_page_for(
+        session.as_ref(),
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no such page, or it belongs to a project you are not a member of.",
+    )
 }
 
 /// Why a page could not be shown.

@@ -4,6 +4,11 @@
 //! rules ([`execution::check`]) and writes through the store's
 //! `record_result`, exactly as `PATCH /v1/runs/:rid/results/:id` does, so
 //! history and counts follow.
+//!
+//! A save records exactly what this tester entered: the note and elapsed
+//! fields start empty (the current note and elapsed are shown beside them,
+//! read-only, the note in full with its line breaks), so a status click
+//! never re-records someone else's note under a new name.
 
 use std::collections::HashMap;
 
@@ -20,7 +25,7 @@ use super::layout::{
 };
 use super::projects::page_number;
 use super::run::{Flash, Names, View, render, summary};
-use super::session::{Session, SessionForm};
+use super::session::{Form, Session, SessionForm};
 use super::{WebError, WebResult};
 use crate::auth::ensure;
 use crate::dto;
@@ -58,6 +63,21 @@ fn tested(r: &TestResult, names: &Names) -> Markup {
     }
 }
 
+/// What the result holds now, read-only: its note in full (line breaks
+/// kept) and its elapsed time. The run page's script swaps it after a save.
+pub fn current(r: &TestResult) -> Markup {
+    html! {
+        div.current {
+            @if let Some(note) = &r.note {
+                p.current-note { span.label { "Note" } span.text { (note) } }
+            }
+            @if r.elapsed_ms.is_some() {
+                p.current-elapsed { span.label { "Elapsed" } " " (elapsed(r.elapsed_ms)) }
+            }
+        }
+    }
+}
+
 /// One result as a table row; with `can_record`, its form.
 pub fn result_row(
     r: &TestResult,
@@ -68,7 +88,6 @@ pub fn result_row(
     error: Option<&str>,
 ) -> Markup {
     let id = r.id;
-    let seconds = r.elapsed_ms.map(|ms| ms.div_euclid(1000));
     html! {
         tr.result #{ "r-" (id) } tabindex="-1" data-status=(r.status.as_str()) {
             td.title data-label="Test case" {
@@ -78,11 +97,12 @@ pub fn result_row(
             td.status data-label="Status" { (status_badge(r.status)) }
             @if can_record {
                 td.record data-label="Record" {
+                    (current(r))
                     form.record method="post" action={ "/runs/" (r.run_id) "/results/" (id) } {
                         input type="hidden" name="csrf" value=(csrf);
                         input type="hidden" name="back" value=(back);
-                        // First in the form, so Enter in the note saves it
-                        // with the current status (not "Passed").
+                        // First in the form, so Enter in the elapsed field
+                        // saves with the current status (not "Passed").
                         button.save type="submit" name="status" value=(r.status.as_str()) {
                             "Save note" }
                         fieldset.statuses {
@@ -99,14 +119,13 @@ pub fn result_row(
                             }
                         }
                         span.field.note {
-                            label for={ "note-" (id) } { "Note" }
-                            input #{ "note-" (id) } type="text" name="note"
-                                value=(r.note.as_deref().unwrap_or(""));
+                            label for={ "note-" (id) } { "New note" }
+                            textarea #{ "note-" (id) } name="note" rows="1" {}
                         }
                         span.field.elapsed {
                             label for={ "elapsed-" (id) } { "Elapsed (s)" }
                             input #{ "elapsed-" (id) } type="number" name="elapsed" min="0"
-                                step="1" inputmode="numeric" value=[seconds];
+                                step="1" inputmode="numeric";
                         }
                         @if let Some(e) = error { p.field-error role="alert" { (e) } }
                     }
@@ -121,19 +140,28 @@ pub fn result_row(
 }
 
 /// The form as the API's PATCH body, to be checked by the API's rules.
-/// "Not tested" resets a result: the note and elapsed fields, which only
-/// show the current values, are not sent with it.
-fn as_patch(status: &str, note: Option<&str>, elapsed: Option<&str>) -> Value {
+/// "Not tested" resets a result, so a note or elapsed typed with it is not
+/// sent. A note keeps its line breaks (a browser posts a textarea's as
+/// CRLF: stored as LF); `elapsed_ms` is what the script's undo sends, to
+/// restore a time exactly.
+fn as_patch(form: &Form) -> Value {
+    let status = form.text("status");
     let mut body = json!({ "status": status });
     if status == Status::NotTested.as_str() {
         return body;
     }
-    if let Some(n) = note.map(str::trim).filter(|n| !n.is_empty()) {
-        body["note"] = json!(n);
+    if let Some(n) = form
+        .get("note")
+        .map(|n| n.replace("\r\n", "\n"))
+        .filter(|n| !n.trim().is_empty())
+    {
+        body["note"] = json!(n.trim());
     }
-    if let Some(e) = elapsed.map(str::trim).filter(|e| !e.is_empty()) {
-        // A number stays a number; anything else is refused by the check.
-        body["elapsed"] = e.parse::<i64>().map(Value::from).unwrap_or(json!(e));
+    for field in ["elapsed", "elapsed_ms"] {
+        if let Some(e) = form.get(field).map(str::trim).filter(|e| !e.is_empty()) {
+            // A number stays a number; anything else is refused by the check.
+            body[field] = e.parse::<i64>().map(Value::from).unwrap_or(json!(e));
+        }
     }
     body
 }
@@ -157,7 +185,7 @@ pub async fn save(
     let (_, role) = session.caller().run(&state, run_id).await.map_err(fail)?;
     ensure(role, Role::Tester, "record results").map_err(fail)?;
     let form = &posted.form;
-    let body = as_patch(&form.text("status"), form.get("note"), form.get("elapsed"));
+    let body = as_patch(form);
     let raw: RawEntry = serde_json::from_value(body)
         .map_err(|e| fail(ApiError::Internal(format!("form as a body: {e}"))))?;
     let checked = execution::check(&raw, String::new, false, state.limits.max_note_bytes);
@@ -178,6 +206,19 @@ pub async fn save(
             return render(&state, session, run_id, &view, Some(flash), status).await;
         }
         Err(fields) => return Err(WebError::Json(ApiError::Invalid(fields))),
+    };
+    // What the result held before, for the script's undo (`u`), which
+    // records it again as a new execution.
+    let previous = if json {
+        Some(
+            state
+                .store
+                .get_result(run_id, id)
+                .await
+                .map_err(|e| fail(e.into()))?,
+        )
+    } else {
+        None
     };
     let result = state
         .store
@@ -204,6 +245,12 @@ pub async fn save(
         "status_label": status_label(result.status),
         "status_html": status_badge(result.status).into_string(),
         "tested_html": tested(&result, &names).into_string(),
+        "current_html": current(&result).into_string(),
+        "previous": previous.as_ref().map(|p| json!({
+            "status": p.status.as_str(),
+            "note": p.note,
+            "elapsed_ms": p.elapsed_ms,
+        })),
         "summary_html": summary(&run).into_string(),
     } }))
     .into_response())

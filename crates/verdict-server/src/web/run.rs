@@ -1,6 +1,7 @@
 //! The run page: a summary (counts, the status ring, progress), the results
 //! with a status filter, a title search and paging, and for a tester a form
-//! per result (the five statuses as buttons, a note, elapsed). Managers
+//! per result (the five statuses as buttons, a new note, elapsed; the
+//! current note and elapsed shown read-only). Managers
 //! close the run here; a closed run is read-only. The table rows are what
 //! `app.js` moves through with the keyboard (see the help on the page).
 
@@ -246,12 +247,13 @@ fn help() -> Markup {
     html! {
         details #shortcuts.help {
             summary { "Keyboard shortcuts" }
-            p { "Work down the list without the mouse. The highlighted row is the current one; each key marks it and moves to the next." }
+            p { "Work down the list without the mouse. The highlighted row is the current one; each key marks it and moves to the next result nobody has tested yet. Keys do nothing while you type in a field." }
             dl {
                 dt { kbd { "p" } " " kbd { "f" } " " kbd { "b" } " " kbd { "r" } " " kbd { "n" } }
-                dd { "Mark Passed, Failed, Blocked, Retest, Not tested — and go to the next result" }
+                dd { "Mark Passed, Failed, Blocked, Retest, Not tested — and go to the next untested result" }
+                dt { kbd { "u" } } dd { "Undo your last mark on this page (the result gets back its status, note and elapsed; history keeps both)" }
                 dt { kbd { "j" } " / " kbd { "↓" } ", " kbd { "k" } " / " kbd { "↑" } } dd { "Next / previous result" }
-                dt { kbd { "Enter" } } dd { "Edit the note of the current result (" kbd { "Esc" } " goes back)" }
+                dt { kbd { "Enter" } } dd { "Write a note for the current result (" kbd { "Ctrl" } "+" kbd { "Enter" } " saves it, " kbd { "Esc" } " goes back)" }
                 dt { kbd { "/" } } dd { "Search titles" }
                 dt { kbd { "?" } } dd { "Show or hide this help" }
             }

@@ -138,6 +138,12 @@ async fn resolve(headers: &HeaderMap, state: &AppState) -> WebResult<Option<Sess
     }))
 }
 
+/// The session of a request, if it has a live one; for pages shown
+/// whatever happens (the "Not found" page), so an error reads as none.
+pub async fn current(headers: &HeaderMap, state: &AppState) -> Option<Session> {
+    resolve(headers, state).await.ok().flatten()
+}
+
 /// Where to come back to after signing in: the page asked for, if a GET.
 fn next_of(parts: &Parts) -> Option<String> {
     (parts.method == Method::GET)

@@ -1,23 +1,92 @@
 //! The account page: personal API tokens (create — the secret is shown
-//! once, on the answer to the form, never in a URL — list, revoke) and the
-//! password. Web sessions are tokens too, so signed-in browsers are listed
-//! here and can be signed out from anywhere by revoking them.
+//! once, never in a URL — list, revoke) and the password. Web sessions are
+//! tokens too, so signed-in browsers are listed here and can be signed out
+//! from anywhere by revoking them.
+//!
+//! Every form here answers with a redirect to `GET /tokens` (post →
+//! redirect → get), so reloading the page never creates a second token.
+//! What the page then has to say — the new token's secret, "password
+//! changed" — travels in a one-time flash cookie ([`FLASH_COOKIE`]):
+//! HttpOnly, SameSite=Strict, `Path=/tokens`, a minute's life, Secure when
+//! the session cookie is, and cleared by the page that reads it. It keeps
+//! the server stateless (any instance can show it) and the secret out of
+//! URLs, logs and history. A secret is shown only to the user whose token
+//! it is.
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use verdict_store::{Timestamp, TokenId};
 
 use super::layout::{field_label, page, respond, time};
-use super::session::{SESSION_TOKEN_NAME, Session, SessionForm, clear_cookie};
+use super::session::{SESSION_TOKEN_NAME, Session, SessionForm, clear_cookie, cookie};
 use super::{WebError, WebResult};
 use crate::auth::Secret;
 use crate::dto::required_text;
 use crate::error::ApiError;
 use crate::extract::PathIds;
 use crate::routes::passwords::change_own;
-use crate::state::AppState;
+use crate::state::{AppState, WebConfig};
+
+/// The one-time message of the account page (see the module docs).
+pub const FLASH_COOKIE: &str = "verdict_flash";
+/// How long a flash waits for the page that shows it: the redirect is
+/// followed at once, so a minute is plenty.
+const FLASH_SECONDS: u32 = 60;
+
+/// What a form left for the page after its redirect.
+enum Flash {
+    /// A token was created: its id and secret.
+    Minted { token: TokenId, secret: String },
+    /// The password was changed.
+    PasswordChanged,
+}
+
+impl Flash {
+    fn encode(&self) -> String {
+        match self {
+            Flash::Minted { token, secret } => format!("minted:{token}:{secret}"),
+            Flash::PasswordChanged => "password_changed".into(),
+        }
+    }
+
+    fn decode(value: &str) -> Option<Flash> {
+        if value == "password_changed" {
+            return Some(Flash::PasswordChanged);
+        }
+        let (token, secret) = value.strip_prefix("minted:")?.split_once(':')?;
+        Some(Flash::Minted {
+            token: token.parse().ok()?,
+            secret: secret.to_string(),
+        })
+    }
+}
+
+/// A redirect to the account page carrying `flash`.
+fn redirect_with(flash: &Flash, config: &WebConfig) -> Response {
+    let secure = if config.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let value = format!(
+        "{FLASH_COOKIE}={}; Path=/tokens; HttpOnly; SameSite=Strict; Max-Age={FLASH_SECONDS}{secure}",
+        flash.encode()
+    );
+    let mut response = Redirect::to("/tokens").into_response();
+    // Token ids and secrets are ASCII letters, digits and `_`: a valid
+    // header value; should one not be, the page just says nothing.
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    response
+}
+
+/// The `Set-Cookie` value that clears the flash once it is read.
+fn clear_flash() -> HeaderValue {
+    HeaderValue::from_static("verdict_flash=; Path=/tokens; HttpOnly; SameSite=Strict; Max-Age=0")
+}
 
 /// What the page says after a form: good news, or what to fix.
 enum Message {
@@ -34,11 +103,30 @@ struct Minted {
 async fn render(
     state: &AppState,
     session: &Session,
-    minted: Option<Minted>,
+    flash: Option<Flash>,
     message: Option<Message>,
     status: StatusCode,
 ) -> WebResult<Response> {
     let tokens = state.store.list_tokens(session.user.id).await?;
+    let (minted, message) = match flash {
+        // Only the owner of the token sees its secret (another user who
+        // signed in on this browser within the minute does not).
+        Some(Flash::Minted { token, secret }) => (
+            tokens.iter().find(|t| t.id == token).map(|t| Minted {
+                name: t.name.clone(),
+                secret,
+            }),
+            message,
+        ),
+        Some(Flash::PasswordChanged) => (
+            None,
+            Some(Message::Done(
+                "Your password was changed. Other browsers signed in as you were signed out."
+                    .into(),
+            )),
+        ),
+        None => (None, message),
+    };
     let main = html! {
         h1 { "Your account" }
         p.meta { (session.user.name) " · " (session.user.email)
@@ -68,10 +156,10 @@ async fn render(
                     tbody {
                         @for t in &tokens {
                             tr {
-                                td { (t.name) @if t.id == session.token { " " span.badge.current { "this browser" } } }
-                                td { (time(t.created_at)) }
-                                td { @match t.last_used_at { Some(at) => (time(at)), None => "never" } }
-                                td {
+                                td.name { (t.name) @if t.id == session.token { " " span.badge.current { "this browser" } } }
+                                td data-label="Created" { (time(t.created_at)) }
+                                td data-label="Last used" { @match t.last_used_at { Some(at) => (time(at)), None => "never" } }
+                                td.actions {
                                     form method="post" action={ "/tokens/" (t.id) "/revoke" }
                                         data-confirm={ "Revoke the token “" (t.name) "”? Whatever uses it stops working." } {
                                         input type="hidden" name="csrf" value=(session.csrf);
@@ -113,12 +201,31 @@ fn password_form(session: &Session) -> Markup {
     }
 }
 
-/// GET /tokens
-pub async fn show(State(state): State<AppState>, session: Session) -> WebResult<Response> {
-    render(&state, &session, None, None, StatusCode::OK).await
+/// GET /tokens; shows (and clears) what the last form left.
+pub async fn show(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+) -> WebResult<Response> {
+    let flash = cookie(&headers, FLASH_COOKIE);
+    let mut response = render(
+        &state,
+        &session,
+        flash.as_deref().and_then(Flash::decode),
+        None,
+        StatusCode::OK,
+    )
+    .await?;
+    if flash.is_some() {
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, clear_flash());
+    }
+    Ok(response)
 }
 
-/// POST /tokens: mint one, show its secret on this answer only.
+/// POST /tokens: mint one; the page after the redirect shows its secret,
+/// once.
 pub async fn create(State(state): State<AppState>, posted: SessionForm) -> WebResult<Response> {
     let session = &posted.session;
     let mut errors = Vec::new();
@@ -133,11 +240,11 @@ pub async fn create(State(state): State<AppState>, posted: SessionForm) -> WebRe
         .store
         .create_token(session.user.id, name, secret.hash(), Timestamp::now())
         .await?;
-    let minted = Minted {
-        name: token.name,
+    let flash = Flash::Minted {
+        token: token.id,
         secret: secret.expose().to_string(),
     };
-    render(&state, session, Some(minted), None, StatusCode::CREATED).await
+    Ok(redirect_with(&flash, &state.web))
 }
 
 /// POST /tokens/:tid/revoke: one's own tokens only (as in the API, another
@@ -186,25 +293,20 @@ pub async fn change_password(
         Some(session.token),
     )
     .await;
-    let (message, status) = match changed {
-        Ok(()) => (
-            Message::Done(
-                "Your password was changed. Other browsers signed in as you were signed out."
-                    .into(),
-            ),
-            StatusCode::OK,
-        ),
-        Err(ApiError::Invalid(fields)) => (
-            Message::Problem(
+    match changed {
+        Ok(()) => Ok(redirect_with(&Flash::PasswordChanged, &state.web)),
+        // Nothing was changed: the page again, with what to fix.
+        Err(ApiError::Invalid(fields)) => {
+            let message = Message::Problem(
                 fields
                     .iter()
                     .map(|f| format!("{}: {}", field_label(&f.field), f.message))
                     .collect::<Vec<_>>()
                     .join("; "),
-            ),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        Err(e) => return Err(e.into()),
-    };
-    render(&state, session, None, Some(message), status).await
+            );
+            let status = StatusCode::UNPROCESSABLE_ENTITY;
+            render(&state, session, None, Some(message), status).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

@@ -2,7 +2,9 @@
 // before closing a run or revoking a token, and on the run page saving
 // without a reload and keyboard shortcuts for working down a long run:
 // j/k (or the arrows) move, p/f/b/r/n mark the current result and move to
-// the next, Enter edits the note, / searches, ? shows the help.
+// the next untested one, u undoes this tester's last mark, Enter edits the
+// note, / searches, ? shows the help. Keys act only when no text field has
+// the focus, so typing a note never marks anything.
 (() => {
   'use strict';
 
@@ -20,6 +22,13 @@
   const search = document.getElementById('search');
   const KEYS = { p: 'passed', f: 'failed', b: 'blocked', r: 'retest', n: 'not_tested' };
   let current = -1;
+  // True once every result on the page is tested: marks wait for j/k.
+  let done = false;
+  // Rows whose save is on its way: they count as tested already.
+  const pending = new Set();
+  // This tester's marks on this page, newest last, each with what the
+  // result held before it: `u` records that again (a new execution).
+  const marks = [];
 
   const say = (text) => { if (live) live.textContent = text; };
 
@@ -27,6 +36,7 @@
   // tabindex), so keyboard users and screen readers land in one place.
   function setCurrent(i, focus) {
     if (i < 0 || i >= rows.length) return false;
+    done = false;
     if (current >= 0) {
       rows[current].classList.remove('current');
       rows[current].tabIndex = -1;
@@ -39,8 +49,20 @@
     return true;
   }
 
+  const untested = (r) => r.dataset.status === 'not_tested' && !pending.has(r);
+
+  // The next result not tested yet after row `i`, from the top again past
+  // the end; -1 when there is none on this page.
+  function nextUntested(i) {
+    for (let k = 1; k <= rows.length; k++) {
+      const j = (i + k) % rows.length;
+      if (j !== i && untested(rows[j])) return j;
+    }
+    return -1;
+  }
+
   // Start where a tester picks up: the first result not tested yet.
-  const start = rows.findIndex((r) => r.dataset.status === 'not_tested');
+  const start = rows.findIndex(untested);
   setCurrent(start >= 0 ? start : 0, false);
 
   function showError(row, message) {
@@ -57,7 +79,7 @@
     say(message);
   }
 
-  function apply(row, data) {
+  function apply(row, data, sent) {
     const result = data.result;
     row.dataset.status = result.status;
     row.classList.remove('failed-save');
@@ -69,13 +91,15 @@
     });
     const keep = row.querySelector('button.save');
     if (keep) keep.value = result.status;
-    // Show what was stored, unless the tester is typing there right now.
-    const note = row.querySelector('input[name=note]');
-    if (note && document.activeElement !== note) note.value = result.note || '';
-    const elapsed = row.querySelector('input[name=elapsed]');
-    if (elapsed && document.activeElement !== elapsed) {
-      elapsed.value = result.elapsed === null || result.elapsed === undefined ? '' : result.elapsed;
-    }
+    // What the result holds now is shown read-only; the fields empty again
+    // (unless the tester typed more since), so the next click records only
+    // what is typed then.
+    const shown = row.querySelector('div.current');
+    if (shown && data.current_html !== undefined) shown.outerHTML = data.current_html;
+    Object.entries(sent || {}).forEach(([name, value]) => {
+      const field = row.querySelector('[name=' + name + ']');
+      if (field && field.value === value) field.value = '';
+    });
     const error = row.querySelector('.field-error');
     if (error) error.remove();
     const summary = document.getElementById('summary');
@@ -85,14 +109,25 @@
   }
 
   // Saves run one after another, in the order they were asked for, so the
-  // last key pressed is the status that stays.
+  // last key pressed is the status that stays. `restore` (an undo) gives
+  // the note and elapsed to send instead of what the fields hold.
   let queue = Promise.resolve();
-  function save(row, status) {
+  function save(row, status, restore) {
     const form = row.querySelector('form.record');
     if (!form) return;
     const body = new URLSearchParams(new FormData(form));
     body.set('status', status);
+    const sent = {};
+    if (restore) {
+      body.set('note', restore.note || '');
+      body.set('elapsed', '');
+      body.set('elapsed_ms', restore.elapsed_ms === null || restore.elapsed_ms === undefined
+        ? '' : String(restore.elapsed_ms));
+    } else {
+      ['note', 'elapsed'].forEach((name) => { sent[name] = body.get(name) || ''; });
+    }
     row.setAttribute('aria-busy', 'true');
+    pending.add(row);
     queue = queue
       .then(() => fetch(form.action, {
         method: 'POST',
@@ -107,14 +142,34 @@
         } else if (!res.ok) {
           showError(row, (json.error && json.error.message) || 'Could not save (' + res.status + ').');
         } else {
-          apply(row, json.data);
+          apply(row, json.data, sent);
+          if (!restore && json.data.previous) marks.push({ row, previous: json.data.previous });
+          if (restore) say(json.data.result.test_case_title + ': undone, ' + json.data.status_label + ' again.');
         }
       })
       .catch(() => showError(row, 'Could not reach the server; nothing was saved.'))
-      .finally(() => row.removeAttribute('aria-busy'));
+      .finally(() => {
+        pending.delete(row);
+        row.removeAttribute('aria-busy');
+      });
   }
 
-  // A click on a status button (or Enter in the note) saves in place.
+  // `u`: the tester's own last mark on this page is undone by recording
+  // what the result held before it (status, note, elapsed) as a new
+  // execution, so the history keeps both. Waits for saves on their way.
+  function undo() {
+    queue = queue.then(() => {
+      const last = marks.pop();
+      if (!last) {
+        say('Nothing to undo.');
+        return;
+      }
+      setCurrent(rows.indexOf(last.row), true);
+      save(last.row, last.previous.status, last.previous);
+    });
+  }
+
+  // A click on a status button (or "Save note") saves in place.
   table.addEventListener('submit', (e) => {
     const form = e.target;
     if (!form.matches('form.record')) return;
@@ -122,6 +177,17 @@
     const row = form.closest('tr.result');
     setCurrent(rows.indexOf(row), false);
     save(row, e.submitter ? e.submitter.value : row.dataset.status);
+  });
+
+  // Ctrl+Enter in a note saves it (Enter alone is a new line).
+  table.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter' || !(e.ctrlKey || e.metaKey) || e.target.tagName !== 'TEXTAREA') return;
+    const form = e.target.form;
+    const keep = form && form.querySelector('button.save');
+    if (keep) {
+      e.preventDefault();
+      form.requestSubmit(keep);
+    }
   });
 
   table.addEventListener('focusin', (e) => {
@@ -178,26 +244,42 @@
         e.preventDefault();
         if (onRow) setCurrent(current - 1, true); else setCurrent(current, true);
         return;
-      case 'Enter':
-        if (el === row && editable) {
-          const note = row.querySelector('input[name=note]');
+      case 'Enter': {
+        // From the row or from nowhere in particular (not from a link or
+        // a button, which Enter activates).
+        const idle = !el || el === document.body || el === document.documentElement;
+        if ((el === row || idle) && editable) {
+          const note = row.querySelector('textarea[name=note]');
           if (note) {
             e.preventDefault();
             note.focus();
           }
         }
         return;
+      }
+      case 'u':
+        if (editable) {
+          e.preventDefault();
+          undo();
+        }
+        return;
       default:
         break;
     }
     const status = KEYS[e.key];
-    if (!status || !editable) return;
+    if (!status || !editable || done) return;
     e.preventDefault();
     save(row, status);
-    if (!setCurrent(current + 1, true)) {
-      const next = document.querySelector('.pager a[rel=next]');
-      if (next) next.focus();
-      say('That was the last result on this page.');
+    // On to the next result nobody has tested: never onto a colleague's.
+    const next = nextUntested(current);
+    if (next >= 0) {
+      setCurrent(next, true);
+    } else {
+      done = true;
+      rows[current].classList.remove('current');
+      const more = document.querySelector('.pager a[rel=next]');
+      if (more) more.focus();
+      say('No untested results left on this page.');
     }
   });
 })();
