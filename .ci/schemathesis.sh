@@ -113,8 +113,12 @@ st --checks all "${no_positive[@]/#/--exclude-operation-id=}" "${xml[@]/#/--excl
 echo "== schemathesis run --checks all --exclude-checks positive_data_acceptance: ${no_positive[*]} (partial=false)"
 VERDICT_ST_PARTIAL=false st --checks all --exclude-checks positive_data_acceptance \
   "${no_positive[@]/#/--include-operation-id=}" || status=$?
+# No stateful phase here: no link joins these two operations (links start
+# at creates), and schemathesis counts a stateful phase with every link
+# filtered out as an error.
 echo "== schemathesis run --checks all --exclude-checks positive_data_acceptance,negative_data_rejection: ${xml[*]} bulk_results (partial=true)"
 VERDICT_ST_PARTIAL=true st --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
+  --phases examples,coverage,fuzzing \
   "${xml[@]/#/--include-operation-id=}" --include-operation-id=bulk_results || status=$?
 
 ops=$(sed -n 's/^ *Tested: \([0-9]*\)$/\1/p' "$work/schemathesis.out" | awk '{ s += $1 } END { print s + 0 }')
