@@ -2,7 +2,8 @@
 # Property-based testing of the live API with Schemathesis: a release build
 # of `verdict serve` on a fresh SQLite database (known admin token, rate
 # limit off), seeded through the API so generated requests can reach real
-# resources, then every operation of /openapi.json with every check.
+# resources, then every operation of /openapi.json with every check, and a
+# stateful run following the document's links through the real flows.
 # Exits non-zero on any failure.
 #
 #   bash .ci/schemathesis.sh                    # the CI run (fixed seed)
@@ -120,13 +121,23 @@ echo "== schemathesis run --checks all --exclude-checks positive_data_acceptance
 VERDICT_ST_PARTIAL=true st --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
   --phases examples,coverage,fuzzing \
   "${xml[@]/#/--include-operation-id=}" --include-operation-id=bulk_results || status=$?
+# The flows: each run above walks only the links among its own operations,
+# so one more stateful run takes every operation and follows the links
+# from each create (project → cases, runs; run → results, bulk, JUnit;
+# result → history). Every operation was checked above with the two
+# checks left out here, for the reasons above.
+echo "== schemathesis run --phases stateful --exclude-checks positive_data_acceptance,negative_data_rejection: every operation"
+VERDICT_ST_PARTIAL=false st --phases stateful --checks all \
+  --exclude-checks positive_data_acceptance,negative_data_rejection || status=$?
 
 ops=$(sed -n 's/^ *Tested: \([0-9]*\)$/\1/p' "$work/schemathesis.out" | awk '{ s += $1 } END { print s + 0 }')
 cases=$(sed -n 's/^ *\([0-9]*\) generated.*$/\1/p' "$work/schemathesis.out" | awk '{ s += $1 } END { print s + 0 }')
+links=$(sed -n 's/^ *API Links: *\([0-9]*\) covered.*$/\1/p' "$work/schemathesis.out" | awk '{ s += $1 } END { print s + 0 }')
 total=$(curl -sS "$url/openapi.json" | python3 -c 'import json, sys
 print(sum(m in ("get", "put", "post", "patch", "delete") for item in json.load(sys.stdin)["paths"].values() for m in item))')
 echo "== schemathesis: $total operations in the document (it leaves out GET /openapi.json, which it reads)," \
-  "$ops tested across the runs (bulk_results twice), $cases test cases generated (exit $status)"
+  "$ops tested across the runs (bulk_results twice, those the stateful run reached again)," \
+  "$cases test cases generated, $links API links covered (exit $status)"
 
 if ! kill -0 "$server_pid" 2>/dev/null; then
   echo "the server died during the run"
