@@ -11,16 +11,17 @@ use serde::{Deserialize, Serialize};
 #[cfg(feature = "openapi")]
 pub mod schema;
 
-/// `{ "data": … }`: every answer with a body.
+/// `{ "data": … }`: every answer with a body. The OpenAPI document names
+/// each one it uses (`ProjectData`, referencing `Project`) instead of
+/// deriving a schema here: a generic one would copy the entity inline.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Data<T> {
     pub data: T,
 }
 
-/// A page of a list and where it stands.
+/// A page of a list and where it stands (named per entity in the OpenAPI
+/// document, as `Data` is: `ProjectPage`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub data: Vec<T>,
     pub meta: Meta,
@@ -445,7 +446,8 @@ pub struct JunitDryRun {
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     /// Required when the account has a password; a wrong one is a 422
-    /// naming this field. Leave it out to set a first password.
+    /// naming this field. Leave it out to set a first password: sent for
+    /// an account that has none, it is a 409 `password_not_set`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(max_length = 1024))]
     pub current_password: Option<String>,

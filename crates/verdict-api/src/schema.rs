@@ -3,7 +3,8 @@
 //! fields get a named schema each, so the OpenAPI document states exactly
 //! what the server accepts: the id patterns, the status enum, the text and
 //! duration limits. The PATCH body and a bulk entry are parsed by hand on
-//! the server, so their schemas are written here by hand too.
+//! the server, so their schemas are written here by hand too, each variant
+//! a named component.
 
 use serde_json::{Value, json};
 use utoipa::openapi::{RefOr, Schema};
@@ -154,13 +155,14 @@ fn component(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-/// One execution as the server reads it (by hand, field by field): a status
-/// that records (with optional note and elapsed) or `not_tested`, which
-/// clears the result and so takes neither. Unknown fields are refused.
-fn execution(with_case: bool) -> RefOr<Schema> {
-    let mut recorded = json!({
+/// The status that records an execution, with its optional note and
+/// elapsed time. Both durations are allowed together: the server takes them
+/// when `elapsed` is `elapsed_ms` / 1000 rounded down (a 422 when they
+/// disagree, which no schema can say).
+fn recorded(with_case: bool) -> Value {
+    let mut value = json!({
         "type": "object",
-        "title": "recorded",
+        "description": "A status that records an execution. `elapsed` is whole seconds, `elapsed_ms` milliseconds: give either, or both when `elapsed` is `elapsed_ms` / 1000 rounded down (they are refused with a 422 when they disagree).",
         "additionalProperties": false,
         "required": ["status"],
         "properties": {
@@ -170,17 +172,15 @@ fn execution(with_case: bool) -> RefOr<Schema> {
             "elapsed_ms": component("ElapsedMs"),
         },
     });
-    // Both durations only when they agree, which a schema cannot say: it
-    // asks for one of them (either may be absent or null).
-    let one_duration = json!({
-        "anyOf": [
-            { "type": "object", "properties": { "elapsed": { "type": "null" } } },
-            { "type": "object", "properties": { "elapsed_ms": { "type": "null" } } },
-        ],
-    });
-    let mut cleared = json!({
+    with_test_case(&mut value, with_case);
+    value
+}
+
+/// `not_tested`, which clears the result and so takes neither note nor
+/// elapsed time.
+fn cleared(with_case: bool) -> Value {
+    let mut value = json!({
         "type": "object",
-        "title": "cleared",
         "description": "`not_tested` clears the result: a note or an elapsed time with it is a 422.",
         "additionalProperties": false,
         "required": ["status"],
@@ -191,20 +191,49 @@ fn execution(with_case: bool) -> RefOr<Schema> {
             "elapsed_ms": { "type": "null" },
         },
     });
+    with_test_case(&mut value, with_case);
+    value
+}
+
+fn with_test_case(value: &mut Value, with_case: bool) {
     if with_case {
-        for branch in [&mut recorded, &mut cleared] {
-            branch["required"] = json!(["test_case_id", "status"]);
-            branch["properties"]["test_case_id"] = component("CaseId");
-        }
+        value["required"] = json!(["test_case_id", "status"]);
+        value["properties"]["test_case_id"] = component("CaseId");
+        let description = value["description"].as_str().unwrap_or_default();
+        value["description"] = json!(format!(
+            "{description} `test_case_id` names the case, which must be in the run."
+        ));
     }
-    let what = if with_case {
-        "One entry of a bulk upload: the case (which must be in the run) and its execution."
+}
+
+named_schema!(/// A PATCH/PUT body that records an execution.
+    UpdateResultRecorded => schema(recorded(false)));
+named_schema!(/// A PATCH/PUT body that clears the result.
+    UpdateResultCleared => schema(cleared(false)));
+named_schema!(/// A bulk entry that records an execution.
+    BulkResultRecorded => schema(recorded(true)));
+named_schema!(/// A bulk entry that clears the result.
+    BulkResultCleared => schema(cleared(true)));
+
+/// One execution as the server reads it (by hand, field by field): one of
+/// two named variants, so generated clients get a class for each (and the
+/// variants of the PATCH body and of a bulk entry keep distinct names).
+/// Unknown fields are refused.
+fn execution(with_case: bool) -> RefOr<Schema> {
+    let (what, variants) = if with_case {
+        (
+            "One entry of a bulk upload: the case (which must be in the run) and its execution.",
+            ["BulkResultRecorded", "BulkResultCleared"],
+        )
     } else {
-        "One execution of the result: status, note and elapsed together (a field not given is null)."
+        (
+            "One execution of the result: status, note and elapsed together (a field not given is null).",
+            ["UpdateResultRecorded", "UpdateResultCleared"],
+        )
     };
     schema(json!({
-        "description": format!("{what} `elapsed` is whole seconds, `elapsed_ms` milliseconds: give one of them (the server also takes both when `elapsed` is `elapsed_ms` / 1000 rounded down, and refuses them when they disagree)."),
-        "oneOf": [{ "allOf": [recorded, one_duration] }, cleared],
+        "description": format!("{what} A status that records takes a note and an elapsed time; `not_tested` clears the result and takes neither."),
+        "oneOf": [component(variants[0]), component(variants[1])],
     }))
 }
 
@@ -212,6 +241,23 @@ fn execution_dependencies(schemas: &mut Vec<(String, RefOr<Schema>)>, with_case:
     use utoipa::{PartialSchema, ToSchema};
     if with_case {
         schemas.push((CaseId::name().into(), CaseId::schema()));
+        schemas.push((
+            BulkResultRecorded::name().into(),
+            BulkResultRecorded::schema(),
+        ));
+        schemas.push((
+            BulkResultCleared::name().into(),
+            BulkResultCleared::schema(),
+        ));
+    } else {
+        schemas.push((
+            UpdateResultRecorded::name().into(),
+            UpdateResultRecorded::schema(),
+        ));
+        schemas.push((
+            UpdateResultCleared::name().into(),
+            UpdateResultCleared::schema(),
+        ));
     }
     schemas.push((Note::name().into(), Note::schema()));
     schemas.push((Elapsed::name().into(), Elapsed::schema()));
@@ -267,10 +313,16 @@ mod tests {
             assert!(serde_json::to_value(&s).is_ok());
         }
         let entry = serde_json::to_value(crate::BulkResultEntry::schema()).expect("serialize");
-        let recorded = &entry["oneOf"][0]["allOf"][0];
+        assert_eq!(
+            entry["oneOf"][0]["$ref"],
+            "#/components/schemas/BulkResultRecorded"
+        );
+        let recorded = serde_json::to_value(BulkResultRecorded::schema()).expect("serialize");
         assert_eq!(recorded["required"], json!(["test_case_id", "status"]));
         assert_eq!(recorded["additionalProperties"], json!(false));
-        assert_eq!(entry["oneOf"][1]["properties"]["note"]["type"], "null");
+        let cleared = serde_json::to_value(UpdateResultCleared::schema()).expect("serialize");
+        assert_eq!(cleared["properties"]["note"]["type"], "null");
+        assert_eq!(cleared["required"], json!(["status"]));
         let name = serde_json::to_value(Name::schema()).expect("serialize");
         assert_eq!(name["maxLength"], json!(1000));
     }

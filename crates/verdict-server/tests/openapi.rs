@@ -245,3 +245,254 @@ async fn the_contract_examples_are_in_the_document() {
         "Login with valid credentials"
     );
 }
+
+/// Every object in `value` (depth first) but examples, with where it is.
+fn walk<'a>(value: &'a Value, at: String, out: &mut Vec<(String, &'a Value)>) {
+    match value {
+        Value::Object(map) => {
+            out.push((at.clone(), value));
+            for (key, child) in map {
+                if key != "example" && key != "examples" {
+                    walk(child, format!("{at}/{key}"), out);
+                }
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                walk(child, format!("{at}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// (where, schema) of every JSON request and response body.
+fn json_bodies(doc: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    for (method, path) in operations(doc) {
+        let op = &doc["paths"][path.as_str()][method.as_str()];
+        let mut bodies = vec![("request".to_string(), &op["requestBody"])];
+        for (status, response) in op["responses"].as_object().expect("responses") {
+            bodies.push((status.clone(), response));
+        }
+        for (what, body) in bodies {
+            if let Some(schema) = body.pointer("/content/application~1json/schema") {
+                out.push((format!("{method} {path} {what}"), schema.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Client generators name a model after its component, or after the path
+/// to an inline object (`DataProjectData`): every JSON body is a named
+/// component, and every `data` wrapper references its entity's component.
+#[tokio::test]
+async fn every_body_is_a_named_component_and_wrappers_reference_entities() {
+    let app = TestApp::new().await;
+    let doc = served(&app).await;
+    for (at, schema) in json_bodies(&doc) {
+        // The document itself: any JSON object, described by the spec.
+        if at.starts_with("get /openapi.json ") {
+            continue;
+        }
+        let name = schema["$ref"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{at}: an inline schema {schema}"));
+        assert!(name.starts_with("#/components/"), "{at}: {name}");
+    }
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    let mut wrappers = 0;
+    for (name, schema) in schemas {
+        assert!(
+            !name.contains('_'),
+            "{name}: a generic's generated name; name the component"
+        );
+        let Some(data) = schema.pointer("/properties/data") else {
+            continue;
+        };
+        wrappers += 1;
+        let target = data
+            .get("$ref")
+            .or_else(|| data.pointer("/items/$ref"))
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("{name}: `data` is inline: {data}"));
+        let entity = target.trim_start_matches("#/components/schemas/");
+        assert!(schemas.contains_key(entity), "{name}: {target} is missing");
+        let expected = if data.get("items").is_some() {
+            "Page"
+        } else {
+            "Data"
+        };
+        assert_eq!(
+            name,
+            &format!("{entity}{expected}"),
+            "wrapper names read well"
+        );
+    }
+    assert!(wrappers > 15, "the wrappers were not found ({wrappers})");
+    for entity in ["Project", "Run", "TestResult", "Case", "User", "Token"] {
+        assert!(schemas.contains_key(entity), "{entity} is a component");
+    }
+}
+
+/// A linter fails on a component nothing references (they were copies
+/// inlined into the wrappers), and a generator would emit dead models.
+#[tokio::test]
+async fn every_component_is_referenced() {
+    let app = TestApp::new().await;
+    let doc = served(&app).await;
+    let text = doc.to_string();
+    for kind in ["schemas", "responses"] {
+        for name in doc["components"][kind].as_object().expect(kind).keys() {
+            let reference = format!("\"#/components/{kind}/{name}\"");
+            assert!(text.contains(&reference), "{kind}/{name} is never used");
+        }
+    }
+}
+
+/// Two inline variants with the same title made generators give two
+/// models one name and drop the bulk upload: titles are unique, and the
+/// variants of the PATCH body and of a bulk entry are named components.
+#[tokio::test]
+async fn titles_are_unique_and_variants_are_named() {
+    let app = TestApp::new().await;
+    let doc = served(&app).await;
+    let mut all = Vec::new();
+    walk(&doc["components"], String::new(), &mut all);
+    walk(&doc["paths"], String::new(), &mut all);
+    let mut titles = BTreeSet::new();
+    for (at, value) in all {
+        // (A property named `title` is a schema, not a string.)
+        if let Some(title) = value.get("title").and_then(Value::as_str) {
+            assert!(
+                titles.insert(title.to_lowercase()),
+                "title {title} twice ({at})"
+            );
+        }
+    }
+    let schemas = &doc["components"]["schemas"];
+    for (body, variants) in [
+        (
+            "UpdateResult",
+            ["UpdateResultRecorded", "UpdateResultCleared"],
+        ),
+        (
+            "BulkResultEntry",
+            ["BulkResultRecorded", "BulkResultCleared"],
+        ),
+    ] {
+        let one_of: Vec<&str> = schemas[body]["oneOf"]
+            .as_array()
+            .expect("oneOf")
+            .iter()
+            .map(|v| v["$ref"].as_str().expect("a $ref"))
+            .collect();
+        let expected: Vec<String> = variants
+            .iter()
+            .map(|v| format!("#/components/schemas/{v}"))
+            .collect();
+        assert_eq!(one_of, expected, "{body}");
+    }
+    // `elapsed` with `elapsed_ms` is accepted when they agree, so the
+    // schema allows both: nothing but the properties constrains them.
+    for recorded in ["UpdateResultRecorded", "BulkResultRecorded"] {
+        let schema = schemas[recorded].as_object().expect(recorded);
+        for keyword in ["anyOf", "oneOf", "allOf", "not", "dependentSchemas"] {
+            assert!(!schema.contains_key(keyword), "{recorded}: {keyword}");
+        }
+        assert!(schema["properties"]["elapsed"].is_object());
+        assert!(schema["properties"]["elapsed_ms"].is_object());
+    }
+    let (_, cases, run) = app.seeded(1).await;
+    let result = app.result_of(&run, &cases[0]).await;
+    let r = app
+        .patch(
+            &format!("/v1/runs/{run}/results/{result}"),
+            &app.admin,
+            serde_json::json!({"status": "passed", "elapsed": 1, "elapsed_ms": 1500}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
+/// A relative `/`: the server that serves the document, wherever it is.
+#[tokio::test]
+async fn servers_is_the_serving_server() {
+    let app = TestApp::new().await;
+    let doc = served(&app).await;
+    assert_eq!(doc["servers"][0]["url"], "/");
+}
+
+/// Each create links to the operations on what it created, so stateful
+/// testers and readers can walk the real flow; every link names an
+/// operation in the document and fills each of its path parameters.
+#[tokio::test]
+async fn creates_link_to_the_operations_on_what_they_created() {
+    let app = TestApp::new().await;
+    let doc = served(&app).await;
+    let mut by_id = std::collections::BTreeMap::new();
+    for (method, path) in operations(&doc) {
+        let op = &doc["paths"][path.as_str()][method.as_str()];
+        by_id.insert(
+            op["operationId"].as_str().expect("id").to_string(),
+            op.clone(),
+        );
+    }
+    let mut linked = BTreeSet::new();
+    for (method, path) in operations(&doc) {
+        let op = &doc["paths"][path.as_str()][method.as_str()];
+        let id = op["operationId"].as_str().expect("id");
+        for (status, response) in op["responses"].as_object().expect("responses") {
+            let links = response.get("links").and_then(Value::as_object);
+            if status == "201" {
+                assert!(
+                    links.is_some_and(|l| !l.is_empty()),
+                    "{id} {status}: no links"
+                );
+            }
+            for (name, link) in links.into_iter().flatten() {
+                let target = link["operationId"].as_str().expect("operationId");
+                let to = by_id
+                    .get(target)
+                    .unwrap_or_else(|| panic!("{id} {name}: no operation {target}"));
+                let given = link["parameters"].as_object().expect("parameters");
+                let required: BTreeSet<&str> = to["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["in"] == "path")
+                    .filter_map(|p| p["name"].as_str())
+                    .collect();
+                let named: BTreeSet<&str> = given.keys().map(String::as_str).collect();
+                assert_eq!(named, required, "{id} {name}: parameters of {target}");
+                for expression in given.values() {
+                    let e = expression.as_str().expect("an expression");
+                    assert!(
+                        e == "$response.body#/data/id" || e.starts_with("$request.path."),
+                        "{id} {name}: {e}"
+                    );
+                    if let Some(p) = e.strip_prefix("$request.path.") {
+                        assert!(path.contains(&format!("{{{p}}}")), "{id} {name}: {e}");
+                    }
+                }
+                linked.insert((id.to_string(), target.to_string()));
+            }
+        }
+    }
+    for (from, to) in [
+        ("create_project", "list_cases"),
+        ("create_project", "bulk_cases"),
+        ("create_project", "create_run"),
+        ("create_run", "list_results"),
+        ("create_run", "bulk_results"),
+        ("create_run", "import_junit"),
+        ("update_result", "result_history"),
+        ("replace_result", "result_history"),
+    ] {
+        assert!(
+            linked.contains(&(from.to_string(), to.to_string())),
+            "no link {from} → {to}"
+        );
+    }
+}

@@ -1,6 +1,7 @@
 //! The password endpoints behind the web UI's sign-in: `PUT
 //! /v1/me/password` (the current password when there is one; a missing or
-//! wrong one is a 422 naming `current_password`) and the admin's `PUT
+//! wrong one is a 422 naming `current_password`, one sent when there is
+//! none a 409 `password_not_set`) and the admin's `PUT
 //! /v1/users/:uid/password`, with every bad input refused.
 
 mod common;
@@ -141,7 +142,9 @@ async fn every_bad_change_is_refused_and_changes_nothing() {
     r.assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
     let r = app.put("/v1/me/password?force=1", &token, json!({"current_password": "first horse battery", "new_password": "second horse battery"})).await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    // A user without a password yet may not send a current one.
+    // A user without a password yet may not send a current one: a
+    // well-formed request the account's state contradicts, so a 409 (the
+    // body's own faults are still a 422, named first).
     let (_, fresh) = app.user("bob").await;
     let r = app
         .put(
@@ -150,7 +153,39 @@ async fn every_bad_change_is_refused_and_changes_nothing() {
             json!({"current_password": "anything at all", "new_password": "second horse battery"}),
         )
         .await;
+    r.assert_error(StatusCode::CONFLICT, "password_not_set");
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("current_password"))
+    );
+    let r = app
+        .put(
+            "/v1/me/password",
+            &fresh,
+            json!({"current_password": "anything at all", "new_password": "short"}),
+        )
+        .await;
+    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(r.fields(), ["new_password"]);
+    let r = app
+        .put(
+            "/v1/me/password",
+            &fresh,
+            json!({"current_password": "x".repeat(1025), "new_password": "second horse battery"}),
+        )
+        .await;
+    r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(r.fields(), ["current_password"]);
+    // Nothing was set: the first password still goes in without one.
+    let r = app
+        .put(
+            "/v1/me/password",
+            &fresh,
+            json!({"new_password": "bob's first battery"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
     assert!(
         app.sign_in("ann@example.com", "first horse battery")
             .await

@@ -6,9 +6,17 @@
 //! derive their schemas (feature `openapi`). [`Finish`] adds what the layers
 //! around every route do: the bearer scheme on operations that take a token
 //! (those that can answer 401), the 429 and 503 of the rate limit and the
-//! timeout, and PUT as the twin of PATCH on a result.
+//! timeout, and PUT as the twin of PATCH on a result; and the links from
+//! each create to the operations on what it created ([`links`]).
+//!
+//! The document is written for client generators as much as for people:
+//! every body is a named component referenced with `$ref` ([`bodies`]), no
+//! two schemas share a title, and `servers` is the relative `/`, so the
+//! document describes the server that serves it, wherever that is.
 
+pub mod bodies;
 pub mod html;
+pub mod links;
 pub mod params;
 pub mod responses;
 pub mod xml;
@@ -38,6 +46,7 @@ pub enum JunitAnswer {
 /// What a handler's `#[utoipa::path]` needs: the parameter sets and the
 /// error markers.
 pub mod prelude {
+    pub use super::bodies::*;
     pub use super::params::*;
     pub use super::responses::{
         BadRequest, Conflict, Forbidden, Invalid, JsonErrors, NotFound, TooLarge, Unauthorized,
@@ -52,6 +61,7 @@ pub mod prelude {
         description = "A self-hosted test results server. Every answer with a body is `{\"data\": …}` (lists add `meta`); every error is the `ErrorBody` envelope with the status code that fits. Send `Authorization: Bearer vdt_…` on everything but the operations marked as needing no token.",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
+    servers((url = "/", description = "The server this document is served by.")),
     paths(
         health::healthz, health::readyz, metrics::render, openapi_json, html::page, html::stylesheet,
         users::me, users::create, users::list, users::get_one,
@@ -118,6 +128,8 @@ impl utoipa::Modify for Finish {
                 }
             }
         }
+        // Before the PUT twin, which copies PATCH with its links.
+        links::add(doc);
         // PUT on a result is accepted as the same as PATCH (API §3).
         if let Some(item) = doc.paths.paths.get_mut("/v1/runs/{rid}/results/{id}")
             && let Some(patch) = item.patch.clone()

@@ -39,7 +39,7 @@ const ERRORS: &[(&str, &str, &str, &str)] = &[
     (
         "409",
         "Conflict",
-        "The request contradicts the current state: `run_closed` (a closed run takes no result changes), `duplicate_key` (a case key taken in the project), `duplicate_email`.",
+        "The request contradicts the current state: `run_closed` (a closed run takes no result changes), `duplicate_key` (a case key taken in the project), `duplicate_email`, `password_not_set` (a current password sent for an account that has none).",
         "run_closed",
     ),
     (

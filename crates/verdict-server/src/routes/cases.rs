@@ -48,7 +48,7 @@ fn new_case(prefix: &str, c: &api::CreateCase, errors: &mut Vec<FieldError>) -> 
     summary = "Create a test case (manager)",
     params(ProjectPath),
     request_body = api::CreateCase,
-    responses((status = 201, description = "Created.", body = api::Data<api::Case>),
+    responses((status = 201, description = "Created.", body = CaseData),
         Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
 )]
 pub async fn create(
@@ -82,7 +82,7 @@ pub async fn create(
     description = "A keyed case that exists is updated; every other entry creates a case. Answers in request order. More than the bulk limit (50,000 by default) is a 413.",
     params(ProjectPath),
     request_body = api::BulkCases,
-    responses((status = 200, description = "What was created and updated, in request order.", body = api::Data<api::BulkCasesOutcome>),
+    responses((status = 200, description = "What was created and updated, in request order.", body = BulkCasesOutcomeData),
         Unauthorized, Forbidden, NotFound, JsonErrors),
 )]
 pub async fn bulk(
@@ -136,7 +136,7 @@ pub async fn bulk(
     get, path = "/v1/projects/{pid}/cases", tag = "cases", operation_id = "list_cases",
     summary = "List and search a project's cases, oldest first",
     params(ProjectPath, PageQuery, CaseFilter),
-    responses((status = 200, description = "A page of cases.", body = api::Page<api::Case>),
+    responses((status = 200, description = "A page of cases.", body = CasePage),
         Unauthorized, NotFound, Invalid),
 )]
 pub async fn list(
@@ -172,7 +172,7 @@ pub async fn list(
     get, path = "/v1/cases/{cid}", tag = "cases", operation_id = "get_case",
     summary = "One test case",
     params(CasePath),
-    responses((status = 200, description = "The case.", body = api::Data<api::Case>),
+    responses((status = 200, description = "The case.", body = CaseData),
         Unauthorized, NotFound, Invalid),
 )]
 pub async fn get_one(
@@ -210,7 +210,7 @@ pub struct UpdateCase {
     summary = "Edit a test case (manager)",
     params(CasePath),
     request_body = UpdateCase,
-    responses((status = 200, description = "The case as it now is.", body = api::Data<api::Case>),
+    responses((status = 200, description = "The case as it now is.", body = CaseData),
         Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
 )]
 pub async fn update(

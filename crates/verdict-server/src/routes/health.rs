@@ -21,7 +21,7 @@ fn ok() -> Json<api::Data<api::Health>> {
 #[utoipa::path(
     get, path = "/healthz", tag = "operations", operation_id = "healthz",
     summary = "Liveness: the process is up",
-    responses((status = 200, description = "Up.", body = api::Data<api::Health>,
+    responses((status = 200, description = "Up.", body = HealthData,
         example = json!({"data": {"status": "ok"}}))),
 )]
 pub async fn healthz() -> Json<api::Data<api::Health>> {
@@ -32,7 +32,7 @@ pub async fn healthz() -> Json<api::Data<api::Health>> {
 #[utoipa::path(
     get, path = "/readyz", tag = "operations", operation_id = "readyz",
     summary = "Readiness: the database answers",
-    responses((status = 200, description = "Ready.", body = api::Data<api::Health>,
+    responses((status = 200, description = "Ready.", body = HealthData,
         example = json!({"data": {"status": "ok"}}))),
 )]
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<Json<api::Data<api::Health>>> {

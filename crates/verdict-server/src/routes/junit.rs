@@ -124,7 +124,7 @@ fn entries(testcases: &[TestCase], skipped_as: Status, note_limit: usize) -> Vec
         description = "A JUnit/xUnit XML report (`application/xml`, `text/xml` or `*+xml`; gzip allowed).",
         example = json!("<testsuite name=\"auth\"><testcase classname=\"auth.LoginTest\" name=\"validCredentials\" time=\"1.234\"/><testcase classname=\"auth.LoginTest\" name=\"wrongPassword\"><failure type=\"AssertionError\" message=\"expected 401\">stack</failure></testcase></testsuite>")),
     responses((status = 200, description = "What the import did, or with `dry_run=true` what it would do.",
-        body = api::Data<crate::openapi::JunitAnswer>,
+        body = JunitAnswerData,
         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same Idempotency-Key."))),
         BadRequest, Unauthorized, Forbidden, NotFound, Conflict, TooLarge, UnsupportedMediaType, Invalid),
 )]

@@ -57,7 +57,8 @@ pub async fn verify_password(password: String, hash: String) -> ApiResult<bool> 
 }
 
 /// Changes `user`'s own password: `current` must match when they have one
-/// and must be absent when they have none. Ends their web sessions other
+/// (a 422 naming it otherwise) and must be absent when they have none (a
+/// 409 `password_not_set` otherwise). Ends their web sessions other
 /// than `keep` (the one making the change, if it is a session).
 pub async fn change_own(
     state: &AppState,
@@ -79,10 +80,23 @@ pub async fn change_own(
             "current_password",
             "is required: the account has a password",
         )),
-        (None, Some(_)) => errors.push(FieldError::new(
-            "current_password",
-            "must be left out: the account has no password yet",
-        )),
+        (None, Some(given)) => {
+            if given.len() > MAX_PASSWORD_BYTES {
+                errors.push(FieldError::new(
+                    "current_password",
+                    format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
+                ));
+            }
+            // A well-formed request the account's state contradicts: a
+            // 409, once the body itself is valid (a 422 names what is not).
+            done(errors)?;
+            return Err(ApiError::Conflict {
+                code: "password_not_set",
+                message:
+                    "the account has no password yet: leave current_password out to set a first one"
+                        .into(),
+            });
+        }
         (Some(hash), Some(given)) => {
             if given.len() > MAX_PASSWORD_BYTES || !verify_password(given, hash.clone()).await? {
                 errors.push(FieldError::new(
@@ -121,10 +135,10 @@ async fn store_password(
 #[utoipa::path(
     put, path = "/v1/me/password", tag = "users", operation_id = "change_my_password",
     summary = "Change one's own password (for the web UI's sign-in)",
-    description = "`current_password` is required when the account has a password and must be left out when it has none; a missing or wrong one is a 422 naming `current_password`. The new password has 8 characters to 1024 bytes. The caller's web sessions other than the one making the change are signed out.",
+    description = "`current_password` is required when the account has a password and must be left out when it has none; a missing or wrong one is a 422 naming `current_password`, and one sent for an account that has no password yet is a 409 `password_not_set`. The new password has 8 characters to 1024 bytes. The caller's web sessions other than the one making the change are signed out.",
     request_body(content = api::ChangePassword,
         example = json!({"current_password": "old secret words", "new_password": "new secret words"})),
-    responses((status = 204, description = "Changed."), Unauthorized, JsonErrors),
+    responses((status = 204, description = "Changed."), Unauthorized, Conflict, JsonErrors),
 )]
 pub async fn change_mine(
     State(state): State<AppState>,

@@ -19,7 +19,7 @@ use crate::state::AppState;
     post, path = "/v1/projects", tag = "projects", operation_id = "create_project",
     summary = "Create a project (the creator becomes its manager)",
     request_body = api::CreateProject,
-    responses((status = 201, description = "Created.", body = api::Data<api::Project>),
+    responses((status = 201, description = "Created.", body = ProjectData),
         Unauthorized, JsonErrors),
 )]
 pub async fn create(
@@ -48,7 +48,7 @@ pub async fn create(
     get, path = "/v1/projects", tag = "projects", operation_id = "list_projects",
     summary = "The caller's projects (every project for an admin)",
     params(PageQuery),
-    responses((status = 200, description = "A page of projects.", body = api::Page<api::Project>),
+    responses((status = 200, description = "A page of projects.", body = ProjectPage),
         Unauthorized, Invalid),
 )]
 pub async fn list(
@@ -67,7 +67,7 @@ pub async fn list(
     get, path = "/v1/projects/{pid}", tag = "projects", operation_id = "get_project",
     summary = "One project",
     params(ProjectPath),
-    responses((status = 200, description = "The project.", body = api::Data<api::Project>),
+    responses((status = 200, description = "The project.", body = ProjectData),
         Unauthorized, NotFound, Invalid),
 )]
 pub async fn get_one(
@@ -89,7 +89,7 @@ pub async fn get_one(
     get, path = "/v1/projects/{pid}/members", tag = "projects", operation_id = "list_members",
     summary = "A project's members",
     params(ProjectPath, PageQuery),
-    responses((status = 200, description = "A page of members.", body = api::Page<api::Member>),
+    responses((status = 200, description = "A page of members.", body = MemberPage),
         Unauthorized, NotFound, Invalid),
 )]
 pub async fn members(
@@ -114,7 +114,7 @@ pub async fn members(
     summary = "Add a member or change their role (manager)",
     params(MemberPath),
     request_body = api::SetMember,
-    responses((status = 200, description = "The membership.", body = api::Data<api::Member>),
+    responses((status = 200, description = "The membership.", body = MemberData),
         Unauthorized, Forbidden, NotFound, JsonErrors),
 )]
 pub async fn set_member(

@@ -46,7 +46,7 @@ fn parse_statuses(value: &str) -> ApiResult<Vec<Status>> {
     summary = "List a run's results, ordered by result id",
     description = "`meta.total` counts what the status filter matches in the whole run; a page past the end is an empty `data` with the true total. When a page is full, `meta.next_after` is the id to pass as `after`.",
     params(RunPath, PageQuery, ResultFilter),
-    responses((status = 200, description = "A page of results.", body = api::Page<api::TestResult>,
+    responses((status = 200, description = "A page of results.", body = TestResultPage,
         example = json!({"data": [{"id": "res_001", "test_case_id": "tc_001",
             "test_case_title": "Login with valid credentials", "status": "passed",
             "note": "Verified on Chrome 120 and Firefox 121", "elapsed": 45, "elapsed_ms": 45000,
@@ -110,7 +110,7 @@ pub async fn list(
     get, path = "/v1/runs/{rid}/results/{id}", tag = "results", operation_id = "get_result",
     summary = "One result",
     params(ResultPath),
-    responses((status = 200, description = "The result.", body = api::Data<api::TestResult>),
+    responses((status = 200, description = "The result.", body = TestResultData),
         Unauthorized, NotFound, Invalid),
 )]
 pub async fn get_one(
@@ -135,7 +135,7 @@ pub async fn get_one(
     params(ResultPath),
     request_body(content = api::UpdateResult,
         example = json!({"status": "failed", "note": "…", "elapsed": 120})),
-    responses((status = 200, description = "The result, with the caller as `tested_by`.", body = api::Data<api::TestResult>),
+    responses((status = 200, description = "The result, with the caller as `tested_by`.", body = TestResultData),
         Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
 )]
 pub async fn update(
@@ -210,7 +210,7 @@ pub fn fingerprint(method: &str, uri: &axum::http::Uri, body: &[u8]) -> [u8; 32]
             {"test_case_id": "tc_002", "status": "failed",
              "note": "AssertionError: expected 200 but got 500", "elapsed": 8}]})),
     responses((status = 200, description = "`updated` counts the entries applied; `results` is in request order, each with its result id.",
-        body = api::Data<api::BulkOutcome>,
+        body = BulkOutcomeData,
         headers(("Idempotent-Replayed" = String, description = "`true` when this is the stored answer to an earlier request with the same Idempotency-Key.")),
         example = json!({"data": {"updated": 2, "results": [
             {"id": "res_001", "test_case_id": "tc_001", "status": "passed"},
@@ -358,7 +358,7 @@ async fn cases_in_run(state: &AppState, run: RunId) -> ApiResult<HashSet<CaseId>
     get, path = "/v1/runs/{rid}/results/{id}/history", tag = "results", operation_id = "result_history",
     summary = "Every execution of a result, newest first",
     params(ResultPath, PageQuery),
-    responses((status = 200, description = "A page of executions.", body = api::Page<api::Execution>),
+    responses((status = 200, description = "A page of executions.", body = ExecutionPage),
         Unauthorized, NotFound, Invalid),
 )]
 pub async fn history(

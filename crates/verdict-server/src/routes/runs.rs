@@ -99,8 +99,8 @@ impl CaseIds {
     params(ProjectPath),
     request_body = api::CreateRun,
     responses(
-        (status = 201, description = "Created.", body = api::Data<api::Run>),
-        (status = 200, description = "A run with this key exists: that run, unchanged.", body = api::Data<api::Run>),
+        (status = 201, description = "Created.", body = RunData),
+        (status = 200, description = "A run with this key exists: that run, unchanged.", body = RunData),
         Unauthorized, Forbidden, NotFound, JsonErrors),
 )]
 pub async fn create(
@@ -161,7 +161,7 @@ pub async fn create(
     get, path = "/v1/projects/{pid}/runs", tag = "runs", operation_id = "list_runs",
     summary = "List a project's runs, newest first",
     params(ProjectPath, PageQuery, RunFilter),
-    responses((status = 200, description = "A page of runs.", body = api::Page<api::Run>),
+    responses((status = 200, description = "A page of runs.", body = RunPage),
         Unauthorized, NotFound, Invalid),
 )]
 pub async fn list(
@@ -196,7 +196,7 @@ pub async fn list(
     get, path = "/v1/runs/{rid}", tag = "runs", operation_id = "get_run",
     summary = "One run, with its counts",
     params(RunPath),
-    responses((status = 200, description = "The run.", body = api::Data<api::Run>),
+    responses((status = 200, description = "The run.", body = RunData),
         Unauthorized, NotFound, Invalid),
 )]
 pub async fn get_one(
@@ -231,7 +231,7 @@ pub struct UpdateRun {
     summary = "Rename a run or change its description (manager)",
     params(RunPath),
     request_body = UpdateRun,
-    responses((status = 200, description = "The run as it now is.", body = api::Data<api::Run>),
+    responses((status = 200, description = "The run as it now is.", body = RunData),
         Unauthorized, Forbidden, NotFound, JsonErrors),
 )]
 pub async fn update(
@@ -274,7 +274,7 @@ pub async fn update(
     description = "Cases already in the run are left alone. Every id must be a live case of the run's project (else 422 naming `case_ids[i]`).",
     params(RunPath),
     request_body = api::AddCases,
-    responses((status = 200, description = "The run with its new counts.", body = api::Data<api::Run>),
+    responses((status = 200, description = "The run with its new counts.", body = RunData),
         Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
 )]
 pub async fn add_cases(
@@ -311,7 +311,7 @@ pub async fn add_cases(
     summary = "Close a run (manager)",
     description = "A closed run takes no result changes. Closing a closed run answers 200 with the run unchanged.",
     params(RunPath),
-    responses((status = 200, description = "The run, `state: closed`.", body = api::Data<api::Run>),
+    responses((status = 200, description = "The run, `state: closed`.", body = RunData),
         Unauthorized, Forbidden, NotFound, Invalid),
 )]
 pub async fn close(

@@ -21,7 +21,7 @@ use crate::state::AppState;
     summary = "Mint a token (the secret is shown once)",
     description = "For the caller, or (admins only) for the user named by `user_id`, e.g. a CI bot. A non-admin naming another user gets 403; an unknown `user_id` is a 422.",
     request_body = api::CreateToken,
-    responses((status = 201, description = "Minted: `token` is the secret, shown only now.", body = api::Data<api::NewToken>),
+    responses((status = 201, description = "Minted: `token` is the secret, shown only now.", body = NewTokenData),
         Unauthorized, Forbidden, JsonErrors),
 )]
 pub async fn create(
@@ -76,7 +76,7 @@ pub async fn create(
     get, path = "/v1/tokens", tag = "tokens", operation_id = "list_tokens",
     summary = "The caller's tokens",
     params(PageQuery),
-    responses((status = 200, description = "A page of tokens (never their secrets).", body = api::Page<api::Token>),
+    responses((status = 200, description = "A page of tokens (never their secrets).", body = TokenPage),
         Unauthorized, Invalid),
 )]
 pub async fn list(

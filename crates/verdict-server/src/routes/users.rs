@@ -21,7 +21,7 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 #[utoipa::path(
     get, path = "/v1/me", tag = "users", operation_id = "get_me",
     summary = "The caller",
-    responses((status = 200, description = "The user holding the token.", body = api::Data<api::User>),
+    responses((status = 200, description = "The user holding the token.", body = UserData),
         Unauthorized, Invalid),
 )]
 pub async fn me(caller: Caller, q: Query) -> ApiResult<Json<api::Data<api::User>>> {
@@ -72,7 +72,7 @@ pub async fn hash_password(password: String) -> ApiResult<String> {
     post, path = "/v1/users", tag = "users", operation_id = "create_user",
     summary = "Create a user (admin)",
     request_body = api::CreateUser,
-    responses((status = 201, description = "Created.", body = api::Data<api::User>),
+    responses((status = 201, description = "Created.", body = UserData),
         Unauthorized, Forbidden, Conflict, JsonErrors),
 )]
 pub async fn create(
@@ -129,7 +129,7 @@ pub async fn create(
     get, path = "/v1/users", tag = "users", operation_id = "list_users",
     summary = "List users (admin), oldest first",
     params(PageQuery),
-    responses((status = 200, description = "A page of users.", body = api::Page<api::User>),
+    responses((status = 200, description = "A page of users.", body = UserPage),
         Unauthorized, Forbidden, Invalid),
 )]
 pub async fn list(
@@ -148,7 +148,7 @@ pub async fn list(
     get, path = "/v1/users/{uid}", tag = "users", operation_id = "get_user",
     summary = "One user (admins, and the user themself)",
     params(UserPath),
-    responses((status = 200, description = "The user.", body = api::Data<api::User>),
+    responses((status = 200, description = "The user.", body = UserData),
         Unauthorized, NotFound, Invalid),
 )]
 pub async fn get_one(
