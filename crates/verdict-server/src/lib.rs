@@ -29,7 +29,7 @@ use axum::routing::{get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 use verdict_store::{Bootstrap, Store, Timestamp};
 
-pub use auth::{Secret, TOKEN_PREFIX, hash_token};
+pub use auth::{PUBLIC_TOKENS, Secret, TOKEN_PREFIX, hash_token};
 pub use error::ApiError;
 pub use state::{AppState, Limits, WebConfig};
 
@@ -179,6 +179,11 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
 /// Makes sure the database has an admin (DESIGN §5). Returns the secret of
 /// a freshly created admin token when one was made for an empty database;
 /// the caller prints it once.
+///
+/// A token given as `admin_token` is valid only while starts give it: a
+/// start without it (or with another) revokes it first, and so is any
+/// token of [`PUBLIC_TOKENS`] this start does not give. Each revocation is
+/// logged.
 pub async fn bootstrap(
     store: &dyn Store,
     admin_token: Option<&str>,
@@ -194,6 +199,22 @@ pub async fn bootstrap(
         }
         None => None,
     };
+    let public = PUBLIC_TOKENS.iter().map(|t| hash_token(t)).collect();
+    let revoked = store
+        .revoke_start_tokens(given.clone(), public)
+        .await
+        .map_err(|e| format!("bootstrap failed: {e}"))?;
+    if revoked > 0 {
+        let why = if given.is_some() {
+            "this start gives another one"
+        } else {
+            "this start is without it"
+        };
+        tracing::warn!(
+            revoked,
+            "revoked the admin token given by VERDICT_ADMIN_TOKEN at an earlier start: {why}"
+        );
+    }
     let fresh = Secret::generate().map_err(|e| format!("{e:?}"))?;
     let outcome = store
         .bootstrap_admin(given.clone(), fresh.hash(), Timestamp::now())
@@ -203,6 +224,31 @@ pub async fn bootstrap(
         Bootstrap::CreatedAdmin(_) if given.is_none() => Some(fresh),
         _ => None,
     })
+}
+
+/// Refuses an admin token published in the README ([`PUBLIC_TOKENS`]) when
+/// `listen` (host:port, as `--listen` takes it) reaches beyond loopback:
+/// anyone who read the README would be an admin of this server.
+pub async fn check_admin_token_exposure(
+    admin_token: Option<&str>,
+    listen: &str,
+) -> Result<(), String> {
+    let Some(token) = admin_token.filter(|t| PUBLIC_TOKENS.contains(t)) else {
+        return Ok(());
+    };
+    // An address that does not resolve fails at bind, with its own message.
+    let Ok(addrs) = tokio::net::lookup_host(listen).await else {
+        return Ok(());
+    };
+    match addrs.map(|a| a.ip()).all(|ip| ip.is_loopback()) {
+        true => Ok(()),
+        false => Err(format!(
+            "VERDICT_ADMIN_TOKEN is {token}, the README's quick-start token that anyone can read, \
+             and --listen {listen} is reachable from other machines; \
+             set VERDICT_ADMIN_TOKEN to a secret of your own (or leave it unset for a printed one), \
+             or listen on 127.0.0.1"
+        )),
+    }
 }
 
 /// Serves until `shutdown` completes, then finishes in-flight requests.

@@ -196,6 +196,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
+    verdict_server::check_admin_token_exposure(args.admin_token.as_deref(), &args.listen).await?;
     let store = open_store(
         &args.database_url,
         Duration::from_secs(args.request_timeout_secs),
