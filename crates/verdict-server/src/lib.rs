@@ -6,6 +6,7 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod auth;
+pub mod client;
 pub mod demo;
 mod dto;
 pub mod error;
@@ -30,8 +31,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use verdict_store::{Bootstrap, Store, Timestamp};
 
 pub use auth::{PUBLIC_TOKENS, Secret, TOKEN_PREFIX, hash_token};
+pub use client::Cidr;
 pub use error::ApiError;
-pub use state::{AppState, Limits, WebConfig};
+pub use state::{AppState, Limits, SIGN_IN_ADDRESS_FACTOR, WebConfig};
 
 use routes::{cases, health, junit, passwords, projects, results, runs, tokens, users};
 
@@ -257,7 +259,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, build_router(state))
+    // With the peer's address on each request (`ConnectInfo`), for the
+    // limits kept per client.
+    let app = build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }
