@@ -342,6 +342,27 @@ async fn an_address_failing_across_many_emails_is_limited() {
 }
 
 #[tokio::test]
+async fn an_ipv6_client_counts_by_its_64_block() {
+    let app = TestApp::with_limits(Limits {
+        sign_in_burst: 1,
+        sign_in_failures_per_hour: 1,
+        ..Limits::default()
+    })
+    .await;
+    app.user_with_password("ann", "correct horse battery").await;
+    let r = sign_in_from(&app, "[2001:db8:0:1::1]", &[], "ann@example.com", "guess").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    for (peer, status) in [
+        ("[2001:db8:0:1::2]", StatusCode::TOO_MANY_REQUESTS),
+        ("[2001:db8:0:1:ffff::9]", StatusCode::TOO_MANY_REQUESTS),
+        ("[2001:db8:0:2::1]", StatusCode::SEE_OTHER),
+    ] {
+        let r = sign_in_from(&app, peer, &[], "ann@example.com", "correct horse battery").await;
+        assert_eq!(r.status, status, "{peer}");
+    }
+}
+
+#[tokio::test]
 async fn x_forwarded_for_is_ignored_without_trusted_proxies() {
     let app = TestApp::with_limits(Limits {
         sign_in_burst: 1,

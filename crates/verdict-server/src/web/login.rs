@@ -11,7 +11,7 @@
 //! alone, or anyone could lock a user out by failing in their name; the
 //! right password from an address that has not been failing signs in.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Instant;
 
 use axum::extract::{Request, State};
@@ -240,9 +240,14 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> WebResult<Re
 }
 
 /// The limiters' keys: (client address, email), emails compared without
-/// case; and the client address alone.
+/// case; and the client address alone. An IPv6 client counts by its /64,
+/// the block one subscriber gets, or it could take a fresh address for
+/// every attempt.
 fn sign_in_keys(address: IpAddr, email: &str) -> ([u8; 32], [u8; 32]) {
-    let address = address.to_string();
+    let address = match address {
+        IpAddr::V6(v6) => format!("{}/64", Ipv6Addr::from(u128::from(v6) & !(u128::MAX >> 64))),
+        v4 => v4.to_string(),
+    };
     let mut hasher = Sha256::new();
     hasher.update(b"sign-in\0");
     hasher.update(address.as_bytes());
