@@ -135,6 +135,11 @@ CREATE INDEX idempotency_created ON idempotency (created_at);
 ALTER TABLE results ALTER COLUMN run_id SET STATISTICS 0;
 ALTER TABLE cases ALTER COLUMN project_id SET STATISTICS 0;
 "#,
+    // 3. Tokens given at start-up (VERDICT_ADMIN_TOKEN) are valid only while
+    // starts keep giving them: marked here, revoked by a start without.
+    r#"
+ALTER TABLE tokens ADD COLUMN given_at_start BOOLEAN NOT NULL DEFAULT false;
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

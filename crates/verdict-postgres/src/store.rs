@@ -63,6 +63,18 @@ impl Store for PgStore {
         ))
     }
 
+    async fn revoke_start_tokens(
+        &self,
+        keep: Option<TokenHash>,
+        public: Vec<TokenHash>,
+    ) -> StoreResult<u64> {
+        write_tx!(self, |tx| users::revoke_start_tokens(
+            &tx,
+            keep.as_ref(),
+            &public
+        ))
+    }
+
     async fn create_token(
         &self,
         user: UserId,

@@ -156,6 +156,7 @@ pub(crate) async fn bootstrap_admin(
             if let Some(row) = holder {
                 let user: i64 = col(&row, 0)?;
                 execute(tx, "UPDATE users SET admin = true WHERE id = $1", &[&user]).await?;
+                mark_given_at_start(tx, hash).await?;
                 return Ok(Bootstrap::Unchanged);
             }
             hash
@@ -194,11 +195,46 @@ pub(crate) async fn bootstrap_admin(
         }
     };
     insert_token(tx, user.id, "bootstrap", hash, now).await?;
+    if token.is_some() {
+        mark_given_at_start(tx, hash).await?;
+    }
     Ok(if created {
         Bootstrap::CreatedAdmin(user)
     } else {
         Bootstrap::Unchanged
     })
+}
+
+async fn mark_given_at_start(tx: &Transaction<'_>, hash: &TokenHash) -> Result<()> {
+    execute(
+        tx,
+        "UPDATE tokens SET given_at_start = true WHERE hash = $1",
+        &[&&hash.0[..]],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn revoke_start_tokens(
+    tx: &Transaction<'_>,
+    keep: Option<&TokenHash>,
+    public: &[TokenHash],
+) -> Result<u64> {
+    // Under the bootstrap's lock, so a start that gives the token and one
+    // that does not each see the other's work whole.
+    execute(tx, "SELECT pg_advisory_xact_lock($1)", &[&BOOTSTRAP_LOCK]).await?;
+    // An empty string of bytes is no token's hash: without `keep`, nothing is kept.
+    let kept: &[u8] = keep.map(|h| &h.0[..]).unwrap_or(&[]);
+    let mut revoked = execute(
+        tx,
+        "DELETE FROM tokens WHERE given_at_start AND hash <> $1",
+        &[&kept],
+    )
+    .await?;
+    for hash in public.iter().filter(|h| Some(*h) != keep) {
+        revoked += execute(tx, "DELETE FROM tokens WHERE hash = $1", &[&&hash.0[..]]).await?;
+    }
+    Ok(revoked)
 }
 
 pub(crate) async fn create_token(

@@ -14,6 +14,13 @@ use crate::state::AppState;
 
 pub const TOKEN_PREFIX: &str = "vdt_";
 
+/// Every token written out in README.md (the quick start's): known to the
+/// whole world, so never an admin token on a server others can reach. A
+/// start that listens beyond loopback with one of these refuses to start,
+/// and a start without it revokes it. A test checks that each token
+/// literal in the README is listed here: add any new one.
+pub const PUBLIC_TOKENS: &[&str] = &["vdt_quickstart_0123456789abcdef"];
+
 /// A token secret. `Debug` prints nothing so it cannot leak into logs.
 pub struct Secret(String);
 

@@ -6,6 +6,7 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod auth;
+pub mod client;
 pub mod demo;
 mod dto;
 pub mod error;
@@ -29,9 +30,10 @@ use axum::routing::{get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
 use verdict_store::{Bootstrap, Store, Timestamp};
 
-pub use auth::{Secret, TOKEN_PREFIX, hash_token};
+pub use auth::{PUBLIC_TOKENS, Secret, TOKEN_PREFIX, hash_token};
+pub use client::Cidr;
 pub use error::ApiError;
-pub use state::{AppState, Limits, WebConfig};
+pub use state::{AppState, Limits, SIGN_IN_ADDRESS_FACTOR, WebConfig};
 
 use routes::{cases, health, junit, passwords, projects, results, runs, tokens, users};
 
@@ -179,6 +181,11 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
 /// Makes sure the database has an admin (API §5). Returns the secret of
 /// a freshly created admin token when one was made for an empty database;
 /// the caller prints it once.
+///
+/// A token given as `admin_token` is valid only while starts give it: a
+/// start without it (or with another) revokes it first, and so is any
+/// token of [`PUBLIC_TOKENS`] this start does not give. Each revocation is
+/// logged.
 pub async fn bootstrap(
     store: &dyn Store,
     admin_token: Option<&str>,
@@ -194,6 +201,22 @@ pub async fn bootstrap(
         }
         None => None,
     };
+    let public = PUBLIC_TOKENS.iter().map(|t| hash_token(t)).collect();
+    let revoked = store
+        .revoke_start_tokens(given.clone(), public)
+        .await
+        .map_err(|e| format!("bootstrap failed: {e}"))?;
+    if revoked > 0 {
+        let why = if given.is_some() {
+            "this start gives another one"
+        } else {
+            "this start is without it"
+        };
+        tracing::warn!(
+            revoked,
+            "revoked the admin token given by VERDICT_ADMIN_TOKEN at an earlier start: {why}"
+        );
+    }
     let fresh = Secret::generate().map_err(|e| format!("{e:?}"))?;
     let outcome = store
         .bootstrap_admin(given.clone(), fresh.hash(), Timestamp::now())
@@ -205,13 +228,41 @@ pub async fn bootstrap(
     })
 }
 
+/// Refuses an admin token published in the README ([`PUBLIC_TOKENS`]) when
+/// `listen` (host:port, as `--listen` takes it) reaches beyond loopback:
+/// anyone who read the README would be an admin of this server.
+pub async fn check_admin_token_exposure(
+    admin_token: Option<&str>,
+    listen: &str,
+) -> Result<(), String> {
+    let Some(token) = admin_token.filter(|t| PUBLIC_TOKENS.contains(t)) else {
+        return Ok(());
+    };
+    // An address that does not resolve fails at bind, with its own message.
+    let Ok(addrs) = tokio::net::lookup_host(listen).await else {
+        return Ok(());
+    };
+    match addrs.map(|a| a.ip()).all(|ip| ip.is_loopback()) {
+        true => Ok(()),
+        false => Err(format!(
+            "VERDICT_ADMIN_TOKEN is {token}, the README's quick-start token that anyone can read, \
+             and --listen {listen} is reachable from other machines; \
+             set VERDICT_ADMIN_TOKEN to a secret of your own (or leave it unset for a printed one), \
+             or listen on 127.0.0.1"
+        )),
+    }
+}
+
 /// Serves until `shutdown` completes, then finishes in-flight requests.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, build_router(state))
+    // With the peer's address on each request (`ConnectInfo`), for the
+    // limits kept per client.
+    let app = build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use verdict_store::Store;
 
+use crate::client::Cidr;
 use crate::guard::{DEFAULT_BURST, DEFAULT_PER_MINUTE, RateLimiter};
 use crate::metrics::Metrics;
 
@@ -31,12 +32,20 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Origins allowed to call the API from a browser (CORS); none by default.
     pub cors_origins: Vec<String>,
-    /// Failed web sign-ins per account (email) per hour, after the first
-    /// `sign_in_burst` (0: no limit).
+    /// Failed web sign-ins per client address and email per hour, after
+    /// the first `sign_in_burst` (0: no limit); an address across all
+    /// emails gets [`SIGN_IN_ADDRESS_FACTOR`] times both.
     pub sign_in_failures_per_hour: u32,
-    /// Failed web sign-ins an account may take at once.
+    /// Failed web sign-ins an address may make for one email at once.
     pub sign_in_burst: u32,
+    /// Proxies whose `X-Forwarded-For` names the client (see `client`).
+    pub trusted_proxies: Vec<Cidr>,
 }
+
+/// How many times the per-(address, email) sign-in allowance one address
+/// has across all emails: enough for the people behind one office NAT to
+/// mistype, too few to try a password on many accounts.
+pub const SIGN_IN_ADDRESS_FACTOR: u32 = 10;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -52,6 +61,7 @@ impl Default for Limits {
             cors_origins: Vec::new(),
             sign_in_failures_per_hour: 30,
             sign_in_burst: 10,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -85,8 +95,10 @@ pub struct AppState {
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<RateLimiter>,
-    /// Failed web sign-ins, per account.
+    /// Failed web sign-ins, per client address and email.
     pub sign_in_limiter: Arc<RateLimiter>,
+    /// Failed web sign-ins, per client address.
+    pub sign_in_address_limiter: Arc<RateLimiter>,
     pub web: Arc<WebConfig>,
 }
 
@@ -101,6 +113,12 @@ impl AppState {
             sign_in_limiter: Arc::new(RateLimiter::per_hour(
                 limits.sign_in_failures_per_hour,
                 limits.sign_in_burst,
+            )),
+            sign_in_address_limiter: Arc::new(RateLimiter::per_hour(
+                limits
+                    .sign_in_failures_per_hour
+                    .saturating_mul(SIGN_IN_ADDRESS_FACTOR),
+                limits.sign_in_burst.saturating_mul(SIGN_IN_ADDRESS_FACTOR),
             )),
             limits: Arc::new(limits),
             metrics: Arc::new(Metrics::default()),

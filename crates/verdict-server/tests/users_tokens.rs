@@ -352,13 +352,15 @@ async fn bootstrap_with_a_token_is_idempotent_and_makes_one_admin() {
         (&json!("admin@localhost"), &json!(true))
     );
     assert_eq!(tokens(&app, token).await.len(), 1, "one token");
-    // Another token later (rotated): still the one admin, who now holds it.
+    // Another token later (rotated): still the one admin, who now holds
+    // it instead of the one given before.
     let rotated = "vdt_fedcba9876543210";
     let fresh = verdict_server::bootstrap(app.store.as_ref(), Some(rotated)).await;
     assert!(fresh.expect("bootstrap").is_none());
     let me = app.get("/v1/me", rotated).await;
     assert_eq!(me.ok()["id"], r.ok()[0]["id"]);
     assert_eq!(app.get("/v1/users", rotated).await.body["meta"]["total"], 1);
+    unauthorized(&app.get("/v1/me", token).await);
 }
 
 #[tokio::test]
@@ -381,10 +383,17 @@ async fn bootstrap_without_a_token_mints_one_only_for_an_empty_database() {
         1
     );
 
+    // A start without the token it was last given: no new token, and the
+    // given one is revoked (it was valid only while starts gave it).
     let seeded = TestApp::new().await;
+    let (_, token) = seeded.user("ann").await;
     let none = verdict_server::bootstrap(seeded.store.as_ref(), None).await;
     assert!(none.expect("bootstrap").is_none());
-    assert_eq!(seeded.total("/v1/users").await, 1);
+    unauthorized(&seeded.get("/v1/me", ADMIN).await);
+    assert_eq!(seeded.get("/v1/me", &token).await.ok()["name"], "ann");
+    let again = verdict_server::bootstrap(seeded.store.as_ref(), Some(ADMIN)).await;
+    assert!(again.expect("bootstrap").is_none());
+    assert_eq!(seeded.total("/v1/users").await, 2);
     assert_eq!(seeded.get("/v1/me", ADMIN).await.ok()["admin"], true);
 }
 

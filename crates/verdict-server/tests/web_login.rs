@@ -1,13 +1,41 @@
 //! Signing in and out of the web UI: the session cookie and its flags, a
 //! wrong password or an unknown email refused alike, the sign-in form
 //! refused from another site, `next` kept on this site, sign-out deleting
-//! the session's token, failed sign-ins limited per email.
+//! the session's token, failed sign-ins limited per client address and
+//! email and per address, the address taken from `X-Forwarded-For` only
+//! behind trusted proxies.
 
 mod common;
 
-use axum::http::StatusCode;
-use common::{TestApp, csrf, html, session_cookie};
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Method, Request, StatusCode};
+use common::{Resp, TestApp, csrf, html, session_cookie, urlencoded};
 use verdict_server::{Limits, WebConfig};
+
+/// A sign-in over a connection from `peer` (as `verdict serve` hands the
+/// router the peer's address), with `X-Forwarded-For` lines if any.
+async fn sign_in_from(
+    app: &TestApp,
+    peer: &str,
+    forwarded: &[&str],
+    email: &str,
+    password: &str,
+) -> Resp {
+    let peer: SocketAddr = format!("{peer}:40000").parse().expect("peer");
+    let mut req = Request::builder()
+        .method(Method::POST)
+        .uri("/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .extension(ConnectInfo(peer));
+    for f in forwarded {
+        req = req.header("x-forwarded-for", *f);
+    }
+    let body = urlencoded(&[("email", email), ("password", password)]);
+    app.send(req.body(Body::from(body)).expect("request")).await
+}
 
 #[tokio::test]
 async fn a_right_password_gives_a_strict_httponly_session_cookie() {
@@ -214,7 +242,7 @@ async fn an_api_token_is_not_a_session_cookie() {
 }
 
 #[tokio::test]
-async fn failed_sign_ins_are_limited_per_email() {
+async fn failed_sign_ins_are_limited_per_address_and_email() {
     let app = TestApp::with_limits(Limits {
         sign_in_burst: 3,
         sign_in_failures_per_hour: 1,
@@ -223,27 +251,26 @@ async fn failed_sign_ins_are_limited_per_email() {
     .await;
     app.user_with_password("ann", "correct horse battery").await;
     app.user_with_password("bob", "correct horse battery").await;
+    let here = "198.51.100.1";
     // A right password does not use up the allowance.
     for _ in 0..5 {
-        let (r, secret) = app
-            .sign_in("ann@example.com", "correct horse battery")
-            .await;
+        let r = sign_in_from(&app, here, &[], "ann@example.com", "correct horse battery").await;
         assert_eq!(r.status, StatusCode::SEE_OTHER);
-        assert!(secret.is_some());
+        assert!(session_cookie(&r).is_some());
     }
     for _ in 0..3 {
-        let (r, _) = app.sign_in("ann@example.com", "guess").await;
+        let r = sign_in_from(&app, here, &[], "ann@example.com", "guess").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    // The fourth failure in a row is refused before the password is
-    // checked, so even the right one is refused now, whatever the case.
+    // The fourth failure in a row from here is refused before the password
+    // is checked, so even the right one is refused from here, whatever the case.
     for (email, password) in [
         ("ann@example.com", "guess"),
         ("ANN@example.com", "correct horse battery"),
     ] {
-        let (r, secret) = app.sign_in(email, password).await;
+        let r = sign_in_from(&app, here, &[], email, password).await;
         assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{email}");
-        assert!(secret.is_none());
+        assert!(session_cookie(&r).is_none());
         let retry: u64 = r.headers["retry-after"]
             .to_str()
             .expect("ascii")
@@ -251,7 +278,9 @@ async fn failed_sign_ins_are_limited_per_email() {
             .expect("seconds");
         assert!((3000..=3600).contains(&retry), "one an hour: {retry}");
         assert!(
-            html(&r).contains("Too many failed sign-ins for this email. Try again in 60 minutes."),
+            html(&r).contains(
+                "Too many failed sign-ins for this email from your address. Try again in 60 minutes."
+            ),
             "{}",
             html(&r)
         );
@@ -260,14 +289,160 @@ async fn failed_sign_ins_are_limited_per_email() {
             "the form is shown again with the email"
         );
     }
-    // Other accounts, and unknown emails, have their own allowance.
-    let (r, secret) = app
-        .sign_in("bob@example.com", "correct horse battery")
-        .await;
+    // The real user, from an address that has not been failing, signs in.
+    let r = sign_in_from(
+        &app,
+        "203.0.113.5",
+        &[],
+        "ann@example.com",
+        "correct horse battery",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    assert!(session_cookie(&r).is_some());
+    // Other accounts, and unknown emails, have their own allowance here.
+    let r = sign_in_from(&app, here, &[], "bob@example.com", "correct horse battery").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    assert!(secret.is_some());
-    let (r, _) = app.sign_in("nobody@example.com", "guess").await;
+    let r = sign_in_from(&app, here, &[], "nobody@example.com", "guess").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_address_failing_across_many_emails_is_limited() {
+    let app = TestApp::with_limits(Limits {
+        sign_in_burst: 1,
+        sign_in_failures_per_hour: 1,
+        ..Limits::default()
+    })
+    .await;
+    app.user_with_password("ann", "correct horse battery").await;
+    let here = "198.51.100.1";
+    // One failure per email, each within its own allowance: the address
+    // has SIGN_IN_ADDRESS_FACTOR times one in all.
+    for i in 0..verdict_server::SIGN_IN_ADDRESS_FACTOR {
+        let r = sign_in_from(&app, here, &[], &format!("user{i}@example.com"), "guess").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = sign_in_from(&app, here, &[], "ann@example.com", "correct horse battery").await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        html(&r).contains("Too many failed sign-ins from your address. Try again in"),
+        "{}",
+        html(&r)
+    );
+    let r = sign_in_from(
+        &app,
+        "198.51.100.2",
+        &[],
+        "ann@example.com",
+        "correct horse battery",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_ipv6_client_counts_by_its_64_block() {
+    let app = TestApp::with_limits(Limits {
+        sign_in_burst: 1,
+        sign_in_failures_per_hour: 1,
+        ..Limits::default()
+    })
+    .await;
+    app.user_with_password("ann", "correct horse battery").await;
+    let r = sign_in_from(&app, "[2001:db8:0:1::1]", &[], "ann@example.com", "guess").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    for (peer, status) in [
+        ("[2001:db8:0:1::2]", StatusCode::TOO_MANY_REQUESTS),
+        ("[2001:db8:0:1:ffff::9]", StatusCode::TOO_MANY_REQUESTS),
+        ("[2001:db8:0:2::1]", StatusCode::SEE_OTHER),
+    ] {
+        let r = sign_in_from(&app, peer, &[], "ann@example.com", "correct horse battery").await;
+        assert_eq!(r.status, status, "{peer}");
+    }
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_ignored_without_trusted_proxies() {
+    let app = TestApp::with_limits(Limits {
+        sign_in_burst: 1,
+        sign_in_failures_per_hour: 1,
+        ..Limits::default()
+    })
+    .await;
+    app.user_with_password("ann", "correct horse battery").await;
+    let attacker = "198.51.100.1";
+    let r = sign_in_from(&app, attacker, &["203.0.113.1"], "ann@example.com", "guess").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Naming another client changes nothing: the connection's address counts.
+    let r = sign_in_from(
+        &app,
+        attacker,
+        &["203.0.113.2"],
+        "ann@example.com",
+        "correct horse battery",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // Nor can another client be made to look like the failing one.
+    let r = sign_in_from(
+        &app,
+        "203.0.113.7",
+        &[attacker],
+        "ann@example.com",
+        "correct horse battery",
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn behind_trusted_proxies_the_last_untrusted_hop_is_the_client() {
+    let app = TestApp::with_limits(Limits {
+        sign_in_burst: 1,
+        sign_in_failures_per_hour: 1,
+        trusted_proxies: vec!["10.0.0.0/8".parse().expect("cidr")],
+        ..Limits::default()
+    })
+    .await;
+    app.user_with_password("ann", "correct horse battery").await;
+    let (proxy, right) = ("10.0.0.5", "correct horse battery");
+    let failing = "203.0.113.9";
+    let r = sign_in_from(&app, proxy, &[failing], "ann@example.com", "guess").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    for (forwarded, status) in [
+        // The failing client, directly or through a second trusted proxy.
+        (vec![failing], StatusCode::TOO_MANY_REQUESTS),
+        (
+            vec!["203.0.113.10, 203.0.113.9, 10.0.0.7"],
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        // Another client through the same proxy.
+        (vec!["203.0.113.10"], StatusCode::SEE_OTHER),
+        // Hops a client wrote before its own address prove nothing.
+        (vec!["203.0.113.9, 203.0.113.10"], StatusCode::SEE_OTHER),
+        // The nearest hop is the last one of the last header line.
+        (vec!["203.0.113.9", "203.0.113.11"], StatusCode::SEE_OTHER),
+    ] {
+        let r = sign_in_from(&app, proxy, &forwarded, "ann@example.com", right).await;
+        assert_eq!(r.status, status, "{forwarded:?}");
+    }
+    // A client that is not a trusted proxy cannot name another client.
+    let direct = "198.51.100.3";
+    let r = sign_in_from(&app, direct, &[failing], "ann@example.com", right).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "its own address has not failed"
+    );
+    let r = sign_in_from(&app, direct, &["203.0.113.12"], "ann@example.com", "guess").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = sign_in_from(&app, proxy, &["203.0.113.12"], "ann@example.com", right).await;
+    assert_eq!(
+        r.status,
+        StatusCode::SEE_OTHER,
+        "the failure was {direct}'s"
+    );
 }
 
 #[tokio::test]

@@ -187,6 +187,16 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn revoke_start_tokens(
+        &self,
+        keep: Option<TokenHash>,
+        public: Vec<TokenHash>,
+    ) -> StoreResult<u64> {
+        self.pool
+            .write(move |c| users::revoke_start_tokens(c, keep.as_ref(), &public))
+            .await
+    }
+
     async fn create_token(
         &self,
         user: UserId,

@@ -3,7 +3,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     name          TEXT NOT NULL,
@@ -105,7 +106,13 @@ CREATE TABLE idempotency (
     PRIMARY KEY (user_id, key)
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_created ON idempotency (created_at);
-"#];
+"#,
+    // 2. Tokens given at start-up (VERDICT_ADMIN_TOKEN) are valid only while
+    // starts keep giving them: marked here, revoked by a start without.
+    r#"
+ALTER TABLE tokens ADD COLUMN given_at_start INTEGER NOT NULL DEFAULT 0;
+"#,
+];
 
 /// Brings the schema up to date. Returns how many migrations ran.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {

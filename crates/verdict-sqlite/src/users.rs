@@ -120,6 +120,7 @@ pub(crate) fn bootstrap_admin(
 ) -> StoreResult<Bootstrap> {
     const NAME: &str = "admin";
     const EMAIL: &str = "admin@localhost";
+    let given = token.is_some();
     let hash = match token {
         Some(hash) => {
             let holder: Option<i64> = c
@@ -133,6 +134,7 @@ pub(crate) fn bootstrap_admin(
             if let Some(user) = holder {
                 c.execute("UPDATE users SET admin = 1 WHERE id = ?1", [user])
                     .map_err(db_err)?;
+                mark_given_at_start(c, &hash)?;
                 return Ok(Bootstrap::Unchanged);
             }
             hash
@@ -172,11 +174,44 @@ pub(crate) fn bootstrap_admin(
         }
     };
     insert_token(c, user.id, "bootstrap", &hash, now)?;
+    if given {
+        mark_given_at_start(c, &hash)?;
+    }
     Ok(if created {
         Bootstrap::CreatedAdmin(user)
     } else {
         Bootstrap::Unchanged
     })
+}
+
+fn mark_given_at_start(c: &Connection, hash: &TokenHash) -> StoreResult<()> {
+    c.execute(
+        "UPDATE tokens SET given_at_start = 1 WHERE hash = ?1",
+        [&hash.0[..]],
+    )
+    .map_err(db_err)?;
+    Ok(())
+}
+
+pub(crate) fn revoke_start_tokens(
+    c: &Connection,
+    keep: Option<&TokenHash>,
+    public: &[TokenHash],
+) -> StoreResult<u64> {
+    // An empty blob is no token's hash: without `keep`, nothing is kept.
+    let kept: &[u8] = keep.map(|h| &h.0[..]).unwrap_or(&[]);
+    let mut revoked = c
+        .execute(
+            "DELETE FROM tokens WHERE given_at_start = 1 AND hash <> ?1",
+            [kept],
+        )
+        .map_err(db_err)?;
+    for hash in public.iter().filter(|h| Some(*h) != keep) {
+        revoked += c
+            .execute("DELETE FROM tokens WHERE hash = ?1", [&hash.0[..]])
+            .map_err(db_err)?;
+    }
+    Ok(revoked as u64)
 }
 
 pub(crate) fn create_token(

@@ -60,16 +60,27 @@ pub trait Store: Send + Sync + 'static {
     /// Sets (or with `None` removes) a user's password hash. `NotFound` for
     /// an unknown user.
     async fn set_password(&self, user: UserId, hash: Option<String>) -> StoreResult<()>;
-    /// Makes sure an admin exists. With a token hash: an admin user holding
-    /// that token exists afterwards (created with `name`/`email` if needed).
-    /// Without: on an empty database, creates the admin and gives it the
-    /// token hash `fresh` (the caller prints the secret once).
+    /// Makes sure an admin exists. With a token hash (the start-up admin
+    /// token): an admin user holding that token exists afterwards (created
+    /// with `name`/`email` if needed), and the token is marked as given at
+    /// start-up, so that [`revoke_start_tokens`](Self::revoke_start_tokens)
+    /// revokes it once starts stop giving it. Without: on an empty
+    /// database, creates the admin and gives it the token hash `fresh` (the
+    /// caller prints the secret once; it is not marked).
     async fn bootstrap_admin(
         &self,
         token: Option<TokenHash>,
         fresh: TokenHash,
         now: Timestamp,
     ) -> StoreResult<Bootstrap>;
+    /// Deletes every token marked as given at start-up but `keep` (this
+    /// start's admin token, if any), and every token whose hash is in
+    /// `public` (known to the world) but `keep`. Returns how many went.
+    async fn revoke_start_tokens(
+        &self,
+        keep: Option<TokenHash>,
+        public: Vec<TokenHash>,
+    ) -> StoreResult<u64>;
     async fn create_token(
         &self,
         user: UserId,

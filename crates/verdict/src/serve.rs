@@ -60,12 +60,16 @@ pub struct ServeArgs {
     /// Origins allowed to call the API from a browser (CORS), comma-separated; none by default.
     #[arg(long, env = "VERDICT_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
-    /// Failed web sign-ins allowed per email per hour once the burst is used (0 turns the limit off).
+    /// Failed web sign-ins allowed per client address and email per hour once the burst is used
+    /// (an address across all emails: 10 times as many; 0 turns the limit off).
     #[arg(long, env = "VERDICT_SIGN_IN_FAILURES_PER_HOUR", default_value_t = 30)]
     sign_in_failures_per_hour: u32,
-    /// Failed web sign-ins an email may take in a row before the hourly rate applies.
+    /// Failed web sign-ins an address may make for one email in a row before the hourly rate applies.
     #[arg(long, env = "VERDICT_SIGN_IN_BURST", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     sign_in_burst: u32,
+    /// Proxies (CIDR, comma-separated) whose X-Forwarded-For names the client; none by default.
+    #[arg(long, env = "VERDICT_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<verdict_server::Cidr>,
     /// Hours a web sign-in lasts, counted from the sign-in.
     #[arg(long, env = "VERDICT_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=8760))]
     session_hours: u64,
@@ -196,6 +200,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> Result<(), String> {
+    verdict_server::check_admin_token_exposure(args.admin_token.as_deref(), &args.listen).await?;
     let store = open_store(
         &args.database_url,
         Duration::from_secs(args.request_timeout_secs),
@@ -255,6 +260,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         cors_origins: args.cors_origins.clone(),
         sign_in_failures_per_hour: args.sign_in_failures_per_hour,
         sign_in_burst: args.sign_in_burst,
+        trusted_proxies: args.trusted_proxies.clone(),
     };
     let web = WebConfig {
         session_lifetime: std::time::Duration::from_secs(args.session_hours * 3600),

@@ -33,6 +33,18 @@ pub async fn run(s: &dyn Store, log: &mut Log) -> People {
         "bootstrap same token",
         s.bootstrap_admin(Some(hash(3)), hash(4), at(0))
     );
+    call!(
+        "revoke keeping the given token",
+        s.revoke_start_tokens(Some(hash(3)), vec![hash(9)])
+    );
+    call!(
+        "revoke on a start without it",
+        s.revoke_start_tokens(None, vec![hash(9)])
+    );
+    call!(
+        "bootstrap with the token again",
+        s.bootstrap_admin(Some(hash(3)), hash(4), at(0))
+    );
     let Ok(Bootstrap::CreatedAdmin(admin)) = admin else {
         panic!("no admin created");
     };

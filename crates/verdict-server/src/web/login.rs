@@ -4,10 +4,14 @@
 //! work, so the form does not tell which addresses have accounts. The
 //! sign-in form has no session yet to carry a CSRF token, so it is refused
 //! when the browser says it was posted from another site (Origin, else
-//! Referer, naming another host). Failed sign-ins are limited per email
-//! (known or not, so the limit tells nothing either): past the burst the
-//! form answers 429 with Retry-After until the bucket refills.
+//! Referer, naming another host). Failed sign-ins are limited per client
+//! address and email (known or not, so the limit tells nothing either),
+//! and more loosely per address across emails: past a burst the form
+//! answers 429 with Retry-After until the bucket refills. Not per email
+//! alone, or anyone could lock a user out by failing in their name; the
+//! right password from an address that has not been failing signs in.
 
+use std::net::{IpAddr, Ipv6Addr};
 use std::time::Instant;
 
 use axum::extract::{Request, State};
@@ -24,6 +28,7 @@ use super::session::{
 };
 use super::{WebError, WebResult};
 use crate::auth::Secret;
+use crate::client;
 use crate::extract::Query;
 use crate::routes::passwords::verify_password;
 use crate::routes::users::{MAX_PASSWORD_BYTES, hash_password};
@@ -144,18 +149,30 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> WebResult<Re
         };
         return Ok(respond(StatusCode::FORBIDDEN, render(view)));
     }
+    let address = client::address(
+        req.extensions(),
+        req.headers(),
+        &state.limits.trusted_proxies,
+    );
     let form = read_form(req, &state).await?;
     let email = form.text("email").trim().to_string();
     let password = form.text("password");
     let next = form.get("next").filter(|n| safe_next(n));
-    // Failed sign-ins are limited per account, so a password cannot be
+    // Failed sign-ins are limited per client, so a password cannot be
     // guessed at the speed of the server (nor its CPU spent on hashing).
-    let account = sign_in_key(&email);
-    let (allowed, retry_secs) = state.sign_in_limiter.peek(account, Instant::now());
-    if !allowed {
+    let (pair, from) = sign_in_keys(address, &email);
+    let now = Instant::now();
+    let refused = [
+        (state.sign_in_limiter.peek(pair, now), "for this email "),
+        (state.sign_in_address_limiter.peek(from, now), ""),
+    ]
+    .into_iter()
+    .filter(|((allowed, _), _)| !allowed)
+    .max_by_key(|((_, retry), _)| *retry);
+    if let Some(((_, retry_secs), what)) = refused {
         let minutes = retry_secs.div_ceil(60);
         let message = format!(
-            "Too many failed sign-ins for this email. Try again in {minutes} minute{}.",
+            "Too many failed sign-ins {what}from your address. Try again in {minutes} minute{}.",
             if minutes == 1 { "" } else { "s" }
         );
         let view = LoginView {
@@ -191,7 +208,9 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> WebResult<Re
     let user = match (ok, found) {
         (true, Some((user, _))) => user,
         _ => {
-            state.sign_in_limiter.charge(account, Instant::now());
+            let now = Instant::now();
+            state.sign_in_limiter.charge(pair, now);
+            state.sign_in_address_limiter.charge(from, now);
             let view = LoginView {
                 error: Some("Wrong email or password."),
                 info: None,
@@ -220,12 +239,25 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> WebResult<Re
     Ok(response)
 }
 
-/// The limiter's key for an account: emails are compared without case.
-fn sign_in_key(email: &str) -> [u8; 32] {
+/// The limiters' keys: (client address, email), emails compared without
+/// case; and the client address alone. An IPv6 client counts by its /64,
+/// the block one subscriber gets, or it could take a fresh address for
+/// every attempt.
+fn sign_in_keys(address: IpAddr, email: &str) -> ([u8; 32], [u8; 32]) {
+    let address = match address {
+        IpAddr::V6(v6) => format!("{}/64", Ipv6Addr::from(u128::from(v6) & !(u128::MAX >> 64))),
+        v4 => v4.to_string(),
+    };
     let mut hasher = Sha256::new();
     hasher.update(b"sign-in\0");
+    hasher.update(address.as_bytes());
+    hasher.update(b"\0");
     hasher.update(email.to_lowercase().as_bytes());
-    hasher.finalize().into()
+    let pair = hasher.finalize().into();
+    let mut hasher = Sha256::new();
+    hasher.update(b"sign-in-address\0");
+    hasher.update(address.as_bytes());
+    (pair, hasher.finalize().into())
 }
 
 /// POST /logout: the session's token is deleted, so the cookie is dead

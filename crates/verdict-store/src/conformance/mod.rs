@@ -55,6 +55,7 @@ pub const CHECKS: &[(&str, Check)] = checks![
     users::bootstrap_with_a_token,
     users::bootstrap_without_a_token_on_an_empty_database,
     users::bootstrap_without_a_token_leaves_a_used_database_alone,
+    users::start_tokens_last_while_starts_give_them,
     users::tokens_authenticate_list_and_delete,
     projects::creator_manages_and_members_upsert,
     projects::project_listing_by_member_and_paging,

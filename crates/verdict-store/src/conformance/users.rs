@@ -151,6 +151,12 @@ pub async fn bootstrap_without_a_token_on_an_empty_database(s: Arc<dyn Store>) {
     );
     assert_eq!(holder(s, 2).await, None, "no second token");
     assert_eq!(s.list_users(page(1, 10)).await.expect("list").total, 1);
+    assert_eq!(
+        s.revoke_start_tokens(None, vec![]).await,
+        Ok(0),
+        "a minted token was not given at start"
+    );
+    assert!(holder(s, 1).await.is_some());
 }
 
 pub async fn bootstrap_without_a_token_leaves_a_used_database_alone(s: Arc<dyn Store>) {
@@ -215,4 +221,61 @@ pub async fn tokens_authenticate_list_and_delete(s: Arc<dyn Store>) {
     assert_eq!(left.iter().map(|t| t.id).collect::<Vec<_>>(), [laptop.id]);
     assert_eq!(holder(s, 2).await.map(|u| u.id), Some(carol), "others work");
     assert_eq!(holder(s, 3).await.map(|u| u.id), Some(dan));
+}
+
+pub async fn start_tokens_last_while_starts_give_them(s: Arc<dyn Store>) {
+    let s = s.as_ref();
+    s.bootstrap_admin(Some(hash(1)), hash(2), t(1))
+        .await
+        .expect("bootstrap");
+    let admin = holder(s, 1).await.expect("admin");
+    // A token the admin makes later was not given at start.
+    s.create_token(admin.id, "mine".into(), hash(3), t(2))
+        .await
+        .expect("token");
+    assert_eq!(s.revoke_start_tokens(Some(hash(1)), vec![]).await, Ok(0));
+    assert_eq!(holder(s, 1).await, Some(admin.clone()), "kept");
+
+    // A start without it: revoked; the admin and their own token stay.
+    assert_eq!(s.revoke_start_tokens(None, vec![]).await, Ok(1));
+    assert_eq!(holder(s, 1).await, None);
+    assert_eq!(holder(s, 3).await, Some(admin.clone()));
+    // Given again: valid again, for the same admin.
+    assert_eq!(
+        s.bootstrap_admin(Some(hash(1)), hash(4), t(3)).await,
+        Ok(Bootstrap::Unchanged)
+    );
+    assert_eq!(holder(s, 1).await, Some(admin.clone()));
+
+    // Another token given: the one given before goes.
+    assert_eq!(s.revoke_start_tokens(Some(hash(5)), vec![]).await, Ok(1));
+    s.bootstrap_admin(Some(hash(5)), hash(6), t(4))
+        .await
+        .expect("bootstrap");
+    assert_eq!(holder(s, 1).await, None);
+    assert_eq!(holder(s, 5).await.map(|u| u.id), Some(admin.id));
+    // A token that existed before it was given is tied to it from then on.
+    s.bootstrap_admin(Some(hash(3)), hash(6), t(5))
+        .await
+        .expect("bootstrap");
+    assert_eq!(s.revoke_start_tokens(None, vec![]).await, Ok(2));
+    assert_eq!((holder(s, 3).await, holder(s, 5).await), (None, None));
+
+    // Public tokens go whether marked or not, unless this start gives them.
+    let carol = user(s, "carol").await;
+    s.create_token(carol, "mine".into(), hash(7), t(6))
+        .await
+        .expect("token");
+    assert_eq!(
+        s.revoke_start_tokens(Some(hash(7)), vec![hash(7), hash(8)])
+            .await,
+        Ok(0)
+    );
+    assert_eq!(holder(s, 7).await.map(|u| u.id), Some(carol));
+    assert_eq!(
+        s.revoke_start_tokens(None, vec![hash(7), hash(8)]).await,
+        Ok(1)
+    );
+    assert_eq!(holder(s, 7).await, None);
+    assert_eq!(s.list_users(page(1, 10)).await.expect("list").total, 2);
 }
