@@ -1,6 +1,7 @@
 //! Verdict's HTTP server: the v1 API over any [`Store`]. [`build_router`]
 //! is a plain function, so tests drive the real router in-process;
-//! [`serve`] runs it on a listener with graceful shutdown.
+//! [`serve`] runs it on a listener, within [`ConnectionLimits`], with
+//! graceful shutdown.
 
 // No unwrap() on anything a client or the environment controls; tests may.
 #![warn(clippy::unwrap_used)]
@@ -12,6 +13,7 @@ pub mod error;
 mod execution;
 mod extract;
 mod guard;
+mod listener;
 mod metrics;
 pub mod openapi;
 mod routes;
@@ -31,6 +33,7 @@ use verdict_store::{Bootstrap, Store, Timestamp};
 
 pub use auth::{Secret, TOKEN_PREFIX, hash_token};
 pub use error::ApiError;
+pub use listener::ConnectionLimits;
 pub use state::{AppState, Limits, WebConfig};
 
 use routes::{cases, health, junit, passwords, projects, results, runs, tokens, users};
@@ -206,12 +209,13 @@ pub async fn bootstrap(
 }
 
 /// Serves until `shutdown` completes, then finishes in-flight requests.
+/// Handlers may extract the client's `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, build_router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let metrics = std::sync::Arc::clone(&state.metrics);
+    listener::run(listener, build_router(state), limits, metrics, shutdown).await
 }
