@@ -272,3 +272,42 @@ async fn the_idle_timeout_and_not_the_header_timeout_bounds_a_kept_alive_connect
         "closed after {closed:?}"
     );
 }
+
+#[tokio::test]
+async fn sigterm_does_not_wait_forever_for_unfinished_headers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start_args(
+        &dir.path().join("v.db"),
+        None,
+        &["--header-timeout-secs", "2"],
+    );
+    let mut half_open = connect(&server).await;
+    half_open.write_all(PARTIAL).await.expect("partial");
+    let mut kept = connect(&server).await;
+    let response = get_on(&mut kept, "/healthz").await;
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    let start = Instant::now();
+    let pid = server.child.id().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    // The kept-alive connection waits for no request: closed at once.
+    let closed = closed_within(&mut kept, start, Duration::from_secs(1)).await;
+    assert!(closed.is_some(), "the idle connection is closed on SIGTERM");
+    // The unfinished request has until its header timeout, not forever.
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("try_wait") {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status}");
+    drop(half_open);
+}
