@@ -362,11 +362,21 @@ async fn serve_connection(
                 // bring us back here when its phase changes.
                 return Poll::Pending;
             };
-            if armed != Some(deadline) {
+            // The timer is moved only to an earlier deadline: a later one
+            // (every request pushes it on) is taken up when the earlier
+            // fires, so a busy connection costs no timer work per request.
+            if armed.is_none_or(|armed| deadline < armed) {
                 sleep.as_mut().reset(deadline.into());
                 armed = Some(deadline);
             }
-            sleep.as_mut().poll(cx).map(|()| why)
+            while sleep.as_mut().poll(cx).is_ready() {
+                if Instant::now() >= deadline {
+                    return Poll::Ready(why);
+                }
+                sleep.as_mut().reset(deadline.into());
+                armed = Some(deadline);
+            }
+            Poll::Pending
         });
         tokio::select! {
             // The connection first, so the deadline sees its latest phase.
