@@ -1,6 +1,7 @@
 //! Verdict's HTTP server: the v1 API over any [`Store`]. [`build_router`]
 //! is a plain function, so tests drive the real router in-process;
-//! [`serve`] runs it on a listener with graceful shutdown.
+//! [`serve`] runs it on a listener, within [`ConnectionLimits`], with
+//! graceful shutdown.
 
 // No unwrap() on anything a client or the environment controls; tests may.
 #![warn(clippy::unwrap_used)]
@@ -13,6 +14,7 @@ pub mod error;
 mod execution;
 mod extract;
 mod guard;
+mod listener;
 mod metrics;
 pub mod openapi;
 mod routes;
@@ -33,6 +35,7 @@ use verdict_store::{Bootstrap, Store, Timestamp};
 pub use auth::{PUBLIC_TOKENS, Secret, TOKEN_PREFIX, hash_token};
 pub use client::Cidr;
 pub use error::ApiError;
+pub use listener::ConnectionLimits;
 pub use state::{AppState, Limits, SIGN_IN_ADDRESS_FACTOR, WebConfig};
 
 use routes::{cases, health, junit, passwords, projects, results, runs, tokens, users};
@@ -254,15 +257,15 @@ pub async fn check_admin_token_exposure(
 }
 
 /// Serves until `shutdown` completes, then finishes in-flight requests.
+/// Handlers may extract the client's `ConnectInfo<SocketAddr>`.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: AppState,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    // With the peer's address on each request (`ConnectInfo`), for the
-    // limits kept per client.
-    let app = build_router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    // The accept loop puts the peer's address on each request
+    // (`ConnectInfo`), for the limits kept per client.
+    let metrics = std::sync::Arc::clone(&state.metrics);
+    listener::run(listener, build_router(state), limits, metrics, shutdown).await
 }

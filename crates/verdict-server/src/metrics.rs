@@ -1,6 +1,7 @@
 //! Prometheus metrics at `/metrics` (text exposition format, no token):
 //! requests by route, method and status, a latency histogram by route,
-//! results written, and the database pool. Counters live in this process;
+//! results written, the database pool, and the connections the server holds
+//! (open, the limit, closed by a timeout). Counters live in this process;
 //! each instance is scraped on its own.
 
 use std::collections::HashMap;
@@ -32,6 +33,18 @@ pub struct Metrics {
     requests: Mutex<HashMap<(String, String, u16), u64>>,
     latency: Mutex<HashMap<String, Histogram>>,
     results_written: AtomicU64,
+    connections: Connections,
+}
+
+/// The accept loop's counts (`listener`).
+#[derive(Default)]
+struct Connections {
+    open: AtomicU64,
+    max: AtomicU64,
+    accepted: AtomicU64,
+    limit_reached: AtomicU64,
+    header_timeouts: AtomicU64,
+    idle_timeouts: AtomicU64,
 }
 
 impl Metrics {
@@ -56,6 +69,39 @@ impl Metrics {
     /// Executions recorded (PATCH, bulk and import entries applied).
     pub fn results_written(&self, n: u64) {
         self.results_written.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_connection_limit(&self, max: u32) {
+        self.connections
+            .max
+            .store(u64::from(max), Ordering::Relaxed);
+    }
+
+    pub(crate) fn connection_opened(&self) {
+        self.connections.accepted.fetch_add(1, Ordering::Relaxed);
+        self.connections.open.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn connection_closed(&self) {
+        self.connections.open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn connection_limit_reached(&self) {
+        self.connections
+            .limit_reached
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn header_timeout(&self) {
+        self.connections
+            .header_timeouts
+            .fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn idle_timeout(&self) {
+        self.connections
+            .idle_timeouts
+            .fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -151,6 +197,47 @@ pub async fn render(State(state): State<AppState>) -> Response {
     out.push_str("# HELP verdict_db_waiting Requests waiting for the database (queued writes or pool waiters).\n");
     out.push_str("# TYPE verdict_db_waiting gauge\n");
     let _ = writeln!(out, "verdict_db_waiting {}", pool.waiting);
+    let c = &m.connections;
+    out.push_str("# HELP verdict_connections_open Client connections open now.\n");
+    out.push_str("# TYPE verdict_connections_open gauge\n");
+    let _ = writeln!(
+        out,
+        "verdict_connections_open {}",
+        c.open.load(Ordering::Relaxed)
+    );
+    out.push_str("# HELP verdict_connections_max Most client connections open at once (--max-connections).\n");
+    out.push_str("# TYPE verdict_connections_max gauge\n");
+    let _ = writeln!(
+        out,
+        "verdict_connections_max {}",
+        c.max.load(Ordering::Relaxed)
+    );
+    out.push_str("# HELP verdict_connections_accepted_total Client connections accepted.\n");
+    out.push_str("# TYPE verdict_connections_accepted_total counter\n");
+    let _ = writeln!(
+        out,
+        "verdict_connections_accepted_total {}",
+        c.accepted.load(Ordering::Relaxed)
+    );
+    out.push_str("# HELP verdict_connections_limit_reached_total Times the server reached --max-connections and stopped accepting until a connection closed.\n");
+    out.push_str("# TYPE verdict_connections_limit_reached_total counter\n");
+    let _ = writeln!(
+        out,
+        "verdict_connections_limit_reached_total {}",
+        c.limit_reached.load(Ordering::Relaxed)
+    );
+    out.push_str("# HELP verdict_connection_timeouts_total Connections closed for sending no complete request headers in time (headers) or no request while kept alive (idle).\n");
+    out.push_str("# TYPE verdict_connection_timeouts_total counter\n");
+    let _ = writeln!(
+        out,
+        "verdict_connection_timeouts_total{{phase=\"headers\"}} {}",
+        c.header_timeouts.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "verdict_connection_timeouts_total{{phase=\"idle\"}} {}",
+        c.idle_timeouts.load(Ordering::Relaxed)
+    );
     (
         [(
             header::CONTENT_TYPE,

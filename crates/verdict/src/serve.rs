@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 use tracing_subscriber::EnvFilter;
 use verdict_postgres::{PgConfig, PgStore};
-use verdict_server::{AppState, Limits, WebConfig, demo};
+use verdict_server::{AppState, ConnectionLimits, Limits, WebConfig, demo};
 use verdict_sqlite::{SqliteConfig, SqliteStore};
 use verdict_store::Store;
 
@@ -57,6 +57,15 @@ pub struct ServeArgs {
     /// Seconds a request may take before it is answered 503 `timeout`.
     #[arg(long, env = "VERDICT_REQUEST_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     request_timeout_secs: u64,
+    /// Client connections open at once; at the limit new clients wait until one closes.
+    #[arg(long, env = "VERDICT_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
+    /// Seconds a client has to send a request's headers (from the connect, or its first byte on a kept-alive connection).
+    #[arg(long, env = "VERDICT_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    header_timeout_secs: u64,
+    /// Seconds a kept-alive connection may wait for its next request before it is closed.
+    #[arg(long, env = "VERDICT_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    idle_timeout_secs: u64,
     /// Origins allowed to call the API from a browser (CORS), comma-separated; none by default.
     #[arg(long, env = "VERDICT_CORS_ORIGINS", value_delimiter = ',')]
     cors_origins: Vec<String>,
@@ -273,7 +282,12 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }),
     };
     let state = AppState::new(store, limits).with_web(web);
-    verdict_server::serve(listener, state, shutdown_signal())
+    let connections = ConnectionLimits {
+        max_connections: args.max_connections,
+        header_timeout: Duration::from_secs(args.header_timeout_secs),
+        idle_timeout: Duration::from_secs(args.idle_timeout_secs),
+    };
+    verdict_server::serve(listener, state, connections, shutdown_signal())
         .await
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");
