@@ -86,24 +86,10 @@ async fn by_key(app: &TestApp, project: &str, key: &str) -> Vec<Value> {
     r.data().as_array().expect("cases").clone()
 }
 
-/// An empty run in a new project: (project, run).
-async fn empty_run(app: &TestApp) -> (String, String) {
-    let project = app.project("Keys").await;
-    let run = app
-        .post(
-            &format!("/v1/projects/{project}/runs"),
-            &app.admin,
-            json!({"name": "ci", "case_ids": []}),
-        )
-        .await
-        .id();
-    (project, run)
-}
-
 #[tokio::test]
 async fn an_imported_key_with_spaces_at_its_ends_is_updated_by_a_bulk_upsert() {
     let app = TestApp::new().await;
-    let (project, run) = empty_run(&app).await;
+    let (project, run) = app.empty_run("Keys").await;
     // jest-junit writes the title as typed, spaces included.
     let xml = report(Some("resolver config"), " missing path throws  ");
     let r = import(&app, &run, "?create_missing=true", xml.clone()).await;
@@ -167,7 +153,7 @@ async fn a_case_made_by_the_api_is_found_by_an_import_with_spaces() {
 #[tokio::test]
 async fn a_long_jest_title_imports_and_the_cases_api_maps_it_to_the_same_key() {
     let app = TestApp::new().await;
-    let (project, run) = empty_run(&app).await;
+    let (project, run) = app.empty_run("Keys").await;
     let classname = "Dashboard";
     let name = format!("renders {} widgets", "every configured ".repeat(65));
     assert_eq!(name.chars().count(), 1121);
@@ -274,7 +260,7 @@ async fn a_long_key_made_by_the_api_first_is_matched_by_the_import() {
 #[tokio::test]
 async fn a_key_of_exactly_1000_characters_is_kept_as_it_is() {
     let app = TestApp::new().await;
-    let (project, run) = empty_run(&app).await;
+    let (project, run) = app.empty_run("Keys").await;
     let exact = "é".repeat(1000);
     let over = format!("{}é", "e".repeat(1000));
     let xml = format!(
@@ -300,7 +286,7 @@ async fn a_key_of_exactly_1000_characters_is_kept_as_it_is() {
 #[tokio::test]
 async fn a_long_classname_becomes_a_suite_the_api_would_take() {
     let app = TestApp::new().await;
-    let (project, run) = empty_run(&app).await;
+    let (project, run) = app.empty_run("Keys").await;
     let classname = format!(" {} ", "pkg.".repeat(300));
     import(
         &app,

@@ -17,20 +17,6 @@ fn corpus() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-/// A run with no cases in a fresh project: (project, run).
-async fn empty_run(app: &TestApp) -> (String, String) {
-    let project = app.project("JUnit").await;
-    let run = app
-        .post(
-            &format!("/v1/projects/{project}/runs"),
-            &app.admin,
-            json!({"name": "ci", "case_ids": []}),
-        )
-        .await
-        .id();
-    (project, run)
-}
-
 async fn import(
     app: &TestApp,
     run: &str,
@@ -61,7 +47,7 @@ const REPORT: &str = r#"<?xml version="1.0"?>
 #[tokio::test]
 async fn create_missing_creates_cases_and_records_the_mapping_table() {
     let app = TestApp::new().await;
-    let (project, run) = empty_run(&app).await;
+    let (project, run) = app.empty_run("JUnit").await;
     let r = import(&app, &run, "?create_missing=true", REPORT).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["data"]["updated"], 3);
@@ -93,7 +79,7 @@ async fn create_missing_creates_cases_and_records_the_mapping_table() {
 #[tokio::test]
 async fn unknown_keys_without_create_missing_reject_the_whole_report() {
     let app = TestApp::new().await;
-    let (_, run) = empty_run(&app).await;
+    let (_, run) = app.empty_run("JUnit").await;
     let r = import(&app, &run, "", REPORT).await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(r.fields(), ["testcases[0]", "testcases[1]", "testcases[2]"]);
@@ -103,7 +89,7 @@ async fn unknown_keys_without_create_missing_reject_the_whole_report() {
 #[tokio::test]
 async fn partial_applies_known_keys_and_rejects_the_rest() {
     let app = TestApp::new().await;
-    let (project, _) = empty_run(&app).await;
+    let (project, _) = app.empty_run("JUnit").await;
     app.post(
         &format!("/v1/projects/{project}/cases"),
         &app.admin,
@@ -124,7 +110,7 @@ async fn partial_applies_known_keys_and_rejects_the_rest() {
 #[tokio::test]
 async fn dry_run_reports_and_writes_nothing() {
     let app = TestApp::new().await;
-    let (project, run) = empty_run(&app).await;
+    let (project, run) = app.empty_run("JUnit").await;
     let r = import(&app, &run, "?dry_run=true&create_missing=true", REPORT).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(
@@ -145,7 +131,7 @@ async fn dry_run_reports_and_writes_nothing() {
 async fn skipped_as_overrides_blocked() {
     let app = TestApp::new().await;
     for (mode, status) in [("retest", "retest"), ("not_tested", "not_tested")] {
-        let (_, run) = empty_run(&app).await;
+        let (_, run) = app.empty_run("JUnit").await;
         let r = import(
             &app,
             &run,
@@ -156,7 +142,7 @@ async fn skipped_as_overrides_blocked() {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         assert_eq!(app.all_results(&run).await[2]["status"], status);
     }
-    let (_, run) = empty_run(&app).await;
+    let (_, run) = app.empty_run("JUnit").await;
     let r = import(&app, &run, "?skipped_as=passed", REPORT).await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
 }
@@ -164,7 +150,7 @@ async fn skipped_as_overrides_blocked() {
 #[tokio::test]
 async fn flaky_and_rerun_attempts_are_separate_executions() {
     let app = TestApp::new().await;
-    let (_, run) = empty_run(&app).await;
+    let (_, run) = app.empty_run("JUnit").await;
     let report = r#"<testsuite name="s">
       <testcase classname="C" name="flaky"><flakyFailure message="boom 1"/><flakyError message="boom 2"/></testcase>
       <testcase classname="C" name="broken"><failure message="first"/><rerunFailure message="second"/></testcase>
@@ -187,7 +173,7 @@ async fn flaky_and_rerun_attempts_are_separate_executions() {
 #[tokio::test]
 async fn gzip_bodies_are_decoded() {
     let app = TestApp::new().await;
-    let (_, run) = empty_run(&app).await;
+    let (_, run) = app.empty_run("JUnit").await;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(REPORT.as_bytes()).unwrap();
     let body = gz.finish().unwrap();
@@ -208,7 +194,7 @@ async fn gzip_bodies_are_decoded() {
 #[tokio::test]
 async fn hostile_or_broken_xml_is_a_400_with_the_position_and_writes_nothing() {
     let app = TestApp::new().await;
-    let (_, run) = empty_run(&app).await;
+    let (_, run) = app.empty_run("JUnit").await;
     let laughs = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;">]><testsuite><testcase name="&lol2;"/></testsuite>"#;
     let xxe = r#"<?xml version="1.0"?><!DOCTYPE t [<!ENTITY x SYSTEM "file:///etc/passwd">]><testsuite><testcase name="&x;"/></testsuite>"#;
     let deep = format!(
@@ -241,7 +227,7 @@ async fn hostile_or_broken_xml_is_a_400_with_the_position_and_writes_nothing() {
 #[tokio::test]
 async fn bad_requests_are_refused() {
     let app = TestApp::new().await;
-    let (project, run) = empty_run(&app).await;
+    let (project, run) = app.empty_run("JUnit").await;
     let r = app
         .raw(
             "POST",
@@ -286,7 +272,7 @@ async fn bad_requests_are_refused() {
 #[tokio::test]
 async fn idempotent_retry_applies_once() {
     let app = TestApp::new().await;
-    let (_, run) = empty_run(&app).await;
+    let (_, run) = app.empty_run("JUnit").await;
     let send = || {
         app.send(
             axum::http::Request::post(format!("/v1/runs/{run}/results/junit?create_missing=true"))
@@ -325,7 +311,7 @@ async fn every_corpus_report_imports_to_the_expected_counts() {
             continue;
         }
         let bytes = std::fs::read(dir.join(file)).unwrap();
-        let (_, run) = empty_run(&app).await;
+        let (_, run) = app.empty_run("JUnit").await;
         let r = import(&app, &run, "?create_missing=true", bytes).await;
         if exp.get("parse_error").is_some() {
             r.assert_error(StatusCode::BAD_REQUEST, "malformed_request");

@@ -21,15 +21,7 @@ fn corpus() -> Option<PathBuf> {
 
 /// Imports `xml` into a new run with create_missing: the run's results.
 async fn imported(app: &TestApp, xml: impl Into<axum::body::Body>) -> (String, Vec<Value>) {
-    let project = app.project("Notes").await;
-    let run = app
-        .post(
-            &format!("/v1/projects/{project}/runs"),
-            &app.admin,
-            json!({"name": "ci", "case_ids": []}),
-        )
-        .await
-        .id();
+    let (_, run) = app.empty_run("Notes").await;
     let r = app
         .raw(
             "POST",

@@ -86,8 +86,32 @@ impl Api {
     }
 }
 
-fn demo_server(dir: &tempfile::TempDir) -> Server {
-    Server::start_args(&dir.path().join("verdict.db"), Some(ADMIN), &["--demo"])
+/// What every browser test starts from: its turn at the browser, a server
+/// with the demo data in a directory of its own, its URL, and the API as
+/// the admin. `None` (the test says it was skipped) without Chromium.
+struct Demo {
+    _one: tokio::sync::MutexGuard<'static, ()>,
+    _dir: tempfile::TempDir,
+    _server: Server,
+    base: String,
+    api: Api,
+}
+
+async fn demo(test: &str) -> Option<Demo> {
+    if !available(test) {
+        return None;
+    }
+    let one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_args(&dir.path().join("verdict.db"), Some(ADMIN), &["--demo"]);
+    let base = server.url.clone();
+    Some(Demo {
+        _one: one,
+        _dir: dir,
+        _server: server,
+        api: Api::new(&base),
+        base,
+    })
 }
 
 /// The number in the run summary's counts table for a status.
@@ -101,14 +125,11 @@ async fn shown_count(b: &Browser, status: &str) -> i64 {
 
 #[tokio::test]
 async fn a_tester_works_through_a_run_by_click_and_by_keyboard() {
-    if !available("a_tester_works_through_a_run_by_click_and_by_keyboard") {
+    let Some(demo) = demo("a_tester_works_through_a_run_by_click_and_by_keyboard").await else {
         return;
-    }
-    let _one = ONE_AT_A_TIME.lock().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = demo_server(&dir);
-    let base = server.url.clone();
-    let api = Api::new(&base);
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
     let b = Browser::start().await;
 
     // Sign in; the projects page lists the demo project.
@@ -320,14 +341,12 @@ async fn a_tester_works_through_a_run_by_click_and_by_keyboard() {
 
 #[tokio::test]
 async fn a_viewer_cannot_change_anything_and_a_wrong_password_is_refused() {
-    if !available("a_viewer_cannot_change_anything_and_a_wrong_password_is_refused") {
+    let Some(demo) = demo("a_viewer_cannot_change_anything_and_a_wrong_password_is_refused").await
+    else {
         return;
-    }
-    let _one = ONE_AT_A_TIME.lock().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = demo_server(&dir);
-    let base = server.url.clone();
-    let api = Api::new(&base);
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
     let viewer = api
         .send(
             reqwest::Method::POST,
@@ -455,14 +474,11 @@ async fn js(b: &Browser, script: &str) -> Value {
 
 #[tokio::test]
 async fn a_status_click_records_only_what_this_tester_entered() {
-    if !available("a_status_click_records_only_what_this_tester_entered") {
+    let Some(demo) = demo("a_status_click_records_only_what_this_tester_entered").await else {
         return;
-    }
-    let _one = ONE_AT_A_TIME.lock().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = demo_server(&dir);
-    let base = server.url.clone();
-    let api = Api::new(&base);
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
     let dana = api.user_id("demo@example.com").await;
     let untested = api.results(DEMO_RUN, Some("not_tested")).await;
     let (blocked, noted, shown_on) = (
@@ -563,14 +579,12 @@ async fn a_status_click_records_only_what_this_tester_entered() {
 
 #[tokio::test]
 async fn keys_mark_only_untested_results_never_while_typing_and_u_undoes() {
-    if !available("keys_mark_only_untested_results_never_while_typing_and_u_undoes") {
+    let Some(demo) = demo("keys_mark_only_untested_results_never_while_typing_and_u_undoes").await
+    else {
         return;
-    }
-    let _one = ONE_AT_A_TIME.lock().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = demo_server(&dir);
-    let base = server.url.clone();
-    let api = Api::new(&base);
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
     let dana = api.user_id("demo@example.com").await;
     let b = Browser::start().await;
     b.sign_in(&base, "demo@example.com", "demo-password").await;
@@ -698,13 +712,10 @@ async fn keys_mark_only_untested_results_never_while_typing_and_u_undoes() {
 
 #[tokio::test]
 async fn a_new_token_is_shown_once_and_a_reload_creates_nothing() {
-    if !available("a_new_token_is_shown_once_and_a_reload_creates_nothing") {
+    let Some(demo) = demo("a_new_token_is_shown_once_and_a_reload_creates_nothing").await else {
         return;
-    }
-    let _one = ONE_AT_A_TIME.lock().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = demo_server(&dir);
-    let base = server.url.clone();
+    };
+    let base = demo.base.clone();
     let b = Browser::start().await;
     b.sign_in(&base, "demo@example.com", "demo-password").await;
     b.goto(&format!("{base}/tokens")).await;
@@ -750,13 +761,11 @@ async fn a_new_token_is_shown_once_and_a_reload_creates_nothing() {
 
 #[tokio::test]
 async fn an_unknown_page_keeps_the_navigation_and_the_favicon_is_served() {
-    if !available("an_unknown_page_keeps_the_navigation_and_the_favicon_is_served") {
+    let Some(demo) = demo("an_unknown_page_keeps_the_navigation_and_the_favicon_is_served").await
+    else {
         return;
-    }
-    let _one = ONE_AT_A_TIME.lock().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = demo_server(&dir);
-    let base = server.url.clone();
+    };
+    let base = demo.base.clone();
     let b = Browser::start().await;
     b.sign_in(&base, "demo@example.com", "demo-password").await;
     b.goto(&format!("{base}/no/such/page")).await;
@@ -794,14 +803,11 @@ async fn an_unknown_page_keeps_the_navigation_and_the_favicon_is_served() {
 
 #[tokio::test]
 async fn every_page_fits_a_phone_screen() {
-    if !available("every_page_fits_a_phone_screen") {
+    let Some(demo) = demo("every_page_fits_a_phone_screen").await else {
         return;
-    }
-    let _one = ONE_AT_A_TIME.lock().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let server = demo_server(&dir);
-    let base = server.url.clone();
-    let api = Api::new(&base);
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
     let dana = api.user_id("demo@example.com").await;
     api.send(
         reqwest::Method::POST,

@@ -244,6 +244,20 @@ impl TestApp {
             .id()
     }
 
+    /// A run with no cases in a new project named `name`: (project, run).
+    pub async fn empty_run(&self, name: &str) -> (String, String) {
+        let project = self.project(name).await;
+        let run = self
+            .post(
+                &format!("/v1/projects/{project}/runs"),
+                &self.admin,
+                json!({"name": "ci", "case_ids": []}),
+            )
+            .await
+            .id();
+        (project, run)
+    }
+
     /// `n` keyed cases (`k1`…): their ids.
     pub async fn cases(&self, project: &str, n: usize) -> Vec<String> {
         let cases: Vec<Value> = (1..=n)
