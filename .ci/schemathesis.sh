@@ -125,10 +125,16 @@ VERDICT_ST_PARTIAL=true st --checks all --exclude-checks positive_data_acceptanc
 # so one more stateful run takes every operation and follows the links
 # from each create (project → cases, runs; run → results, bulk, JUnit;
 # result → history). Every operation was checked above with the two
-# checks left out here, for the reasons above.
-echo "== schemathesis run --phases stateful --exclude-checks positive_data_acceptance,negative_data_rejection: every operation"
+# checks left out here, for the reasons above. All but delete_token: the
+# config pins its `tid` to the seeded tok_002 (so no run can revoke the
+# token schemathesis runs with), and a pin wins over a link, so a
+# create_token → delete_token step would revoke tok_002 again, not the
+# token just made, and ST302 ("created resource not found") would report
+# the 404 of a token deleted earlier in the run.
+echo "== schemathesis run --phases stateful --exclude-checks positive_data_acceptance,negative_data_rejection: every operation but delete_token"
 VERDICT_ST_PARTIAL=false st --phases stateful --checks all \
-  --exclude-checks positive_data_acceptance,negative_data_rejection || status=$?
+  --exclude-checks positive_data_acceptance,negative_data_rejection \
+  --exclude-operation-id=delete_token || status=$?
 
 ops=$(sed -n 's/^ *Tested: \([0-9]*\)$/\1/p' "$work/schemathesis.out" | awk '{ s += $1 } END { print s + 0 }')
 cases=$(sed -n 's/^ *\([0-9]*\) generated.*$/\1/p' "$work/schemathesis.out" | awk '{ s += $1 } END { print s + 0 }')
