@@ -112,6 +112,13 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// One unlabelled metric: its HELP and TYPE lines and its value.
+fn one(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+    let _ = writeln!(out, "{name} {value}");
+}
+
 /// Prometheus metrics of this instance.
 #[utoipa::path(
     get, path = "/metrics", tag = "operations", operation_id = "metrics",
@@ -171,12 +178,13 @@ pub async fn render(State(state): State<AppState>) -> Response {
             );
         }
     }
-    out.push_str("# HELP verdict_results_written_total Executions recorded (PATCH, bulk and import entries).\n");
-    out.push_str("# TYPE verdict_results_written_total counter\n");
-    let _ = writeln!(
-        out,
-        "verdict_results_written_total {}",
-        m.results_written.load(Ordering::Relaxed)
+    let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
+    one(
+        &mut out,
+        "verdict_results_written_total",
+        "counter",
+        "Executions recorded (PATCH, bulk and import entries).",
+        load(&m.results_written),
     );
     let pool = state.store.pool_status();
     out.push_str("# HELP verdict_db_connections Database connections of this process by state.\n");
@@ -191,52 +199,60 @@ pub async fn render(State(state): State<AppState>) -> Response {
         "verdict_db_connections{{state=\"idle\"}} {}",
         pool.idle
     );
-    out.push_str("# HELP verdict_db_connections_max Most connections the pool opens.\n");
-    out.push_str("# TYPE verdict_db_connections_max gauge\n");
-    let _ = writeln!(out, "verdict_db_connections_max {}", pool.max);
-    out.push_str("# HELP verdict_db_waiting Requests waiting for the database (queued writes or pool waiters).\n");
-    out.push_str("# TYPE verdict_db_waiting gauge\n");
-    let _ = writeln!(out, "verdict_db_waiting {}", pool.waiting);
+    one(
+        &mut out,
+        "verdict_db_connections_max",
+        "gauge",
+        "Most connections the pool opens.",
+        pool.max,
+    );
+    one(
+        &mut out,
+        "verdict_db_waiting",
+        "gauge",
+        "Requests waiting for the database (queued writes or pool waiters).",
+        pool.waiting,
+    );
     let c = &m.connections;
-    out.push_str("# HELP verdict_connections_open Client connections open now.\n");
-    out.push_str("# TYPE verdict_connections_open gauge\n");
-    let _ = writeln!(
-        out,
-        "verdict_connections_open {}",
-        c.open.load(Ordering::Relaxed)
+    one(
+        &mut out,
+        "verdict_connections_open",
+        "gauge",
+        "Client connections open now.",
+        load(&c.open),
     );
-    out.push_str("# HELP verdict_connections_max Most client connections open at once (--max-connections).\n");
-    out.push_str("# TYPE verdict_connections_max gauge\n");
-    let _ = writeln!(
-        out,
-        "verdict_connections_max {}",
-        c.max.load(Ordering::Relaxed)
+    one(
+        &mut out,
+        "verdict_connections_max",
+        "gauge",
+        "Most client connections open at once (--max-connections).",
+        load(&c.max),
     );
-    out.push_str("# HELP verdict_connections_accepted_total Client connections accepted.\n");
-    out.push_str("# TYPE verdict_connections_accepted_total counter\n");
-    let _ = writeln!(
-        out,
-        "verdict_connections_accepted_total {}",
-        c.accepted.load(Ordering::Relaxed)
+    one(
+        &mut out,
+        "verdict_connections_accepted_total",
+        "counter",
+        "Client connections accepted.",
+        load(&c.accepted),
     );
-    out.push_str("# HELP verdict_connections_limit_reached_total Times the server reached --max-connections and stopped accepting until a connection closed.\n");
-    out.push_str("# TYPE verdict_connections_limit_reached_total counter\n");
-    let _ = writeln!(
-        out,
-        "verdict_connections_limit_reached_total {}",
-        c.limit_reached.load(Ordering::Relaxed)
+    one(
+        &mut out,
+        "verdict_connections_limit_reached_total",
+        "counter",
+        "Times the server reached --max-connections and stopped accepting until a connection closed.",
+        load(&c.limit_reached),
     );
     out.push_str("# HELP verdict_connection_timeouts_total Connections closed for sending no complete request headers in time (headers) or no request while kept alive (idle).\n");
     out.push_str("# TYPE verdict_connection_timeouts_total counter\n");
     let _ = writeln!(
         out,
         "verdict_connection_timeouts_total{{phase=\"headers\"}} {}",
-        c.header_timeouts.load(Ordering::Relaxed)
+        load(&c.header_timeouts)
     );
     let _ = writeln!(
         out,
         "verdict_connection_timeouts_total{{phase=\"idle\"}} {}",
-        c.idle_timeouts.load(Ordering::Relaxed)
+        load(&c.idle_timeouts)
     );
     (
         [(
