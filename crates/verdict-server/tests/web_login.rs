@@ -307,15 +307,24 @@ async fn failed_sign_ins_are_limited_per_address_and_email() {
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn an_address_failing_across_many_emails_is_limited() {
+/// A server where one failed sign-in uses up a client's allowance (for one
+/// email, and a tenth of the address's), behind `trusted_proxies`, with
+/// ann's account.
+async fn ann_with_one_failure_allowed(trusted_proxies: Vec<verdict_server::Cidr>) -> TestApp {
     let app = TestApp::with_limits(Limits {
         sign_in_burst: 1,
         sign_in_failures_per_hour: 1,
+        trusted_proxies,
         ..Limits::default()
     })
     .await;
     app.user_with_password("ann", "correct horse battery").await;
+    app
+}
+
+#[tokio::test]
+async fn an_address_failing_across_many_emails_is_limited() {
+    let app = ann_with_one_failure_allowed(Vec::new()).await;
     let here = "198.51.100.1";
     // One failure per email, each within its own allowance: the address
     // has SIGN_IN_ADDRESS_FACTOR times one in all.
@@ -343,13 +352,7 @@ async fn an_address_failing_across_many_emails_is_limited() {
 
 #[tokio::test]
 async fn an_ipv6_client_counts_by_its_64_block() {
-    let app = TestApp::with_limits(Limits {
-        sign_in_burst: 1,
-        sign_in_failures_per_hour: 1,
-        ..Limits::default()
-    })
-    .await;
-    app.user_with_password("ann", "correct horse battery").await;
+    let app = ann_with_one_failure_allowed(Vec::new()).await;
     let r = sign_in_from(&app, "[2001:db8:0:1::1]", &[], "ann@example.com", "guess").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     for (peer, status) in [
@@ -364,13 +367,7 @@ async fn an_ipv6_client_counts_by_its_64_block() {
 
 #[tokio::test]
 async fn x_forwarded_for_is_ignored_without_trusted_proxies() {
-    let app = TestApp::with_limits(Limits {
-        sign_in_burst: 1,
-        sign_in_failures_per_hour: 1,
-        ..Limits::default()
-    })
-    .await;
-    app.user_with_password("ann", "correct horse battery").await;
+    let app = ann_with_one_failure_allowed(Vec::new()).await;
     let attacker = "198.51.100.1";
     let r = sign_in_from(&app, attacker, &["203.0.113.1"], "ann@example.com", "guess").await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
@@ -398,14 +395,7 @@ async fn x_forwarded_for_is_ignored_without_trusted_proxies() {
 
 #[tokio::test]
 async fn behind_trusted_proxies_the_last_untrusted_hop_is_the_client() {
-    let app = TestApp::with_limits(Limits {
-        sign_in_burst: 1,
-        sign_in_failures_per_hour: 1,
-        trusted_proxies: vec!["10.0.0.0/8".parse().expect("cidr")],
-        ..Limits::default()
-    })
-    .await;
-    app.user_with_password("ann", "correct horse battery").await;
+    let app = ann_with_one_failure_allowed(vec!["10.0.0.0/8".parse().expect("cidr")]).await;
     let (proxy, right) = ("10.0.0.5", "correct horse battery");
     let failing = "203.0.113.9";
     let r = sign_in_from(&app, proxy, &[failing], "ann@example.com", "guess").await;
