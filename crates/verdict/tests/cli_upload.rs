@@ -17,13 +17,17 @@ fn corpus() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-fn verdict(server: &Server, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_verdict"))
-        .args(args)
+/// `verdict ARGS` against `server` with the test token.
+fn command(server: &Server, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verdict"));
+    cmd.args(args)
         .env("VERDICT_URL", &server.url)
-        .env("VERDICT_TOKEN", TOKEN)
-        .output()
-        .expect("run verdict")
+        .env("VERDICT_TOKEN", TOKEN);
+    cmd
+}
+
+fn verdict(server: &Server, args: &[&str]) -> Output {
+    command(server, args).output().expect("run verdict")
 }
 
 fn text(out: &Output) -> String {
@@ -549,10 +553,7 @@ const CI_BUILD_VARS: [&str; 3] = ["GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_NUMB
 
 /// `verdict` with none of the CI variables set but those in `env`.
 fn verdict_in_ci(server: &Server, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verdict"));
-    cmd.args(args)
-        .env("VERDICT_URL", &server.url)
-        .env("VERDICT_TOKEN", TOKEN);
+    let mut cmd = command(server, args);
     for var in CI_BUILD_VARS {
         cmd.env_remove(var);
     }
