@@ -34,17 +34,7 @@ fi
 
 # shellcheck source=.ci/serve.sh
 . .ci/serve.sh
-build_release
-
-work=$(mktemp -d)
-cleanup() {
-  stop_server
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-serve_release
-echo "== verdict serve on $url"
+start_release_server
 # At a fixed path: .ci/.redocly.lint-ignore.yaml names problems by file.
 out=target/openapi-clients
 rm -rf "$out" && mkdir -p "$out"

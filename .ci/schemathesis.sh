@@ -26,17 +26,7 @@ fi
 
 # shellcheck source=.ci/serve.sh
 . .ci/serve.sh
-build_release
-
-work=$(mktemp -d)
-cleanup() {
-  stop_server
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-serve_release
-echo "== verdict serve on $url"
+start_release_server
 
 api() {
   curl -sS --fail-with-body -H "Authorization: Bearer $TOKEN" \

@@ -42,3 +42,14 @@ stop_server() {
     wait "$server_pid" 2>/dev/null || true
   fi
 }
+
+# The above for a script that tests one server: the build, a fresh $work
+# directory, the server started, and an EXIT trap that stops it and removes
+# $work.
+start_release_server() {
+  build_release
+  work=$(mktemp -d)
+  trap 'stop_server; rm -rf "$work"' EXIT
+  serve_release
+  echo "== verdict serve on $url"
+}
