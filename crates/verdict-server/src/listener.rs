@@ -47,12 +47,21 @@ pub struct ConnectionLimits {
     pub idle_timeout: Duration,
 }
 
+impl ConnectionLimits {
+    /// `--max-connections`' default (see docs/DECISIONS.md, "Connections").
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 1024;
+    /// `--header-timeout-secs`' default.
+    pub const DEFAULT_HEADER_TIMEOUT_SECS: u64 = 10;
+    /// `--idle-timeout-secs`' default.
+    pub const DEFAULT_IDLE_TIMEOUT_SECS: u64 = 60;
+}
+
 impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
-            max_connections: 1024,
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            header_timeout: Duration::from_secs(Self::DEFAULT_HEADER_TIMEOUT_SECS),
+            idle_timeout: Duration::from_secs(Self::DEFAULT_IDLE_TIMEOUT_SECS),
         }
     }
 }

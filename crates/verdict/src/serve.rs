@@ -58,13 +58,13 @@ pub struct ServeArgs {
     #[arg(long, env = "VERDICT_REQUEST_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     request_timeout_secs: u64,
     /// Client connections open at once; at the limit new clients wait until one closes.
-    #[arg(long, env = "VERDICT_MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "VERDICT_MAX_CONNECTIONS", default_value_t = ConnectionLimits::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
     max_connections: u32,
     /// Seconds a client has to send a request's headers (from the connect, or its first byte on a kept-alive connection).
-    #[arg(long, env = "VERDICT_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, env = "VERDICT_HEADER_TIMEOUT_SECS", default_value_t = ConnectionLimits::DEFAULT_HEADER_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     header_timeout_secs: u64,
     /// Seconds a kept-alive connection may wait for its next request before it is closed.
-    #[arg(long, env = "VERDICT_IDLE_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    #[arg(long, env = "VERDICT_IDLE_TIMEOUT_SECS", default_value_t = ConnectionLimits::DEFAULT_IDLE_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     idle_timeout_secs: u64,
     /// Origins allowed to call the API from a browser (CORS), comma-separated; none by default.
     #[arg(long, env = "VERDICT_CORS_ORIGINS", value_delimiter = ',')]
