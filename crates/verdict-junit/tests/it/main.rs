@@ -1,0 +1,10 @@
+//! The JUnit parser's tests: the real-world corpus, fallbacks, hostile input, keys, round trips and fuzzing.
+//! One test binary per crate: its modules link once.
+
+mod corpus;
+mod fallbacks;
+mod fuzz;
+mod hostile;
+mod keys;
+mod roundtrip;
+mod rules;

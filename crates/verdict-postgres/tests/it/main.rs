@@ -1,0 +1,10 @@
+//! The PostgreSQL backend's tests; each says it skipped unless `VERDICT_TEST_POSTGRES_URL` names a server.
+//! One test binary per crate: its modules link once.
+
+mod availability;
+mod common;
+mod concurrency;
+mod conformance;
+mod differential;
+mod key_races;
+mod planner_statistics;

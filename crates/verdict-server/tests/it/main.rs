@@ -1,0 +1,38 @@
+//! The server's HTTP tests: the real router in-process over a real store, one module per resource or concern.
+//! One test binary per crate: its modules link once.
+
+mod auth_roles;
+mod authz_matrix;
+mod case_keys;
+mod cases;
+mod common;
+mod errors;
+mod fuzz_bodies;
+mod guards;
+mod gzip_bodies;
+mod junit_import;
+mod junit_notes;
+mod openapi;
+mod openapi_docs;
+mod projects;
+mod resources;
+mod results_bulk;
+mod results_bulk_partial;
+mod results_counts;
+mod results_history;
+mod results_idempotency;
+mod results_list;
+mod results_patch;
+mod results_patch_invalid;
+mod results_roles;
+mod runs;
+mod schemathesis_regressions;
+mod users_tokens;
+mod web_access;
+mod web_csrf;
+mod web_forms;
+mod web_login;
+mod web_not_found;
+mod web_passwords;
+mod web_search;
+mod web_session;

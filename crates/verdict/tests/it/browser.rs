@@ -1,0 +1,860 @@
+//! The web UI in real headless Chromium against the real `verdict serve
+//! --demo` binary: signing in (and a wrong password refused), the project
+//! and run pages, marking results by click and by keyboard, a note, the
+//! counts and the chart following, a result's history, a viewer who can
+//! change nothing, and signing out; a click recording only what the tester
+//! entered (multi-line notes kept), keys that mark only untested results
+//! and never while typing, `u` undoing a mark, a token shown once without
+//! a reload creating another, the "Not found" page and the favicon, and
+//! every page fitting a 390 px screen. What the browser did is checked
+//! through the API. Skipped (with a message) where Chromium is not installed,
+//! unless `VERDICT_REQUIRE_BROWSER=1`; `VERDICT_UPDATE_SCREENSHOTS=1` writes
+//! the README's screenshots to docs/screenshots/.
+
+use crate::common;
+use crate::webdriver;
+
+use common::Server;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use webdriver::{Browser, ONE_AT_A_TIME, available};
+
+const ADMIN: &str = "vdt_browser_test_admin_0123456789";
+const DEMO_RUN: &str = "run_002";
+
+/// The API as the admin, to arrange and to check what the browser did.
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    fn new(base: &str) -> Api {
+        Api {
+            http: common::http(),
+            base: base.to_string(),
+        }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(ADMIN);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("API request");
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        res.json().await.unwrap_or(Value::Null)
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// (id, status, note) of a run's results with this status, in order.
+    async fn results(&self, run: &str, status: Option<&str>) -> Vec<(String, String, Value)> {
+        let filter = status.map(|s| format!("&status={s}")).unwrap_or_default();
+        let page = self
+            .get(&format!("/v1/runs/{run}/results?per_page=1000{filter}"))
+            .await;
+        page["data"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().expect("id").to_string(),
+                    r["status"].as_str().expect("status").to_string(),
+                    r["note"].clone(),
+                )
+            })
+            .collect()
+    }
+
+    async fn status_of(&self, run: &str, id: &str) -> (String, Value) {
+        let r = self.get(&format!("/v1/runs/{run}/results/{id}")).await;
+        (
+            r["data"]["status"].as_str().expect("status").to_string(),
+            r["data"]["note"].clone(),
+        )
+    }
+
+    async fn counts(&self, run: &str) -> Value {
+        self.get(&format!("/v1/runs/{run}")).await["data"]["counts"].clone()
+    }
+}
+
+/// What every browser test starts from: its turn at the browser, a server
+/// with the demo data in a directory of its own, its URL, and the API as
+/// the admin. `None` (the test says it was skipped) without Chromium.
+struct Demo {
+    _one: tokio::sync::MutexGuard<'static, ()>,
+    _dir: tempfile::TempDir,
+    _server: Server,
+    base: String,
+    api: Api,
+}
+
+async fn demo(test: &str) -> Option<Demo> {
+    if !available(test) {
+        return None;
+    }
+    let one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_args(&dir.path().join("verdict.db"), Some(ADMIN), &["--demo"]);
+    let base = server.url.clone();
+    Some(Demo {
+        _one: one,
+        _dir: dir,
+        _server: server,
+        api: Api::new(&base),
+        base,
+    })
+}
+
+/// The number in the run summary's counts table for a status.
+async fn shown_count(b: &Browser, status: &str) -> i64 {
+    b.text(&format!("#summary td[data-status={status}]"))
+        .await
+        .trim()
+        .parse()
+        .expect("a count")
+}
+
+#[tokio::test]
+async fn a_tester_works_through_a_run_by_click_and_by_keyboard() {
+    let Some(demo) = demo("a_tester_works_through_a_run_by_click_and_by_keyboard").await else {
+        return;
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
+    let b = Browser::start().await;
+
+    // Sign in; the projects page lists the demo project.
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    assert_eq!(b.path().await, "/projects");
+    assert!(
+        b.text("main")
+            .await
+            .contains("Demo: Web shop (sample data)")
+    );
+
+    // The project: three runs, each with a stacked bar and a pass rate.
+    b.click("main table a").await;
+    b.until("the project page", || async {
+        b.path().await == "/projects/prj_001"
+    })
+    .await;
+    assert_eq!(b.count("table.runs tbody tr").await, 3);
+    assert_eq!(b.count("table.runs svg.bar").await, 3);
+    assert!(b.text("table.runs").await.contains('%'));
+    b.screenshot("project").await;
+
+    // The run page: mark the first untested result Failed by a click.
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    let untested = api.results(DEMO_RUN, Some("not_tested")).await;
+    assert!(untested.len() >= 12, "the demo leaves enough to test");
+    let clicked = untested[0].0.clone();
+    let failed_before = shown_count(&b, "failed").await;
+    let chart_before = b.attr("#summary svg.ring", "aria-label").await;
+    b.click(&format!("#r-{clicked} button.mark.st-failed"))
+        .await;
+    b.until("the row to say Failed", || async {
+        b.text(&format!("#r-{clicked} td.status"))
+            .await
+            .contains("Failed")
+    })
+    .await;
+    b.until("the counts to follow", || async {
+        shown_count(&b, "failed").await == failed_before + 1
+    })
+    .await;
+    let chart_after = b.attr("#summary svg.ring", "aria-label").await;
+    assert_ne!(chart_after, chart_before, "the chart changed");
+    assert!(
+        chart_after.contains(&format!("{} failed", failed_before + 1)),
+        "{chart_after}"
+    );
+    assert_eq!(api.status_of(DEMO_RUN, &clicked).await.0, "failed");
+
+    // A note, saved with a click on Passed.
+    let noted = untested[1].0.clone();
+    b.fill(&format!("#note-{noted}"), "Checked on Firefox 128 too")
+        .await;
+    b.click(&format!("#r-{noted} button.mark.st-passed")).await;
+    b.until("the note to be stored", || async {
+        api.status_of(DEMO_RUN, &noted).await
+            == ("passed".into(), json!("Checked on Firefox 128 too"))
+    })
+    .await;
+
+    // The keyboard: the untested view starts at its first row; ten keys
+    // mark ten results, each moving on to the next.
+    b.goto(&format!("{base}/runs/{DEMO_RUN}?status=not_tested"))
+        .await;
+    b.text("#results tr.current").await;
+    let targets: Vec<String> = untested[2..12].iter().map(|r| r.0.clone()).collect();
+    let keys = "pfbrppfpbp";
+    assert_eq!(
+        keys.chars().count(),
+        targets.len(),
+        "one keystroke per result"
+    );
+    b.press(keys).await;
+    let expected: Vec<&str> = keys
+        .chars()
+        .map(|k| match k {
+            'p' => "passed",
+            'f' => "failed",
+            'b' => "blocked",
+            _ => "retest",
+        })
+        .collect();
+    b.until("ten results marked by ten keys", || async {
+        let mut all = true;
+        for (id, want) in targets.iter().zip(&expected) {
+            all &= api.status_of(DEMO_RUN, id).await.0 == *want;
+        }
+        all
+    })
+    .await;
+    // The page shows what the API has: statuses by name, and the counts.
+    for (id, want) in targets.iter().zip(&expected) {
+        let shown = b.text(&format!("#r-{id} td.status")).await.to_lowercase();
+        assert!(shown.contains(want), "{id}: {shown}");
+    }
+    let counts = api.counts(DEMO_RUN).await;
+    b.until("the summary to match the API", || async {
+        let mut all = true;
+        for s in ["passed", "failed", "blocked", "retest", "not_tested"] {
+            all &= Some(shown_count(&b, s).await) == counts[s].as_i64();
+        }
+        all
+    })
+    .await;
+
+    // `?` opens the shortcut help; `/` goes to the title search.
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    b.press("?").await;
+    b.until("the help to open", || async {
+        !b.attr("#shortcuts", "open").await.is_empty()
+    })
+    .await;
+    b.press("/checkout\u{e007}").await;
+    b.until("the search to apply", || async {
+        b.path().await.contains("q=checkout")
+    })
+    .await;
+    let found = b.count("#results tbody tr").await;
+    assert!(found > 0, "some titles match");
+    for title in b
+        .client
+        .find_all(fantoccini::Locator::Css("#results td.title"))
+        .await
+        .expect("titles")
+    {
+        let title = title.text().await.expect("text");
+        assert!(title.to_lowercase().contains("checkout"), "{title}");
+    }
+
+    // History: mark the clicked one again; both executions are listed.
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    b.click(&format!("#r-{clicked} button.mark.st-passed"))
+        .await;
+    b.until("the second execution", || async {
+        api.status_of(DEMO_RUN, &clicked).await.0 == "passed"
+    })
+    .await;
+    b.client.set_window_size(1280, 1300).await.expect("resize");
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    b.screenshot("run").await;
+    b.goto(&format!("{base}/runs/{DEMO_RUN}/results/{clicked}/history"))
+        .await;
+    let rows = b.count("table.history tbody tr").await;
+    assert_eq!(rows, 2, "two executions");
+    let history = b.text("table.history tbody").await;
+    let (passed, failed) = (history.find("Passed"), history.find("Failed"));
+    assert!(
+        passed.is_some() && failed.is_some() && passed < failed,
+        "newest first: {history}"
+    );
+    assert!(history.contains("Dana Demo"));
+
+    // Phone width: the run page fits without sideways scrolling.
+    b.client.set_window_size(390, 844).await.expect("resize");
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    let fits = b
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1;",
+            vec![],
+        )
+        .await
+        .expect("script");
+    assert_eq!(fits, json!(true), "no horizontal scrolling at phone width");
+    b.client
+        .execute(
+            "document.getElementById('results-heading').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .expect("scroll");
+    b.screenshot("run-phone").await;
+    b.client.set_window_size(1280, 900).await.expect("resize");
+
+    // Signing out ends the session: the pages ask to sign in again, and
+    // the old cookie is dead on the server too.
+    let cookie = b
+        .client
+        .get_named_cookie("verdict_session")
+        .await
+        .expect("session cookie")
+        .value()
+        .to_string();
+    b.click("form.signout button").await;
+    b.until("the sign-in page", || async {
+        b.path().await.starts_with("/login")
+    })
+    .await;
+    assert!(b.text("main").await.contains("signed out"));
+    b.goto(&format!("{base}/projects")).await;
+    assert!(
+        b.path().await.starts_with("/login?next="),
+        "{}",
+        b.path().await
+    );
+    let raw = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let res = raw
+        .get(format!("{base}/projects"))
+        .header("cookie", format!("verdict_session={cookie}"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_change_anything_and_a_wrong_password_is_refused() {
+    let Some(demo) = demo("a_viewer_cannot_change_anything_and_a_wrong_password_is_refused").await
+    else {
+        return;
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
+    let viewer = api
+        .send(
+            reqwest::Method::POST,
+            "/v1/users",
+            Some(json!({"name": "Vic Viewer", "email": "vic@example.com", "password": "viewer-password"})),
+        )
+        .await;
+    let uid = viewer["data"]["id"].as_str().expect("id").to_string();
+    api.send(
+        reqwest::Method::PUT,
+        &format!("/v1/projects/prj_001/members/{uid}"),
+        Some(json!({"role": "viewer"})),
+    )
+    .await;
+    let b = Browser::start().await;
+
+    // A wrong password, and an unknown email: the same refusal, no session.
+    for (email, password) in [
+        ("vic@example.com", "not-the-password"),
+        ("nobody@example.com", "whatever-it-is"),
+    ] {
+        b.sign_in(&base, email, password).await;
+        assert!(b.path().await.starts_with("/login"));
+        assert!(
+            b.text("p.notice.error")
+                .await
+                .contains("Wrong email or password")
+        );
+        assert!(b.client.get_named_cookie("verdict_session").await.is_err());
+    }
+
+    b.sign_in(&base, "vic@example.com", "viewer-password").await;
+    assert_eq!(b.path().await, "/projects");
+    let before = api.results(DEMO_RUN, None).await;
+    let counts = api.counts(DEMO_RUN).await;
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    assert!(b.text("main").await.contains("You are a viewer"));
+    assert_eq!(b.count("form.record").await, 0, "no forms to record with");
+    assert_eq!(b.count("form.close").await, 0, "no closing");
+    // Shortcuts do nothing for a viewer…
+    b.press("pfj").await;
+    // …and a forged post (with the viewer's own CSRF token) is refused.
+    let target = &before[0].0;
+    let status = b
+        .client
+        .execute(
+            "const csrf = document.querySelector('input[name=csrf]').value;
+             return fetch(arguments[0], {method: 'POST', headers: {Accept: 'application/json'},
+               body: new URLSearchParams({csrf, status: 'passed'})}).then(r => r.status);",
+            vec![json!(format!("/runs/{DEMO_RUN}/results/{target}"))],
+        )
+        .await
+        .expect("script");
+    assert_eq!(status, json!(403));
+    let closing = b
+        .client
+        .execute(
+            "const csrf = document.querySelector('input[name=csrf]').value;
+             return fetch(arguments[0], {method: 'POST', body: new URLSearchParams({csrf})})
+               .then(r => r.status);",
+            vec![json!(format!("/runs/{DEMO_RUN}/close"))],
+        )
+        .await
+        .expect("script");
+    assert_eq!(closing, json!(403));
+    assert_eq!(api.results(DEMO_RUN, None).await, before, "nothing changed");
+    assert_eq!(api.counts(DEMO_RUN).await, counts);
+    b.quit().await;
+}
+
+impl Api {
+    /// Executions of a result, newest first.
+    async fn history(&self, run: &str, id: &str) -> Vec<Value> {
+        self.get(&format!("/v1/runs/{run}/results/{id}/history?per_page=100"))
+            .await["data"]
+            .as_array()
+            .expect("history")
+            .clone()
+    }
+
+    async fn result(&self, run: &str, id: &str) -> Value {
+        self.get(&format!("/v1/runs/{run}/results/{id}")).await["data"].clone()
+    }
+
+    /// The id of the user with this email.
+    async fn user_id(&self, email: &str) -> String {
+        self.get("/v1/users?per_page=100").await["data"]
+            .as_array()
+            .expect("users")
+            .iter()
+            .find(|u| u["email"] == email)
+            .and_then(|u| u["id"].as_str())
+            .expect("the user")
+            .to_string()
+    }
+}
+
+/// The run page's rows, in order: (result id, status shown).
+async fn rows(b: &Browser) -> Vec<(String, String)> {
+    let rows = b
+        .client
+        .execute(
+            "return Array.from(document.querySelectorAll('#results tbody tr.result'))
+               .map(r => [r.id.slice(2), r.dataset.status]);",
+            vec![],
+        )
+        .await
+        .expect("script");
+    rows.as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r[0].as_str().expect("id").to_string(),
+                r[1].as_str().expect("status").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A value computed in the page.
+async fn js(b: &Browser, script: &str) -> Value {
+    b.client.execute(script, vec![]).await.expect("script")
+}
+
+#[tokio::test]
+async fn a_status_click_records_only_what_this_tester_entered() {
+    let Some(demo) = demo("a_status_click_records_only_what_this_tester_entered").await else {
+        return;
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
+    let dana = api.user_id("demo@example.com").await;
+    let untested = api.results(DEMO_RUN, Some("not_tested")).await;
+    let (blocked, noted, shown_on) = (
+        untested[0].0.clone(),
+        untested[1].0.clone(),
+        untested[2].0.clone(),
+    );
+    // Someone else blocked two, with a 17-line stack trace and 45 s.
+    let trace = (1..=17)
+        .map(|i| format!("    at checkout.step{i} (checkout.js:{i}:7)"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let note = format!("CI: payment provider down\n{trace}");
+    for id in [&blocked, &shown_on] {
+        api.send(
+            reqwest::Method::PATCH,
+            &format!("/v1/runs/{DEMO_RUN}/results/{id}"),
+            Some(json!({"status": "blocked", "note": note, "elapsed": 45})),
+        )
+        .await;
+    }
+
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+
+    // Retest by a click: this tester's execution, with nothing re-recorded.
+    b.click(&format!("#r-{blocked} button.mark.st-retest"))
+        .await;
+    b.until("the retest to be stored", || async {
+        api.result(DEMO_RUN, &blocked).await["status"] == "retest"
+    })
+    .await;
+    let now = api.result(DEMO_RUN, &blocked).await;
+    assert_eq!(now["tested_by"], json!(dana));
+    assert!(now["note"].is_null(), "no note re-recorded: {now}");
+    assert!(now["elapsed_ms"].is_null(), "no elapsed re-recorded: {now}");
+    let history = api.history(DEMO_RUN, &blocked).await;
+    assert_eq!(history.len(), 2);
+    assert_eq!(history[1]["note"], json!(note), "the first execution kept");
+
+    // Another result blocked the same way: its note is shown in full,
+    // line breaks kept; the fields are empty, the note a multi-line one.
+    let shown = js(
+        &b,
+        &format!("return document.querySelector('#r-{shown_on} .current-note .text').innerText;"),
+    )
+    .await;
+    assert_eq!(shown, json!(note), "the whole note, read-only");
+    let fields = js(
+        &b,
+        &format!(
+            "const n = document.getElementById('note-{shown_on}'),
+                   e = document.getElementById('elapsed-{shown_on}');
+             return [n.tagName, n.value, e.value];"
+        ),
+    )
+    .await;
+    assert_eq!(fields, json!(["TEXTAREA", "", ""]));
+
+    // A note of several lines is stored as typed, then shown read-only,
+    // and the field is empty again for the next click.
+    let field = format!("#note-{noted}");
+    b.click(&field).await;
+    b.fill(&field, "Fails on the second try\nSee SHOP-2300")
+        .await;
+    b.click(&format!("#r-{noted} button.mark.st-failed")).await;
+    b.until("the multi-line note to be stored", || async {
+        api.status_of(DEMO_RUN, &noted).await
+            == (
+                "failed".into(),
+                json!("Fails on the second try\nSee SHOP-2300"),
+            )
+    })
+    .await;
+    b.until("the page to show it", || async {
+        js(
+            &b,
+            &format!(
+                "const t = document.querySelector('#r-{noted} .current-note .text');
+                 return t ? t.innerText : null;"
+            ),
+        )
+        .await
+            == json!("Fails on the second try\nSee SHOP-2300")
+    })
+    .await;
+    assert_eq!(
+        js(
+            &b,
+            &format!("return document.getElementById('note-{noted}').value;")
+        )
+        .await,
+        json!("")
+    );
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn keys_mark_only_untested_results_never_while_typing_and_u_undoes() {
+    let Some(demo) = demo("keys_mark_only_untested_results_never_while_typing_and_u_undoes").await
+    else {
+        return;
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
+    let dana = api.user_id("demo@example.com").await;
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    b.text("#results tr.current").await;
+    let page = rows(&b).await;
+    let before = api.results(DEMO_RUN, None).await;
+
+    // Ten keys mark the first ten untested results, skipping the ones
+    // colleagues have tested in between.
+    let targets: Vec<String> = page
+        .iter()
+        .filter(|r| r.1 == "not_tested")
+        .take(10)
+        .map(|r| r.0.clone())
+        .collect();
+    assert_eq!(targets.len(), 10);
+    let last = page.iter().position(|r| r.0 == targets[9]).expect("last");
+    let skipped = page[..last].iter().filter(|r| r.1 != "not_tested").count();
+    let first_at = page.iter().position(|r| r.0 == targets[0]).expect("first");
+    assert!(
+        skipped > first_at,
+        "tested results lie between the untested ones"
+    );
+    let keys = "pfbrppfpbp";
+    b.press(keys).await;
+    let want = |k: char| match k {
+        'p' => "passed",
+        'f' => "failed",
+        'b' => "blocked",
+        _ => "retest",
+    };
+    b.until("the saves to finish", || async {
+        js(
+            &b,
+            "return document.querySelectorAll('tr[aria-busy]').length;",
+        )
+        .await
+            == json!(0)
+    })
+    .await;
+    let after = api.results(DEMO_RUN, None).await;
+    for (was, now) in before.iter().zip(&after) {
+        if !targets.contains(&was.0) {
+            assert_eq!(was, now, "a colleague's result was left alone");
+        }
+    }
+    for (id, k) in targets.iter().zip(keys.chars()) {
+        assert_eq!(api.status_of(DEMO_RUN, id).await.0, want(k), "{id}");
+    }
+
+    // Then Enter from the page (nothing focused) edits the current
+    // result's note; keys typed there are text, not marks.
+    js(&b, "document.activeElement.blur(); return null;").await;
+    let first = page
+        .iter()
+        .filter(|r| r.1 == "not_tested")
+        .nth(10)
+        .expect("an eleventh untested result")
+        .0
+        .clone();
+    b.press("\u{e007}").await;
+    assert_eq!(
+        js(&b, "return document.activeElement.id;").await,
+        json!(format!("note-{first}")),
+        "Enter went to the note"
+    );
+    b.press("pfbrnu").await;
+    assert_eq!(
+        js(&b, "return document.activeElement.value;").await,
+        json!("pfbrnu")
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(api.results(DEMO_RUN, None).await, after, "nothing marked");
+    js(&b, "document.activeElement.value = ''; return null;").await;
+    b.press("\u{e00c}").await; // Escape: back to the row.
+
+    // `u` undoes the last mark: an execution back to not tested.
+    b.press("u").await;
+    let undone = &targets[9];
+    b.until("the last mark undone", || async {
+        api.status_of(DEMO_RUN, undone).await.0 == "not_tested"
+    })
+    .await;
+    let history = api.history(DEMO_RUN, undone).await;
+    assert_eq!(history.len(), 2, "history keeps both: {history:?}");
+    assert_eq!(history[1]["status"], "passed");
+
+    // A click over a colleague's result, then `u`: their status, note and
+    // elapsed are back, recorded by this tester; history keeps them all.
+    let theirs = before
+        .iter()
+        .find(|r| r.1 != "not_tested" && r.2.is_string())
+        .expect("a tested result with a note")
+        .0
+        .clone();
+    let was = api.result(DEMO_RUN, &theirs).await;
+    let earlier = api.history(DEMO_RUN, &theirs).await.len();
+    let other = if was["status"] == "failed" {
+        "blocked"
+    } else {
+        "failed"
+    };
+    b.click(&format!("#r-{theirs} button.mark.st-{other}"))
+        .await;
+    b.until("the click stored", || async {
+        api.status_of(DEMO_RUN, &theirs).await.0 == other
+    })
+    .await;
+    b.press("u").await;
+    b.until("the click undone", || async {
+        api.status_of(DEMO_RUN, &theirs).await.0 == was["status"].as_str().expect("status")
+    })
+    .await;
+    let now = api.result(DEMO_RUN, &theirs).await;
+    assert_eq!(now["note"], was["note"]);
+    assert_eq!(now["elapsed_ms"], was["elapsed_ms"]);
+    assert_eq!(now["tested_by"], json!(dana));
+    let history = api.history(DEMO_RUN, &theirs).await;
+    assert_eq!(history.len(), earlier + 2, "{history:?}");
+    assert_eq!(history[1]["status"], other);
+    assert_eq!(history[2]["tested_by"], was["tested_by"]);
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn a_new_token_is_shown_once_and_a_reload_creates_nothing() {
+    let Some(demo) = demo("a_new_token_is_shown_once_and_a_reload_creates_nothing").await else {
+        return;
+    };
+    let base = demo.base.clone();
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.goto(&format!("{base}/tokens")).await;
+    b.fill("#token-name", "CI on main").await;
+    b.click("form.inline button[type=submit]").await;
+    let secret = b.text("#new-token").await;
+    assert!(secret.starts_with("vdt_"), "{secret}");
+    assert_eq!(
+        b.path().await,
+        "/tokens",
+        "a GET page, no secret in the URL"
+    );
+    assert!(
+        b.client.get_named_cookie("verdict_flash").await.is_err(),
+        "the one-time cookie is gone once read"
+    );
+    let mine = |secret: String| {
+        let api = Api::new(&base);
+        async move {
+            let res = api
+                .http
+                .get(format!("{}/v1/tokens?per_page=100", api.base))
+                .bearer_auth(secret)
+                .send()
+                .await
+                .expect("request");
+            let page: Value = res.json().await.expect("json");
+            page["data"].as_array().expect("tokens").len()
+        }
+    };
+    let count = mine(secret.clone()).await;
+
+    b.client.refresh().await.expect("reload");
+    b.text("h1").await;
+    assert_eq!(b.count("#new-token").await, 0, "shown once");
+    assert_eq!(
+        mine(secret.clone()).await,
+        count,
+        "a reload creates nothing"
+    );
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn an_unknown_page_keeps_the_navigation_and_the_favicon_is_served() {
+    let Some(demo) = demo("an_unknown_page_keeps_the_navigation_and_the_favicon_is_served").await
+    else {
+        return;
+    };
+    let base = demo.base.clone();
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.goto(&format!("{base}/no/such/page")).await;
+    assert_eq!(b.text("h1").await, "Not found");
+    assert_eq!(b.count("header.top nav a[href='/projects']").await, 1);
+    assert_eq!(b.count("form.signout").await, 1);
+    b.click("header.top nav a[href='/projects']").await;
+    b.until("the projects page", || async {
+        b.path().await == "/projects"
+    })
+    .await;
+
+    // The icon the page links, and the one browsers ask for unasked.
+    let icons = b
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const link = document.querySelector('link[rel=icon]');
+             Promise.all([link.href, '/favicon.ico'].map(u => fetch(u)
+               .then(r => [r.status, r.headers.get('content-type')])))
+               .then(done);",
+            vec![],
+        )
+        .await
+        .expect("script");
+    for icon in icons.as_array().expect("answers") {
+        assert_eq!(icon[0], json!(200), "{icon}");
+        assert!(
+            icon[1].as_str().unwrap_or("").starts_with("image/"),
+            "{icon}"
+        );
+    }
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn every_page_fits_a_phone_screen() {
+    let Some(demo) = demo("every_page_fits_a_phone_screen").await else {
+        return;
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
+    let dana = api.user_id("demo@example.com").await;
+    api.send(
+        reqwest::Method::POST,
+        "/v1/tokens",
+        Some(json!({"name": "Nightly upload from the release pipeline", "user_id": dana})),
+    )
+    .await;
+    let result = api.results(DEMO_RUN, None).await[2].0.clone();
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.client.set_window_size(390, 844).await.expect("resize");
+    for path in [
+        "/projects".to_string(),
+        "/projects/prj_001".into(),
+        format!("/runs/{DEMO_RUN}"),
+        format!("/runs/{DEMO_RUN}/results/{result}/history"),
+        "/tokens".into(),
+        "/no/such/page".into(),
+    ] {
+        b.goto(&format!("{base}{path}")).await;
+        let fits = js(
+            &b,
+            "return [document.documentElement.scrollWidth, window.innerWidth];",
+        )
+        .await;
+        assert!(
+            fits[0].as_i64() <= fits[1].as_i64(),
+            "{path}: no horizontal scrolling at 390 px ({fits})"
+        );
+    }
+    // Every Revoke button is on screen, whole.
+    b.goto(&format!("{base}/tokens")).await;
+    let revoke = js(
+        &b,
+        "return Array.from(document.querySelectorAll('table.tokens button'))
+           .map(x => { const r = x.getBoundingClientRect();
+                       return [r.left >= 0 && r.right <= window.innerWidth, r.right]; });",
+    )
+    .await;
+    let revoke = revoke.as_array().expect("buttons");
+    assert!(revoke.len() >= 2, "the session and the token");
+    for button in revoke {
+        assert_eq!(
+            button[0],
+            json!(true),
+            "Revoke within the viewport: {button}"
+        );
+    }
+    b.quit().await;
+}

@@ -1,0 +1,17 @@
+//! End-to-end tests: the `verdict` binary as a process, over TCP, with real databases (and Chromium for the browser tests).
+//! One test binary per crate: its modules link once.
+
+mod admin_token;
+mod browser;
+mod cli_password;
+mod cli_upload;
+mod common;
+mod connections;
+mod crash_safety;
+mod demo;
+mod e2e;
+mod postgres_multi;
+mod postgres_outage;
+mod readme;
+mod sign_in_limits;
+mod webdriver;
