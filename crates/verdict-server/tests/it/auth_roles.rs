@@ -26,88 +26,35 @@ async fn every_api_endpoint_wants_a_token() {
     let (pid, cases, run) = app.seeded(1).await;
     let result = app.result_of(&run, &cases[0]).await;
     let me = app.admin_id().await;
-    let bodyless = [
-        ("GET", "/v1/me".to_string()),
-        ("GET", "/v1/users".into()),
-        ("GET", format!("/v1/users/{me}")),
-        ("GET", "/v1/tokens".into()),
-        ("DELETE", "/v1/tokens/tok_001".into()),
-        ("GET", "/v1/projects".into()),
-        ("GET", format!("/v1/projects/{pid}")),
-        ("GET", format!("/v1/projects/{pid}/members")),
-        ("DELETE", format!("/v1/projects/{pid}/members/{me}")),
-        ("GET", format!("/v1/projects/{pid}/cases")),
-        ("GET", format!("/v1/cases/{}", cases[0])),
-        ("DELETE", format!("/v1/cases/{}", cases[0])),
-        ("GET", format!("/v1/projects/{pid}/runs")),
-        ("GET", format!("/v1/runs/{run}")),
-        ("POST", format!("/v1/runs/{run}/close")),
-        ("GET", format!("/v1/runs/{run}/results")),
-        ("GET", format!("/v1/runs/{run}/results/{result}")),
-        ("GET", format!("/v1/runs/{run}/results/{result}/history")),
-        // Unknown ids: 401 before anything is looked up.
-        ("GET", "/v1/runs/run_999".into()),
-        ("GET", "/v1/cases/nonsense".into()),
+    let ids = [
+        ("pid", pid.as_str()),
+        ("cid", cases[0].as_str()),
+        ("rid", run.as_str()),
+        ("id", result.as_str()),
+        ("uid", me.as_str()),
+        ("tid", "tok_001"),
     ];
-    for (method, path) in bodyless {
-        let r = app.call(method, &path, None, None).await;
+    let mut checked = 0;
+    for (method, template, op) in app.documented_operations().await {
+        if !common::wants_token(&op) {
+            continue;
+        }
+        let path = common::fill_path(&template, &ids);
+        let r = app.call(&method, &path, None, None).await;
         unauthorized(&r, &format!("{method} {path}"));
+        // With a body, valid or not: still 401 first.
+        if common::takes_json(&op) {
+            let r = app
+                .call(&method, &path, None, Some(json!({"bogus": 1})))
+                .await;
+            unauthorized(&r, &format!("{method} {path} with a body"));
+        }
+        checked += 1;
     }
-    // With a body, valid or not: still 401 first.
-    let with_body = [
-        (
-            "POST",
-            "/v1/users".to_string(),
-            json!({"name": "x", "email": "x@y.z"}),
-        ),
-        ("POST", "/v1/tokens".into(), json!({"name": "x"})),
-        ("POST", "/v1/projects".into(), json!({"name": "x"})),
-        ("POST", "/v1/projects".into(), json!({"bogus": 1})),
-        (
-            "PUT",
-            format!("/v1/projects/{pid}/members/{me}"),
-            json!({"role": "viewer"}),
-        ),
-        (
-            "POST",
-            format!("/v1/projects/{pid}/cases"),
-            json!({"title": "x"}),
-        ),
-        (
-            "POST",
-            format!("/v1/projects/{pid}/cases/bulk"),
-            json!({"cases": []}),
-        ),
-        (
-            "PATCH",
-            format!("/v1/cases/{}", cases[0]),
-            json!({"title": "x"}),
-        ),
-        (
-            "POST",
-            format!("/v1/projects/{pid}/runs"),
-            json!({"name": "x"}),
-        ),
-        ("PATCH", format!("/v1/runs/{run}"), json!({"name": "x"})),
-        (
-            "POST",
-            format!("/v1/runs/{run}/cases"),
-            json!({"case_ids": []}),
-        ),
-        (
-            "PATCH",
-            format!("/v1/runs/{run}/results/{result}"),
-            json!({"status": "passed"}),
-        ),
-        (
-            "POST",
-            format!("/v1/runs/{run}/results/bulk"),
-            json!({"results": []}),
-        ),
-    ];
-    for (method, path, body) in with_body {
-        let r = app.call(method, &path, None, Some(body)).await;
-        unauthorized(&r, &format!("{method} {path}"));
+    assert!(checked >= 30, "only {checked} operations want a token");
+    // Unknown ids: 401 before anything is looked up.
+    for path in ["/v1/runs/run_999", "/v1/cases/nonsense"] {
+        unauthorized(&app.call("GET", path, None, None).await, path);
     }
     assert_eq!(app.total("/v1/projects").await, 1, "nothing written");
     assert_eq!(app.counts(&run).await["not_tested"], 1);

@@ -294,6 +294,24 @@ impl TestApp {
         .id()
     }
 
+    /// Every operation the served OpenAPI document describes, as
+    /// (METHOD, path template, operation object), in the document's order.
+    /// Tests that must cover every endpoint read this instead of keeping a
+    /// list of their own, so a new endpoint is covered without touching them.
+    pub async fn documented_operations(&self) -> Vec<(String, String, Value)> {
+        let doc = self.call("GET", "/openapi.json", None, None).await;
+        let mut ops = Vec::new();
+        for (path, item) in doc.body["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("path item") {
+                if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                    ops.push((method.to_uppercase(), path.clone(), op.clone()));
+                }
+            }
+        }
+        assert!(!ops.is_empty(), "the document describes no operation");
+        ops
+    }
+
     /// A project with `n` cases and a run over them: (project, cases, run).
     pub async fn seeded(&self, n: usize) -> (String, Vec<String>, String) {
         let project = self.project("Seeded").await;
@@ -649,4 +667,32 @@ impl Resp {
     pub fn ok(&self) -> &Value {
         self.status_is(StatusCode::OK).data()
     }
+}
+
+/// A documented path with its parameters filled by name (`{rid}` and so
+/// on) from `ids`; a parameter `ids` does not name fails the test, so a new
+/// kind of path parameter is noticed.
+pub fn fill_path(template: &str, ids: &[(&str, &str)]) -> String {
+    let mut path = template.to_string();
+    for (name, value) in ids {
+        path = path.replace(&format!("{{{name}}}"), value);
+    }
+    assert!(
+        !path.contains('{'),
+        "no id given for a parameter of {template}"
+    );
+    path
+}
+
+/// Whether an operation takes a JSON body.
+pub fn takes_json(op: &Value) -> bool {
+    op["requestBody"]["content"]["application/json"].is_object()
+}
+
+/// Whether an operation wants a token (the document lists its security).
+pub fn wants_token(op: &Value) -> bool {
+    op["security"].as_array().is_some_and(|s| {
+        s.iter()
+            .any(|r| r.as_object().is_some_and(|r| !r.is_empty()))
+    })
 }
