@@ -6,6 +6,7 @@
 // No unwrap() on anything a client or the environment controls; tests may.
 #![warn(clippy::unwrap_used)]
 
+pub mod backend;
 pub mod conformance;
 mod error;
 mod ids;
