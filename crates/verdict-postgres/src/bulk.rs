@@ -17,7 +17,7 @@
 //! run row serializes them before any result row is locked.
 
 use deadpool_postgres::Transaction;
-use verdict_store::backend::bulk::{self, Located};
+use verdict_store::backend::bulk::{self, Applied, Located};
 use verdict_store::*;
 
 use crate::error::Result;
@@ -59,19 +59,15 @@ pub(crate) async fn locate(tx: &Transaction<'_>, run: RunId, cases: &[i64]) -> R
     Ok(located)
 }
 
-/// Applies located entries in order (see [`bulk::apply`]) and adds `delta`
-/// plus their effect to the run's counts.
-pub(crate) async fn apply_located(
+/// Writes what [`bulk::apply`] worked out: the results' new state, a
+/// history row per execution and the run's counts, pipelined.
+pub(crate) async fn write_applied(
     tx: &Transaction<'_>,
     run: RunId,
-    entries: &[BulkEntry],
-    located: &mut Located,
+    applied: &Applied<'_>,
     actor: UserId,
     now: Timestamp,
-    mut delta: Counts,
-) -> Result<Vec<AppliedEntry>> {
-    let applied = bulk::apply(entries, located);
-    delta.add_all(&applied.delta);
+) -> Result<()> {
     let current = applied.current();
     let ids: Vec<i64> = current.iter().map(|(id, _)| *id).collect();
     let statuses: Vec<i16> = current.iter().map(|(_, e)| status_code(e.status)).collect();
@@ -79,7 +75,10 @@ pub(crate) async fn apply_located(
     let elapsed: Vec<Option<i64>> = current.iter().map(|(_, e)| e.elapsed_ms).collect();
     let tested: Vec<_> = current.iter().map(|(_, e)| e.tested(actor, now)).collect();
     let by: Vec<Option<i64>> = tested.iter().map(|(by, _)| by.map(UserId::get)).collect();
-    let at: Vec<Option<i64>> = tested.iter().map(|(_, at)| at.map(Timestamp::millis)).collect();
+    let at: Vec<Option<i64>> = tested
+        .iter()
+        .map(|(_, at)| at.map(Timestamp::millis))
+        .collect();
     let update = async {
         if ids.is_empty() {
             return Ok(0);
@@ -96,10 +95,10 @@ pub(crate) async fn apply_located(
         .await
     };
     let counts = async {
-        if delta == Counts::default() {
+        if applied.delta == Counts::default() {
             return Ok(None);
         }
-        add_counts(tx, run, &delta).await.map(Some)
+        add_counts(tx, run, &applied.delta).await.map(Some)
     };
     // Pipelined: three statements, one round trip.
     tokio::try_join!(
@@ -107,7 +106,7 @@ pub(crate) async fn apply_located(
         add_history(tx, &applied.executions, actor, now),
         counts
     )?;
-    Ok(applied.results)
+    Ok(())
 }
 
 pub(crate) async fn record_bulk(tx: &Transaction<'_>, req: &BulkRequest) -> Result<BulkOutcome> {
@@ -129,17 +128,9 @@ pub(crate) async fn record_bulk(tx: &Transaction<'_>, req: &BulkRequest) -> Resu
     let cases: Vec<i64> = req.entries.iter().map(|e| e.case_id.get()).collect();
     let mut located = locate(tx, run.id, &cases).await?;
     let rejected = bulk::check(req, |case| located.contains_key(&case.get()))?;
-    let results = apply_located(
-        tx,
-        run.id,
-        &req.entries,
-        &mut located,
-        req.actor,
-        req.now,
-        Counts::default(),
-    )
-    .await?;
-    let outcome = bulk::outcome(results, rejected);
+    let applied = bulk::apply(&req.entries, &mut located, Counts::default());
+    write_applied(tx, run.id, &applied, req.actor, req.now).await?;
+    let outcome = applied.outcome(rejected);
     if let Some(idem) = &req.idempotency {
         idempotency::remember(tx, req.actor, idem, req.now, &outcome).await?;
     }

@@ -15,8 +15,7 @@ use verdict_store::*;
 
 use crate::error::{Error, Result, db_err, is_unique_violation, other, unique_is_race};
 use crate::pool::{
-    Param, alloc_ids, analyze_after_insert, col, execute, query, query_found,
-    sorted_ids,
+    Param, alloc_ids, analyze_after_insert, col, execute, query, query_found, sorted_ids,
 };
 use crate::projects::get_project;
 

@@ -11,7 +11,7 @@ use verdict_store::backend::bulk;
 use verdict_store::backend::import::{self, Found};
 use verdict_store::*;
 
-use crate::bulk::{apply_located, locate};
+use crate::bulk::{locate, write_applied};
 use crate::cases::{insert_many, live_ids_by_key};
 use crate::error::{Result, other};
 use crate::idempotency;
@@ -95,17 +95,9 @@ pub(crate) async fn import_keyed(
     delta.add(Status::NotTested, plan.to_add.len() as i64);
 
     let entries = import::by_case(&req.entries, |key| case_of[key]);
-    let results = apply_located(
-        tx,
-        run.id,
-        &entries,
-        &mut located,
-        req.actor,
-        req.now,
-        delta,
-    )
-    .await?;
-    let outcome = plan.outcome(bulk::outcome(results, rejected), false);
+    let applied = bulk::apply(&entries, &mut located, delta);
+    write_applied(tx, run.id, &applied, req.actor, req.now).await?;
+    let outcome = plan.outcome(applied.outcome(rejected), false);
     if let Some(idem) = &req.idempotency {
         idempotency::remember(tx, req.actor, idem, req.now, &outcome).await?;
     }

@@ -3,6 +3,7 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
+use verdict_store::backend;
 use verdict_store::*;
 
 use crate::error::{Result, other};
@@ -86,41 +87,34 @@ pub(crate) async fn list_results<C: GenericClient>(
     query_: &ResultQuery,
 ) -> Result<Listing<TestResult>> {
     let counts = get_run(c, run).await?.counts;
-    let statuses = query_.distinct_statuses();
+    let page = query_.bounds();
     if let Some(q) = &query_.q {
-        return search_results(c, run, &statuses, q, query_).await;
+        return search_results(c, run, &page, q).await;
     }
-    let total = counts.matching(&statuses);
-    let (limit, offset) = query_.page.bounds();
-    let after = query_.after_id();
-    // Each status is its own ordered index range (run_id, status, id); a
-    // union of their first offset+limit ids, merged by id (Merge Append),
-    // serves any filter without sorting the whole run.
-    let ids = if statuses.is_empty() {
-        "SELECT id FROM results WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3 OFFSET $4"
-            .to_string()
-    } else {
-        let arms: Vec<String> = statuses
-            .iter()
-            .map(|s| {
-                format!(
-                    "SELECT id FROM (SELECT id FROM results WHERE run_id = $1 AND status = {}
-                      AND id > $2 ORDER BY id LIMIT $3::bigint + $4::bigint) AS s{}",
-                    status_code(*s),
-                    status_code(*s)
-                )
-            })
-            .collect();
-        format!(
-            "{} ORDER BY id LIMIT $3 OFFSET $4",
-            arms.join(" UNION ALL ")
-        )
-    };
+    let total = counts.matching(&page.statuses);
+    // Merged by id with a Merge Append.
+    let ids = backend::ids_by_status(
+        &page.statuses,
+        "SELECT id FROM results WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3 OFFSET $4",
+        |s| {
+            let code = status_code(s);
+            format!(
+                "SELECT id FROM (SELECT id FROM results WHERE run_id = $1 AND status = {code}
+                  AND id > $2 ORDER BY id LIMIT $3::bigint + $4::bigint) AS s{code}"
+            )
+        },
+        "ORDER BY id LIMIT $3 OFFSET $4",
+    );
     let sql = format!(
         "SELECT {COLUMNS} FROM ({ids}) page JOIN results r ON r.id = page.id
          JOIN cases c ON c.id = r.case_id ORDER BY r.id"
     );
-    let rows = query(c, &sql, &[&run.get(), &after, &limit, &offset]).await?;
+    let rows = query(
+        c,
+        &sql,
+        &[&run.get(), &page.after, &page.limit, &page.offset],
+    )
+    .await?;
     Ok(Listing {
         items: rows.iter().map(result_row).collect::<Result<_>>()?,
         total,
@@ -134,11 +128,10 @@ pub(crate) async fn list_results<C: GenericClient>(
 async fn search_results<C: GenericClient>(
     c: &C,
     run: RunId,
-    statuses: &[Status],
+    page: &ResultBounds,
     q: &str,
-    query_: &ResultQuery,
 ) -> Result<Listing<TestResult>> {
-    let codes: Vec<i16> = statuses.iter().map(|s| status_code(*s)).collect();
+    let codes: Vec<i16> = page.statuses.iter().map(|s| status_code(*s)).collect();
     let all = codes.is_empty();
     let filter = "r.run_id = $1 AND ($2 OR r.status = ANY($3))
         AND strpos(lower(c.title), lower($4)) > 0";
@@ -148,8 +141,6 @@ async fn search_results<C: GenericClient>(
         &query_found(c, &count_sql, &[&run.get(), &all, &codes, &q]).await?,
         0,
     )?;
-    let (limit, offset) = query_.page.bounds();
-    let after = query_.after_id();
     let sql = format!(
         "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
          WHERE {filter} AND r.id > $5 ORDER BY r.id LIMIT $6 OFFSET $7"
@@ -157,7 +148,15 @@ async fn search_results<C: GenericClient>(
     let rows = query(
         c,
         &sql,
-        &[&run.get(), &all, &codes, &q, &after, &limit, &offset],
+        &[
+            &run.get(),
+            &all,
+            &codes,
+            &q,
+            &page.after,
+            &page.limit,
+            &page.offset,
+        ],
     )
     .await?;
     Ok(Listing {

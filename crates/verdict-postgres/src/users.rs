@@ -176,7 +176,10 @@ pub(crate) async fn bootstrap_admin(
             execute(tx, "UPDATE users SET admin = true WHERE id = $1", &[&id]).await?;
             (get_user(tx, UserId::from_db(id)).await?, false)
         }
-        None => (create_user(tx, &backend::bootstrap_admin(), now).await?, true),
+        None => (
+            create_user(tx, &backend::bootstrap_admin(), now).await?,
+            true,
+        ),
     };
     insert_token(tx, user.id, BOOTSTRAP_TOKEN_NAME, hash, now).await?;
     if token.is_some() {

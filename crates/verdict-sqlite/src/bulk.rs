@@ -4,7 +4,7 @@
 //! executions do is decided by `verdict_store::backend::bulk`.
 
 use rusqlite::{Connection, OptionalExtension};
-use verdict_store::backend::bulk::{self, Located};
+use verdict_store::backend::bulk::{self, Applied, Located};
 use verdict_store::*;
 
 use crate::db_err;
@@ -56,25 +56,20 @@ pub(crate) fn locate(c: &Connection, run: &Run, entries: &[BulkEntry]) -> StoreR
     Ok(located)
 }
 
-/// Applies located entries in order (see [`bulk::apply`]), adding `delta`
-/// and their effect to the run's counts.
-pub(crate) fn apply_located(
+/// Writes what [`bulk::apply`] worked out: each execution in order, then
+/// the run's counts.
+pub(crate) fn write_applied(
     c: &Connection,
     run: RunId,
-    entries: &[BulkEntry],
-    located: &mut Located,
+    applied: &Applied<'_>,
     actor: UserId,
     now: Timestamp,
-    mut delta: Counts,
-) -> StoreResult<Vec<AppliedEntry>> {
-    let applied = bulk::apply(entries, located);
+) -> StoreResult<()> {
     let mut executions = Executions::prepare(c)?;
     for (result, execution) in &applied.executions {
         executions.apply(*result, execution, actor, now)?;
     }
-    delta.add_all(&applied.delta);
-    add_counts(c, run, &delta)?;
-    Ok(applied.results)
+    add_counts(c, run, &applied.delta)
 }
 
 pub(crate) fn record_bulk(c: &Connection, req: BulkRequest) -> StoreResult<BulkOutcome> {
@@ -94,16 +89,9 @@ pub(crate) fn record_bulk(c: &Connection, req: BulkRequest) -> StoreResult<BulkO
     };
     let mut located = locate(c, &run, &req.entries)?;
     let rejected = bulk::check(&req, |case| located.contains_key(&case.get()))?;
-    let results = apply_located(
-        c,
-        run.id,
-        &req.entries,
-        &mut located,
-        req.actor,
-        req.now,
-        Counts::default(),
-    )?;
-    let outcome = bulk::outcome(results, rejected);
+    let applied = bulk::apply(&req.entries, &mut located, Counts::default());
+    write_applied(c, run.id, &applied, req.actor, req.now)?;
+    let outcome = applied.outcome(rejected);
     if let Some(idem) = &req.idempotency {
         idempotency::remember(c, req.actor, idem, req.now, &outcome)?;
     }

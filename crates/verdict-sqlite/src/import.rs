@@ -7,11 +7,11 @@
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use verdict_store::backend::import::{self, Found};
 use verdict_store::backend::bulk;
+use verdict_store::backend::import::{self, Found};
 use verdict_store::*;
 
-use crate::bulk::{apply_located, locate};
+use crate::bulk::{locate, write_applied};
 use crate::cases::insert as insert_case;
 use crate::runs::open_run;
 use crate::{db_err, idempotency};
@@ -75,16 +75,9 @@ pub(crate) fn import_keyed(c: &Connection, req: ImportRequest) -> StoreResult<Im
     delta.add(Status::NotTested, plan.to_add.len() as i64);
 
     let entries = import::by_case(&req.entries, |key| case_of[key]);
-    let results = apply_located(
-        c,
-        run.id,
-        &entries,
-        &mut located,
-        req.actor,
-        req.now,
-        delta,
-    )?;
-    let outcome = plan.outcome(bulk::outcome(results, rejected), false);
+    let applied = bulk::apply(&entries, &mut located, delta);
+    write_applied(c, run.id, &applied, req.actor, req.now)?;
+    let outcome = plan.outcome(applied.outcome(rejected), false);
     if let Some(idem) = &req.idempotency {
         idempotency::remember(c, req.actor, idem, req.now, &outcome)?;
     }

@@ -2,6 +2,7 @@
 //! execution. Bulk uploads are in [`crate::bulk`].
 
 use rusqlite::{CachedStatement, Connection, Row, params, params_from_iter};
+use verdict_store::backend;
 use verdict_store::*;
 
 use crate::runs::{add_counts, get_run};
@@ -34,34 +35,22 @@ pub(crate) fn list_results(
     query: &ResultQuery,
 ) -> StoreResult<Listing<TestResult>> {
     let counts = get_run(c, run)?.counts;
-    let statuses = query.distinct_statuses();
+    let page = query.bounds();
     if let Some(q) = &query.q {
-        return search_results(c, run, &statuses, q, query);
+        return search_results(c, run, &page, q);
     }
-    let total = counts.matching(&statuses);
-    let (limit, offset) = query.page.bounds();
-    let after = query.after_id();
-    // Each status is its own ordered index range (run_id, status, id); a
-    // union of their first offset+limit ids, merged by id, serves any filter
-    // without sorting the whole run.
-    let ids = if statuses.is_empty() {
-        "SELECT id FROM results WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3 OFFSET ?4"
-            .to_string()
-    } else {
-        let arms: Vec<String> = statuses
-            .iter()
-            .map(|s| {
-                format!(
-                    "SELECT id FROM (SELECT id FROM results WHERE run_id = ?1 AND status = {} AND id > ?2 ORDER BY id LIMIT ?3 + ?4)",
-                    s.code()
-                )
-            })
-            .collect();
-        format!(
-            "{} ORDER BY id LIMIT ?3 OFFSET ?4",
-            arms.join(" UNION ALL ")
-        )
-    };
+    let total = counts.matching(&page.statuses);
+    let ids = backend::ids_by_status(
+        &page.statuses,
+        "SELECT id FROM results WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3 OFFSET ?4",
+        |s| {
+            format!(
+                "SELECT id FROM (SELECT id FROM results WHERE run_id = ?1 AND status = {} AND id > ?2 ORDER BY id LIMIT ?3 + ?4)",
+                s.code()
+            )
+        },
+        "ORDER BY id LIMIT ?3 OFFSET ?4",
+    );
     let sql = format!(
         "SELECT {COLUMNS} FROM ({ids}) page JOIN results r ON r.id = page.id
          JOIN cases c ON c.id = r.case_id ORDER BY r.id"
@@ -69,7 +58,7 @@ pub(crate) fn list_results(
     let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
     let items = stmt
         .query_map(
-            params_from_iter([run.get(), after, limit, offset]),
+            params_from_iter([run.get(), page.after, page.limit, page.offset]),
             result_row,
         )
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -84,16 +73,15 @@ pub(crate) fn list_results(
 fn search_results(
     c: &Connection,
     run: RunId,
-    statuses: &[Status],
+    page: &ResultBounds,
     q: &str,
-    query: &ResultQuery,
 ) -> StoreResult<Listing<TestResult>> {
     // Status codes are our own small integers, safe to inline; the title
     // test is the case search's (`search`).
-    let status_filter = if statuses.is_empty() {
+    let status_filter = if page.statuses.is_empty() {
         String::new()
     } else {
-        let codes: Vec<String> = statuses.iter().map(|s| s.code().to_string()).collect();
+        let codes: Vec<String> = page.statuses.iter().map(|s| s.code().to_string()).collect();
         format!(" AND r.status IN ({})", codes.join(", "))
     };
     let q = crate::search::fold(q);
@@ -104,8 +92,6 @@ fn search_results(
         ))
         .and_then(|mut stmt| stmt.query_row(params![run.get(), q], |r| r.get(0)))
         .map_err(db_err)?;
-    let (limit, offset) = query.page.bounds();
-    let after = query.after_id();
     let mut stmt = c
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
@@ -115,7 +101,10 @@ fn search_results(
         ))
         .map_err(db_err)?;
     let items = stmt
-        .query_map(params![run.get(), after, limit, offset, q], result_row)
+        .query_map(
+            params![run.get(), page.after, page.limit, page.offset, q],
+            result_row,
+        )
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(db_err)?;
     Ok(Listing { items, total })

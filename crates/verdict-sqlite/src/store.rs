@@ -59,8 +59,7 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, level = "debug")]
     async fn create_user(&self, user: NewUser, now: Timestamp) -> StoreResult<User> {
-        self.write(move |c| users::create_user(c, &user, now))
-            .await
+        self.write(move |c| users::create_user(c, &user, now)).await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(user = %id))]
@@ -75,8 +74,7 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, level = "debug")]
     async fn login_lookup(&self, email: String) -> StoreResult<Option<(User, Option<String>)>> {
-        self.read(move |c| users::login_lookup(c, &email))
-            .await
+        self.read(move |c| users::login_lookup(c, &email)).await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
@@ -204,8 +202,7 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
     async fn list_members(&self, project: ProjectId) -> StoreResult<Vec<Member>> {
-        self.read(move |c| projects::list_members(c, project))
-            .await
+        self.read(move |c| projects::list_members(c, project)).await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
@@ -248,8 +245,7 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, level = "debug", fields(case = %id))]
     async fn update_case(&self, id: CaseId, patch: CasePatch) -> StoreResult<Case> {
-        self.write(move |c| cases::update_case(c, id, &patch))
-            .await
+        self.write(move |c| cases::update_case(c, id, &patch)).await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(case = %id))]
@@ -286,8 +282,7 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
     async fn update_run(&self, id: RunId, patch: RunPatch) -> StoreResult<Run> {
-        self.write(move |c| runs::update_run(c, id, &patch))
-            .await
+        self.write(move |c| runs::update_run(c, id, &patch)).await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %id, cases = cases.len()))]

@@ -377,10 +377,27 @@ impl ResultQuery {
         statuses
     }
 
-    /// The id results are listed after (0: from the start).
-    pub fn after_id(&self) -> i64 {
-        self.after.map_or(0, |a| a.get())
+    /// What the SQL of this listing needs.
+    pub fn bounds(&self) -> ResultBounds {
+        let (limit, offset) = self.page.bounds();
+        ResultBounds {
+            statuses: self.distinct_statuses(),
+            after: self.after.map_or(0, |a| a.get()),
+            limit,
+            offset,
+        }
     }
+}
+
+/// A [`ResultQuery`] as SQL wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultBounds {
+    /// Each status once, ordered by code; empty: every status.
+    pub statuses: Vec<Status>,
+    /// The id results are listed after (0: from the start).
+    pub after: i64,
+    pub limit: i64,
+    pub offset: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

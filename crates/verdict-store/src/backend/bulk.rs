@@ -1,13 +1,13 @@
 //! Bulk uploads: which entries are refused and why, and what applying the
 //! rest does to each result and to the run's counts. A backend locates the
 //! entries' cases in the run (and locks what it must), calls [`check`],
-//! then [`apply`], and writes what `apply` worked out.
+//! then [`apply`], and writes what `apply` worked out ([`Applied`]).
 
 use std::collections::HashMap;
 
 use crate::{
     AppliedEntry, BulkEntry, BulkOutcome, BulkRequest, CaseId, Counts, Execution, FieldError,
-    Rejection, ResultId, StoreError, StoreResult, Status,
+    Rejection, ResultId, Status, StoreError, StoreResult,
 };
 
 /// Where each case of a bulk lives in its run: case id → (result id, the
@@ -87,13 +87,15 @@ impl<'a> Applied<'a> {
 }
 
 /// Applies entries in order, in memory: each is one execution of its case's
-/// result, the last one per result current; `located` follows the statuses.
-/// Entries whose case is not located are skipped ([`check`] named them).
-pub fn apply<'a>(entries: &'a [BulkEntry], located: &mut Located) -> Applied<'a> {
+/// result, the last one per result current; `located` follows the statuses,
+/// and the counts change by `delta` (results added to the run on the way,
+/// say) plus the executions' effect. Entries whose case is not located are
+/// skipped ([`check`] named them).
+pub fn apply<'a>(entries: &'a [BulkEntry], located: &mut Located, delta: Counts) -> Applied<'a> {
     let mut applied = Applied {
         results: Vec::with_capacity(entries.len()),
         executions: Vec::with_capacity(entries.len()),
-        delta: Counts::default(),
+        delta,
     };
     for entry in entries {
         let Some(slot) = located.get_mut(&entry.case_id.get()) else {
@@ -119,5 +121,12 @@ pub fn outcome(results: Vec<AppliedEntry>, rejected: Vec<Rejection>) -> BulkOutc
         results,
         rejected,
         replayed: false,
+    }
+}
+
+impl Applied<'_> {
+    /// The answer to a bulk that did this and rejected `rejected`.
+    pub fn outcome(self, rejected: Vec<Rejection>) -> BulkOutcome {
+        outcome(self.results, rejected)
     }
 }

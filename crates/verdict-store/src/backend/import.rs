@@ -42,10 +42,7 @@ pub fn distinct(entries: &[KeyedEntry]) -> Vec<&KeyedEntry> {
 }
 
 /// The entries whose key has a case, addressed by that case.
-pub fn by_case(
-    entries: &[KeyedEntry],
-    case_of: impl Fn(&str) -> Option<CaseId>,
-) -> Vec<BulkEntry> {
+pub fn by_case(entries: &[KeyedEntry], case_of: impl Fn(&str) -> Option<CaseId>) -> Vec<BulkEntry> {
     entries
         .iter()
         .filter_map(|e| {

@@ -9,7 +9,7 @@ pub mod bulk;
 pub mod idempotency;
 pub mod import;
 
-use crate::{NewUser, StoreError, Timestamp, TokenHash};
+use crate::{NewUser, Status, StoreError, Timestamp, TokenHash};
 
 /// Token use is noted at most this often, so authenticating stays a read.
 pub const TOUCH_EVERY_MS: i64 = 60_000;
@@ -55,4 +55,22 @@ pub fn duplicate_email(email: &str) -> StoreError {
         code: "duplicate_email",
         message: format!("a user with email {email:?} already exists"),
     }
+}
+
+/// The query for one page of a run's result ids under a status filter:
+/// `all` when there is none; otherwise one `arm` per status (each its own
+/// ordered index range, `(run_id, status, id)`), their ids merged with
+/// `UNION ALL` and paged by `tail`, so any filter is served without sorting
+/// the whole run. Each arm must yield at most offset + limit ids.
+pub fn ids_by_status(
+    statuses: &[Status],
+    all: &str,
+    arm: impl Fn(Status) -> String,
+    tail: &str,
+) -> String {
+    if statuses.is_empty() {
+        return all.to_string();
+    }
+    let arms: Vec<String> = statuses.iter().map(|s| arm(*s)).collect();
+    format!("{} {tail}", arms.join(" UNION ALL "))
 }

@@ -74,7 +74,12 @@ pub async fn atomic_bulk_with_refused_entries_names_them_and_cases_not_in_the_ru
     let ids = Some(vec![cases[0], cases[1]]);
     let run = s.create_run(p, new_run("r", None, ids), t(1)).await;
     let run = run.expect("run").0;
-    let used = bulk(run.id, owner, vec![entry(0, cases[0], Status::Passed, "a")], false);
+    let used = bulk(
+        run.id,
+        owner,
+        vec![entry(0, cases[0], Status::Passed, "a")],
+        false,
+    );
     let used = BulkRequest {
         idempotency: idempotency("used", 1),
         ..used
@@ -107,7 +112,12 @@ pub async fn atomic_bulk_with_refused_entries_names_them_and_cases_not_in_the_ru
     assert_eq!(s.get_run(run.id).await, Ok(before), "counts unchanged");
     assert_eq!(history_len(s, run.id).await, history, "nothing written");
     // Nothing was kept for the key either: another request may use it.
-    let fresh = bulk(run.id, owner, vec![entry(0, cases[1], Status::Passed, "b")], false);
+    let fresh = bulk(
+        run.id,
+        owner,
+        vec![entry(0, cases[1], Status::Passed, "b")],
+        false,
+    );
     let fresh = BulkRequest {
         idempotency: idempotency("fresh", 4),
         ..fresh
@@ -174,8 +184,7 @@ pub async fn partial_bulk_applies_the_rest_and_merges_rejections(s: Arc<dyn Stor
     assert_eq!(out.rejected[0].test_case_id, Some(unknown.to_string()));
     assert_eq!(out.rejected[1].test_case_id.as_deref(), Some("tc_sent_1"));
     assert_eq!(
-        out.rejected[1].message,
-        "results[1].status: bad; results[1].note: bad",
+        out.rejected[1].message, "results[1].status: bad; results[1].note: bad",
         "a refused entry's errors, joined"
     );
     assert_eq!(out.rejected[2].test_case_id, Some(cases[3].to_string()));
