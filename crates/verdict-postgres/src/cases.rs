@@ -15,8 +15,7 @@ use verdict_store::*;
 
 use crate::error::{Error, Result, db_err, is_unique_violation, other, unique_is_race};
 use crate::pool::{
-    Param, alloc_ids, analyze_after_insert, col, execute, page_bounds, query, query_found,
-    sorted_ids,
+    Param, alloc_ids, analyze_after_insert, col, execute, query, query_found, sorted_ids,
 };
 use crate::projects::get_project;
 
@@ -243,7 +242,7 @@ pub(crate) async fn list_cases<C: GenericClient>(
     query_: &CaseQuery,
     page: Page,
 ) -> Result<Listing<Case>> {
-    let (limit, offset) = page_bounds(page);
+    let (limit, offset) = page.bounds();
     // strpos() on lower() avoids LIKE's wildcards in user text.
     let filter = "project_id = $1 AND deleted_at IS NULL
         AND ($2::text IS NULL OR key = $2::text)

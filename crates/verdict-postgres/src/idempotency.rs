@@ -10,13 +10,11 @@
 use deadpool_postgres::Transaction;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use verdict_store::{IdempotencyKey, StoreError, Timestamp, UserId};
+use verdict_store::backend::idempotency::{decode, encode, expired_at};
+use verdict_store::{IdempotencyKey, Timestamp, UserId};
 
-use crate::error::{Result, db_err, other};
+use crate::error::{Result, db_err};
 use crate::pool::{Param, col, execute};
-
-/// Idempotency records older than this are forgotten.
-const TTL_MS: i64 = 24 * 60 * 60 * 1000;
 /// Old records removed per write at most, so cleaning never makes one
 /// request slow.
 const SWEEP_BATCH: i64 = 500;
@@ -46,7 +44,7 @@ pub(crate) async fn replay<T: DeserializeOwned>(
         ),
     )
     .map_err(db_err)?;
-    let (user, since) = (actor.get(), now.millis() - TTL_MS);
+    let (user, since) = (actor.get(), expired_at(now));
     let lock_params: [&Param<'_>; 3] = [&LOCK_CLASS, &user, &idem.key];
     let look_params: [&Param<'_>; 3] = [&user, &idem.key, &since];
     let (_, stored) = tokio::try_join!(
@@ -57,14 +55,8 @@ pub(crate) async fn replay<T: DeserializeOwned>(
     let Some(row) = stored else {
         return Ok(None);
     };
-    let fingerprint: Vec<u8> = col(&row, 0)?;
-    if fingerprint != idem.fingerprint {
-        return Err(StoreError::IdempotencyKeyReused.into());
-    }
-    let outcome: Vec<u8> = col(&row, 1)?;
-    serde_json::from_slice(&outcome)
-        .map(Some)
-        .map_err(|e| other(format!("stored idempotent answer unreadable: {e}")))
+    let (fingerprint, outcome): (Vec<u8>, Vec<u8>) = (col(&row, 0)?, col(&row, 1)?);
+    Ok(Some(decode(idem, &fingerprint, &outcome)?))
 }
 
 /// Keeps the answer for retries with the same key (and forgets a batch of
@@ -76,9 +68,8 @@ pub(crate) async fn remember<T: Serialize>(
     now: Timestamp,
     outcome: &T,
 ) -> Result<()> {
-    let stored = serde_json::to_vec(outcome)
-        .map_err(|e| other(format!("cannot store idempotent answer: {e}")))?;
-    let (user, at, expired) = (actor.get(), now.millis(), now.millis() - TTL_MS);
+    let stored = encode(outcome)?;
+    let (user, at, expired) = (actor.get(), now.millis(), expired_at(now));
     let fingerprint = &idem.fingerprint[..];
     let sweep_params: [&Param<'_>; 2] = [&expired, &SWEEP_BATCH];
     let keep_params: [&Param<'_>; 5] = [&user, &idem.key, &fingerprint, &stored, &at];

@@ -355,8 +355,3 @@ pub(crate) fn sorted_ids(rows: &[Row]) -> Result<Vec<i64>> {
     ids.sort_unstable();
     Ok(ids)
 }
-
-/// `(limit, offset)` of a page.
-pub(crate) fn page_bounds(page: verdict_store::Page) -> (i64, i64) {
-    (i64::from(page.per_page), page.offset())
-}

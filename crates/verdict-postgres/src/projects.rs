@@ -5,7 +5,7 @@ use tokio_postgres::Row;
 use verdict_store::*;
 
 use crate::error::{Result, other};
-use crate::pool::{Param, col, execute, page_bounds, query, query_found, query_opt};
+use crate::pool::{Param, col, execute, query, query_found, query_opt};
 use crate::users::{get_user, user_at};
 
 fn project_row(r: &Row) -> Result<Project> {
@@ -64,7 +64,7 @@ pub(crate) async fn list_projects<C: GenericClient>(
     member: Option<UserId>,
     page: Page,
 ) -> Result<Listing<Project>> {
-    let (limit, offset) = page_bounds(page);
+    let (limit, offset) = page.bounds();
     let (total, rows) = match member {
         None => {
             let params: [&Param<'_>; 2] = [&limit, &offset];

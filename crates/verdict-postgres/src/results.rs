@@ -3,12 +3,66 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
+use verdict_store::backend;
 use verdict_store::*;
 
-use crate::bulk::{add_history, status_code, status_of};
-use crate::error::Result;
-use crate::pool::{Param, col, execute, page_bounds, query, query_found};
+use crate::error::{Result, other};
+use crate::pool::{Param, col, execute, query, query_found};
 use crate::runs::{add_counts, get_run, lock_open_run};
+
+pub(crate) fn status_of(code: i16) -> Result<Status> {
+    Status::from_code(i64::from(code)).ok_or_else(|| other(format!("unknown status code {code}")))
+}
+
+pub(crate) fn status_code(status: Status) -> i16 {
+    // Codes are 0..=4 (see `Status::code`).
+    i16::try_from(status.code()).unwrap_or(i16::MAX)
+}
+
+/// Appends one history row per execution; ids increase in slice order (they
+/// are drawn from the sequence, sorted, and the `n`-th goes to the `n`-th
+/// execution; see `runs::insert_results_from`).
+pub(crate) async fn add_history(
+    tx: &Transaction<'_>,
+    executions: &[(i64, &Execution)],
+    actor: UserId,
+    now: Timestamp,
+) -> Result<u64> {
+    if executions.is_empty() {
+        return Ok(0);
+    }
+    let results: Vec<i64> = executions.iter().map(|(r, _)| *r).collect();
+    let statuses: Vec<i16> = executions
+        .iter()
+        .map(|(_, e)| status_code(e.status))
+        .collect();
+    let notes: Vec<Option<&str>> = executions.iter().map(|(_, e)| e.note.as_deref()).collect();
+    let elapsed: Vec<Option<i64>> = executions.iter().map(|(_, e)| e.elapsed_ms).collect();
+    execute(
+        tx,
+        "WITH e AS (
+             SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[])
+                 WITH ORDINALITY AS e(result_id, status, note, elapsed_ms, n)
+         ),
+         drawn AS (
+             SELECT array_agg(id ORDER BY id) AS ids
+             FROM (SELECT nextval('history_id_seq') AS id FROM e) AS d
+         )
+         INSERT INTO history (id, result_id, status, note, elapsed_ms, tested_by, tested_at)
+         OVERRIDING SYSTEM VALUE
+         SELECT drawn.ids[e.n], e.result_id, e.status, e.note, e.elapsed_ms, $5, $6
+         FROM e CROSS JOIN drawn",
+        &[
+            &results,
+            &statuses,
+            &notes,
+            &elapsed,
+            &actor.get(),
+            &now.millis(),
+        ],
+    )
+    .await
+}
 
 const COLUMNS: &str =
     "r.id, r.run_id, r.case_id, c.title, r.status, r.note, r.elapsed_ms, r.tested_by, r.tested_at";
@@ -33,47 +87,34 @@ pub(crate) async fn list_results<C: GenericClient>(
     query_: &ResultQuery,
 ) -> Result<Listing<TestResult>> {
     let counts = get_run(c, run).await?.counts;
-    let mut statuses = query_.statuses.clone();
-    statuses.sort_by_key(|s| s.code());
-    statuses.dedup();
+    let page = query_.bounds();
     if let Some(q) = &query_.q {
-        return search_results(c, run, &statuses, q, query_).await;
+        return search_results(c, run, &page, q).await;
     }
-    let total = if statuses.is_empty() {
-        counts.total()
-    } else {
-        statuses.iter().map(|s| counts.get(*s)).sum()
-    };
-    let (limit, offset) = page_bounds(query_.page);
-    let after = query_.after.map_or(0, |a| a.get());
-    // Each status is its own ordered index range (run_id, status, id); a
-    // union of their first offset+limit ids, merged by id (Merge Append),
-    // serves any filter without sorting the whole run.
-    let ids = if statuses.is_empty() {
-        "SELECT id FROM results WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3 OFFSET $4"
-            .to_string()
-    } else {
-        let arms: Vec<String> = statuses
-            .iter()
-            .map(|s| {
-                format!(
-                    "SELECT id FROM (SELECT id FROM results WHERE run_id = $1 AND status = {}
-                      AND id > $2 ORDER BY id LIMIT $3::bigint + $4::bigint) AS s{}",
-                    status_code(*s),
-                    status_code(*s)
-                )
-            })
-            .collect();
-        format!(
-            "{} ORDER BY id LIMIT $3 OFFSET $4",
-            arms.join(" UNION ALL ")
-        )
-    };
+    let total = counts.matching(&page.statuses);
+    // Merged by id with a Merge Append.
+    let ids = backend::ids_by_status(
+        &page.statuses,
+        "SELECT id FROM results WHERE run_id = $1 AND id > $2 ORDER BY id LIMIT $3 OFFSET $4",
+        |s| {
+            let code = status_code(s);
+            format!(
+                "SELECT id FROM (SELECT id FROM results WHERE run_id = $1 AND status = {code}
+                  AND id > $2 ORDER BY id LIMIT $3::bigint + $4::bigint) AS s{code}"
+            )
+        },
+        "ORDER BY id LIMIT $3 OFFSET $4",
+    );
     let sql = format!(
         "SELECT {COLUMNS} FROM ({ids}) page JOIN results r ON r.id = page.id
          JOIN cases c ON c.id = r.case_id ORDER BY r.id"
     );
-    let rows = query(c, &sql, &[&run.get(), &after, &limit, &offset]).await?;
+    let rows = query(
+        c,
+        &sql,
+        &[&run.get(), &page.after, &page.limit, &page.offset],
+    )
+    .await?;
     Ok(Listing {
         items: rows.iter().map(result_row).collect::<Result<_>>()?,
         total,
@@ -87,11 +128,10 @@ pub(crate) async fn list_results<C: GenericClient>(
 async fn search_results<C: GenericClient>(
     c: &C,
     run: RunId,
-    statuses: &[Status],
+    page: &ResultBounds,
     q: &str,
-    query_: &ResultQuery,
 ) -> Result<Listing<TestResult>> {
-    let codes: Vec<i16> = statuses.iter().map(|s| status_code(*s)).collect();
+    let codes: Vec<i16> = page.statuses.iter().map(|s| status_code(*s)).collect();
     let all = codes.is_empty();
     let filter = "r.run_id = $1 AND ($2 OR r.status = ANY($3))
         AND strpos(lower(c.title), lower($4)) > 0";
@@ -101,8 +141,6 @@ async fn search_results<C: GenericClient>(
         &query_found(c, &count_sql, &[&run.get(), &all, &codes, &q]).await?,
         0,
     )?;
-    let (limit, offset) = page_bounds(query_.page);
-    let after = query_.after.map_or(0, |a| a.get());
     let sql = format!(
         "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
          WHERE {filter} AND r.id > $5 ORDER BY r.id LIMIT $6 OFFSET $7"
@@ -110,7 +148,15 @@ async fn search_results<C: GenericClient>(
     let rows = query(
         c,
         &sql,
-        &[&run.get(), &all, &codes, &q, &after, &limit, &offset],
+        &[
+            &run.get(),
+            &all,
+            &codes,
+            &q,
+            &page.after,
+            &page.limit,
+            &page.offset,
+        ],
     )
     .await?;
     Ok(Listing {
@@ -145,14 +191,8 @@ pub(crate) async fn record_result(
          WHERE r.id = $1 AND r.run_id = $2 FOR UPDATE OF r"
     );
     let mut result = result_row(&query_found(tx, &sql, &[&id.get(), &run.get()]).await?)?;
-    let mut delta = Counts::default();
-    delta.add(result.status, -1);
-    delta.add(execution.status, 1);
-    let (by, at) = if execution.status == Status::NotTested {
-        (None, None)
-    } else {
-        (Some(actor), Some(now))
-    };
+    let delta = Counts::moved(result.status, execution.status);
+    let (by, at) = execution.tested(actor, now);
     let (result_id, status) = (id.get(), status_code(execution.status));
     let (by_id, at_ms) = (by.map(|u| u.get()), at.map(|t| t.millis()));
     let params: [&Param<'_>; 6] = [
@@ -188,7 +228,7 @@ pub(crate) async fn result_history<C: GenericClient>(
     page: Page,
 ) -> Result<Listing<HistoryEntry>> {
     get_result(c, run, id).await?;
-    let (limit, offset) = page_bounds(page);
+    let (limit, offset) = page.bounds();
     let result = id.get();
     let params: [&Param<'_>; 3] = [&result, &limit, &offset];
     let (total, rows) = tokio::try_join!(

@@ -9,7 +9,7 @@ use tokio_postgres::Row;
 use verdict_store::*;
 
 use crate::error::{Error, Result};
-use crate::pool::{Param, analyze_after_insert, col, page_bounds, query, query_found, query_opt};
+use crate::pool::{Param, analyze_after_insert, col, query, query_found, query_opt};
 use crate::projects::get_project;
 
 pub(crate) const COLUMNS: &str = "id, project_id, name, description, key, created_at, closed_at,
@@ -24,11 +24,7 @@ pub(crate) fn run_row(r: &Row) -> Result<Run> {
         description: col(r, 3)?,
         key: col(r, 4)?,
         created_at: Timestamp::from_millis(col(r, 5)?),
-        state: if closed_at.is_some() {
-            RunState::Closed
-        } else {
-            RunState::Open
-        },
+        state: RunState::of(closed_at),
         closed_at,
         counts: Counts {
             passed: col(r, 7)?,
@@ -45,11 +41,15 @@ pub(crate) async fn get_run<C: GenericClient>(c: &C, id: RunId) -> Result<Run> {
     run_row(&query_found(c, &sql, &[&id.get()]).await?)
 }
 
-/// Locks the run row (every result write starts here) and checks that the
-/// run is open.
-pub(crate) async fn lock_open_run(tx: &Transaction<'_>, id: RunId) -> Result<Run> {
+/// Locks the run row: every write of a run's results starts here.
+pub(crate) async fn lock_run(tx: &Transaction<'_>, id: RunId) -> Result<Run> {
     let sql = format!("SELECT {COLUMNS} FROM runs WHERE id = $1 FOR UPDATE");
-    let run = run_row(&query_found(tx, &sql, &[&id.get()]).await?)?;
+    run_row(&query_found(tx, &sql, &[&id.get()]).await?)
+}
+
+/// Locks the run row (see [`lock_run`]) and checks that the run is open.
+pub(crate) async fn lock_open_run(tx: &Transaction<'_>, id: RunId) -> Result<Run> {
+    let run = lock_run(tx, id).await?;
     if run.state == RunState::Closed {
         return Err(StoreError::run_closed().into());
     }
@@ -245,7 +245,7 @@ pub(crate) async fn list_runs<C: GenericClient>(
     state: Option<RunState>,
     page: Page,
 ) -> Result<Listing<Run>> {
-    let (limit, offset) = page_bounds(page);
+    let (limit, offset) = page.bounds();
     let open = state.map(|s| s == RunState::Open);
     let filter = "project_id = $1 AND ($2::boolean IS NULL OR $2::boolean = (closed_at IS NULL))";
     let count = format!("SELECT count(*) FROM runs WHERE {filter}");

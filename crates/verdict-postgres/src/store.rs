@@ -1,15 +1,18 @@
 //! The [`Store`] trait, method by method: each one is a transaction (or a
-//! read) running one of the resource modules' functions.
+//! read) running one of the resource modules' functions, in a `debug` span
+//! named after the method (its statements run in the same task, so under
+//! that span).
 
 use async_trait::async_trait;
+use verdict_store::backend;
 use verdict_store::*;
 
 use crate::pool::{read, snapshot, statement, write_tx};
-use crate::users::TOUCH_EVERY_MS;
 use crate::{PgStore, bulk, cases, import, projects, results, runs, users};
 
 #[async_trait]
 impl Store for PgStore {
+    #[tracing::instrument(skip_all, level = "debug")]
     async fn ping(&self) -> StoreResult<()> {
         read!(self, |c| async {
             c.simple_query("SELECT 1")
@@ -29,26 +32,32 @@ impl Store for PgStore {
         }
     }
 
+    #[tracing::instrument(skip_all, level = "debug")]
     async fn create_user(&self, user: NewUser, now: Timestamp) -> StoreResult<User> {
         write_tx!(self, |tx| users::create_user(&tx, &user, now))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %id))]
     async fn get_user(&self, id: UserId) -> StoreResult<User> {
         read!(self, |c| users::get_user(&c, id))
     }
 
+    #[tracing::instrument(skip_all, level = "debug")]
     async fn login_lookup(&self, email: String) -> StoreResult<Option<(User, Option<String>)>> {
         read!(self, |c| users::login_lookup(&c, &email))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
     async fn set_password(&self, user: UserId, hash: Option<String>) -> StoreResult<()> {
         write_tx!(self, |tx| users::set_password(&tx, user, hash.as_deref()))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(page = page.page))]
     async fn list_users(&self, page: Page) -> StoreResult<Listing<User>> {
         snapshot!(self, |tx| users::list_users(&tx, page))
     }
 
+    #[tracing::instrument(skip_all, level = "debug")]
     async fn bootstrap_admin(
         &self,
         token: Option<TokenHash>,
@@ -63,6 +72,7 @@ impl Store for PgStore {
         ))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(public = public.len()))]
     async fn revoke_start_tokens(
         &self,
         keep: Option<TokenHash>,
@@ -75,6 +85,7 @@ impl Store for PgStore {
         ))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
     async fn create_token(
         &self,
         user: UserId,
@@ -85,6 +96,7 @@ impl Store for PgStore {
         write_tx!(self, |tx| users::create_token(&tx, user, &name, &hash, now))
     }
 
+    #[tracing::instrument(skip_all, level = "debug")]
     async fn authenticate(
         &self,
         hash: TokenHash,
@@ -94,31 +106,36 @@ impl Store for PgStore {
         let Some((user, token, last_used)) = found else {
             return Ok(None);
         };
-        if last_used.is_none_or(|t| now.millis() - t.millis() > TOUCH_EVERY_MS) {
+        if backend::needs_touch(last_used, now) {
             // Noting the use is not worth failing or delaying the request.
             let store = self.clone();
-            tokio::spawn(async move {
+            let touch = async move {
                 let touched = statement!(store, |c| users::touch_token(&c, token, now));
                 if let Err(e) = touched {
                     tracing::debug!(error = %e, "could not note a token's use");
                 }
-            });
+            };
+            tokio::spawn(tracing::Instrument::in_current_span(touch));
         }
         Ok(Some((user, token)))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
     async fn list_tokens(&self, user: UserId) -> StoreResult<Vec<Token>> {
         read!(self, |c| users::list_tokens(&c, user))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(token = %id))]
     async fn get_token(&self, id: TokenId) -> StoreResult<Token> {
         read!(self, |c| users::get_token(&c, id))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(token = %id))]
     async fn delete_token(&self, id: TokenId) -> StoreResult<()> {
         statement!(self, |c| users::delete_token(&c, id))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(creator = %creator))]
     async fn create_project(
         &self,
         name: String,
@@ -130,10 +147,12 @@ impl Store for PgStore {
         ))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %id))]
     async fn get_project(&self, id: ProjectId) -> StoreResult<Project> {
         read!(self, |c| projects::get_project(&c, id))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(page = page.page))]
     async fn list_projects(
         &self,
         member: Option<UserId>,
@@ -142,10 +161,12 @@ impl Store for PgStore {
         snapshot!(self, |tx| projects::list_projects(&tx, member, page))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, user = %user))]
     async fn role(&self, project: ProjectId, user: UserId) -> StoreResult<Option<Role>> {
         read!(self, |c| projects::role(&c, project, user))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, user = %user))]
     async fn set_member(
         &self,
         project: ProjectId,
@@ -155,14 +176,17 @@ impl Store for PgStore {
         write_tx!(self, |tx| projects::set_member(&tx, project, user, role))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, user = %user))]
     async fn remove_member(&self, project: ProjectId, user: UserId) -> StoreResult<()> {
         statement!(self, |c| projects::remove_member(&c, project, user))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
     async fn list_members(&self, project: ProjectId) -> StoreResult<Vec<Member>> {
         read!(self, |c| projects::list_members(&c, project))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
     async fn create_case(
         &self,
         project: ProjectId,
@@ -172,6 +196,7 @@ impl Store for PgStore {
         write_tx!(self, |tx| cases::create_case(&tx, project, &case, now))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, cases = new.len()))]
     async fn upsert_cases(
         &self,
         project: ProjectId,
@@ -183,10 +208,12 @@ impl Store for PgStore {
         ))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(case = %id))]
     async fn get_case(&self, id: CaseId) -> StoreResult<Case> {
         read!(self, |c| cases::get_case(&c, id))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, page = page.page))]
     async fn list_cases(
         &self,
         project: ProjectId,
@@ -196,14 +223,17 @@ impl Store for PgStore {
         snapshot!(self, |tx| cases::list_cases(&tx, project, &query, page))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(case = %id))]
     async fn update_case(&self, id: CaseId, patch: CasePatch) -> StoreResult<Case> {
         write_tx!(self, |tx| cases::update_case(&tx, id, &patch))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(case = %id))]
     async fn delete_case(&self, id: CaseId) -> StoreResult<()> {
         statement!(self, |c| cases::delete_case(&c, id))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
     async fn create_run(
         &self,
         project: ProjectId,
@@ -216,10 +246,12 @@ impl Store for PgStore {
         ))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
     async fn get_run(&self, id: RunId) -> StoreResult<Run> {
         read!(self, |c| runs::get_run(&c, id))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, page = page.page))]
     async fn list_runs(
         &self,
         project: ProjectId,
@@ -229,20 +261,24 @@ impl Store for PgStore {
         snapshot!(self, |tx| runs::list_runs(&tx, project, state, page))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
     async fn update_run(&self, id: RunId, patch: RunPatch) -> StoreResult<Run> {
         write_tx!(self, |tx| runs::update_run(&tx, id, &patch))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %id, cases = cases.len()))]
     async fn add_cases_to_run(&self, id: RunId, cases: Vec<CaseId>) -> StoreResult<Run> {
         write_tx!(self, rows = cases.len(), |tx| runs::add_cases_to_run(
             &tx, id, &cases
         ))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
     async fn close_run(&self, id: RunId, now: Timestamp) -> StoreResult<Run> {
         write_tx!(self, |tx| runs::close_run(&tx, id, now))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run))]
     async fn list_results(
         &self,
         run: RunId,
@@ -251,10 +287,12 @@ impl Store for PgStore {
         snapshot!(self, |tx| results::list_results(&tx, run, &query))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %id))]
     async fn get_result(&self, run: RunId, id: ResultId) -> StoreResult<TestResult> {
         read!(self, |c| results::get_result(&c, run, id))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %id))]
     async fn record_result(
         &self,
         run: RunId,
@@ -268,18 +306,21 @@ impl Store for PgStore {
         ))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %request.run, entries = request.entries.len()))]
     async fn record_bulk(&self, request: BulkRequest) -> StoreResult<BulkOutcome> {
         write_tx!(self, rows = request.entries.len(), |tx| bulk::record_bulk(
             &tx, &request
         ))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %request.run, entries = request.entries.len()))]
     async fn import_results(&self, request: ImportRequest) -> StoreResult<ImportOutcome> {
         write_tx!(self, rows = request.entries.len(), |tx| {
             import::import_keyed(&tx, &request)
         })
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %id))]
     async fn result_history(
         &self,
         run: RunId,

@@ -2,13 +2,11 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
+use verdict_store::backend::{self, BOOTSTRAP_EMAIL, BOOTSTRAP_TOKEN_NAME, TOUCH_EVERY_MS};
 use verdict_store::*;
 
 use crate::error::{Error, Result, db_err, is_unique_violation};
-use crate::pool::{Param, col, execute, page_bounds, query, query_found, query_opt};
-
-/// Token use is noted at most this often, so authenticating stays a read.
-pub(crate) const TOUCH_EVERY_MS: i64 = 60_000;
+use crate::pool::{Param, col, execute, query, query_found, query_opt};
 
 /// `pg_advisory_xact_lock` key held while bootstrapping, so instances that
 /// start together create one admin ("verdict" + 2).
@@ -59,11 +57,7 @@ pub(crate) async fn create_user(
     ];
     match tx.query_one(&stmt, &params).await {
         Ok(row) => user_at(&row, 0),
-        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
-            code: "duplicate_email",
-            message: format!("a user with email {:?} already exists", user.email),
-        }
-        .into()),
+        Err(e) if is_unique_violation(&e) => Err(backend::duplicate_email(&user.email).into()),
         Err(e) => Err(db_err(e)),
     }
 }
@@ -106,7 +100,7 @@ pub(crate) async fn set_password<C: GenericClient>(
 }
 
 pub(crate) async fn list_users<C: GenericClient>(c: &C, page: Page) -> Result<Listing<User>> {
-    let (limit, offset) = page_bounds(page);
+    let (limit, offset) = page.bounds();
     let sql = format!("SELECT {USER_COLUMNS} FROM users u ORDER BY u.id LIMIT $1 OFFSET $2");
     let params: [&Param<'_>; 2] = [&limit, &offset];
     let (total, rows) = tokio::try_join!(
@@ -142,8 +136,6 @@ pub(crate) async fn bootstrap_admin(
     fresh: &TokenHash,
     now: Timestamp,
 ) -> Result<Bootstrap> {
-    const NAME: &str = "admin";
-    const EMAIL: &str = "admin@localhost";
     execute(tx, "SELECT pg_advisory_xact_lock($1)", &[&BOOTSTRAP_LOCK]).await?;
     let hash = match token {
         Some(hash) => {
@@ -175,7 +167,7 @@ pub(crate) async fn bootstrap_admin(
     let existing = query_opt(
         tx,
         "SELECT id FROM users WHERE lower(email) = $1",
-        &[&EMAIL],
+        &[&BOOTSTRAP_EMAIL],
     )
     .await?;
     let (user, created) = match existing {
@@ -184,17 +176,12 @@ pub(crate) async fn bootstrap_admin(
             execute(tx, "UPDATE users SET admin = true WHERE id = $1", &[&id]).await?;
             (get_user(tx, UserId::from_db(id)).await?, false)
         }
-        None => {
-            let new = NewUser {
-                name: NAME.into(),
-                email: EMAIL.into(),
-                password_hash: None,
-                admin: true,
-            };
-            (create_user(tx, &new, now).await?, true)
-        }
+        None => (
+            create_user(tx, &backend::bootstrap_admin(), now).await?,
+            true,
+        ),
     };
-    insert_token(tx, user.id, "bootstrap", hash, now).await?;
+    insert_token(tx, user.id, BOOTSTRAP_TOKEN_NAME, hash, now).await?;
     if token.is_some() {
         mark_given_at_start(tx, hash).await?;
     }
@@ -262,9 +249,7 @@ pub(crate) async fn authenticate<C: GenericClient>(
         return Ok(None);
     };
     let stored: Vec<u8> = col(&row, 7)?;
-    // The index found it by hash already; compare again in constant time so
-    // no code path leaks how much of a hash matched.
-    if !constant_time_eq(&stored, &hash.0) {
+    if !backend::same_hash(&stored, hash) {
         return Ok(None);
     }
     let last = col::<Option<i64>>(&row, 6)?.map(Timestamp::from_millis);
@@ -273,10 +258,6 @@ pub(crate) async fn authenticate<C: GenericClient>(
         TokenId::from_db(col(&row, 5)?),
         last,
     )))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Notes a token's use. The condition repeats the caller's check, so

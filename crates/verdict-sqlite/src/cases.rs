@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use verdict_store::*;
 
 use crate::projects::get_project;
-use crate::{check_page, db_err, found, is_unique_violation};
+use crate::{db_err, found, is_unique_violation};
 
 const COLUMNS: &str = "id, project_id, title, key, suite, created_at";
 
@@ -127,7 +127,7 @@ pub(crate) fn list_cases(
     query: &CaseQuery,
     page: Page,
 ) -> StoreResult<Listing<Case>> {
-    let (limit, offset) = check_page(page);
+    let (limit, offset) = page.bounds();
     // A plain substring test (no LIKE wildcards in user text), ignoring
     // case beyond ASCII like PostgreSQL's lower(): see `search`.
     let filter = "project_id = ?1 AND deleted_at IS NULL

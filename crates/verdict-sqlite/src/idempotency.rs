@@ -5,12 +5,10 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use verdict_store::{IdempotencyKey, StoreError, StoreResult, Timestamp, UserId};
+use verdict_store::backend::idempotency::{decode, encode, expired_at};
+use verdict_store::{IdempotencyKey, StoreResult, Timestamp, UserId};
 
 use crate::db_err;
-
-/// Idempotency records older than this are forgotten.
-const TTL_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// The stored answer for this key, if the same request was made before;
 /// `IdempotencyKeyReused` if the key was used for another request.
@@ -24,20 +22,14 @@ pub(crate) fn replay<T: DeserializeOwned>(
         .query_row(
             "SELECT fingerprint, outcome FROM idempotency
              WHERE user_id = ?1 AND key = ?2 AND created_at > ?3",
-            params![actor.get(), idem.key, now.millis() - TTL_MS],
+            params![actor.get(), idem.key, expired_at(now)],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()
         .map_err(db_err)?;
-    let Some((fingerprint, outcome)) = stored else {
-        return Ok(None);
-    };
-    if fingerprint != idem.fingerprint {
-        return Err(StoreError::IdempotencyKeyReused);
-    }
-    serde_json::from_slice(&outcome)
-        .map(Some)
-        .map_err(|e| StoreError::Other(format!("stored idempotent answer unreadable: {e}")))
+    stored
+        .map(|(fingerprint, outcome)| decode(idem, &fingerprint, &outcome))
+        .transpose()
 }
 
 /// Keeps the answer for retries with the same key (and forgets old ones).
@@ -48,11 +40,10 @@ pub(crate) fn remember<T: Serialize>(
     now: Timestamp,
     outcome: &T,
 ) -> StoreResult<()> {
-    let stored = serde_json::to_vec(outcome)
-        .map_err(|e| StoreError::Other(format!("cannot store idempotent answer: {e}")))?;
+    let stored = encode(outcome)?;
     c.execute(
         "DELETE FROM idempotency WHERE created_at <= ?1",
-        [now.millis() - TTL_MS],
+        [expired_at(now)],
     )
     .map_err(db_err)?;
     c.execute(

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use verdict_store::*;
 
 use crate::users::{get_user, user_row};
-use crate::{check_page, db_err, found};
+use crate::{db_err, found};
 
 fn project_row(r: &Row<'_>) -> rusqlite::Result<Project> {
     Ok(Project {
@@ -50,7 +50,7 @@ pub(crate) fn list_projects(
     member: Option<UserId>,
     page: Page,
 ) -> StoreResult<Listing<Project>> {
-    let (limit, offset) = check_page(page);
+    let (limit, offset) = page.bounds();
     let (items, total) = match member {
         None => {
             let total = c

@@ -1,14 +1,16 @@
-//! Results and their history: listing without scans, single executions and
-//! bulk uploads (atomic or partial, idempotent on request).
+//! Results and their history: listing without scans, one result, a single
+//! execution. Bulk uploads are in [`crate::bulk`].
 
-use std::collections::HashMap;
-
-use rusqlite::{CachedStatement, Connection, OptionalExtension, Row, params, params_from_iter};
+use rusqlite::{CachedStatement, Connection, Row, params, params_from_iter};
+use verdict_store::backend;
 use verdict_store::*;
 
-use crate::idempotency;
-use crate::runs::{get_run, open_run};
-use crate::{check_page, db_err, found, status_of, ts};
+use crate::runs::{add_counts, get_run};
+use crate::{db_err, found, ts};
+
+pub(crate) fn status_of(code: i64) -> rusqlite::Result<Status> {
+    Status::from_code(code).ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(0, code))
+}
 
 const COLUMNS: &str =
     "r.id, r.run_id, r.case_id, c.title, r.status, r.note, r.elapsed_ms, r.tested_by, r.tested_at";
@@ -33,40 +35,22 @@ pub(crate) fn list_results(
     query: &ResultQuery,
 ) -> StoreResult<Listing<TestResult>> {
     let counts = get_run(c, run)?.counts;
-    let mut statuses = query.statuses.clone();
-    statuses.sort_by_key(|s| s.code());
-    statuses.dedup();
+    let page = query.bounds();
     if let Some(q) = &query.q {
-        return search_results(c, run, &statuses, q, query);
+        return search_results(c, run, &page, q);
     }
-    let total = if statuses.is_empty() {
-        counts.total()
-    } else {
-        statuses.iter().map(|s| counts.get(*s)).sum()
-    };
-    let (limit, offset) = check_page(query.page);
-    let after = query.after.map_or(0, |a| a.get());
-    // Each status is its own ordered index range (run_id, status, id); a
-    // union of their first offset+limit ids, merged by id, serves any filter
-    // without sorting the whole run.
-    let ids = if statuses.is_empty() {
-        "SELECT id FROM results WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3 OFFSET ?4"
-            .to_string()
-    } else {
-        let arms: Vec<String> = statuses
-            .iter()
-            .map(|s| {
-                format!(
-                    "SELECT id FROM (SELECT id FROM results WHERE run_id = ?1 AND status = {} AND id > ?2 ORDER BY id LIMIT ?3 + ?4)",
-                    s.code()
-                )
-            })
-            .collect();
-        format!(
-            "{} ORDER BY id LIMIT ?3 OFFSET ?4",
-            arms.join(" UNION ALL ")
-        )
-    };
+    let total = counts.matching(&page.statuses);
+    let ids = backend::ids_by_status(
+        &page.statuses,
+        "SELECT id FROM results WHERE run_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3 OFFSET ?4",
+        |s| {
+            format!(
+                "SELECT id FROM (SELECT id FROM results WHERE run_id = ?1 AND status = {} AND id > ?2 ORDER BY id LIMIT ?3 + ?4)",
+                s.code()
+            )
+        },
+        "ORDER BY id LIMIT ?3 OFFSET ?4",
+    );
     let sql = format!(
         "SELECT {COLUMNS} FROM ({ids}) page JOIN results r ON r.id = page.id
          JOIN cases c ON c.id = r.case_id ORDER BY r.id"
@@ -74,7 +58,7 @@ pub(crate) fn list_results(
     let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
     let items = stmt
         .query_map(
-            params_from_iter([run.get(), after, limit, offset]),
+            params_from_iter([run.get(), page.after, page.limit, page.offset]),
             result_row,
         )
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -89,16 +73,15 @@ pub(crate) fn list_results(
 fn search_results(
     c: &Connection,
     run: RunId,
-    statuses: &[Status],
+    page: &ResultBounds,
     q: &str,
-    query: &ResultQuery,
 ) -> StoreResult<Listing<TestResult>> {
     // Status codes are our own small integers, safe to inline; the title
     // test is the case search's (`search`).
-    let status_filter = if statuses.is_empty() {
+    let status_filter = if page.statuses.is_empty() {
         String::new()
     } else {
-        let codes: Vec<String> = statuses.iter().map(|s| s.code().to_string()).collect();
+        let codes: Vec<String> = page.statuses.iter().map(|s| s.code().to_string()).collect();
         format!(" AND r.status IN ({})", codes.join(", "))
     };
     let q = crate::search::fold(q);
@@ -109,8 +92,6 @@ fn search_results(
         ))
         .and_then(|mut stmt| stmt.query_row(params![run.get(), q], |r| r.get(0)))
         .map_err(db_err)?;
-    let (limit, offset) = check_page(query.page);
-    let after = query.after.map_or(0, |a| a.get());
     let mut stmt = c
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
@@ -120,7 +101,10 @@ fn search_results(
         ))
         .map_err(db_err)?;
     let items = stmt
-        .query_map(params![run.get(), after, limit, offset, q], result_row)
+        .query_map(
+            params![run.get(), page.after, page.limit, page.offset, q],
+            result_row,
+        )
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(db_err)?;
     Ok(Listing { items, total })
@@ -139,13 +123,13 @@ pub(crate) fn get_result(c: &Connection, run: RunId, id: ResultId) -> StoreResul
 /// The two statements that write one execution (the result's current
 /// state and its history row), looked up in the statement cache once for
 /// however many executions follow.
-struct Executions<'c> {
+pub(crate) struct Executions<'c> {
     update: CachedStatement<'c>,
     history: CachedStatement<'c>,
 }
 
 impl<'c> Executions<'c> {
-    fn prepare(c: &'c Connection) -> StoreResult<Self> {
+    pub(crate) fn prepare(c: &'c Connection) -> StoreResult<Self> {
         Ok(Executions {
             update: c
                 .prepare_cached(
@@ -162,20 +146,16 @@ impl<'c> Executions<'c> {
         })
     }
 
-    /// Writes one execution of `result`. Returns the `tested_by` and
-    /// `tested_at` it stored.
-    fn apply(
+    /// Writes one execution of `result`.
+    pub(crate) fn apply(
         &mut self,
         result: i64,
         execution: &Execution,
         actor: UserId,
         now: Timestamp,
-    ) -> StoreResult<(Option<i64>, Option<i64>)> {
-        let (by, at) = if execution.status == Status::NotTested {
-            (None, None)
-        } else {
-            (Some(actor.get()), Some(now.millis()))
-        };
+    ) -> StoreResult<()> {
+        let (by, at) = execution.tested(actor, now);
+        let (by, at) = (by.map(UserId::get), at.map(Timestamp::millis));
         self.update
             .execute(params![
                 result,
@@ -196,27 +176,8 @@ impl<'c> Executions<'c> {
                 now.millis()
             ])
             .map_err(db_err)?;
-        Ok((by, at))
+        Ok(())
     }
-}
-
-pub(crate) fn add_counts(c: &Connection, run: RunId, delta: &Counts) -> StoreResult<()> {
-    let mut stmt = c
-        .prepare_cached(
-            "UPDATE runs SET passed = passed + ?2, failed = failed + ?3, blocked = blocked + ?4,
-             retest = retest + ?5, not_tested = not_tested + ?6 WHERE id = ?1",
-        )
-        .map_err(db_err)?;
-    stmt.execute(params![
-        run.get(),
-        delta.passed,
-        delta.failed,
-        delta.blocked,
-        delta.retest,
-        delta.not_tested
-    ])
-    .map_err(db_err)?;
-    Ok(())
 }
 
 pub(crate) fn record_result(
@@ -253,10 +214,9 @@ pub(crate) fn record_result(
     let (Some(old), Some(case), Some(title)) = (old, case, title) else {
         return Err(StoreError::NotFound);
     };
-    let (tested_by, tested_at) = Executions::prepare(c)?.apply(id.get(), execution, actor, now)?;
-    let mut delta = Counts::default();
-    delta.add(status_of(old).map_err(db_err)?, -1);
-    delta.add(execution.status, 1);
+    Executions::prepare(c)?.apply(id.get(), execution, actor, now)?;
+    let (tested_by, tested_at) = execution.tested(actor, now);
+    let delta = Counts::moved(status_of(old).map_err(db_err)?, execution.status);
     add_counts(c, run, &delta)?;
     Ok(TestResult {
         id,
@@ -266,132 +226,9 @@ pub(crate) fn record_result(
         status: execution.status,
         note: execution.note.clone(),
         elapsed_ms: execution.elapsed_ms,
-        tested_by: tested_by.map(UserId::from_db),
-        tested_at: tested_at.map(Timestamp::from_millis),
+        tested_by,
+        tested_at,
     })
-}
-
-/// Where each case of a bulk lives in the run: (result id, current status).
-pub(crate) fn locate(
-    c: &Connection,
-    run: &Run,
-    entries: &[BulkEntry],
-) -> StoreResult<HashMap<i64, (i64, Status)>> {
-    let mut located = HashMap::with_capacity(entries.len());
-    // A bulk that covers much of its run reads the run once; a small one
-    // looks up each case.
-    if entries.len() > 256 && (entries.len() as i64) * 8 >= run.counts.total() {
-        let mut stmt = c
-            .prepare_cached("SELECT case_id, id, status FROM results WHERE run_id = ?1")
-            .map_err(db_err)?;
-        let rows = stmt
-            .query_map([run.id.get()], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    (r.get::<_, i64>(1)?, status_of(r.get(2)?)?),
-                ))
-            })
-            .map_err(db_err)?;
-        for row in rows {
-            let (case, at) = row.map_err(db_err)?;
-            located.insert(case, at);
-        }
-        return Ok(located);
-    }
-    let mut stmt = c
-        .prepare_cached("SELECT id, status FROM results WHERE run_id = ?1 AND case_id = ?2")
-        .map_err(db_err)?;
-    for entry in entries {
-        let case = entry.case_id.get();
-        if located.contains_key(&case) {
-            continue;
-        }
-        let at = stmt
-            .query_row([run.id.get(), case], |r| {
-                Ok((r.get::<_, i64>(0)?, status_of(r.get(1)?)?))
-            })
-            .optional()
-            .map_err(db_err)?;
-        if let Some(at) = at {
-            located.insert(case, at);
-        }
-    }
-    Ok(located)
-}
-
-/// Applies located entries in order (each one execution, the last one per
-/// case current) and updates the run's counts. Entries whose case is not
-/// located are skipped; the caller has reported them.
-pub(crate) fn apply_located(
-    c: &Connection,
-    run: RunId,
-    entries: &[BulkEntry],
-    located: &mut HashMap<i64, (i64, Status)>,
-    actor: UserId,
-    now: Timestamp,
-) -> StoreResult<Vec<AppliedEntry>> {
-    let mut delta = Counts::default();
-    let mut results = Vec::with_capacity(entries.len());
-    let mut executions = Executions::prepare(c)?;
-    for entry in entries {
-        let Some(slot) = located.get_mut(&entry.case_id.get()) else {
-            continue;
-        };
-        executions.apply(slot.0, &entry.execution, actor, now)?;
-        delta.add(slot.1, -1);
-        delta.add(entry.execution.status, 1);
-        slot.1 = entry.execution.status;
-        results.push(AppliedEntry {
-            id: ResultId::from_db(slot.0),
-            test_case_id: entry.case_id,
-            status: entry.execution.status,
-        });
-    }
-    add_counts(c, run, &delta)?;
-    Ok(results)
-}
-
-pub(crate) fn record_bulk(c: &Connection, req: BulkRequest) -> StoreResult<BulkOutcome> {
-    if let Some(idem) = &req.idempotency
-        && let Some(mut outcome) = idempotency::replay::<BulkOutcome>(c, req.actor, idem, req.now)?
-    {
-        outcome.replayed = true;
-        return Ok(outcome);
-    }
-    let run = open_run(c, req.run)?;
-    let mut located = locate(c, &run, &req.entries)?;
-    let mut rejected = req.rejected;
-    let mut bad = Vec::new();
-    for entry in &req.entries {
-        if !located.contains_key(&entry.case_id.get()) {
-            let message = format!("{} is not in this run", entry.case_id);
-            bad.push(FieldError::new(
-                format!("results[{}].test_case_id", entry.index),
-                message.clone(),
-            ));
-            rejected.push(Rejection {
-                index: entry.index,
-                test_case_id: Some(entry.case_id.to_string()),
-                code: "case_not_in_run".into(),
-                message,
-            });
-        }
-    }
-    if !bad.is_empty() && !req.partial {
-        return Err(StoreError::Invalid(bad));
-    }
-    rejected.sort_by_key(|r| r.index);
-    let results = apply_located(c, run.id, &req.entries, &mut located, req.actor, req.now)?;
-    let outcome = BulkOutcome {
-        updated: results.len() as u64,
-        results,
-        rejected,
-        replayed: false,
-    };
-    if let Some(idem) = &req.idempotency {
-        idempotency::remember(c, req.actor, idem, req.now, &outcome)?;
-    }
-    Ok(outcome)
 }
 
 pub(crate) fn result_history(
@@ -401,7 +238,7 @@ pub(crate) fn result_history(
     page: Page,
 ) -> StoreResult<Listing<HistoryEntry>> {
     get_result(c, run, id)?;
-    let (limit, offset) = check_page(page);
+    let (limit, offset) = page.bounds();
     let total = c
         .query_row(
             "SELECT count(*) FROM history WHERE result_id = ?1",

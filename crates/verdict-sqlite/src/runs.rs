@@ -5,7 +5,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use verdict_store::*;
 
 use crate::projects::get_project;
-use crate::{check_page, db_err, found, ts};
+use crate::{db_err, found, ts};
 
 const COLUMNS: &str = "id, project_id, name, description, key, created_at, closed_at,
     passed, failed, blocked, retest, not_tested";
@@ -19,11 +19,7 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<Run> {
         description: r.get(3)?,
         key: r.get(4)?,
         created_at: Timestamp::from_millis(r.get(5)?),
-        state: if closed_at.is_some() {
-            RunState::Closed
-        } else {
-            RunState::Open
-        },
+        state: RunState::of(closed_at),
         closed_at,
         counts: Counts {
             passed: r.get(7)?,
@@ -139,7 +135,7 @@ pub(crate) fn list_runs(
     state: Option<RunState>,
     page: Page,
 ) -> StoreResult<Listing<Run>> {
-    let (limit, offset) = check_page(page);
+    let (limit, offset) = page.bounds();
     let state = state.map(|s| s.as_str());
     let filter = "project_id = ?1 AND (?2 IS NULL OR (?2 = 'open') = (closed_at IS NULL))";
     let total = c
@@ -196,4 +192,23 @@ pub(crate) fn close_run(c: &Connection, id: RunId, now: Timestamp) -> StoreResul
     )
     .map_err(db_err)?;
     get_run(c, id)
+}
+
+pub(crate) fn add_counts(c: &Connection, run: RunId, delta: &Counts) -> StoreResult<()> {
+    let mut stmt = c
+        .prepare_cached(
+            "UPDATE runs SET passed = passed + ?2, failed = failed + ?3, blocked = blocked + ?4,
+             retest = retest + ?5, not_tested = not_tested + ?6 WHERE id = ?1",
+        )
+        .map_err(db_err)?;
+    stmt.execute(params![
+        run.get(),
+        delta.passed,
+        delta.failed,
+        delta.blocked,
+        delta.retest,
+        delta.not_tested
+    ])
+    .map_err(db_err)?;
+    Ok(())
 }

@@ -1,12 +1,10 @@
 //! Users, API tokens and the start-up admin bootstrap.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use verdict_store::backend::{self, BOOTSTRAP_EMAIL, BOOTSTRAP_TOKEN_NAME};
 use verdict_store::*;
 
-use crate::{check_page, db_err, found, is_unique_violation, ts};
-
-/// Token use is noted at most this often, so authenticating stays a read.
-pub(crate) const TOUCH_EVERY_MS: i64 = 60_000;
+use crate::{db_err, found, is_unique_violation, ts};
 
 const USER_COLUMNS: &str = "u.id, u.name, u.email, u.admin, u.created_at";
 
@@ -37,10 +35,7 @@ pub(crate) fn create_user(c: &Connection, user: &NewUser, now: Timestamp) -> Sto
     );
     match inserted {
         Ok(_) => get_user(c, UserId::from_db(c.last_insert_rowid())),
-        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict {
-            code: "duplicate_email",
-            message: format!("a user with email {:?} already exists", user.email),
-        }),
+        Err(e) if is_unique_violation(&e) => Err(backend::duplicate_email(&user.email)),
         Err(e) => Err(db_err(e)),
     }
 }
@@ -54,7 +49,7 @@ pub(crate) fn get_user(c: &Connection, id: UserId) -> StoreResult<User> {
 }
 
 pub(crate) fn list_users(c: &Connection, page: Page) -> StoreResult<Listing<User>> {
-    let (limit, offset) = check_page(page);
+    let (limit, offset) = page.bounds();
     let total = c
         .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
         .map_err(db_err)?;
@@ -118,8 +113,6 @@ pub(crate) fn bootstrap_admin(
     fresh: TokenHash,
     now: Timestamp,
 ) -> StoreResult<Bootstrap> {
-    const NAME: &str = "admin";
-    const EMAIL: &str = "admin@localhost";
     let given = token.is_some();
     let hash = match token {
         Some(hash) => {
@@ -152,7 +145,7 @@ pub(crate) fn bootstrap_admin(
     let existing: Option<i64> = c
         .query_row(
             "SELECT id FROM users WHERE lower(email) = ?1",
-            [EMAIL],
+            [BOOTSTRAP_EMAIL],
             |r| r.get(0),
         )
         .optional()
@@ -163,17 +156,9 @@ pub(crate) fn bootstrap_admin(
                 .map_err(db_err)?;
             (get_user(c, UserId::from_db(id))?, false)
         }
-        None => {
-            let new = NewUser {
-                name: NAME.into(),
-                email: EMAIL.into(),
-                password_hash: None,
-                admin: true,
-            };
-            (create_user(c, &new, now)?, true)
-        }
+        None => (create_user(c, &backend::bootstrap_admin(), now)?, true),
     };
-    insert_token(c, user.id, "bootstrap", &hash, now)?;
+    insert_token(c, user.id, BOOTSTRAP_TOKEN_NAME, &hash, now)?;
     if given {
         mark_given_at_start(c, &hash)?;
     }
@@ -250,14 +235,8 @@ pub(crate) fn authenticate(
         .optional()
         .map_err(db_err)?;
     Ok(row.and_then(|(user, id, last, stored)| {
-        // The index found it by hash already; compare again in constant time
-        // so no code path leaks how much of a hash matched.
-        constant_time_eq(&stored, &hash.0).then_some((user, id, last))
+        backend::same_hash(&stored, hash).then_some((user, id, last))
     }))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 pub(crate) fn touch_token(c: &Connection, id: TokenId, now: Timestamp) -> StoreResult<()> {

@@ -1,11 +1,12 @@
 //! The storage boundary of Verdict: domain types, the [`Store`] trait that
-//! every backend implements, and (in [`conformance`]) the behaviour suite
-//! each backend must pass. Transactions live inside store methods; callers
-//! never see SQL.
+//! every backend implements, what backends decide without the database (in
+//! [`backend`]), and (in [`conformance`]) the behaviour suite each backend
+//! must pass. Transactions live inside store methods; callers never see SQL.
 
 // No unwrap() on anything a client or the environment controls; tests may.
 #![warn(clippy::unwrap_used)]
 
+pub mod backend;
 pub mod conformance;
 mod error;
 mod ids;
@@ -191,7 +192,11 @@ pub trait Store: Send + Sync + 'static {
         actor: UserId,
         now: Timestamp,
     ) -> StoreResult<TestResult>;
-    /// Many executions in one transaction, in request order.
+    /// Many executions in one transaction, in request order. Atomic with any
+    /// entry refused or naming a case that is not in the run: `Invalid`
+    /// naming every such entry's fields in index order, whatever else holds
+    /// (a closed run, a reused idempotency key), and nothing written.
+    /// Partial: those entries are the outcome's rejections.
     async fn record_bulk(&self, request: BulkRequest) -> StoreResult<BulkOutcome>;
     /// Executions addressed by case key (a JUnit report), in one
     /// transaction like [`record_bulk`](Self::record_bulk): keys resolve to

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::FieldError;
 use crate::ids::{CaseId, ProjectId, ResultId, RunId, TokenId, UserId};
 use crate::time::Timestamp;
 
@@ -104,6 +105,18 @@ pub struct Execution {
     pub elapsed_ms: Option<i64>,
 }
 
+impl Execution {
+    /// The `tested_by` and `tested_at` a result keeps after this execution
+    /// by `actor` at `now`: none for `NotTested`, which clears the result.
+    pub fn tested(&self, actor: UserId, now: Timestamp) -> (Option<UserId>, Option<Timestamp>) {
+        if self.status == Status::NotTested {
+            (None, None)
+        } else {
+            (Some(actor), Some(now))
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
@@ -193,6 +206,15 @@ pub enum RunState {
 }
 
 impl RunState {
+    /// A run is closed once it has a closing time.
+    pub fn of(closed_at: Option<Timestamp>) -> RunState {
+        if closed_at.is_some() {
+            RunState::Closed
+        } else {
+            RunState::Open
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             RunState::Open => "open",
@@ -224,6 +246,30 @@ impl Counts {
             Status::Blocked => self.blocked,
             Status::Retest => self.retest,
             Status::NotTested => self.not_tested,
+        }
+    }
+
+    /// The change of one result moving from `from` to `to`.
+    pub fn moved(from: Status, to: Status) -> Counts {
+        let mut delta = Counts::default();
+        delta.add(from, -1);
+        delta.add(to, 1);
+        delta
+    }
+
+    /// How many results have one of `statuses` (every result when empty).
+    pub fn matching(&self, statuses: &[Status]) -> i64 {
+        if statuses.is_empty() {
+            self.total()
+        } else {
+            statuses.iter().map(|s| self.get(*s)).sum()
+        }
+    }
+
+    /// Adds every count of `other`.
+    pub fn add_all(&mut self, other: &Counts) {
+        for status in Status::ALL {
+            self.add(status, other.get(status));
         }
     }
 
@@ -303,6 +349,11 @@ impl Page {
     pub fn offset(&self) -> i64 {
         i64::from(self.page.saturating_sub(1)) * i64::from(self.per_page)
     }
+
+    /// `(limit, offset)`, as SQL wants them.
+    pub fn bounds(&self) -> (i64, i64) {
+        (i64::from(self.per_page), self.offset())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -315,6 +366,38 @@ pub struct ResultQuery {
     /// `None`: every title; then the total comes from the run's counters.
     pub q: Option<String>,
     pub page: Page,
+}
+
+impl ResultQuery {
+    /// The statuses filtered on, each once, ordered by code.
+    pub fn distinct_statuses(&self) -> Vec<Status> {
+        let mut statuses = self.statuses.clone();
+        statuses.sort_by_key(|s| s.code());
+        statuses.dedup();
+        statuses
+    }
+
+    /// What the SQL of this listing needs.
+    pub fn bounds(&self) -> ResultBounds {
+        let (limit, offset) = self.page.bounds();
+        ResultBounds {
+            statuses: self.distinct_statuses(),
+            after: self.after.map_or(0, |a| a.get()),
+            limit,
+            offset,
+        }
+    }
+}
+
+/// A [`ResultQuery`] as SQL wants it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultBounds {
+    /// Each status once, ordered by code; empty: every status.
+    pub statuses: Vec<Status>,
+    /// The id results are listed after (0: from the start).
+    pub after: i64,
+    pub limit: i64,
+    pub offset: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -337,6 +420,16 @@ pub struct BulkEntry {
     pub index: usize,
     pub case_id: CaseId,
     pub execution: Execution,
+}
+
+/// A bulk entry the HTTP layer refused (a bad field), with everything wrong
+/// with it, named the way the client wrote it (`results[3].status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusedEntry {
+    pub index: usize,
+    /// The entry's `test_case_id` as sent, if it was a string.
+    pub test_case_id: Option<String>,
+    pub errors: Vec<FieldError>,
 }
 
 /// An entry that was not applied (partial mode), and why.
@@ -364,10 +457,22 @@ pub struct BulkRequest {
     pub entries: Vec<BulkEntry>,
     /// Apply what is valid and report the rest, instead of all-or-nothing.
     pub partial: bool,
-    /// Entries the HTTP layer already refused (partial mode only); they are
-    /// merged into the outcome so a replay answers exactly the same.
-    pub rejected: Vec<Rejection>,
+    /// Entries the HTTP layer already refused, in index order. Partial: they
+    /// are merged into the outcome's rejections (so a replay answers exactly
+    /// the same). Atomic: the request fails with `Invalid` naming them and
+    /// every entry whose case is not in the run, whatever else holds (a
+    /// closed run, a reused idempotency key), and writes nothing.
+    pub refused: Vec<RefusedEntry>,
     pub idempotency: Option<IdempotencyKey>,
+}
+
+impl BulkRequest {
+    /// Whether this request can only fail: atomic, with refused entries.
+    /// The store then only looks for the entries whose case is not in the
+    /// run, to name them too.
+    pub fn is_refused(&self) -> bool {
+        !self.partial && !self.refused.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

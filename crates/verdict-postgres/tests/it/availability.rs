@@ -431,7 +431,7 @@ async fn connections_of_large_writes_are_closed_after_them() {
             now,
             entries,
             partial: false,
-            rejected: Vec::new(),
+            refused: Vec::new(),
             idempotency: None,
         })
         .await

@@ -100,7 +100,7 @@ async fn overlapping_bulks_in_opposite_orders_all_apply() {
                     now: t(2),
                     entries,
                     partial: false,
-                    rejected: vec![],
+                    refused: vec![],
                     idempotency: None,
                 })
                 .await
@@ -222,7 +222,7 @@ async fn idempotent_retries_racing_apply_once() {
             })
             .collect(),
         partial: false,
-        rejected: vec![],
+        refused: vec![],
         idempotency: Some(IdempotencyKey {
             key: "retry-me".into(),
             fingerprint: [7; 32],

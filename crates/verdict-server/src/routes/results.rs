@@ -1,7 +1,5 @@
 //! The Test Results API (API §3): list, one, update, bulk, history.
 
-use std::collections::HashSet;
-
 use axum::Json;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue};
@@ -10,8 +8,8 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use verdict_api as api;
 use verdict_store::{
-    BulkEntry, BulkRequest, CaseId, FieldError, IdempotencyKey, Page, Rejection, ResultId,
-    ResultQuery, Role, RunId, Status, Timestamp,
+    BulkEntry, BulkRequest, IdempotencyKey, RefusedEntry, ResultId, ResultQuery, Role, RunId,
+    Status, Timestamp,
 };
 
 use crate::auth::{Caller, ensure};
@@ -241,9 +239,10 @@ pub async fn bulk(
         )));
     }
     let mut valid = Vec::with_capacity(entries.len());
-    // Each bad field with the index of its entry, to report them in order.
-    let mut invalid: Vec<(usize, FieldError)> = Vec::new();
-    let mut rejected = Vec::new();
+    // Bad entries go to the store too: it names them together with the
+    // valid ones whose case is not in the run (API §3), or, when partial,
+    // rejects them in its answer.
+    let mut refused = Vec::new();
     for (index, raw) in entries.iter().enumerate() {
         let prefix = || format!("results[{index}].");
         match execution::check(raw, prefix, true, state.limits.max_note_bytes) {
@@ -257,42 +256,12 @@ pub async fn bulk(
                     "bulk entry checked without its case".into(),
                 ));
             }
-            Err(errors) => {
-                if partial {
-                    rejected.push(Rejection {
-                        index,
-                        test_case_id: raw.raw_case_id(),
-                        code: "validation_failed".into(),
-                        message: errors
-                            .iter()
-                            .map(|e| format!("{}: {}", e.field, e.message))
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    });
-                }
-                invalid.extend(errors.into_iter().map(|e| (index, e)));
-            }
+            Err(errors) => refused.push(RefusedEntry {
+                index,
+                test_case_id: raw.raw_case_id(),
+                errors,
+            }),
         }
-    }
-    if !invalid.is_empty() && !partial {
-        // Nothing will be written, but the answer still names every bad
-        // entry (API §3), including valid ones whose case is not in the run.
-        if !valid.is_empty() {
-            let in_run = cases_in_run(&state, run).await?;
-            for entry in valid.iter().filter(|e| !in_run.contains(&e.case_id)) {
-                invalid.push((
-                    entry.index,
-                    FieldError::new(
-                        format!("results[{}].test_case_id", entry.index),
-                        format!("{} is not in this run", entry.case_id),
-                    ),
-                ));
-            }
-            invalid.sort_by_key(|(index, _)| *index);
-        }
-        return Err(ApiError::Invalid(
-            invalid.into_iter().map(|(_, e)| e).collect(),
-        ));
     }
     let idempotency = key.map(|key| IdempotencyKey {
         key,
@@ -306,7 +275,7 @@ pub async fn bulk(
             now: Timestamp::now(),
             entries: valid,
             partial,
-            rejected,
+            refused,
             idempotency,
         })
         .await?;
@@ -323,35 +292,6 @@ pub async fn bulk(
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
     Ok(response)
-}
-
-/// Every case a run holds, read page by page through the id cursor.
-async fn cases_in_run(state: &AppState, run: RunId) -> ApiResult<HashSet<CaseId>> {
-    let page = Page {
-        page: 1,
-        per_page: 1000,
-    };
-    let mut cases = HashSet::new();
-    let mut after = None;
-    loop {
-        let listing = state
-            .store
-            .list_results(
-                run,
-                ResultQuery {
-                    statuses: Vec::new(),
-                    after,
-                    q: None,
-                    page,
-                },
-            )
-            .await?;
-        cases.extend(listing.items.iter().map(|r| r.case_id));
-        match listing.items.last() {
-            Some(last) if listing.items.len() == page.per_page as usize => after = Some(last.id),
-            _ => return Ok(cases),
-        }
-    }
 }
 
 #[utoipa::path(

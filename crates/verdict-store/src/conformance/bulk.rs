@@ -54,6 +54,89 @@ pub async fn atomic_bulk_writes_nothing_when_an_entry_is_bad(s: Arc<dyn Store>) 
     assert_eq!(history_len(s, run.id).await, 0, "nothing written");
 }
 
+/// An entry the HTTP layer refused, with one error per field.
+fn refused(index: usize, fields: &[&str]) -> RefusedEntry {
+    RefusedEntry {
+        index,
+        test_case_id: Some(format!("tc_sent_{index}")),
+        errors: fields
+            .iter()
+            .map(|f| FieldError::new(format!("results[{index}].{f}"), "bad"))
+            .collect(),
+    }
+}
+
+pub async fn atomic_bulk_with_refused_entries_names_them_and_cases_not_in_the_run(
+    s: Arc<dyn Store>,
+) {
+    let s = s.as_ref();
+    let (owner, p, cases) = project_with_cases(s, 3).await;
+    let ids = Some(vec![cases[0], cases[1]]);
+    let run = s.create_run(p, new_run("r", None, ids), t(1)).await;
+    let run = run.expect("run").0;
+    let used = bulk(
+        run.id,
+        owner,
+        vec![entry(0, cases[0], Status::Passed, "a")],
+        false,
+    );
+    let used = BulkRequest {
+        idempotency: idempotency("used", 1),
+        ..used
+    };
+    s.record_bulk(used).await.expect("a bulk that uses the key");
+    let before = s.get_run(run.id).await.expect("run");
+    let history = history_len(s, run.id).await;
+
+    let entries = vec![
+        entry(0, cases[1], Status::Failed, "in the run"),
+        entry(2, cases[2], Status::Passed, "project case, not in the run"),
+        entry(4, CaseId::from_db(UNKNOWN), Status::Passed, "unknown"),
+    ];
+    let mut request = bulk(run.id, owner, entries, false);
+    request.refused = vec![refused(1, &["status", "note"]), refused(3, &["elapsed"])];
+    let fields = [
+        "results[1].status",
+        "results[1].note",
+        "results[2].test_case_id",
+        "results[3].elapsed",
+        "results[4].test_case_id",
+    ];
+    assert_invalid(s.record_bulk(request.clone()).await, &fields);
+    // The entries' errors come first: before a key used for another
+    // request, and before a closed run.
+    request.idempotency = idempotency("used", 2);
+    assert_invalid(s.record_bulk(request.clone()).await, &fields);
+    request.idempotency = idempotency("fresh", 3);
+    assert_invalid(s.record_bulk(request.clone()).await, &fields);
+    assert_eq!(s.get_run(run.id).await, Ok(before), "counts unchanged");
+    assert_eq!(history_len(s, run.id).await, history, "nothing written");
+    // Nothing was kept for the key either: another request may use it.
+    let fresh = bulk(
+        run.id,
+        owner,
+        vec![entry(0, cases[1], Status::Passed, "b")],
+        false,
+    );
+    let fresh = BulkRequest {
+        idempotency: idempotency("fresh", 4),
+        ..fresh
+    };
+    let out = s.record_bulk(fresh).await.expect("the key is still free");
+    assert!(!out.replayed);
+
+    s.close_run(run.id, t(2)).await.expect("close");
+    assert_invalid(s.record_bulk(request.clone()).await, &fields);
+    // Only refused entries: only they are named.
+    request.entries.clear();
+    assert_invalid(
+        s.record_bulk(request.clone()).await,
+        &["results[1].status", "results[1].note", "results[3].elapsed"],
+    );
+    request.run = RunId::from_db(UNKNOWN);
+    assert_not_found(s.record_bulk(request).await);
+}
+
 pub async fn partial_bulk_applies_the_rest_and_merges_rejections(s: Arc<dyn Store>) {
     let s = s.as_ref();
     let (owner, p, cases) = project_with_cases(s, 4).await;
@@ -74,13 +157,7 @@ pub async fn partial_bulk_applies_the_rest_and_merges_rejections(s: Arc<dyn Stor
         true,
     );
     // What the HTTP layer refused already (a bad status, say), by index.
-    let refused = |index| Rejection {
-        index,
-        test_case_id: None,
-        code: "validation_failed".into(),
-        message: "bad status".into(),
-    };
-    request.rejected = vec![refused(4), refused(1)];
+    request.refused = vec![refused(4, &["status"]), refused(1, &["status", "note"])];
     let out = s.record_bulk(request).await.expect("partial");
     assert_eq!((out.updated, out.replayed), (3, false));
     assert_eq!(
@@ -105,6 +182,11 @@ pub async fn partial_bulk_applies_the_rest_and_merges_rejections(s: Arc<dyn Stor
         "merged, by index"
     );
     assert_eq!(out.rejected[0].test_case_id, Some(unknown.to_string()));
+    assert_eq!(out.rejected[1].test_case_id.as_deref(), Some("tc_sent_1"));
+    assert_eq!(
+        out.rejected[1].message, "results[1].status: bad; results[1].note: bad",
+        "a refused entry's errors, joined"
+    );
     assert_eq!(out.rejected[2].test_case_id, Some(cases[3].to_string()));
     assert!(out.rejected.iter().all(|r| !r.message.is_empty()));
     let counts = s.get_run(run).await.expect("run").counts;

@@ -116,7 +116,7 @@ pub(crate) fn bulk(
         now: t(10),
         entries,
         partial,
-        rejected: Vec::new(),
+        refused: Vec::new(),
         idempotency: None,
     }
 }

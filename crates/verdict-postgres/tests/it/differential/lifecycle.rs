@@ -22,14 +22,14 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog, i
 
     let bulk = |entries: Vec<BulkEntry>,
                 partial: bool,
-                rejected: Vec<Rejection>,
+                refused: Vec<RefusedEntry>,
                 key: Option<IdempotencyKey>| BulkRequest {
         run: r1.id,
         actor: bob.id,
         now: at(20),
         entries,
         partial,
-        rejected,
+        refused,
         idempotency: key,
     };
     // --- imports

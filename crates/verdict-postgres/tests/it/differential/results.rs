@@ -102,14 +102,14 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
     );
     let bulk = |entries: Vec<BulkEntry>,
                 partial: bool,
-                rejected: Vec<Rejection>,
+                refused: Vec<RefusedEntry>,
                 key: Option<IdempotencyKey>| BulkRequest {
         run: r1.id,
         actor: bob.id,
         now: at(20),
         entries,
         partial,
-        rejected,
+        refused,
         idempotency: key,
     };
     let other_case = ok(&s.get_case(a.id).await);
@@ -141,12 +141,26 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
             None
         ))
     );
-    let refused = Rejection {
+    let refused = RefusedEntry {
         index: 1,
         test_case_id: Some("tc_1".into()),
-        code: "invalid".into(),
-        message: "status: bad".into(),
+        errors: vec![
+            FieldError::new("results[1].status", "bad"),
+            FieldError::new("results[1].note", "too long"),
+        ],
     };
+    call!(
+        "bulk atomic refused",
+        s.record_bulk(bulk(
+            vec![
+                entry(0, a.id, Status::Passed, None),
+                entry(2, p2_case, Status::Failed, None)
+            ],
+            false,
+            vec![refused.clone()],
+            idem("k1", 9)
+        ))
+    );
     call!(
         "bulk partial",
         s.record_bulk(bulk(

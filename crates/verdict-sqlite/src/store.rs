@@ -1,0 +1,349 @@
+//! The [`Store`] trait, method by method: each one runs one of the resource
+//! modules' functions on the writer (`write`, `write_bulk`) or on a read
+//! connection (`read`, `point`), in a `debug` span named after the method.
+//! Work handed to another thread (the writer, the blocking pool) runs in
+//! that span too, so its SQL is traced under the call that asked for it.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rusqlite::Connection;
+use verdict_store::backend;
+use verdict_store::*;
+
+use crate::{SqliteStore, bulk, cases, db_err, import, projects, results, runs, users};
+
+/// `work`, made to run inside the current span wherever it runs.
+fn in_span<R>(
+    work: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+) -> impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static {
+    let span = tracing::Span::current();
+    move |c| span.in_scope(|| work(c))
+}
+
+/// The pool's ways to run work, in the calling method's span.
+impl SqliteStore {
+    async fn write<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        self.pool.write(in_span(work)).await
+    }
+
+    async fn write_bulk<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        self.pool.write_bulk(in_span(work)).await
+    }
+
+    async fn read<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+    ) -> StoreResult<R> {
+        self.pool.read(in_span(work)).await
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    #[tracing::instrument(skip_all, level = "debug")]
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|c: &Connection| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
+            .await
+    }
+
+    fn pool_status(&self) -> PoolStatus {
+        self.pool.status()
+    }
+
+    #[tracing::instrument(skip_all, level = "debug")]
+    async fn create_user(&self, user: NewUser, now: Timestamp) -> StoreResult<User> {
+        self.write(move |c| users::create_user(c, &user, now)).await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %id))]
+    async fn get_user(&self, id: UserId) -> StoreResult<User> {
+        self.pool.point(|c| users::get_user(c, id))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(page = page.page))]
+    async fn list_users(&self, page: Page) -> StoreResult<Listing<User>> {
+        self.read(move |c| users::list_users(c, page)).await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug")]
+    async fn login_lookup(&self, email: String) -> StoreResult<Option<(User, Option<String>)>> {
+        self.read(move |c| users::login_lookup(c, &email)).await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
+    async fn set_password(&self, user: UserId, hash: Option<String>) -> StoreResult<()> {
+        self.write(move |c| users::set_password(c, user, hash.as_deref()))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug")]
+    async fn bootstrap_admin(
+        &self,
+        token: Option<TokenHash>,
+        fresh: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<Bootstrap> {
+        self.write(move |c| users::bootstrap_admin(c, token, fresh, now))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(public = public.len()))]
+    async fn revoke_start_tokens(
+        &self,
+        keep: Option<TokenHash>,
+        public: Vec<TokenHash>,
+    ) -> StoreResult<u64> {
+        self.write(move |c| users::revoke_start_tokens(c, keep.as_ref(), &public))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
+    async fn create_token(
+        &self,
+        user: UserId,
+        name: String,
+        hash: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<Token> {
+        self.write(move |c| users::create_token(c, user, &name, &hash, now))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug")]
+    async fn authenticate(
+        &self,
+        hash: TokenHash,
+        now: Timestamp,
+    ) -> StoreResult<Option<(User, TokenId)>> {
+        let found = self.pool.point(|c| users::authenticate(c, &hash))?;
+        let Some((user, token, last_used)) = found else {
+            return Ok(None);
+        };
+        if backend::needs_touch(last_used, now) {
+            // Noting the use is not worth failing or delaying the request.
+            let pool = Arc::clone(&self.pool);
+            let touch = in_span(move |c| users::touch_token(c, token, now));
+            tokio::spawn(async move {
+                let _ = pool.write(touch).await;
+            });
+        }
+        Ok(Some((user, token)))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
+    async fn list_tokens(&self, user: UserId) -> StoreResult<Vec<Token>> {
+        self.read(move |c| users::list_tokens(c, user)).await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(token = %id))]
+    async fn get_token(&self, id: TokenId) -> StoreResult<Token> {
+        self.pool.point(|c| users::get_token(c, id))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(token = %id))]
+    async fn delete_token(&self, id: TokenId) -> StoreResult<()> {
+        self.write(move |c| users::delete_token(c, id)).await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(creator = %creator))]
+    async fn create_project(
+        &self,
+        name: String,
+        creator: UserId,
+        now: Timestamp,
+    ) -> StoreResult<Project> {
+        self.write(move |c| projects::create_project(c, &name, creator, now))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %id))]
+    async fn get_project(&self, id: ProjectId) -> StoreResult<Project> {
+        self.pool.point(|c| projects::get_project(c, id))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(page = page.page))]
+    async fn list_projects(
+        &self,
+        member: Option<UserId>,
+        page: Page,
+    ) -> StoreResult<Listing<Project>> {
+        self.read(move |c| projects::list_projects(c, member, page))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, user = %user))]
+    async fn role(&self, project: ProjectId, user: UserId) -> StoreResult<Option<Role>> {
+        self.pool.point(|c| projects::role(c, project, user))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, user = %user))]
+    async fn set_member(
+        &self,
+        project: ProjectId,
+        user: UserId,
+        role: Role,
+    ) -> StoreResult<Member> {
+        self.write(move |c| projects::set_member(c, project, user, role))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, user = %user))]
+    async fn remove_member(&self, project: ProjectId, user: UserId) -> StoreResult<()> {
+        self.write(move |c| projects::remove_member(c, project, user))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn list_members(&self, project: ProjectId) -> StoreResult<Vec<Member>> {
+        self.read(move |c| projects::list_members(c, project)).await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn create_case(
+        &self,
+        project: ProjectId,
+        case: NewCase,
+        now: Timestamp,
+    ) -> StoreResult<Case> {
+        self.write(move |c| cases::create_case(c, project, &case, now))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, cases = new.len()))]
+    async fn upsert_cases(
+        &self,
+        project: ProjectId,
+        new: Vec<NewCase>,
+        now: Timestamp,
+    ) -> StoreResult<Vec<CaseUpsert>> {
+        self.write(move |c| cases::upsert_cases(c, project, &new, now))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(case = %id))]
+    async fn get_case(&self, id: CaseId) -> StoreResult<Case> {
+        self.pool.point(|c| cases::get_case(c, id))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, page = page.page))]
+    async fn list_cases(
+        &self,
+        project: ProjectId,
+        query: CaseQuery,
+        page: Page,
+    ) -> StoreResult<Listing<Case>> {
+        self.read(move |c| cases::list_cases(c, project, &query, page))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(case = %id))]
+    async fn update_case(&self, id: CaseId, patch: CasePatch) -> StoreResult<Case> {
+        self.write(move |c| cases::update_case(c, id, &patch)).await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(case = %id))]
+    async fn delete_case(&self, id: CaseId) -> StoreResult<()> {
+        self.write(move |c| cases::delete_case(c, id)).await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn create_run(
+        &self,
+        project: ProjectId,
+        run: NewRun,
+        now: Timestamp,
+    ) -> StoreResult<(Run, bool)> {
+        self.write(move |c| runs::create_run(c, project, &run, now))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
+    async fn get_run(&self, id: RunId) -> StoreResult<Run> {
+        self.pool.point(|c| runs::get_run(c, id))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, page = page.page))]
+    async fn list_runs(
+        &self,
+        project: ProjectId,
+        state: Option<RunState>,
+        page: Page,
+    ) -> StoreResult<Listing<Run>> {
+        self.read(move |c| runs::list_runs(c, project, state, page))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
+    async fn update_run(&self, id: RunId, patch: RunPatch) -> StoreResult<Run> {
+        self.write(move |c| runs::update_run(c, id, &patch)).await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %id, cases = cases.len()))]
+    async fn add_cases_to_run(&self, id: RunId, cases: Vec<CaseId>) -> StoreResult<Run> {
+        self.write(move |c| runs::add_cases_to_run(c, id, &cases))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
+    async fn close_run(&self, id: RunId, now: Timestamp) -> StoreResult<Run> {
+        self.write(move |c| runs::close_run(c, id, now)).await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run))]
+    async fn list_results(
+        &self,
+        run: RunId,
+        query: ResultQuery,
+    ) -> StoreResult<Listing<TestResult>> {
+        self.read(move |c| results::list_results(c, run, &query))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %id))]
+    async fn get_result(&self, run: RunId, id: ResultId) -> StoreResult<TestResult> {
+        self.pool.point(|c| results::get_result(c, run, id))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %id))]
+    async fn record_result(
+        &self,
+        run: RunId,
+        id: ResultId,
+        execution: Execution,
+        actor: UserId,
+        now: Timestamp,
+    ) -> StoreResult<TestResult> {
+        self.write(move |c| results::record_result(c, run, id, &execution, actor, now))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %request.run, entries = request.entries.len()))]
+    async fn record_bulk(&self, request: BulkRequest) -> StoreResult<BulkOutcome> {
+        self.write_bulk(move |c| bulk::record_bulk(c, request))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %request.run, entries = request.entries.len()))]
+    async fn import_results(&self, request: ImportRequest) -> StoreResult<ImportOutcome> {
+        self.write_bulk(move |c| import::import_keyed(c, request))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %id))]
+    async fn result_history(
+        &self,
+        run: RunId,
+        id: ResultId,
+        page: Page,
+    ) -> StoreResult<Listing<HistoryEntry>> {
+        self.read(move |c| results::result_history(c, run, id, page))
+            .await
+    }
+}
