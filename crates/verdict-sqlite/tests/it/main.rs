@@ -1,0 +1,6 @@
+//! The SQLite backend's tests: the store conformance suite, one test per
+//! check, and where its spans are entered.
+//! One test binary per crate: its modules link once.
+
+mod conformance;
+mod spans;
