@@ -28,8 +28,7 @@ use crate::extract::read_body;
 use crate::state::{AppState, WebConfig};
 
 pub const SESSION_COOKIE: &str = "verdict_session";
-/// The name of the token a sign-in mints.
-pub const SESSION_TOKEN_NAME: &str = "web session";
+pub use crate::auth::SESSION_TOKEN_NAME;
 
 /// A signed-in user.
 #[derive(Debug, Clone)]

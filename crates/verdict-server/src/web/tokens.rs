@@ -23,10 +23,10 @@ use super::layout::{field_label, page, respond, time};
 use super::session::{SESSION_TOKEN_NAME, Session, SessionForm, clear_cookie, cookie};
 use super::{WebError, WebResult};
 use crate::auth::Secret;
+use crate::auth::passwords::change_own;
 use crate::dto::required_text;
 use crate::error::ApiError;
 use crate::extract::PathIds;
-use crate::routes::passwords::change_own;
 use crate::state::{AppState, WebConfig};
 
 /// The one-time message of the account page (see the module docs).
