@@ -16,6 +16,7 @@ pub mod login;
 pub mod projects;
 pub mod results;
 pub mod run;
+pub mod run_view;
 pub mod session;
 pub mod tokens;
 
