@@ -3,6 +3,9 @@
 //! included, and any report it can represent survives `to_xml` and back.
 //! CI runs the default case counts; set PROPTEST_CASES for longer runs.
 
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
 use proptest::prelude::*;
 use verdict_junit::{Attempt, Detail, Outcome, TestCase, parse, to_xml};
 

@@ -3,6 +3,9 @@
 //! store, a pool that stays busy, text PostgreSQL cannot hold, connections
 //! closed after large writes.
 
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -3,6 +3,9 @@
 //! manager also edits cases, runs and members; admins act as managers
 //! everywhere; non-members get 404, members lacking the role 403.
 
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use axum::http::StatusCode;

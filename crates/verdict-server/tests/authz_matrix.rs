@@ -3,6 +3,9 @@
 //! a row here (the list is checked against the router's documented routes
 //! where the OpenAPI document is available).
 
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use axum::http::StatusCode;

@@ -3,6 +3,9 @@
 //! query parameters, body limits, ids in paths and bodies; and the health
 //! endpoints, which need no token.
 
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use axum::body::Body;

@@ -3,6 +3,9 @@
 //! reads a body never cause a 5xx or a panic, and every answer is our JSON
 //! envelope. `PROPTEST_CASES` raises the case count for long runs.
 
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::OnceLock;

@@ -1,6 +1,9 @@
 //! Request bodies may be gzip-compressed; limits apply after decoding
 //! (API §7).
 
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::io::Write;

@@ -3,6 +3,9 @@
 //! by rank, see `common::normalize_ids`). Covers every `Store` method and
 //! its error cases, in four parts run in order on one database.
 
+// Test helpers outside #[test] functions may unwrap too.
+#![allow(clippy::unwrap_used)]
+
 mod catalog;
 #[path = "../common/mod.rs"]
 mod common;
