@@ -3,9 +3,6 @@
 //! needs nothing but serde. The server parses these into domain types at
 //! its edge.
 
-// No unwrap() on anything a client or the environment controls; tests may.
-#![warn(clippy::unwrap_used)]
-
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "openapi")]

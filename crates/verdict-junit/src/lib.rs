@@ -19,9 +19,6 @@
 //! the `time` attribute rules, `attrs` start-tag attribute checks and `error`
 //! the positioned error type.
 
-// No unwrap() on anything a client or the environment controls; tests may.
-#![warn(clippy::unwrap_used)]
-
 mod attrs;
 mod case;
 mod error;

@@ -17,9 +17,6 @@
 //! - **Durability** (API §8) is PostgreSQL's `synchronous_commit`; the
 //!   store warns at start-up when the server has it off.
 
-// No unwrap() on anything a client or the environment controls; tests may.
-#![warn(clippy::unwrap_used)]
-
 mod bulk;
 mod cases;
 mod config;

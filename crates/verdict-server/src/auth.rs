@@ -1,7 +1,10 @@
 //! Who is calling and what they may do. Tokens are `vdt_` and 64 hex digits
 //! (256 random bits), stored only as SHA-256. Project data is invisible to
 //! non-members (404, never 403, so ids leak nothing); members are checked
-//! against the role an action needs (403).
+//! against the role an action needs (403). Passwords, the web UI's way
+//! to get a session token, are in [`passwords`].
+
+pub mod passwords;
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -13,6 +16,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 pub const TOKEN_PREFIX: &str = "vdt_";
+
+/// The name of the token a web sign-in mints: a session is an API token
+/// by this name (see `web::session`).
+pub const SESSION_TOKEN_NAME: &str = "web session";
 
 /// Every token written out in README.md (the quick start's): known to the
 /// whole world, so never an admin token on a server others can reach. A

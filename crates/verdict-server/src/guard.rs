@@ -189,8 +189,3 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     }
     response
 }
-
-/// Requests per minute of the default limit: generous, CI bursts fit.
-pub const DEFAULT_PER_MINUTE: u32 = 60_000;
-/// Requests a token may make at once before the rate applies.
-pub const DEFAULT_BURST: u32 = 2_000;

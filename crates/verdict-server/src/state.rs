@@ -8,7 +8,7 @@ use std::time::Duration;
 use verdict_store::Store;
 
 use crate::client::Cidr;
-use crate::guard::{DEFAULT_BURST, DEFAULT_PER_MINUTE, RateLimiter};
+use crate::guard::RateLimiter;
 use crate::metrics::Metrics;
 
 /// Limits on what one request may ask for (API §7).
@@ -47,20 +47,45 @@ pub struct Limits {
 /// mistype, too few to try a password on many accounts.
 pub const SIGN_IN_ADDRESS_FACTOR: u32 = 10;
 
+/// The defaults, written once: `Limits::default()` and `verdict serve`'s
+/// flags both read them.
+impl Limits {
+    /// `--max-body-bytes`' default: 32 MiB.
+    pub const DEFAULT_MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
+    /// `--max-bulk-results`' default.
+    pub const DEFAULT_MAX_BULK_RESULTS: usize = 50_000;
+    /// `--max-per-page`'s default.
+    pub const DEFAULT_MAX_PER_PAGE: u32 = 1000;
+    /// `--max-note-bytes`' default: 64 KiB.
+    pub const DEFAULT_MAX_NOTE_BYTES: usize = 64 * 1024;
+    /// `--max-xml-depth`'s default.
+    pub const DEFAULT_MAX_XML_DEPTH: usize = 32;
+    /// `--rate-limit-per-minute`'s default: generous, CI bursts fit.
+    pub const DEFAULT_RATE_LIMIT_PER_MINUTE: u32 = 60_000;
+    /// `--rate-limit-burst`'s default.
+    pub const DEFAULT_RATE_LIMIT_BURST: u32 = 2_000;
+    /// `--request-timeout-secs`' default.
+    pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
+    /// `--sign-in-failures-per-hour`'s default.
+    pub const DEFAULT_SIGN_IN_FAILURES_PER_HOUR: u32 = 30;
+    /// `--sign-in-burst`'s default.
+    pub const DEFAULT_SIGN_IN_BURST: u32 = 10;
+}
+
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            max_body_bytes: 32 * 1024 * 1024,
-            max_bulk_results: 50_000,
-            max_per_page: 1000,
-            max_note_bytes: 64 * 1024,
-            max_xml_depth: 32,
-            rate_limit_per_minute: DEFAULT_PER_MINUTE,
-            rate_limit_burst: DEFAULT_BURST,
-            request_timeout: Duration::from_secs(60),
+            max_body_bytes: Self::DEFAULT_MAX_BODY_BYTES,
+            max_bulk_results: Self::DEFAULT_MAX_BULK_RESULTS,
+            max_per_page: Self::DEFAULT_MAX_PER_PAGE,
+            max_note_bytes: Self::DEFAULT_MAX_NOTE_BYTES,
+            max_xml_depth: Self::DEFAULT_MAX_XML_DEPTH,
+            rate_limit_per_minute: Self::DEFAULT_RATE_LIMIT_PER_MINUTE,
+            rate_limit_burst: Self::DEFAULT_RATE_LIMIT_BURST,
+            request_timeout: Duration::from_secs(Self::DEFAULT_REQUEST_TIMEOUT_SECS),
             cors_origins: Vec::new(),
-            sign_in_failures_per_hour: 30,
-            sign_in_burst: 10,
+            sign_in_failures_per_hour: Self::DEFAULT_SIGN_IN_FAILURES_PER_HOUR,
+            sign_in_burst: Self::DEFAULT_SIGN_IN_BURST,
             trusted_proxies: Vec::new(),
         }
     }
@@ -79,10 +104,15 @@ pub struct WebConfig {
     pub demo_login: Option<(String, String)>,
 }
 
+impl WebConfig {
+    /// `--session-hours`' default.
+    pub const DEFAULT_SESSION_HOURS: u64 = 12;
+}
+
 impl Default for WebConfig {
     fn default() -> Self {
         Self {
-            session_lifetime: Duration::from_secs(12 * 3600),
+            session_lifetime: Duration::from_secs(Self::DEFAULT_SESSION_HOURS * 3600),
             secure_cookies: false,
             demo_login: None,
         }

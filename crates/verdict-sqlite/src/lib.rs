@@ -4,9 +4,6 @@
 //! group-committed by one writer thread (see [`pool`]), reads run on a
 //! small connection pool.
 
-// No unwrap() on anything a client or the environment controls; tests may.
-#![warn(clippy::unwrap_used)]
-
 mod bulk;
 mod cases;
 mod config;

@@ -1,8 +1,9 @@
 //! The [`Store`] trait, method by method: each one runs one of the resource
 //! modules' functions on the writer (`write`, `write_bulk`) or on a read
 //! connection (`read`, `point`), in a `debug` span named after the method.
-//! Work handed to another thread (the writer, the blocking pool) runs in
-//! that span too, so its SQL is traced under the call that asked for it.
+//! The pool enters the caller's span on the thread that runs the work (the
+//! writer, the blocking pool), so its SQL is traced under the call that
+//! asked for it.
 
 use std::sync::Arc;
 
@@ -13,43 +14,12 @@ use verdict_store::*;
 
 use crate::{SqliteStore, bulk, cases, db_err, import, projects, results, runs, users};
 
-/// `work`, made to run inside the current span wherever it runs.
-fn in_span<R>(
-    work: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
-) -> impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static {
-    let span = tracing::Span::current();
-    move |c| span.in_scope(|| work(c))
-}
-
-/// The pool's ways to run work, in the calling method's span.
-impl SqliteStore {
-    async fn write<R: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
-    ) -> StoreResult<R> {
-        self.pool.write(in_span(work)).await
-    }
-
-    async fn write_bulk<R: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
-    ) -> StoreResult<R> {
-        self.pool.write_bulk(in_span(work)).await
-    }
-
-    async fn read<R: Send + 'static>(
-        &self,
-        work: impl FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
-    ) -> StoreResult<R> {
-        self.pool.read(in_span(work)).await
-    }
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     #[tracing::instrument(skip_all, level = "debug")]
     async fn ping(&self) -> StoreResult<()> {
-        self.read(|c: &Connection| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
+        self.pool
+            .read(|c: &Connection| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
             .await
     }
 
@@ -59,7 +29,9 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, level = "debug")]
     async fn create_user(&self, user: NewUser, now: Timestamp) -> StoreResult<User> {
-        self.write(move |c| users::create_user(c, &user, now)).await
+        self.pool
+            .write(move |c| users::create_user(c, &user, now))
+            .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(user = %id))]
@@ -69,17 +41,20 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, level = "debug", fields(page = page.page))]
     async fn list_users(&self, page: Page) -> StoreResult<Listing<User>> {
-        self.read(move |c| users::list_users(c, page)).await
+        self.pool.read(move |c| users::list_users(c, page)).await
     }
 
     #[tracing::instrument(skip_all, level = "debug")]
     async fn login_lookup(&self, email: String) -> StoreResult<Option<(User, Option<String>)>> {
-        self.read(move |c| users::login_lookup(c, &email)).await
+        self.pool
+            .read(move |c| users::login_lookup(c, &email))
+            .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
     async fn set_password(&self, user: UserId, hash: Option<String>) -> StoreResult<()> {
-        self.write(move |c| users::set_password(c, user, hash.as_deref()))
+        self.pool
+            .write(move |c| users::set_password(c, user, hash.as_deref()))
             .await
     }
 
@@ -90,7 +65,8 @@ impl Store for SqliteStore {
         fresh: TokenHash,
         now: Timestamp,
     ) -> StoreResult<Bootstrap> {
-        self.write(move |c| users::bootstrap_admin(c, token, fresh, now))
+        self.pool
+            .write(move |c| users::bootstrap_admin(c, token, fresh, now))
             .await
     }
 
@@ -100,7 +76,8 @@ impl Store for SqliteStore {
         keep: Option<TokenHash>,
         public: Vec<TokenHash>,
     ) -> StoreResult<u64> {
-        self.write(move |c| users::revoke_start_tokens(c, keep.as_ref(), &public))
+        self.pool
+            .write(move |c| users::revoke_start_tokens(c, keep.as_ref(), &public))
             .await
     }
 
@@ -112,7 +89,8 @@ impl Store for SqliteStore {
         hash: TokenHash,
         now: Timestamp,
     ) -> StoreResult<Token> {
-        self.write(move |c| users::create_token(c, user, &name, &hash, now))
+        self.pool
+            .write(move |c| users::create_token(c, user, &name, &hash, now))
             .await
     }
 
@@ -129,17 +107,17 @@ impl Store for SqliteStore {
         if backend::needs_touch(last_used, now) {
             // Noting the use is not worth failing or delaying the request.
             let pool = Arc::clone(&self.pool);
-            let touch = in_span(move |c| users::touch_token(c, token, now));
-            tokio::spawn(async move {
-                let _ = pool.write(touch).await;
-            });
+            let touch = async move {
+                let _ = pool.write(move |c| users::touch_token(c, token, now)).await;
+            };
+            tokio::spawn(tracing::Instrument::in_current_span(touch));
         }
         Ok(Some((user, token)))
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
     async fn list_tokens(&self, user: UserId) -> StoreResult<Vec<Token>> {
-        self.read(move |c| users::list_tokens(c, user)).await
+        self.pool.read(move |c| users::list_tokens(c, user)).await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(token = %id))]
@@ -149,7 +127,7 @@ impl Store for SqliteStore {
 
     #[tracing::instrument(skip_all, level = "debug", fields(token = %id))]
     async fn delete_token(&self, id: TokenId) -> StoreResult<()> {
-        self.write(move |c| users::delete_token(c, id)).await
+        self.pool.write(move |c| users::delete_token(c, id)).await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(creator = %creator))]
@@ -159,7 +137,8 @@ impl Store for SqliteStore {
         creator: UserId,
         now: Timestamp,
     ) -> StoreResult<Project> {
-        self.write(move |c| projects::create_project(c, &name, creator, now))
+        self.pool
+            .write(move |c| projects::create_project(c, &name, creator, now))
             .await
     }
 
@@ -174,7 +153,8 @@ impl Store for SqliteStore {
         member: Option<UserId>,
         page: Page,
     ) -> StoreResult<Listing<Project>> {
-        self.read(move |c| projects::list_projects(c, member, page))
+        self.pool
+            .read(move |c| projects::list_projects(c, member, page))
             .await
     }
 
@@ -190,19 +170,23 @@ impl Store for SqliteStore {
         user: UserId,
         role: Role,
     ) -> StoreResult<Member> {
-        self.write(move |c| projects::set_member(c, project, user, role))
+        self.pool
+            .write(move |c| projects::set_member(c, project, user, role))
             .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(project = %project, user = %user))]
     async fn remove_member(&self, project: ProjectId, user: UserId) -> StoreResult<()> {
-        self.write(move |c| projects::remove_member(c, project, user))
+        self.pool
+            .write(move |c| projects::remove_member(c, project, user))
             .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
     async fn list_members(&self, project: ProjectId) -> StoreResult<Vec<Member>> {
-        self.read(move |c| projects::list_members(c, project)).await
+        self.pool
+            .read(move |c| projects::list_members(c, project))
+            .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
@@ -212,7 +196,8 @@ impl Store for SqliteStore {
         case: NewCase,
         now: Timestamp,
     ) -> StoreResult<Case> {
-        self.write(move |c| cases::create_case(c, project, &case, now))
+        self.pool
+            .write(move |c| cases::create_case(c, project, &case, now))
             .await
     }
 
@@ -223,7 +208,8 @@ impl Store for SqliteStore {
         new: Vec<NewCase>,
         now: Timestamp,
     ) -> StoreResult<Vec<CaseUpsert>> {
-        self.write(move |c| cases::upsert_cases(c, project, &new, now))
+        self.pool
+            .write(move |c| cases::upsert_cases(c, project, &new, now))
             .await
     }
 
@@ -239,18 +225,21 @@ impl Store for SqliteStore {
         query: CaseQuery,
         page: Page,
     ) -> StoreResult<Listing<Case>> {
-        self.read(move |c| cases::list_cases(c, project, &query, page))
+        self.pool
+            .read(move |c| cases::list_cases(c, project, &query, page))
             .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(case = %id))]
     async fn update_case(&self, id: CaseId, patch: CasePatch) -> StoreResult<Case> {
-        self.write(move |c| cases::update_case(c, id, &patch)).await
+        self.pool
+            .write(move |c| cases::update_case(c, id, &patch))
+            .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(case = %id))]
     async fn delete_case(&self, id: CaseId) -> StoreResult<()> {
-        self.write(move |c| cases::delete_case(c, id)).await
+        self.pool.write(move |c| cases::delete_case(c, id)).await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
@@ -260,7 +249,8 @@ impl Store for SqliteStore {
         run: NewRun,
         now: Timestamp,
     ) -> StoreResult<(Run, bool)> {
-        self.write(move |c| runs::create_run(c, project, &run, now))
+        self.pool
+            .write(move |c| runs::create_run(c, project, &run, now))
             .await
     }
 
@@ -276,24 +266,28 @@ impl Store for SqliteStore {
         state: Option<RunState>,
         page: Page,
     ) -> StoreResult<Listing<Run>> {
-        self.read(move |c| runs::list_runs(c, project, state, page))
+        self.pool
+            .read(move |c| runs::list_runs(c, project, state, page))
             .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
     async fn update_run(&self, id: RunId, patch: RunPatch) -> StoreResult<Run> {
-        self.write(move |c| runs::update_run(c, id, &patch)).await
+        self.pool
+            .write(move |c| runs::update_run(c, id, &patch))
+            .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %id, cases = cases.len()))]
     async fn add_cases_to_run(&self, id: RunId, cases: Vec<CaseId>) -> StoreResult<Run> {
-        self.write(move |c| runs::add_cases_to_run(c, id, &cases))
+        self.pool
+            .write(move |c| runs::add_cases_to_run(c, id, &cases))
             .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
     async fn close_run(&self, id: RunId, now: Timestamp) -> StoreResult<Run> {
-        self.write(move |c| runs::close_run(c, id, now)).await
+        self.pool.write(move |c| runs::close_run(c, id, now)).await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %run))]
@@ -302,7 +296,8 @@ impl Store for SqliteStore {
         run: RunId,
         query: ResultQuery,
     ) -> StoreResult<Listing<TestResult>> {
-        self.read(move |c| results::list_results(c, run, &query))
+        self.pool
+            .read(move |c| results::list_results(c, run, &query))
             .await
     }
 
@@ -320,19 +315,22 @@ impl Store for SqliteStore {
         actor: UserId,
         now: Timestamp,
     ) -> StoreResult<TestResult> {
-        self.write(move |c| results::record_result(c, run, id, &execution, actor, now))
+        self.pool
+            .write(move |c| results::record_result(c, run, id, &execution, actor, now))
             .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %request.run, entries = request.entries.len()))]
     async fn record_bulk(&self, request: BulkRequest) -> StoreResult<BulkOutcome> {
-        self.write_bulk(move |c| bulk::record_bulk(c, request))
+        self.pool
+            .write_bulk(move |c| bulk::record_bulk(c, request))
             .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %request.run, entries = request.entries.len()))]
     async fn import_results(&self, request: ImportRequest) -> StoreResult<ImportOutcome> {
-        self.write_bulk(move |c| import::import_keyed(c, request))
+        self.pool
+            .write_bulk(move |c| import::import_keyed(c, request))
             .await
     }
 
@@ -343,7 +341,8 @@ impl Store for SqliteStore {
         id: ResultId,
         page: Page,
     ) -> StoreResult<Listing<HistoryEntry>> {
-        self.read(move |c| results::result_history(c, run, id, page))
+        self.pool
+            .read(move |c| results::result_history(c, run, id, page))
             .await
     }
 }

@@ -3,9 +3,6 @@
 //! [`backend`]), and (in [`conformance`]) the behaviour suite each backend
 //! must pass. Transactions live inside store methods; callers never see SQL.
 
-// No unwrap() on anything a client or the environment controls; tests may.
-#![warn(clippy::unwrap_used)]
-
 pub mod backend;
 pub mod conformance;
 mod error;

@@ -34,28 +34,28 @@ pub struct ServeArgs {
     #[arg(long, env = "VERDICT_LOG", default_value = "info")]
     log: String,
     /// Largest request body in bytes (after decoding).
-    #[arg(long, env = "VERDICT_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
+    #[arg(long, env = "VERDICT_MAX_BODY_BYTES", default_value_t = Limits::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
     /// Most entries in one bulk request.
-    #[arg(long, env = "VERDICT_MAX_BULK_RESULTS", default_value_t = 50_000)]
+    #[arg(long, env = "VERDICT_MAX_BULK_RESULTS", default_value_t = Limits::DEFAULT_MAX_BULK_RESULTS)]
     max_bulk_results: usize,
     /// Largest per_page of any list.
-    #[arg(long, env = "VERDICT_MAX_PER_PAGE", default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "VERDICT_MAX_PER_PAGE", default_value_t = Limits::DEFAULT_MAX_PER_PAGE, value_parser = clap::value_parser!(u32).range(1..))]
     max_per_page: u32,
     /// Largest note on a result, in bytes.
-    #[arg(long, env = "VERDICT_MAX_NOTE_BYTES", default_value_t = 64 * 1024)]
+    #[arg(long, env = "VERDICT_MAX_NOTE_BYTES", default_value_t = Limits::DEFAULT_MAX_NOTE_BYTES)]
     max_note_bytes: usize,
     /// Deepest element nesting accepted in a JUnit XML report.
-    #[arg(long, env = "VERDICT_MAX_XML_DEPTH", default_value_t = 32)]
+    #[arg(long, env = "VERDICT_MAX_XML_DEPTH", default_value_t = Limits::DEFAULT_MAX_XML_DEPTH)]
     max_xml_depth: usize,
     /// Requests per minute per token (0 turns the limit off).
-    #[arg(long, env = "VERDICT_RATE_LIMIT_PER_MINUTE", default_value_t = 60_000)]
+    #[arg(long, env = "VERDICT_RATE_LIMIT_PER_MINUTE", default_value_t = Limits::DEFAULT_RATE_LIMIT_PER_MINUTE)]
     rate_limit_per_minute: u32,
     /// Requests a token may make at once before the per-minute rate applies.
-    #[arg(long, env = "VERDICT_RATE_LIMIT_BURST", default_value_t = 2_000)]
+    #[arg(long, env = "VERDICT_RATE_LIMIT_BURST", default_value_t = Limits::DEFAULT_RATE_LIMIT_BURST)]
     rate_limit_burst: u32,
     /// Seconds a request may take before it is answered 503 `timeout`.
-    #[arg(long, env = "VERDICT_REQUEST_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, env = "VERDICT_REQUEST_TIMEOUT_SECS", default_value_t = Limits::DEFAULT_REQUEST_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     request_timeout_secs: u64,
     /// Client connections open at once; at the limit new clients wait until one closes.
     #[arg(long, env = "VERDICT_MAX_CONNECTIONS", default_value_t = ConnectionLimits::DEFAULT_MAX_CONNECTIONS, value_parser = clap::value_parser!(u32).range(1..))]
@@ -71,16 +71,16 @@ pub struct ServeArgs {
     cors_origins: Vec<String>,
     /// Failed web sign-ins allowed per client address and email per hour once the burst is used
     /// (an address across all emails: 10 times as many; 0 turns the limit off).
-    #[arg(long, env = "VERDICT_SIGN_IN_FAILURES_PER_HOUR", default_value_t = 30)]
+    #[arg(long, env = "VERDICT_SIGN_IN_FAILURES_PER_HOUR", default_value_t = Limits::DEFAULT_SIGN_IN_FAILURES_PER_HOUR)]
     sign_in_failures_per_hour: u32,
     /// Failed web sign-ins an address may make for one email in a row before the hourly rate applies.
-    #[arg(long, env = "VERDICT_SIGN_IN_BURST", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "VERDICT_SIGN_IN_BURST", default_value_t = Limits::DEFAULT_SIGN_IN_BURST, value_parser = clap::value_parser!(u32).range(1..))]
     sign_in_burst: u32,
     /// Proxies (CIDR, comma-separated) whose X-Forwarded-For names the client; none by default.
     #[arg(long, env = "VERDICT_TRUSTED_PROXIES", value_delimiter = ',')]
     trusted_proxies: Vec<verdict_server::Cidr>,
     /// Hours a web sign-in lasts, counted from the sign-in.
-    #[arg(long, env = "VERDICT_SESSION_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=8760))]
+    #[arg(long, env = "VERDICT_SESSION_HOURS", default_value_t = WebConfig::DEFAULT_SESSION_HOURS, value_parser = clap::value_parser!(u64).range(1..=8760))]
     session_hours: u64,
     /// Mark the web session cookie Secure (set this when serving over HTTPS).
     #[arg(long, env = "VERDICT_SECURE_COOKIES")]

@@ -1,6 +1,9 @@
 //! The JUnit parser's tests: the real-world corpus, fallbacks, hostile input, keys, round trips and fuzzing.
 //! One test binary per crate: its modules link once.
 
+// Test code, helpers outside #[test] functions included, may unwrap.
+#![allow(clippy::unwrap_used)]
+
 mod corpus;
 mod fallbacks;
 mod fuzz;

@@ -1,6 +1,9 @@
 //! The PostgreSQL backend's tests; each says it skipped unless `VERDICT_TEST_POSTGRES_URL` names a server.
 //! One test binary per crate: its modules link once.
 
+// Test code, helpers outside #[test] functions included, may unwrap.
+#![allow(clippy::unwrap_used)]
+
 mod availability;
 mod common;
 mod concurrency;

@@ -98,7 +98,7 @@ async fn record(store: &dyn Store, run: RunId, steps: &[Step<'_>]) -> Result<(),
 
 /// Seeds the demo; the caller has checked [`is_empty`].
 pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String> {
-    let password_hash = crate::routes::users::hash_password(DEMO_PASSWORD.into())
+    let password_hash = crate::auth::passwords::hash_password(DEMO_PASSWORD.into())
         .await
         .map_err(|e| format!("demo data: hashing the demo password: {e:?}"))?;
     let err = |what: &str| {

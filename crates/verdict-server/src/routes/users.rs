@@ -7,6 +7,7 @@ use verdict_api as api;
 use verdict_store::{FieldError, NewUser, Timestamp, UserId};
 
 use crate::auth::Caller;
+use crate::auth::passwords::{check_new_password, hash_password};
 use crate::dto::{self, done, required_text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, PathIds, Query};
@@ -14,9 +15,6 @@ use crate::extract::{JsonBody, PathIds, Query};
 use crate::openapi::prelude::*;
 use crate::routes::listing;
 use crate::state::AppState;
-
-pub const MIN_PASSWORD_CHARS: usize = 8;
-pub const MAX_PASSWORD_BYTES: usize = 1024;
 
 #[utoipa::path(
     get, path = "/v1/me", tag = "users", operation_id = "get_me",
@@ -50,24 +48,6 @@ fn check_email(email: &str, errors: &mut Vec<FieldError>) -> String {
     email.to_string()
 }
 
-/// Hashes a password with argon2id (default parameters) on the blocking pool.
-pub async fn hash_password(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
-        use argon2::PasswordHasher;
-        let mut salt = [0u8; 16];
-        getrandom::fill(&mut salt)
-            .map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
-        let salt = argon2::password_hash::SaltString::encode_b64(&salt)
-            .map_err(|e| ApiError::Internal(format!("salt: {e}")))?;
-        argon2::Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ApiError::Internal(format!("argon2: {e}")))
-    })
-    .await
-    .map_err(|e| ApiError::Internal(format!("hashing task failed: {e}")))?
-}
-
 #[utoipa::path(
     post, path = "/v1/users", tag = "users", operation_id = "create_user",
     summary = "Create a user (admin)",
@@ -88,17 +68,7 @@ pub async fn create(
     let name = required_text("name", &b.name, &mut errors);
     let email = check_email(&b.email, &mut errors);
     if let Some(p) = &b.password {
-        if p.chars().count() < MIN_PASSWORD_CHARS {
-            errors.push(FieldError::new(
-                "password",
-                format!("must be at least {MIN_PASSWORD_CHARS} characters"),
-            ));
-        } else if p.len() > MAX_PASSWORD_BYTES {
-            errors.push(FieldError::new(
-                "password",
-                format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
-            ));
-        }
+        check_new_password("password", p, &mut errors);
     }
     done(errors)?;
     let password_hash = match b.password {

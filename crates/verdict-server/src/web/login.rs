@@ -28,10 +28,9 @@ use super::session::{
 };
 use super::{WebError, WebResult};
 use crate::auth::Secret;
+use crate::auth::passwords::{MAX_PASSWORD_BYTES, hash_password, verify_password};
 use crate::client;
 use crate::extract::Query;
-use crate::routes::passwords::verify_password;
-use crate::routes::users::{MAX_PASSWORD_BYTES, hash_password};
 use crate::state::AppState;
 
 /// Whether `next` is a path on this site (not `//evil.example`).

@@ -7,17 +7,18 @@
 //! reload and the keyboard shortcuts of the run page. Every form post
 //! answers with a redirect to a page (post → redirect → get), so a reload
 //! never posts twice; what a post has to say afterwards travels in a
-//! one-time cookie (see [`tokens`]). An unknown path is an HTML page for a
+//! one-time cookie (see [`account`]). An unknown path is an HTML page for a
 //! browser and the API's JSON for everyone else ([`not_found`]).
 
+pub mod account;
 pub mod chart;
 pub mod layout;
 pub mod login;
 pub mod projects;
 pub mod results;
 pub mod run;
+pub mod run_view;
 pub mod session;
-pub mod tokens;
 
 use std::sync::LazyLock;
 
@@ -44,9 +45,9 @@ pub fn router() -> Router<AppState> {
         .route("/runs/{rid}/close", post(run::close))
         .route("/runs/{rid}/results/{id}", post(results::save))
         .route("/runs/{rid}/results/{id}/history", get(results::history))
-        .route("/tokens", get(tokens::show).post(tokens::create))
-        .route("/tokens/{tid}/revoke", post(tokens::revoke))
-        .route("/password", post(tokens::change_password))
+        .route("/tokens", get(account::show).post(account::create_token))
+        .route("/tokens/{tid}/revoke", post(account::revoke_token))
+        .route("/password", post(account::change_password))
         .route("/assets/style.css", get(stylesheet))
         .route("/assets/app.js", get(script))
         .route("/favicon.ico", get(favicon))

@@ -1,30 +1,26 @@
-//! One result: its row on the run page, saving it (a plain form post, or
-//! the run page's script asking for JSON so the page updates without a
-//! reload) and its history. Saving checks the form with the API's own
-//! rules ([`execution::check`]) and writes through the store's
-//! `record_result`, exactly as `PATCH /v1/runs/:rid/results/:id` does, so
-//! history and counts follow.
+//! One result: saving it (a plain form post, or the run page's script
+//! asking for JSON so the page updates without a reload) and its history;
+//! its row on the run page is drawn in [`super::run_view`]. Saving checks
+//! the form with the API's own rules ([`execution::check`]) and writes
+//! through the store's `record_result`, exactly as
+//! `PATCH /v1/runs/:rid/results/:id` does, so history and counts follow.
 //!
 //! A save records exactly what this tester entered: the note and elapsed
 //! fields start empty (the current note and elapsed are shown beside them,
 //! read-only, the note in full with its line breaks), so a status click
 //! never re-records someone else's note under a new name.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use maud::{Markup, html};
+use maud::html;
 use serde_json::{Value, json};
-use verdict_store::{Page, ResultId, Role, RunId, Status, TestResult, Timestamp, UserId};
+use verdict_store::{Page, ResultId, Role, RunId, Status, Timestamp};
 
-use super::layout::{
-    elapsed, page, pager, respond, status_badge, status_key, status_label, status_symbol, time,
-};
+use super::layout::{elapsed, page, pager, respond, status_badge, status_label, time};
 use super::projects::page_number;
-use super::run::{Flash, Names, View, render, summary};
+use super::run_view::{Flash, View, current, render, summary, tested, tester_names};
 use super::session::{Form, Session, SessionForm};
 use super::{WebError, WebResult};
 use crate::auth::ensure;
@@ -35,109 +31,6 @@ use crate::extract::{PathIds, Query};
 use crate::state::AppState;
 
 const HISTORY_PER_PAGE: u32 = 50;
-
-/// The names of these users (their id when a lookup fails: a name is
-/// decoration, not worth failing a page for).
-pub async fn tester_names(state: &AppState, ids: impl Iterator<Item = UserId>) -> Names {
-    let mut names = HashMap::new();
-    for id in ids {
-        if names.contains_key(&id) {
-            continue;
-        }
-        let name = match state.store.get_user(id).await {
-            Ok(u) => u.name,
-            Err(_) => id.to_string(),
-        };
-        names.insert(id, name);
-    }
-    names
-}
-
-/// Who tested and when, or nothing for an untested result.
-fn tested(r: &TestResult, names: &Names) -> Markup {
-    html! {
-        @if let (Some(by), Some(at)) = (r.tested_by, r.tested_at) {
-            span.by { (names.get(&by).cloned().unwrap_or_else(|| by.to_string())) }
-            " " span.at { (time(at)) }
-        }
-    }
-}
-
-/// What the result holds now, read-only: its note in full (line breaks
-/// kept) and its elapsed time. The run page's script swaps it after a save.
-pub fn current(r: &TestResult) -> Markup {
-    html! {
-        div.current {
-            @if let Some(note) = &r.note {
-                p.current-note { span.label { "Note" } span.text { (note) } }
-            }
-            @if r.elapsed_ms.is_some() {
-                p.current-elapsed { span.label { "Elapsed" } " " (elapsed(r.elapsed_ms)) }
-            }
-        }
-    }
-}
-
-/// One result as a table row; with `can_record`, its form.
-pub fn result_row(
-    r: &TestResult,
-    can_record: bool,
-    csrf: &str,
-    back: &str,
-    names: &Names,
-    error: Option<&str>,
-) -> Markup {
-    let id = r.id;
-    html! {
-        tr.result #{ "r-" (id) } tabindex="-1" data-status=(r.status.as_str()) {
-            td.title data-label="Test case" {
-                a href={ "/runs/" (r.run_id) "/results/" (id) "/history" }
-                    title="History of this result" { (r.case_title) }
-            }
-            td.status data-label="Status" { (status_badge(r.status)) }
-            @if can_record {
-                td.record data-label="Record" {
-                    (current(r))
-                    form.record method="post" action={ "/runs/" (r.run_id) "/results/" (id) } {
-                        input type="hidden" name="csrf" value=(csrf);
-                        input type="hidden" name="back" value=(back);
-                        // First in the form, so Enter in the elapsed field
-                        // saves with the current status (not "Passed").
-                        button.save type="submit" name="status" value=(r.status.as_str()) {
-                            "Save note" }
-                        fieldset.statuses {
-                            legend.sr-only { "Mark " (r.case_title) " as" }
-                            @for s in Status::ALL {
-                                button type="submit" name="status" value=(s.as_str())
-                                    class={ "mark st-" (s.as_str()) }
-                                    aria-pressed=(s == r.status)
-                                    aria-keyshortcuts=(status_key(s))
-                                    title={ (status_label(s)) " (key " (status_key(s)) ")" } {
-                                    span aria-hidden="true" { (status_symbol(s)) " " }
-                                    (status_label(s))
-                                }
-                            }
-                        }
-                        span.field.note {
-                            label for={ "note-" (id) } { "New note" }
-                            textarea #{ "note-" (id) } name="note" rows="1" {}
-                        }
-                        span.field.elapsed {
-                            label for={ "elapsed-" (id) } { "Elapsed (s)" }
-                            input #{ "elapsed-" (id) } type="number" name="elapsed" min="0"
-                                step="1" inputmode="numeric";
-                        }
-                        @if let Some(e) = error { p.field-error role="alert" { (e) } }
-                    }
-                }
-            } @else {
-                td.note data-label="Note" { (r.note.as_deref().unwrap_or("")) }
-                td.num data-label="Elapsed" { (elapsed(r.elapsed_ms)) }
-            }
-            td.tested data-label="Tested" { (tested(r, names)) }
-        }
-    }
-}
 
 /// The form as the API's PATCH body, to be checked by the API's rules.
 /// "Not tested" resets a result, so a note or elapsed typed with it is not

@@ -4,7 +4,7 @@
 //! [`SESSION_TOKEN_NAME`]; its secret is the `verdict_session` cookie
 //! (HttpOnly, SameSite=Strict, Path=/, Secure when configured). So servers
 //! keep nothing in memory, any instance accepts any session, and sessions
-//! are listed (and revocable) on the tokens page. A session lasts a fixed
+//! are listed (and revocable) on the account page. A session lasts a fixed
 //! time from sign-in (`WebConfig::session_lifetime`, by the token's
 //! `created_at`); an expired one is deleted on sight and the browser sent
 //! to the sign-in page. Signing out deletes the token.
@@ -28,14 +28,13 @@ use crate::extract::read_body;
 use crate::state::{AppState, WebConfig};
 
 pub const SESSION_COOKIE: &str = "verdict_session";
-/// The name of the token a sign-in mints.
-pub const SESSION_TOKEN_NAME: &str = "web session";
+pub use crate::auth::SESSION_TOKEN_NAME;
 
 /// A signed-in user.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub user: User,
-    /// The session's token (marked "this session" on the tokens page).
+    /// The session's token (marked "this browser" on the account page).
     pub token: TokenId,
     /// What this session's forms carry in their `csrf` field.
     pub csrf: String,

@@ -1,6 +1,9 @@
 //! The server's HTTP tests: the real router in-process over a real store, one module per resource or concern.
 //! One test binary per crate: its modules link once.
 
+// Test code, helpers outside #[test] functions included, may unwrap.
+#![allow(clippy::unwrap_used)]
+
 mod auth_roles;
 mod authz_matrix;
 mod case_keys;

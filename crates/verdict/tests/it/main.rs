@@ -1,6 +1,9 @@
 //! End-to-end tests: the `verdict` binary as a process, over TCP, with real databases (and Chromium for the browser tests).
 //! One test binary per crate: its modules link once.
 
+// Test code, helpers outside #[test] functions included, may unwrap.
+#![allow(clippy::unwrap_used)]
+
 mod admin_token;
 mod browser;
 mod cli_password;

@@ -1,7 +1,7 @@
 //! Shared by this crate's tests: a fresh database per test (or a skip),
 //! a small arrangement for the race tests, and id-insensitive comparison.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::sync::Arc;
 

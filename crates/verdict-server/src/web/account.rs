@@ -23,10 +23,10 @@ use super::layout::{field_label, page, respond, time};
 use super::session::{SESSION_TOKEN_NAME, Session, SessionForm, clear_cookie, cookie};
 use super::{WebError, WebResult};
 use crate::auth::Secret;
+use crate::auth::passwords::change_own;
 use crate::dto::required_text;
 use crate::error::ApiError;
 use crate::extract::PathIds;
-use crate::routes::passwords::change_own;
 use crate::state::{AppState, WebConfig};
 
 /// The one-time message of the account page (see the module docs).
@@ -226,7 +226,10 @@ pub async fn show(
 
 /// POST /tokens: mint one; the page after the redirect shows its secret,
 /// once.
-pub async fn create(State(state): State<AppState>, posted: SessionForm) -> WebResult<Response> {
+pub async fn create_token(
+    State(state): State<AppState>,
+    posted: SessionForm,
+) -> WebResult<Response> {
     let session = &posted.session;
     let mut errors = Vec::new();
     let name = required_text("name", &posted.form.text("name"), &mut errors);
@@ -249,7 +252,7 @@ pub async fn create(State(state): State<AppState>, posted: SessionForm) -> WebRe
 
 /// POST /tokens/:tid/revoke: one's own tokens only (as in the API, another
 /// user's token is not there). Revoking this browser's signs it out.
-pub async fn revoke(
+pub async fn revoke_token(
     State(state): State<AppState>,
     path: PathIds,
     posted: SessionForm,

@@ -1,40 +1,28 @@
-//! Connections. Writes go through one writer thread that commits every
-//! write waiting at the time in one transaction (group commit): under
-//! `Synchronous::Full` each commit must reach the disk before it is
-//! answered, and sharing that fsync is how many small concurrent writes stay
-//! both durable and fast. The fsync itself runs on a second thread (see
-//! [`wal_sync`](crate::wal_sync)) so the writer keeps working meanwhile,
-//! taking new writes into its next group until the sync is done. Each write
-//! in a group runs in its own savepoint, so one failing write never disturbs
-//! the others. Reads run on a small pool of connections on the blocking thread
-//! pool, each in its own read transaction (a consistent snapshot).
+//! The writer: one thread owns the only writing connection and commits
+//! every write waiting at the time in one transaction (group commit), each
+//! in its own savepoint so one failing write never disturbs the others.
+//! Under `Synchronous::Full` it commits with `synchronous=NORMAL` and hands
+//! each group to the WAL sync thread ([`wal_sync`](crate::wal_sync)), which
+//! answers it once the WAL is on disk; meanwhile the writer takes new
+//! writes into its next group. A write queued inside a tracing span runs
+//! inside that span on the writer thread.
 
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::Connection;
 use tokio::sync::oneshot;
 use verdict_store::{StoreError, StoreResult};
 
+use super::Pool;
+use super::connection::{Synchronous, open_connection};
 use crate::db_err;
 use crate::wal_sync::{self, Delivery, WalSync};
 
-/// How much a commit waits for the disk; see API §8.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Synchronous {
-    /// fsync at every commit: an answered write survives power loss.
-    Full,
-    /// Opt-in: faster, but the last writes may be lost on power loss.
-    Normal,
-}
-
 /// The most writes one group commit takes, so one group's latency stays bounded.
 const MAX_GROUP: usize = 512;
-/// Idle read connections kept open.
-const MAX_IDLE_READERS: usize = 8;
 
 trait WriteJob: Send {
     /// Runs inside the group's transaction; `isolated` wraps it in a
@@ -51,6 +39,9 @@ struct Pending<F, R> {
     work: F,
     reply: oneshot::Sender<StoreResult<R>>,
     solo: bool,
+    /// The span current where the write was queued, entered around `work`
+    /// on the writer thread.
+    span: tracing::Span,
 }
 
 impl<F, R> WriteJob for Pending<F, R>
@@ -59,11 +50,16 @@ where
     R: Send + 'static,
 {
     fn run(self: Box<Self>, conn: &Connection, isolated: bool) -> (bool, Delivery) {
-        let Pending { work, reply, .. } = *self;
-        let outcome = if isolated {
-            in_savepoint(conn, work)
-        } else {
-            guarded(conn, work)
+        let Pending {
+            work, reply, span, ..
+        } = *self;
+        let outcome = {
+            let _entered = span.enter();
+            if isolated {
+                in_savepoint(conn, work)
+            } else {
+                guarded(conn, work)
+            }
         };
         let ok = outcome.is_ok();
         let delivery: Delivery = Box::new(move |commit| {
@@ -114,19 +110,9 @@ fn control(conn: &Connection, sql: &str) -> StoreResult<()> {
         .map_err(db_err)
 }
 
-pub(crate) struct Pool {
-    path: PathBuf,
-    synchronous: Synchronous,
-    /// Writes waiting for the writer thread.
-    queue: Arc<Queue>,
-    readers: Mutex<Vec<Connection>>,
-    /// Read connections checked out right now.
-    reading: AtomicU64,
-}
-
 /// The writer's queue. The writer sleeps on `ready` until there is a job,
 /// the pool is dropped, or (while it grows a group) the WAL sync finishes.
-pub(crate) struct Queue {
+pub(super) struct Queue {
     state: Mutex<QueueState>,
     ready: Condvar,
 }
@@ -139,6 +125,16 @@ struct QueueState {
 }
 
 impl Queue {
+    fn new() -> Queue {
+        Queue {
+            state: Mutex::new(QueueState {
+                jobs: VecDeque::new(),
+                open: true,
+            }),
+            ready: Condvar::new(),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
         // A panic while holding this lock cannot leave the queue half-changed
         // (every change is one push, drain or flag), so a poisoned lock is
@@ -146,8 +142,19 @@ impl Queue {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Stops taking writes: the writer finishes what is queued and ends.
+    pub(super) fn close(&self) {
+        self.lock().open = false;
+        self.ready.notify_all();
+    }
+
+    /// Writes waiting for the writer.
+    pub(super) fn queued(&self) -> u64 {
+        self.lock().jobs.len() as u64
+    }
+
     /// Wakes the writer (to look at the sync thread's state again).
-    pub(crate) fn wake(&self) {
+    fn wake(&self) {
         let _guard = self.lock();
         self.ready.notify_all();
     }
@@ -196,79 +203,35 @@ impl Drop for CloseOnExit<'_> {
     }
 }
 
-impl Drop for Pool {
-    fn drop(&mut self) {
-        self.queue.lock().open = false;
-        self.queue.ready.notify_all();
-    }
-}
-
-pub(crate) fn open_connection(
-    path: &Path,
-    synchronous: Synchronous,
-) -> rusqlite::Result<Connection> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
+/// Opens the writer's connection and starts the writer thread (and, under
+/// `Full`, the WAL sync thread); the queue is how writes reach them.
+pub(super) fn start(path: &Path, synchronous: Synchronous) -> rusqlite::Result<Arc<Queue>> {
+    // Under `Full` the writer commits with `NORMAL` and a sync thread
+    // makes each group durable before it is answered (see wal_sync).
+    let conn = open_connection(path, Synchronous::Normal)?;
+    let thread_err = |e: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
+    let queue = Arc::new(Queue::new());
     let sync = match synchronous {
-        Synchronous::Full => "FULL",
-        Synchronous::Normal => "NORMAL",
+        Synchronous::Full => {
+            let writer = Arc::clone(&queue);
+            Some(WalSync::start(path, move || writer.wake()).map_err(thread_err)?)
+        }
+        Synchronous::Normal => None,
     };
-    conn.execute_batch(&format!(
-        "PRAGMA busy_timeout = 10000;
-         PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = {sync};
-         PRAGMA foreign_keys = ON;
-         PRAGMA temp_store = MEMORY;
-         PRAGMA cache_size = -32000;"
-    ))?;
-    conn.set_prepared_statement_cache_capacity(64);
-    crate::search::register(&conn)?;
-    Ok(conn)
+    let jobs = Arc::clone(&queue);
+    std::thread::Builder::new()
+        .name("verdict-writer".into())
+        .spawn(move || {
+            // However the writer ends, later writes fail at once instead
+            // of waiting for an answer that will not come.
+            let _closed = CloseOnExit(&jobs);
+            writer_loop(&conn, &jobs, sync.as_ref());
+        })
+        .map_err(thread_err)?;
+    Ok(queue)
 }
 
 impl Pool {
-    pub(crate) fn start(path: PathBuf, synchronous: Synchronous) -> rusqlite::Result<Arc<Pool>> {
-        // Under `Full` the writer commits with `NORMAL` and a sync thread
-        // makes each group durable before it is answered (see wal_sync).
-        let conn = open_connection(&path, Synchronous::Normal)?;
-        let thread_err = |e: std::io::Error| rusqlite::Error::ToSqlConversionFailure(Box::new(e));
-        let queue = Arc::new(Queue {
-            state: Mutex::new(QueueState {
-                jobs: VecDeque::new(),
-                open: true,
-            }),
-            ready: Condvar::new(),
-        });
-        let sync = match synchronous {
-            Synchronous::Full => {
-                let writer = Arc::clone(&queue);
-                Some(WalSync::start(&path, move || writer.wake()).map_err(thread_err)?)
-            }
-            Synchronous::Normal => None,
-        };
-        let jobs = Arc::clone(&queue);
-        std::thread::Builder::new()
-            .name("verdict-writer".into())
-            .spawn(move || {
-                // However the writer ends, later writes fail at once instead
-                // of waiting for an answer that will not come.
-                let _closed = CloseOnExit(&jobs);
-                writer_loop(&conn, &jobs, sync.as_ref());
-            })
-            .map_err(thread_err)?;
-        Ok(Arc::new(Pool {
-            path,
-            synchronous,
-            queue,
-            readers: Mutex::new(Vec::new()),
-            reading: AtomicU64::new(0),
-        }))
-    }
-
     pub(crate) async fn write<R, F>(&self, work: F) -> StoreResult<R>
     where
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
@@ -297,7 +260,12 @@ impl Pool {
         R: Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job: Box<dyn WriteJob> = Box::new(Pending { work, reply, solo });
+        let job: Box<dyn WriteJob> = Box::new(Pending {
+            work,
+            reply,
+            solo,
+            span: tracing::Span::current(),
+        });
         {
             let mut state = self.queue.lock();
             if !state.open {
@@ -309,77 +277,6 @@ impl Pool {
         answer
             .await
             .map_err(|_| StoreError::Unavailable("the writer stopped before answering".into()))?
-    }
-
-    pub(crate) async fn read<R, F>(self: &Arc<Self>, work: F) -> StoreResult<R>
-    where
-        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
-        R: Send + 'static,
-    {
-        let pool = Arc::clone(self);
-        tokio::task::spawn_blocking(move || {
-            let conn = pool.take_reader()?;
-            pool.reading.fetch_add(1, Ordering::Relaxed);
-            let outcome = (|| {
-                conn.execute_batch("BEGIN").map_err(db_err)?;
-                let outcome = work(&conn);
-                conn.execute_batch("COMMIT").map_err(db_err)?;
-                outcome
-            })();
-            pool.reading.fetch_sub(1, Ordering::Relaxed);
-            if conn.is_autocommit() {
-                pool.give_back(conn);
-            }
-            outcome
-        })
-        .await
-        .map_err(|e| StoreError::Other(format!("read task failed: {e}")))?
-    }
-
-    /// Readers in use and idle, the writer (always open, counted in use
-    /// while it has work), and the writes waiting for it.
-    pub(crate) fn status(&self) -> verdict_store::PoolStatus {
-        let idle = self.readers.lock().map(|r| r.len() as u64).unwrap_or(0);
-        let queued = self.queue.lock().jobs.len() as u64;
-        verdict_store::PoolStatus {
-            in_use: self.reading.load(Ordering::Relaxed) + u64::from(queued > 0),
-            idle: idle + u64::from(queued == 0),
-            max: MAX_IDLE_READERS as u64 + 1,
-            waiting: queued,
-        }
-    }
-
-    /// A point read (one indexed lookup): run right here on the caller's
-    /// thread. It takes microseconds, less than handing it to the blocking
-    /// pool would; anything that scans goes through [`read`](Self::read).
-    pub(crate) fn point<R>(
-        &self,
-        work: impl FnOnce(&Connection) -> StoreResult<R>,
-    ) -> StoreResult<R> {
-        let conn = self.take_reader()?;
-        self.reading.fetch_add(1, Ordering::Relaxed);
-        let outcome = work(&conn);
-        self.reading.fetch_sub(1, Ordering::Relaxed);
-        if conn.is_autocommit() {
-            self.give_back(conn);
-        }
-        outcome
-    }
-
-    fn take_reader(&self) -> StoreResult<Connection> {
-        let idle = self.readers.lock().ok().and_then(|mut r| r.pop());
-        match idle {
-            Some(conn) => Ok(conn),
-            None => open_connection(&self.path, self.synchronous).map_err(db_err),
-        }
-    }
-
-    fn give_back(&self, conn: Connection) {
-        if let Ok(mut idle) = self.readers.lock()
-            && idle.len() < MAX_IDLE_READERS
-        {
-            idle.push(conn);
-        }
     }
 }
 
@@ -477,41 +374,9 @@ fn writer_loop(conn: &Connection, queue: &Queue, sync: Option<&WalSync>) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::mpsc;
     use std::time::Duration;
 
     use super::*;
-
-    /// Pools started and dropped in a loop, each with several readers: the
-    /// writer's connection closes on its thread while the readers close on
-    /// this one and the next pool opens. SQLite 3.51.1 (bundled by rusqlite
-    /// 0.38) deadlocked here within a few hundred rounds: closing a WAL
-    /// connection and opening another took two mutexes in opposite orders.
-    /// Fixed in SQLite 3.51.2; this keeps us from going back.
-    #[test]
-    fn connections_opening_and_closing_at_once_never_deadlock() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("churn.db");
-        let (done, finished) = mpsc::channel();
-        std::thread::spawn(move || {
-            for _ in 0..1000 {
-                let pool = Pool::start(path.clone(), Synchronous::Normal).expect("start");
-                std::thread::scope(|s| {
-                    for _ in 0..6 {
-                        s.spawn(|| {
-                            pool.point(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err))
-                                .expect("read")
-                        });
-                    }
-                });
-                drop(pool);
-            }
-            let _ = done.send(());
-        });
-        finished
-            .recv_timeout(Duration::from_secs(60))
-            .expect("deadlocked opening or closing connections");
-    }
 
     fn sync_threads() -> usize {
         std::fs::read_dir("/proc/self/task")
@@ -588,6 +453,7 @@ mod tests {
             work: |_: &Connection| Ok(()),
             reply,
             solo,
+            span: tracing::Span::none(),
         });
         (job, answer)
     }
