@@ -9,18 +9,27 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use verdict_api as api;
 use verdict_store::{FieldError, TokenId, User, UserId};
 
 use crate::auth::Caller;
 use crate::dto::done;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, PathIds, Query};
+use crate::extract::{JsonBody, NoQuery, UserPath};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::routes::users::{MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS, hash_password};
 use crate::state::AppState;
 use crate::web::session::SESSION_TOKEN_NAME;
+
+/// This module's routes, each registered with its OpenAPI operation.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(change_mine))
+        .routes(routes!(set_for_user))
+}
 
 /// The rules every new password meets (as at user creation).
 pub fn check_new_password(field: &str, password: &str, errors: &mut Vec<FieldError>) {
@@ -143,10 +152,9 @@ async fn store_password(
 pub async fn change_mine(
     State(state): State<AppState>,
     caller: Caller,
-    q: Query,
+    _: NoQuery,
     body: JsonBody<api::ChangePassword>,
 ) -> ApiResult<StatusCode> {
-    q.finish()?;
     let b = body.value;
     change_own(
         &state,
@@ -170,12 +178,10 @@ pub async fn change_mine(
 pub async fn set_for_user(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    UserPath { uid: id }: UserPath,
+    _: NoQuery,
     body: JsonBody<api::SetPassword>,
 ) -> ApiResult<StatusCode> {
-    let id: UserId = path.id(0)?;
-    q.finish()?;
     // Before any lookup, so a non-admin learns nothing about user ids.
     caller.require_admin()?;
     state.store.get_user(id).await?;

@@ -29,7 +29,7 @@ use super::session::{
 use super::{WebError, WebResult};
 use crate::auth::Secret;
 use crate::client;
-use crate::extract::Query;
+use crate::extract::WebQuery;
 use crate::routes::passwords::verify_password;
 use crate::routes::users::{MAX_PASSWORD_BYTES, hash_password};
 use crate::state::AppState;
@@ -109,7 +109,7 @@ fn render(view: LoginView<'_>) -> Markup {
 pub async fn form(
     State(state): State<AppState>,
     session: Option<Session>,
-    mut q: Query,
+    mut q: WebQuery,
 ) -> WebResult<Response> {
     let next = q.take("next")?.filter(|n| safe_next(n));
     if session.is_some() {

@@ -20,7 +20,8 @@ use super::results::{result_row, tester_names};
 use super::session::{Session, SessionForm};
 use super::{WebError, WebResult};
 use crate::auth::ensure;
-use crate::extract::{PathIds, Query};
+use crate::error::ApiError;
+use crate::extract::{RunPath, WebQuery};
 use crate::state::AppState;
 
 pub const RESULTS_PER_PAGE: u32 = 50;
@@ -34,7 +35,7 @@ pub struct View {
 }
 
 impl View {
-    pub fn from_query(q: &mut Query) -> View {
+    pub fn from_query(q: &mut WebQuery) -> View {
         let status = q
             .take("status")
             .ok()
@@ -126,10 +127,10 @@ pub fn summary(run: &Run) -> Markup {
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
-    path: PathIds,
-    mut q: Query,
+    path: Result<RunPath, ApiError>,
+    mut q: WebQuery,
 ) -> WebResult<Response> {
-    let id: RunId = path.id(0)?;
+    let RunPath { rid: id } = path?;
     let view = View::from_query(&mut q);
     render(&state, &session, id, &view, None, StatusCode::OK).await
 }
@@ -264,10 +265,10 @@ fn help() -> Markup {
 /// POST /runs/:rid/close (manager). Afterwards the run is read-only.
 pub async fn close(
     State(state): State<AppState>,
-    path: PathIds,
+    path: Result<RunPath, ApiError>,
     posted: SessionForm,
 ) -> WebResult<Response> {
-    let id: RunId = path.id(0)?;
+    let RunPath { rid: id } = path?;
     let (_, role) = posted.session.caller().run(&state, id).await?;
     ensure(role, Role::Manager, "close runs").map_err(WebError::Page)?;
     state

@@ -25,7 +25,7 @@ use super::{WebError, WebResult};
 use crate::auth::Secret;
 use crate::dto::required_text;
 use crate::error::ApiError;
-use crate::extract::PathIds;
+use crate::extract::TokenPath;
 use crate::routes::passwords::change_own;
 use crate::state::{AppState, WebConfig};
 
@@ -251,10 +251,10 @@ pub async fn create(State(state): State<AppState>, posted: SessionForm) -> WebRe
 /// user's token is not there). Revoking this browser's signs it out.
 pub async fn revoke(
     State(state): State<AppState>,
-    path: PathIds,
+    path: Result<TokenPath, ApiError>,
     posted: SessionForm,
 ) -> WebResult<Response> {
-    let id: TokenId = path.id(0)?;
+    let TokenPath { tid: id } = path?;
     let session = &posted.session;
     let token = state.store.get_token(id).await?;
     if token.user_id != session.user.id {
