@@ -25,8 +25,8 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
 use tower_http::catch_panic::CatchPanicLayer;
+use utoipa_axum::router::OpenApiRouter;
 use verdict_store::{Bootstrap, Store, Timestamp};
 
 pub use auth::{PUBLIC_TOKENS, Secret, TOKEN_PREFIX, hash_token};
@@ -37,58 +37,27 @@ pub use state::{AppState, Limits, SIGN_IN_ADDRESS_FACTOR, WebConfig};
 
 use routes::{cases, health, junit, passwords, projects, results, runs, tokens, users};
 
+/// The documented routes: each handler registered once, in its resource's
+/// module, with the OpenAPI operation it serves (`openapi::document` is
+/// built from the same registration).
+pub(crate) fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .merge(health::router())
+        .merge(openapi::router())
+        .merge(users::router())
+        .merge(passwords::router())
+        .merge(tokens::router())
+        .merge(projects::router())
+        .merge(cases::router())
+        .merge(runs::router())
+        .merge(results::router())
+        .merge(junit::router())
+}
+
 /// Every route of the API.
 pub fn build_router(state: AppState) -> Router {
     let cors = cors_layer(&state.limits.cors_origins);
-    let router = Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/metrics", get(metrics::render))
-        .route("/readyz", get(health::readyz))
-        .route("/openapi.json", get(openapi::openapi_json))
-        .route("/docs", get(openapi::html::page))
-        .route("/docs/docs.css", get(openapi::html::stylesheet))
-        .route("/v1/me", get(users::me))
-        .route("/v1/users", post(users::create).get(users::list))
-        .route("/v1/users/{uid}", get(users::get_one))
-        .route("/v1/me/password", put(passwords::change_mine))
-        .route("/v1/users/{uid}/password", put(passwords::set_for_user))
-        .route("/v1/tokens", post(tokens::create).get(tokens::list))
-        .route("/v1/tokens/{tid}", axum::routing::delete(tokens::delete))
-        .route("/v1/projects", post(projects::create).get(projects::list))
-        .route("/v1/projects/{pid}", get(projects::get_one))
-        .route("/v1/projects/{pid}/members", get(projects::members))
-        .route(
-            "/v1/projects/{pid}/members/{uid}",
-            put(projects::set_member).delete(projects::remove_member),
-        )
-        .route(
-            "/v1/projects/{pid}/cases",
-            post(cases::create).get(cases::list),
-        )
-        .route("/v1/projects/{pid}/cases/bulk", post(cases::bulk))
-        .route(
-            "/v1/cases/{cid}",
-            get(cases::get_one)
-                .patch(cases::update)
-                .delete(cases::delete),
-        )
-        .route(
-            "/v1/projects/{pid}/runs",
-            post(runs::create).get(runs::list),
-        )
-        .route("/v1/runs/{rid}", get(runs::get_one).patch(runs::update))
-        .route("/v1/runs/{rid}/cases", post(runs::add_cases))
-        .route("/v1/runs/{rid}/close", post(runs::close))
-        .route("/v1/runs/{rid}/results", get(results::list))
-        .route("/v1/runs/{rid}/results/bulk", post(results::bulk))
-        .route("/v1/runs/{rid}/results/junit", post(junit::import))
-        .route(
-            "/v1/runs/{rid}/results/{id}",
-            get(results::get_one)
-                .patch(results::update)
-                .put(results::update),
-        )
-        .route("/v1/runs/{rid}/results/{id}/history", get(results::history))
+    let router = Router::from(api_router())
         .merge(web::router())
         .fallback(web::not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })

@@ -2,8 +2,12 @@
 //! `GET /openapi.json`, and rendered for people at `GET /docs`.
 //!
 //! Each handler carries a `#[utoipa::path]` (its route, parameters, body,
-//! answers and the errors it can return); the wire types in `verdict-api`
-//! derive their schemas (feature `openapi`). [`Finish`] adds what the layers
+//! answers and the errors it can return) and is registered once, with
+//! `routes!` on an `OpenApiRouter` in its resource's module: that
+//! registration makes both the route and the operation here. Its parameters
+//! are the extractor types it reads (`crate::extract`), which describe
+//! themselves. The wire types in `verdict-api` derive their schemas
+//! (feature `openapi`). [`Finish`] adds what the layers
 //! around every route do: the bearer scheme on operations that take a token
 //! (those that can answer 401), the 429 and 503 of the rate limit and the
 //! timeout, and PUT as the twin of PATCH on a result; and the links from
@@ -17,7 +21,6 @@
 pub mod bodies;
 pub mod html;
 pub mod links;
-pub mod params;
 pub mod responses;
 pub mod xml;
 
@@ -30,8 +33,10 @@ use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use verdict_api::schema as s;
 
-use crate::metrics;
-use crate::routes::{cases, health, junit, passwords, projects, results, runs, tokens, users};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
 
 /// The answer of a JUnit import: what it did, or with `dry_run=true` what
 /// it would do.
@@ -43,11 +48,11 @@ pub enum JunitAnswer {
     DryRun(verdict_api::JunitDryRun),
 }
 
-/// What a handler's `#[utoipa::path]` needs: the parameter sets and the
-/// error markers.
+/// What a handler's `#[utoipa::path]` needs besides its parameter sets
+/// (the extractor types, in `crate::extract` or beside the handler): the
+/// named bodies and the error markers.
 pub mod prelude {
     pub use super::bodies::*;
-    pub use super::params::*;
     pub use super::responses::{
         BadRequest, Conflict, Forbidden, Invalid, JsonErrors, NotFound, TooLarge, Unauthorized,
         UnsupportedMediaType,
@@ -62,23 +67,10 @@ pub mod prelude {
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
     servers((url = "/", description = "The server this document is served by.")),
-    paths(
-        health::healthz, health::readyz, metrics::render, openapi_json, html::page, html::stylesheet,
-        users::me, users::create, users::list, users::get_one,
-        passwords::change_mine, passwords::set_for_user,
-        tokens::create, tokens::list, tokens::delete,
-        projects::create, projects::list, projects::get_one, projects::members,
-        projects::set_member, projects::remove_member,
-        cases::create, cases::list, cases::bulk, cases::get_one, cases::update, cases::delete,
-        runs::create, runs::list, runs::get_one, runs::update, runs::add_cases, runs::close,
-        results::list, results::bulk, junit::import, results::get_one, results::update,
-        results::history,
-    ),
     components(schemas(
         verdict_api::ErrorBody, s::UserId, s::TokenId, s::ProjectId, s::CaseId, s::RunId,
         s::ResultId, s::RunState,
     )),
-    modifiers(&Finish),
     tags(
         (name = "results", description = "The Test Results API: list, read, record one, record many, import JUnit XML, history."),
         (name = "runs", description = "Runs: one per build, release or manual test cycle, with live counts."),
@@ -91,6 +83,20 @@ pub mod prelude {
     ),
 )]
 struct ApiDoc;
+
+/// The document's frame (info, servers, tags, shared schemas), into which
+/// the registered routes put their operations.
+pub(crate) fn base() -> Document {
+    ApiDoc::openapi()
+}
+
+/// The documentation's own routes.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(openapi_json))
+        .routes(routes!(html::page))
+        .routes(routes!(html::stylesheet))
+}
 
 /// The layers' contributions; see the module docs.
 struct Finish;
@@ -156,9 +162,14 @@ fn operations(
     .filter_map(Option::as_mut)
 }
 
-/// The document, built once.
+/// The document, built once: the operations of the routes `build_router`
+/// serves, finished by [`Finish`].
 pub fn document() -> &'static Document {
-    static DOC: LazyLock<Document> = LazyLock::new(ApiDoc::openapi);
+    static DOC: LazyLock<Document> = LazyLock::new(|| {
+        let mut doc = crate::api_router().into_openapi();
+        utoipa::Modify::modify(&Finish, &mut doc);
+        doc
+    });
     &DOC
 }
 

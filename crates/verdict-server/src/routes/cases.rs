@@ -4,19 +4,28 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use verdict_api as api;
-use verdict_store::{
-    CaseId, CasePatch, CaseQuery, FieldError, NewCase, ProjectId, Role, Timestamp,
-};
+use verdict_store::{CasePatch, CaseQuery, FieldError, NewCase, Role, Timestamp};
 
 use crate::auth::{Caller, ensure};
 use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, PathIds, Query};
+use crate::extract::{CasePath, JsonBody, NoQuery, PageQuery, ProjectPath, Query, QuerySet};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::routes::double_option;
 use crate::state::AppState;
+
+/// This module's routes, each registered with its OpenAPI operation.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(create, list))
+        .routes(routes!(bulk))
+        .routes(routes!(get_one, update, delete))
+}
 
 const EDIT: &str = "edit test cases";
 
@@ -54,12 +63,10 @@ fn new_case(prefix: &str, c: &api::CreateCase, errors: &mut Vec<FieldError>) -> 
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    ProjectPath { pid: project }: ProjectPath,
+    _: NoQuery,
     body: JsonBody<api::CreateCase>,
 ) -> ApiResult<(StatusCode, Json<api::Data<api::Case>>)> {
-    let project: ProjectId = path.id(0)?;
-    q.finish()?;
     caller.require(&state, project, Role::Manager, EDIT).await?;
     let mut errors = Vec::new();
     let new = new_case("", &body.value, &mut errors);
@@ -88,12 +95,10 @@ pub async fn create(
 pub async fn bulk(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    ProjectPath { pid: project }: ProjectPath,
+    _: NoQuery,
     body: JsonBody<api::BulkCases>,
 ) -> ApiResult<Json<api::Data<api::BulkCasesOutcome>>> {
-    let project: ProjectId = path.id(0)?;
-    q.finish()?;
     caller.require(&state, project, Role::Manager, EDIT).await?;
     let max = state.limits.max_bulk_results;
     if body.value.cases.len() > max {
@@ -132,6 +137,20 @@ pub async fn bulk(
     }))
 }
 
+/// The case list's filters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseFilter {
+    /// Only the case with this key, put in its stored form first (trimmed; a key longer than 1000 characters shortened as on create).
+    #[serde(default)]
+    key: Option<String>,
+    /// Cases whose title or key contains this text.
+    #[serde(default)]
+    q: Option<String>,
+}
+
+impl QuerySet for CaseFilter {}
+
 #[utoipa::path(
     get, path = "/v1/projects/{pid}/cases", tag = "cases", operation_id = "list_cases",
     summary = "List and search a project's cases, oldest first",
@@ -142,19 +161,17 @@ pub async fn bulk(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    mut q: Query,
+    ProjectPath { pid: project }: ProjectPath,
+    Query((paging, filter)): Query<(PageQuery, CaseFilter)>,
 ) -> ApiResult<Json<api::Page<api::Case>>> {
-    let project: ProjectId = path.id(0)?;
-    let page = q.take_page(state.limits.max_per_page)?;
+    let page = paging.page();
     let query = CaseQuery {
         // The key as sent maps to its stored form; a blank one matches none.
-        key: q
-            .take("key")?
+        key: filter
+            .key
             .map(|k| verdict_junit::case_key(&k).unwrap_or_default()),
-        q: q.take("q")?.filter(|s| !s.trim().is_empty()),
+        q: filter.q.filter(|s| !s.trim().is_empty()),
     };
-    q.finish()?;
     caller.role_in(&state, project).await?;
     let listing = state.store.list_cases(project, query, page).await?;
     Ok(Json(api::Page {
@@ -178,11 +195,9 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    CasePath { cid: id }: CasePath,
+    _: NoQuery,
 ) -> ApiResult<Json<api::Data<api::Case>>> {
-    let id: CaseId = path.id(0)?;
-    q.finish()?;
     let case = state.store.get_case(id).await?;
     caller.role_in_existing(&state, case.project_id).await?;
     Ok(Json(api::Data {
@@ -216,12 +231,10 @@ pub struct UpdateCase {
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    CasePath { cid: id }: CasePath,
+    _: NoQuery,
     body: JsonBody<UpdateCase>,
 ) -> ApiResult<Json<api::Data<api::Case>>> {
-    let id: CaseId = path.id(0)?;
-    q.finish()?;
     let case = state.store.get_case(id).await?;
     let role = caller.role_in_existing(&state, case.project_id).await?;
     ensure(role, Role::Manager, EDIT)?;
@@ -254,11 +267,9 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    CasePath { cid: id }: CasePath,
+    _: NoQuery,
 ) -> ApiResult<StatusCode> {
-    let id: CaseId = path.id(0)?;
-    q.finish()?;
     let case = state.store.get_case(id).await?;
     let role = caller.role_in_existing(&state, case.project_id).await?;
     ensure(role, Role::Manager, EDIT)?;

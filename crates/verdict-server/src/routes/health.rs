@@ -2,12 +2,24 @@
 
 use axum::Json;
 use axum::extract::State;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use verdict_api as api;
 
 use crate::error::{ApiError, ApiResult};
+use crate::metrics;
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::state::AppState;
+
+/// Liveness, readiness and the metrics (no token), each registered with
+/// its OpenAPI operation.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics::render))
+}
 
 fn ok() -> Json<api::Data<api::Health>> {
     Json(api::Data {

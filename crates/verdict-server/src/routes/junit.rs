@@ -4,21 +4,30 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, Request, State};
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use verdict_api as api;
 use verdict_junit::{Outcome, TestCase};
-use verdict_store::{Execution, ImportRequest, KeyedEntry, Role, RunId, Status, Timestamp};
+use verdict_store::{Execution, ImportRequest, KeyedEntry, Role, Status, Timestamp};
 
 use crate::auth::{Caller, ensure};
 use crate::dto;
 use crate::error::{ApiError, ApiResult};
 use crate::execution::MAX_ELAPSED_SECONDS;
-use crate::extract::{PathIds, Query, decode, read_body};
+use crate::extract::{IdempotencyKeyHeader, Query, QuerySet, RunPath, decode, flag, read_body};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
-use crate::routes::results::{fingerprint, idempotency_key};
+use crate::routes::results::fingerprint;
 use crate::state::AppState;
+
+/// This module's routes, each registered with its OpenAPI operation.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default().routes(routes!(import))
+}
 
 fn is_xml(content_type: &str) -> bool {
     let essence = content_type
@@ -115,6 +124,60 @@ fn entries(testcases: &[TestCase], skipped_as: Status, note_limit: usize) -> Vec
     out
 }
 
+/// The JUnit import's options.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct JunitQuery {
+    /// Create cases for keys the project lacks (title = the testcase name, suite = the classname) and add existing project cases to the run. `true` or `false`.
+    #[serde(default, deserialize_with = "flag")]
+    #[param(default = false)]
+    create_missing: bool,
+    /// Report matched / would-create / unmatched and write nothing. `true` or `false`.
+    #[serde(default, deserialize_with = "flag")]
+    #[param(default = false)]
+    dry_run: bool,
+    /// Apply what matches and list the rest in `rejected` (200). `true` or `false`.
+    #[serde(default, deserialize_with = "flag")]
+    #[param(default = false)]
+    partial: bool,
+    /// The status a skipped testcase gets.
+    #[serde(default = "blocked", deserialize_with = "skipped_as")]
+    #[param(value_type = SkippedAs, inline)]
+    skipped_as: Status,
+}
+
+impl QuerySet for JunitQuery {}
+
+fn blocked() -> Status {
+    Status::Blocked
+}
+
+fn skipped_as<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Status, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "blocked" => Ok(Status::Blocked),
+        "retest" => Ok(Status::Retest),
+        "not_tested" => Ok(Status::NotTested),
+        _ => Err(serde::de::Error::custom(
+            "must be one of blocked, retest, not_tested",
+        )),
+    }
+}
+
+/// What `skipped_as` takes.
+struct SkippedAs;
+
+impl utoipa::PartialSchema for SkippedAs {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        verdict_api::schema::schema(serde_json::json!({
+            "type": "string",
+            "enum": ["blocked", "retest", "not_tested"],
+            "default": "blocked",
+        }))
+    }
+}
+
+impl utoipa::ToSchema for SkippedAs {}
+
 #[utoipa::path(
     post, path = "/v1/runs/{rid}/results/junit", tag = "results", operation_id = "import_junit",
     summary = "Import a JUnit XML report (tester)",
@@ -131,29 +194,18 @@ fn entries(testcases: &[TestCase], skipped_as: Status, note_limit: usize) -> Vec
 pub async fn import(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    mut q: Query,
+    RunPath { rid: run }: RunPath,
+    Query(JunitQuery {
+        create_missing,
+        dry_run,
+        partial,
+        skipped_as,
+    }): Query<JunitQuery>,
+    IdempotencyKeyHeader { key }: IdempotencyKeyHeader,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
     req: Request,
 ) -> ApiResult<Response> {
-    let run: RunId = path.id(0)?;
-    let create_missing = q.take_bool("create_missing")?;
-    let dry_run = q.take_bool("dry_run")?;
-    let partial = q.take_bool("partial")?;
-    let skipped_as = match q.take("skipped_as")?.as_deref() {
-        None | Some("blocked") => Status::Blocked,
-        Some("retest") => Status::Retest,
-        Some("not_tested") => Status::NotTested,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "skipped_as",
-                "must be one of blocked, retest, not_tested",
-            ));
-        }
-    };
-    q.finish()?;
-    let key = idempotency_key(&headers)?;
+    let headers = req.headers().clone();
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -6,17 +6,24 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use verdict_api as api;
-use verdict_store::UserId;
 
 use crate::auth::Caller;
 use crate::auth::passwords::{change_own, check_new_password, store_password};
 use crate::dto::done;
 use crate::error::ApiResult;
-use crate::extract::{JsonBody, PathIds, Query};
+use crate::extract::{JsonBody, NoQuery, UserPath};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::state::AppState;
+/// This module's routes, each registered with its OpenAPI operation.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(change_mine))
+        .routes(routes!(set_for_user))
+}
 
 #[utoipa::path(
     put, path = "/v1/me/password", tag = "users", operation_id = "change_my_password",
@@ -29,10 +36,9 @@ use crate::state::AppState;
 pub async fn change_mine(
     State(state): State<AppState>,
     caller: Caller,
-    q: Query,
+    _: NoQuery,
     body: JsonBody<api::ChangePassword>,
 ) -> ApiResult<StatusCode> {
-    q.finish()?;
     let b = body.value;
     change_own(
         &state,
@@ -56,12 +62,10 @@ pub async fn change_mine(
 pub async fn set_for_user(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    UserPath { uid: id }: UserPath,
+    _: NoQuery,
     body: JsonBody<api::SetPassword>,
 ) -> ApiResult<StatusCode> {
-    let id: UserId = path.id(0)?;
-    q.finish()?;
     // Before any lookup, so a non-admin learns nothing about user ids.
     caller.require_admin()?;
     state.store.get_user(id).await?;

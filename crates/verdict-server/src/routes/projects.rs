@@ -3,17 +3,28 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use verdict_api as api;
-use verdict_store::{ProjectId, Role, Timestamp, UserId};
+use verdict_store::{Role, Timestamp};
 
 use crate::auth::Caller;
 use crate::dto::{self, done, required_text};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, PathIds, Query};
+use crate::extract::{JsonBody, MemberPath, NoQuery, PageQuery, ProjectPath, Query};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::routes::{listing, page_of};
 use crate::state::AppState;
+
+/// This module's routes, each registered with its OpenAPI operation.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(create, list))
+        .routes(routes!(get_one))
+        .routes(routes!(members))
+        .routes(routes!(set_member, remove_member))
+}
 
 #[utoipa::path(
     post, path = "/v1/projects", tag = "projects", operation_id = "create_project",
@@ -25,10 +36,9 @@ use crate::state::AppState;
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    q: Query,
+    _: NoQuery,
     body: JsonBody<api::CreateProject>,
 ) -> ApiResult<(StatusCode, Json<api::Data<api::Project>>)> {
-    q.finish()?;
     let mut errors = Vec::new();
     let name = required_text("name", &body.value.name, &mut errors);
     done(errors)?;
@@ -54,10 +64,9 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    mut q: Query,
+    Query(paging): Query<PageQuery>,
 ) -> ApiResult<Json<api::Page<api::Project>>> {
-    let page = q.take_page(state.limits.max_per_page)?;
-    q.finish()?;
+    let page = paging.page();
     let member = (!caller.user.admin).then_some(caller.user.id);
     let found = state.store.list_projects(member, page).await?;
     Ok(Json(listing(found, page, dto::project)))
@@ -73,11 +82,9 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    ProjectPath { pid: id }: ProjectPath,
+    _: NoQuery,
 ) -> ApiResult<Json<api::Data<api::Project>>> {
-    let id: ProjectId = path.id(0)?;
-    q.finish()?;
     caller.role_in(&state, id).await?;
     let project = state.store.get_project(id).await?;
     Ok(Json(api::Data {
@@ -95,12 +102,10 @@ pub async fn get_one(
 pub async fn members(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    mut q: Query,
+    ProjectPath { pid: id }: ProjectPath,
+    Query(paging): Query<PageQuery>,
 ) -> ApiResult<Json<api::Page<api::Member>>> {
-    let id: ProjectId = path.id(0)?;
-    let page = q.take_page(state.limits.max_per_page)?;
-    q.finish()?;
+    let page = paging.page();
     caller.role_in(&state, id).await?;
     let members = state.store.list_members(id).await?;
     Ok(Json(page_of(
@@ -120,12 +125,13 @@ pub async fn members(
 pub async fn set_member(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    MemberPath {
+        pid: project,
+        uid: user,
+    }: MemberPath,
+    _: NoQuery,
     body: JsonBody<api::SetMember>,
 ) -> ApiResult<Json<api::Data<api::Member>>> {
-    let (project, user): (ProjectId, UserId) = (path.id(0)?, path.id(1)?);
-    q.finish()?;
     caller
         .require(&state, project, Role::Manager, "manage members")
         .await?;
@@ -146,11 +152,12 @@ pub async fn set_member(
 pub async fn remove_member(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    MemberPath {
+        pid: project,
+        uid: user,
+    }: MemberPath,
+    _: NoQuery,
 ) -> ApiResult<StatusCode> {
-    let (project, user): (ProjectId, UserId) = (path.id(0)?, path.id(1)?);
-    q.finish()?;
     caller
         .require(&state, project, Role::Manager, "manage members")
         .await?;

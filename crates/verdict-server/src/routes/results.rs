@@ -2,42 +2,91 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use verdict_api as api;
+use verdict_api::schema as s;
 use verdict_store::{
-    BulkEntry, BulkRequest, IdempotencyKey, RefusedEntry, ResultId, ResultQuery, Role, RunId,
-    Status, Timestamp,
+    BulkEntry, BulkRequest, IdempotencyKey, RefusedEntry, ResultId, ResultQuery, Role, Status,
+    Timestamp,
 };
 
 use crate::auth::{Caller, ensure};
 use crate::dto;
 use crate::error::{ApiError, ApiResult};
 use crate::execution::{self, RawEntry};
-use crate::extract::{JsonBody, PathIds, Query};
+use crate::extract::{
+    IdempotencyKeyHeader, JsonBody, NoQuery, PageQuery, Query, QuerySet, ResultPath, RunPath, flag,
+    parsed_some,
+};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::state::AppState;
 
+/// This module's routes, each registered with its OpenAPI operation.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(list))
+        .routes(routes!(bulk))
+        .routes(routes!(get_one, update))
+        .routes(routes!(history))
+}
+
 const RECORD: &str = "record results";
 
-fn parse_statuses(value: &str) -> ApiResult<Vec<Status>> {
-    value
+/// The result list's filters.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ResultFilter {
+    /// One status or a comma-separated list (`failed,blocked`).
+    #[serde(default, deserialize_with = "statuses")]
+    #[param(value_type = StatusList, inline)]
+    status: Vec<Status>,
+    /// A result id: the page continues after it, in constant time however deep (`page` then counts from there). `meta.next_after` gives the next one.
+    #[serde(default, deserialize_with = "parsed_some")]
+    #[param(value_type = Option<s::ResultId>)]
+    after: Option<ResultId>,
+    /// Only results whose case title contains this text, regardless of case; `meta.total` counts the matches.
+    #[serde(default)]
+    q: Option<String>,
+}
+
+impl QuerySet for ResultFilter {}
+
+fn statuses<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Status>, D::Error> {
+    String::deserialize(d)?
         .split(',')
         .map(|s| {
             Status::parse(s.trim()).ok_or_else(|| {
-                ApiError::invalid(
-                    "status",
-                    format!(
-                        "{s:?} is not a status: use one or more of passed, failed, blocked, retest, not_tested (comma-separated)"
-                    ),
-                )
+                serde::de::Error::custom(format!(
+                    "{s:?} is not a status: use one or more of passed, failed, blocked, retest, not_tested (comma-separated)"
+                ))
             })
         })
         .collect()
 }
+
+/// One status or a comma-separated list of them, with the whitespace
+/// `trim` ignores around each.
+struct StatusList;
+
+impl utoipa::PartialSchema for StatusList {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let ws = format!("[{}]*", s::WHITESPACE);
+        let one = format!("{ws}(passed|failed|blocked|retest|not_tested){ws}");
+        s::schema(serde_json::json!({
+            "type": "string",
+            "pattern": format!("^{one}(,{one})*$"),
+        }))
+    }
+}
+
+impl utoipa::ToSchema for StatusList {}
 
 #[utoipa::path(
     get, path = "/v1/runs/{rid}/results", tag = "results", operation_id = "list_results",
@@ -55,36 +104,23 @@ fn parse_statuses(value: &str) -> ApiResult<Vec<Status>> {
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    mut q: Query,
+    RunPath { rid: run }: RunPath,
+    Query((paging, filter)): Query<(PageQuery, ResultFilter)>,
 ) -> ApiResult<Json<api::Page<api::TestResult>>> {
-    let run: RunId = path.id(0)?;
-    let page = q.take_page(state.limits.max_per_page)?;
-    let statuses = match q.take("status")? {
-        Some(v) => parse_statuses(&v)?,
-        None => Vec::new(),
-    };
-    let after = match q.take("after")? {
-        Some(v) => Some(
-            v.parse::<ResultId>()
-                .map_err(|e| ApiError::invalid("after", e.to_string()))?,
-        ),
-        None => None,
-    };
+    let page = paging.page();
     // An empty search is no search (a cleared search box sends `q=`).
-    let title = q
-        .take("q")?
+    let title = filter
+        .q
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty());
-    q.finish()?;
     caller.run(&state, run).await?;
     let listing = state
         .store
         .list_results(
             run,
             ResultQuery {
-                statuses,
-                after,
+                statuses: filter.status,
+                after: filter.after,
                 q: title,
                 page,
             },
@@ -114,11 +150,9 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    ResultPath { rid: run, id }: ResultPath,
+    _: NoQuery,
 ) -> ApiResult<Json<api::Data<api::TestResult>>> {
-    let (run, id): (RunId, ResultId) = (path.id(0)?, path.id(1)?);
-    q.finish()?;
     caller.run(&state, run).await?;
     let result = state.store.get_result(run, id).await?;
     Ok(Json(api::Data {
@@ -127,7 +161,9 @@ pub async fn get_one(
 }
 
 #[utoipa::path(
-    patch, path = "/v1/runs/{rid}/results/{id}", tag = "results", operation_id = "update_result",
+    // PUT is accepted as the same as PATCH (API §3); the document's PUT
+    // gets its own operation id in `openapi::Finish`.
+    method(patch, put), path = "/v1/runs/{rid}/results/{id}", tag = "results", operation_id = "update_result",
     summary = "Record one execution (tester)",
     description = "Sets status, note and elapsed together (a field not given is null) as the caller, now; appended to the result's history. `not_tested` clears the result. PUT is accepted as the same.",
     params(ResultPath),
@@ -139,12 +175,10 @@ pub async fn get_one(
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    ResultPath { rid: run, id }: ResultPath,
+    _: NoQuery,
     body: JsonBody<RawEntry>,
 ) -> ApiResult<Json<api::Data<api::TestResult>>> {
-    let (run, id): (RunId, ResultId) = (path.id(0)?, path.id(1)?);
-    q.finish()?;
     let (_, role) = caller.run(&state, run).await?;
     ensure(role, Role::Tester, RECORD)?;
     let (_, execution) =
@@ -166,23 +200,17 @@ pub struct BulkBody {
     results: Vec<RawEntry>,
 }
 
-/// The `Idempotency-Key` header, if sent: 1–255 visible ASCII characters.
-pub fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "Idempotency-Key",
-                "must be 1 to 255 visible ASCII characters",
-            )
-        })?;
-    Ok(Some(key.to_string()))
+/// `?partial=true` of a bulk upload.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PartialQuery {
+    /// Apply the valid entries and list the others in `rejected` (200), instead of writing nothing and answering 422. `true` or `false`.
+    #[serde(default, deserialize_with = "flag")]
+    #[param(default = false)]
+    partial: bool,
 }
+
+impl QuerySet for PartialQuery {}
 
 /// What makes a request that request: a retry must match it exactly.
 pub fn fingerprint(method: &str, uri: &axum::http::Uri, body: &[u8]) -> [u8; 32] {
@@ -218,16 +246,12 @@ pub fn fingerprint(method: &str, uri: &axum::http::Uri, body: &[u8]) -> [u8; 32]
 pub async fn bulk(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    mut q: Query,
+    RunPath { rid: run }: RunPath,
+    Query(PartialQuery { partial }): Query<PartialQuery>,
+    IdempotencyKeyHeader { key }: IdempotencyKeyHeader,
     OriginalUri(uri): OriginalUri,
-    headers: HeaderMap,
     body: JsonBody<BulkBody>,
 ) -> ApiResult<Response> {
-    let run: RunId = path.id(0)?;
-    let partial = q.take_bool("partial")?;
-    q.finish()?;
-    let key = idempotency_key(&headers)?;
     let (_, role) = caller.run(&state, run).await?;
     ensure(role, Role::Tester, RECORD)?;
     let max = state.limits.max_bulk_results;
@@ -304,12 +328,10 @@ pub async fn bulk(
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    mut q: Query,
+    ResultPath { rid: run, id }: ResultPath,
+    Query(paging): Query<PageQuery>,
 ) -> ApiResult<Json<api::Page<api::Execution>>> {
-    let (run, id): (RunId, ResultId) = (path.id(0)?, path.id(1)?);
-    let page = q.take_page(state.limits.max_per_page)?;
-    q.finish()?;
+    let page = paging.page();
     caller.run(&state, run).await?;
     let listing = state.store.result_history(run, id, page).await?;
     Ok(Json(api::Page {

@@ -7,19 +7,30 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use verdict_api as api;
-use verdict_store::{
-    CaseId, FieldError, NewRun, ProjectId, Role, RunId, RunPatch, RunState, StoreError, Timestamp,
-};
+use verdict_api::schema as s;
+use verdict_store::{CaseId, FieldError, NewRun, Role, RunPatch, RunState, StoreError, Timestamp};
 
 use crate::auth::{Caller, ensure};
 use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, PathIds, Query};
+use crate::extract::{JsonBody, NoQuery, PageQuery, ProjectPath, Query, QuerySet, RunPath};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::routes::double_option;
 use crate::state::AppState;
+
+/// This module's routes, each registered with its OpenAPI operation.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(create, list))
+        .routes(routes!(get_one, update))
+        .routes(routes!(add_cases))
+        .routes(routes!(close))
+}
 
 /// Longest run description, in characters.
 const MAX_DESCRIPTION_CHARS: usize = 64 * 1024;
@@ -106,12 +117,10 @@ impl CaseIds {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    ProjectPath { pid: project }: ProjectPath,
+    _: NoQuery,
     body: JsonBody<api::CreateRun>,
 ) -> ApiResult<(StatusCode, Json<api::Data<api::Run>>)> {
-    let project: ProjectId = path.id(0)?;
-    q.finish()?;
     caller
         .require(&state, project, Role::Tester, "create runs")
         .await?;
@@ -157,6 +166,26 @@ pub async fn create(
     ))
 }
 
+/// The run list's filter.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RunFilter {
+    /// Only open or only closed runs.
+    #[serde(default, deserialize_with = "run_state")]
+    #[param(value_type = Option<s::RunState>)]
+    state: Option<RunState>,
+}
+
+impl QuerySet for RunFilter {}
+
+fn run_state<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<RunState>, D::Error> {
+    match String::deserialize(d)?.as_str() {
+        "open" => Ok(Some(RunState::Open)),
+        "closed" => Ok(Some(RunState::Closed)),
+        _ => Err(serde::de::Error::custom("must be open or closed")),
+    }
+}
+
 #[utoipa::path(
     get, path = "/v1/projects/{pid}/runs", tag = "runs", operation_id = "list_runs",
     summary = "List a project's runs, newest first",
@@ -167,18 +196,10 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    mut q: Query,
+    ProjectPath { pid: project }: ProjectPath,
+    Query((paging, RunFilter { state: run_state })): Query<(PageQuery, RunFilter)>,
 ) -> ApiResult<Json<api::Page<api::Run>>> {
-    let project: ProjectId = path.id(0)?;
-    let page = q.take_page(state.limits.max_per_page)?;
-    let run_state = match q.take("state")?.as_deref() {
-        None => None,
-        Some("open") => Some(RunState::Open),
-        Some("closed") => Some(RunState::Closed),
-        Some(_) => return Err(ApiError::invalid("state", "must be open or closed")),
-    };
-    q.finish()?;
+    let page = paging.page();
     caller.role_in(&state, project).await?;
     let listing = state.store.list_runs(project, run_state, page).await?;
     Ok(Json(api::Page {
@@ -202,11 +223,9 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    RunPath { rid: id }: RunPath,
+    _: NoQuery,
 ) -> ApiResult<Json<api::Data<api::Run>>> {
-    let id: RunId = path.id(0)?;
-    q.finish()?;
     let (run, _) = caller.run(&state, id).await?;
     Ok(Json(api::Data {
         data: dto::run(&run),
@@ -237,12 +256,10 @@ pub struct UpdateRun {
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    RunPath { rid: id }: RunPath,
+    _: NoQuery,
     body: JsonBody<UpdateRun>,
 ) -> ApiResult<Json<api::Data<api::Run>>> {
-    let id: RunId = path.id(0)?;
-    q.finish()?;
     let (_, role) = caller.run(&state, id).await?;
     ensure(role, Role::Manager, "edit runs")?;
     let b = body.value;
@@ -280,12 +297,10 @@ pub async fn update(
 pub async fn add_cases(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    RunPath { rid: id }: RunPath,
+    _: NoQuery,
     body: JsonBody<api::AddCases>,
 ) -> ApiResult<Json<api::Data<api::Run>>> {
-    let id: RunId = path.id(0)?;
-    q.finish()?;
     let (_, role) = caller.run(&state, id).await?;
     ensure(role, Role::Manager, "add cases to runs")?;
     let mut errors = Vec::new();
@@ -317,11 +332,9 @@ pub async fn add_cases(
 pub async fn close(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    RunPath { rid: id }: RunPath,
+    _: NoQuery,
 ) -> ApiResult<Json<api::Data<api::Run>>> {
-    let id: RunId = path.id(0)?;
-    q.finish()?;
     let (_, role) = caller.run(&state, id).await?;
     ensure(role, Role::Manager, "close runs")?;
     let run = state.store.close_run(id, Timestamp::now()).await?;

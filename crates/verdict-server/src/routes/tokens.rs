@@ -4,17 +4,26 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use verdict_api as api;
-use verdict_store::{Timestamp, TokenId, UserId};
+use verdict_store::{Timestamp, UserId};
 
 use crate::auth::{Caller, Secret};
 use crate::dto::{self, done, required_text};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, PathIds, Query};
+use crate::extract::{JsonBody, NoQuery, PageQuery, Query, TokenPath};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::routes::page_of;
 use crate::state::AppState;
+
+/// This module's routes, each registered with its OpenAPI operation.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(create, list))
+        .routes(routes!(delete))
+}
 
 #[utoipa::path(
     post, path = "/v1/tokens", tag = "tokens", operation_id = "create_token",
@@ -27,10 +36,9 @@ use crate::state::AppState;
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    q: Query,
+    _: NoQuery,
     body: JsonBody<api::CreateToken>,
 ) -> ApiResult<(StatusCode, Json<api::Data<api::NewToken>>)> {
-    q.finish()?;
     let b = body.value;
     let mut errors = Vec::new();
     let name = required_text("name", &b.name, &mut errors);
@@ -82,10 +90,9 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    mut q: Query,
+    Query(paging): Query<PageQuery>,
 ) -> ApiResult<Json<api::Page<api::Token>>> {
-    let page = q.take_page(state.limits.max_per_page)?;
-    q.finish()?;
+    let page = paging.page();
     let tokens = state.store.list_tokens(caller.user.id).await?;
     Ok(Json(page_of(tokens.iter().map(dto::token).collect(), page)))
 }
@@ -99,11 +106,9 @@ pub async fn list(
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    TokenPath { tid: id }: TokenPath,
+    _: NoQuery,
 ) -> ApiResult<StatusCode> {
-    let id: TokenId = path.id(0)?;
-    q.finish()?;
     let token = state.store.get_token(id).await?;
     if token.user_id != caller.user.id && !caller.user.admin {
         return Err(ApiError::NotFound);

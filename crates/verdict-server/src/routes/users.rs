@@ -3,18 +3,28 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use verdict_api as api;
-use verdict_store::{FieldError, NewUser, Timestamp, UserId};
+use verdict_store::{FieldError, NewUser, Timestamp};
 
 use crate::auth::Caller;
 use crate::auth::passwords::{check_new_password, hash_password};
 use crate::dto::{self, done, required_text};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, PathIds, Query};
+use crate::extract::{JsonBody, NoQuery, PageQuery, Query, UserPath};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::routes::listing;
 use crate::state::AppState;
+
+/// This module's routes, each registered with its OpenAPI operation.
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::default()
+        .routes(routes!(me))
+        .routes(routes!(create, list))
+        .routes(routes!(get_one))
+}
 
 #[utoipa::path(
     get, path = "/v1/me", tag = "users", operation_id = "get_me",
@@ -22,8 +32,7 @@ use crate::state::AppState;
     responses((status = 200, description = "The user holding the token.", body = UserData),
         Unauthorized, Invalid),
 )]
-pub async fn me(caller: Caller, q: Query) -> ApiResult<Json<api::Data<api::User>>> {
-    q.finish()?;
+pub async fn me(caller: Caller, _: NoQuery) -> ApiResult<Json<api::Data<api::User>>> {
     Ok(Json(api::Data {
         data: dto::user(&caller.user),
     }))
@@ -58,10 +67,9 @@ fn check_email(email: &str, errors: &mut Vec<FieldError>) -> String {
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    q: Query,
+    _: NoQuery,
     body: JsonBody<api::CreateUser>,
 ) -> ApiResult<(StatusCode, Json<api::Data<api::User>>)> {
-    q.finish()?;
     caller.require_admin()?;
     let b = body.value;
     let mut errors = Vec::new();
@@ -105,10 +113,9 @@ pub async fn create(
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
-    mut q: Query,
+    Query(paging): Query<PageQuery>,
 ) -> ApiResult<Json<api::Page<api::User>>> {
-    let page = q.take_page(state.limits.max_per_page)?;
-    q.finish()?;
+    let page = paging.page();
     caller.require_admin()?;
     let found = state.store.list_users(page).await?;
     Ok(Json(listing(found, page, dto::user)))
@@ -124,11 +131,9 @@ pub async fn list(
 pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
-    path: PathIds,
-    q: Query,
+    UserPath { uid: id }: UserPath,
+    _: NoQuery,
 ) -> ApiResult<Json<api::Data<api::User>>> {
-    let id: UserId = path.id(0)?;
-    q.finish()?;
     // Others' accounts are not there for a non-admin.
     if !caller.user.admin && caller.user.id != id {
         return Err(ApiError::NotFound);

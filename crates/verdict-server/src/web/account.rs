@@ -26,7 +26,7 @@ use crate::auth::Secret;
 use crate::auth::passwords::change_own;
 use crate::dto::required_text;
 use crate::error::ApiError;
-use crate::extract::PathIds;
+use crate::extract::TokenPath;
 use crate::state::{AppState, WebConfig};
 
 /// The one-time message of the account page (see the module docs).
@@ -254,10 +254,10 @@ pub async fn create_token(
 /// user's token is not there). Revoking this browser's signs it out.
 pub async fn revoke_token(
     State(state): State<AppState>,
-    path: PathIds,
+    path: Result<TokenPath, ApiError>,
     posted: SessionForm,
 ) -> WebResult<Response> {
-    let id: TokenId = path.id(0)?;
+    let TokenPath { tid: id } = path?;
     let session = &posted.session;
     let token = state.store.get_token(id).await?;
     if token.user_id != session.user.id {

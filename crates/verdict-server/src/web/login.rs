@@ -30,7 +30,7 @@ use super::{WebError, WebResult};
 use crate::auth::Secret;
 use crate::auth::passwords::{MAX_PASSWORD_BYTES, hash_password, verify_password};
 use crate::client;
-use crate::extract::Query;
+use crate::extract::WebQuery;
 use crate::state::AppState;
 
 /// Whether `next` is a path on this site (not `//evil.example`).
@@ -108,7 +108,7 @@ fn render(view: LoginView<'_>) -> Markup {
 pub async fn form(
     State(state): State<AppState>,
     session: Option<Session>,
-    mut q: Query,
+    mut q: WebQuery,
 ) -> WebResult<Response> {
     let next = q.take("next")?.filter(|n| safe_next(n));
     if session.is_some() {

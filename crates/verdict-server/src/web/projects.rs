@@ -7,13 +7,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
-use verdict_store::{CaseQuery, Counts, Page, ProjectId, Run, RunState};
+use verdict_store::{CaseQuery, Counts, Page, Run, RunState};
 
 use super::WebResult;
 use super::chart::{pass_rate, stacked_bar};
 use super::layout::{page, pager, percent, respond, status_label, time};
 use super::session::Session;
-use crate::extract::{PathIds, Query};
+use crate::error::ApiError;
+use crate::extract::{ProjectPath, WebQuery};
 use crate::state::AppState;
 
 const PROJECTS_PER_PAGE: u32 = 50;
@@ -22,7 +23,7 @@ const CASES_PER_PAGE: u32 = 50;
 
 /// A page number from the query; anything unusable is the first page
 /// (a person editing a URL deserves a page, not an error).
-pub fn page_number(q: &mut Query, name: &str) -> u32 {
+pub fn page_number(q: &mut WebQuery, name: &str) -> u32 {
     q.take(name)
         .ok()
         .flatten()
@@ -35,7 +36,7 @@ pub fn page_number(q: &mut Query, name: &str) -> u32 {
 pub async fn list(
     State(state): State<AppState>,
     session: Session,
-    mut q: Query,
+    mut q: WebQuery,
 ) -> WebResult<Response> {
     let page_no = page_number(&mut q, "page");
     let paging = Page {
@@ -121,10 +122,10 @@ fn run_row(run: &Run) -> Markup {
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
-    path: PathIds,
-    mut q: Query,
+    path: Result<ProjectPath, ApiError>,
+    mut q: WebQuery,
 ) -> WebResult<Response> {
-    let id: ProjectId = path.id(0)?;
+    let ProjectPath { pid: id } = path?;
     let role = session.caller().role_in(&state, id).await?;
     let project = state.store.get_project(id).await?;
     let runs_page = page_number(&mut q, "runs_page");

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde_json::{Value, json};
-use verdict_store::{Page, ResultId, Role, RunId, Status, Timestamp};
+use verdict_store::{Page, Role, Status, Timestamp};
 
 use super::layout::{elapsed, page, pager, respond, status_badge, status_label, time};
 use super::projects::page_number;
@@ -27,7 +27,7 @@ use crate::auth::ensure;
 use crate::dto;
 use crate::error::ApiError;
 use crate::execution::{self, RawEntry};
-use crate::extract::{PathIds, Query};
+use crate::extract::{ResultPath, WebQuery};
 use crate::state::AppState;
 
 const HISTORY_PER_PAGE: u32 = 50;
@@ -62,7 +62,7 @@ fn as_patch(form: &Form) -> Value {
 /// POST /runs/:rid/results/:id
 pub async fn save(
     State(state): State<AppState>,
-    path: PathIds,
+    path: Result<ResultPath, ApiError>,
     posted: SessionForm,
 ) -> WebResult<Response> {
     let json = posted.json;
@@ -73,7 +73,7 @@ pub async fn save(
             WebError::Page(e)
         }
     };
-    let (run_id, id): (RunId, ResultId) = (path.id(0).map_err(fail)?, path.id(1).map_err(fail)?);
+    let ResultPath { rid: run_id, id } = path.map_err(fail)?;
     let session = &posted.session;
     let (_, role) = session.caller().run(&state, run_id).await.map_err(fail)?;
     ensure(role, Role::Tester, "record results").map_err(fail)?;
@@ -153,10 +153,10 @@ pub async fn save(
 pub async fn history(
     State(state): State<AppState>,
     session: Session,
-    path: PathIds,
-    mut q: Query,
+    path: Result<ResultPath, ApiError>,
+    mut q: WebQuery,
 ) -> WebResult<Response> {
-    let (run_id, id): (RunId, ResultId) = (path.id(0)?, path.id(1)?);
+    let ResultPath { rid: run_id, id } = path?;
     let page_no = page_number(&mut q, "page");
     let (run, _) = session.caller().run(&state, run_id).await?;
     let result = state.store.get_result(run_id, id).await?;

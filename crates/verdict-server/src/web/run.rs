@@ -10,23 +10,24 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use verdict_store::{Role, RunId};
+use verdict_store::Role;
 
 use super::run_view::{View, render};
 use super::session::{Session, SessionForm};
 use super::{WebError, WebResult};
 use crate::auth::ensure;
-use crate::extract::{PathIds, Query};
+use crate::error::ApiError;
+use crate::extract::{RunPath, WebQuery};
 use crate::state::AppState;
 
 /// GET /runs/:rid (`status`, `q`, `page`)
 pub async fn show(
     State(state): State<AppState>,
     session: Session,
-    path: PathIds,
-    mut q: Query,
+    path: Result<RunPath, ApiError>,
+    mut q: WebQuery,
 ) -> WebResult<Response> {
-    let id: RunId = path.id(0)?;
+    let RunPath { rid: id } = path?;
     let view = View::from_query(&mut q);
     render(&state, &session, id, &view, None, StatusCode::OK).await
 }
@@ -34,10 +35,10 @@ pub async fn show(
 /// POST /runs/:rid/close (manager). Afterwards the run is read-only.
 pub async fn close(
     State(state): State<AppState>,
-    path: PathIds,
+    path: Result<RunPath, ApiError>,
     posted: SessionForm,
 ) -> WebResult<Response> {
-    let id: RunId = path.id(0)?;
+    let RunPath { rid: id } = path?;
     let (_, role) = posted.session.caller().run(&state, id).await?;
     ensure(role, Role::Manager, "close runs").map_err(WebError::Page)?;
     state

@@ -21,7 +21,7 @@ use super::layout::{
 };
 use super::projects::page_number;
 use super::session::Session;
-use crate::extract::Query;
+use crate::extract::WebQuery;
 use crate::state::AppState;
 
 pub const RESULTS_PER_PAGE: u32 = 50;
@@ -35,7 +35,7 @@ pub struct View {
 }
 
 impl View {
-    pub fn from_query(q: &mut Query) -> View {
+    pub fn from_query(q: &mut WebQuery) -> View {
         let status = q
             .take("status")
             .ok()

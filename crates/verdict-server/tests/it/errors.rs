@@ -205,6 +205,78 @@ async fn unknown_or_repeated_query_parameters_are_a_422_naming_each() {
 }
 
 #[tokio::test]
+async fn query_values_are_refused_with_what_they_must_be_first_problem_first() {
+    let app = TestApp::with_limits(Limits {
+        max_per_page: 50,
+        ..Limits::default()
+    })
+    .await;
+    let (pid, _, run) = app.seeded(1).await;
+    let message = |r: &Resp| {
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    for (path, expected) in [
+        (
+            "/v1/projects?per_page=51".to_string(),
+            "per_page: must be a whole number from 1 to 50",
+        ),
+        (
+            "/v1/projects?per_page=x".into(),
+            "per_page: must be a whole number from 1 to 50",
+        ),
+        (
+            "/v1/projects?page=0".into(),
+            "page: must be a whole number from 1 to 4294967295",
+        ),
+        (
+            format!("/v1/projects/{pid}/runs?state=done"),
+            "state: must be open or closed",
+        ),
+        (
+            format!("/v1/runs/{run}/results?status=passed,done"),
+            "status: \"done\" is not a status: use one or more of passed, failed, blocked, retest, not_tested (comma-separated)",
+        ),
+        // In the order the parameters are read: the page before the
+        // filters, a known parameter before an unknown one, and a repeated
+        // one when its turn comes.
+        (
+            "/v1/projects?x=1&page=0".into(),
+            "page: must be a whole number from 1 to 4294967295",
+        ),
+        (
+            "/v1/projects?per_page=0&page=1&page=2".into(),
+            "page: given more than once",
+        ),
+        (
+            "/v1/projects?page=0&per_page=1&per_page=2".into(),
+            "page: must be a whole number from 1 to 4294967295",
+        ),
+        (
+            format!("/v1/runs/{run}/results?status=done&per_page=0"),
+            "per_page: must be a whole number from 1 to 50",
+        ),
+    ] {
+        let r = app.get(&path, &app.admin).await;
+        envelope(&r, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(message(&r), expected, "{path}");
+    }
+    let r = app
+        .post(
+            &format!("/v1/runs/{run}/results/bulk?partial=yes"),
+            &app.admin,
+            json!({"results": []}),
+        )
+        .await;
+    assert_eq!(message(&r), "partial: must be true or false");
+    // The path comes first: a malformed id is a 404 whatever the query.
+    let r = app.get("/v1/runs/run_x/results?x=1", &app.admin).await;
+    envelope(&r, StatusCode::NOT_FOUND, "not_found");
+}
+
+#[tokio::test]
 async fn ids_are_404_in_paths_and_422_naming_the_field_in_bodies() {
     let app = TestApp::new().await;
     let (pid, _, run) = app.seeded(1).await;
