@@ -335,5 +335,8 @@ async fn metrics_show_the_build_and_the_process() {
     let start = sample(&text, "process_start_time_seconds");
     // This test process started at most a few hours ago (and not in the
     // future: /proc's clock ticks are 1/100 s).
-    assert!(start <= now + 1.0 && start > now - 6.0 * 3600.0, "start {start}, now {now}");
+    assert!(
+        start <= now + 1.0 && start > now - 6.0 * 3600.0,
+        "start {start}, now {now}"
+    );
 }

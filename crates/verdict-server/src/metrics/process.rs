@@ -123,14 +123,12 @@ impl Process {
             .map(|dir| dir.count() as u64);
         // "Max open files  <soft>  <hard>  files"; an unlimited soft limit
         // has no number to show.
-        p.max_fds = fs::read_to_string("/proc/self/limits")
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("Max open files"))
-                    .and_then(|v| v.split_whitespace().next())
-                    .and_then(|v| v.parse::<u64>().ok())
-            });
+        p.max_fds = fs::read_to_string("/proc/self/limits").ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Max open files"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse::<u64>().ok())
+        });
         p
     }
 }
