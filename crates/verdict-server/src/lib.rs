@@ -12,7 +12,8 @@ mod execution;
 mod extract;
 mod guard;
 mod listener;
-mod metrics;
+#[doc(hidden)] // public for the registry benchmark (verdict-bench)
+pub mod metrics;
 pub mod openapi;
 mod routes;
 mod state;
@@ -26,6 +27,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use verdict_store::{Bootstrap, Store, Timestamp};
 
@@ -61,7 +63,6 @@ pub fn build_router(state: AppState) -> Router {
         .merge(web::router())
         .fallback(web::not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             guard::timeout,
@@ -81,6 +82,17 @@ pub fn build_router(state: AppState) -> Router {
                 ApiError::Internal("a handler panicked".into()).into_response()
             },
         ))
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                // `log_request` writes the one line per request.
+                .on_request(())
+                .on_response(())
+                .on_body_chunk(())
+                .on_eos(())
+                .on_failure(()),
+        )
         .with_state(state)
 }
 
@@ -120,22 +132,42 @@ fn cors_layer(origins: &[String]) -> Option<tower_http::cors::CorsLayer> {
     )
 }
 
+/// The matched route of a request (its template, never the raw path,
+/// which may hold ids).
+fn matched_route(req: &Request) -> &str {
+    req.extensions()
+        .get::<MatchedPath>()
+        .map_or("(no route)", MatchedPath::as_str)
+}
+
+/// The span a request runs in, so what it does (store calls, their SQL)
+/// nests under it: method and matched route only (never the raw path;
+/// never headers, which hold tokens).
+fn request_span(req: &Request) -> tracing::Span {
+    tracing::info_span!(
+        target: "verdict::http",
+        "request",
+        method = %req.method(),
+        route = matched_route(req),
+    )
+}
+
 /// One line per request: method, matched route (never the raw path, which
-/// may hold ids; never headers, which hold tokens), status and latency.
+/// may hold ids; never headers, which hold tokens), status and latency;
+/// and the per-route metrics. Outside the guards, so their answers (429,
+/// 503 `timeout`) and a panic's 500 are logged and counted too.
 async fn log_request(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "(no route)".into());
+    // A clone of the matched route is a reference count, not a copy.
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("(no route)", MatchedPath::as_str);
     let start = Instant::now();
     let response = next.run(req).await;
     let elapsed = start.elapsed();
     let latency_us = elapsed.as_micros() as u64;
     state
         .metrics
-        .observe(&route, method.as_str(), response.status().as_u16(), elapsed);
+        .observe(route, method.as_str(), response.status().as_u16(), elapsed);
     tracing::info!(
         target: "verdict::http",
         %method,

@@ -1,122 +1,262 @@
-//! Prometheus metrics at `/metrics` (text exposition format, no token):
-//! requests by route, method and status, a latency histogram by route,
-//! results written, the database pool, and the connections the server holds
-//! (open, the limit, closed by a timeout). Counters live in this process;
-//! each instance is scraped on its own.
+//! Prometheus metrics at `/metrics` (text exposition format 0.0.4, no
+//! token): requests by route, method and status, a latency histogram by
+//! route, results written, the database pool, the connections the server
+//! holds (open, the limit, closed by a timeout), the build, and the standard
+//! `process_*` metrics (on Linux). Counters live in this process; each
+//! instance is scraped on its own.
+//!
+//! The registry and the encoding are the Prometheus project's own Rust
+//! client (`prometheus-client`); this module only names the metrics.
+//! `prometheus-client` ends every HELP text with a period itself, so the
+//! texts below have none.
 
-use std::collections::HashMap;
-use std::fmt::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+mod process;
+
+use std::borrow::Cow;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::{EncodeLabelSet, prometheus_text};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::Registry;
+use verdict_store::PoolStatus;
 
 use crate::state::AppState;
 
-/// Upper bounds of the latency buckets, in seconds.
-const BUCKETS: [f64; 12] = [
+/// Upper bounds of the latency buckets, in seconds (`+Inf` is implicit).
+pub const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
 ];
 
-#[derive(Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: String,
+    method: Cow<'static, str>,
+    status: u16,
 }
 
-#[derive(Default)]
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabel {
+    route: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StateLabel {
+    state: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PhaseLabel {
+    phase: &'static str,
+}
+
+type U64Gauge = Gauge<u64, std::sync::atomic::AtomicU64>;
+
+/// This process's metrics; one per [`AppState`](crate::AppState).
 pub struct Metrics {
-    requests: Mutex<HashMap<(String, String, u16), u64>>,
-    latency: Mutex<HashMap<String, Histogram>>,
-    results_written: AtomicU64,
-    connections: Connections,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabel, Histogram, fn() -> Histogram>,
+    results_written: Counter,
+    db_in_use: U64Gauge,
+    db_idle: U64Gauge,
+    db_connections_max: U64Gauge,
+    db_waiting: U64Gauge,
+    connections_open: U64Gauge,
+    connections_max: U64Gauge,
+    connections_accepted: Counter,
+    connections_limit_reached: Counter,
+    header_timeouts: Counter,
+    idle_timeouts: Counter,
 }
 
-/// The accept loop's counts (`listener`).
-#[derive(Default)]
-struct Connections {
-    open: AtomicU64,
-    max: AtomicU64,
-    accepted: AtomicU64,
-    limit_reached: AtomicU64,
-    header_timeouts: AtomicU64,
-    idle_timeouts: AtomicU64,
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
+}
+
+const HEADERS: PhaseLabel = PhaseLabel { phase: "headers" };
+const IDLE: PhaseLabel = PhaseLabel { phase: "idle" };
+const IN_USE: StateLabel = StateLabel { state: "in_use" };
+const IDLE_STATE: StateLabel = StateLabel { state: "idle" };
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::default();
+        registry.register(
+            "verdict_http_requests",
+            "HTTP requests by matched route, method and status",
+            requests.clone(),
+        );
+        let latency = Family::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "verdict_http_request_duration_seconds",
+            "Time to answer, by matched route",
+            latency.clone(),
+        );
+        let results_written = Counter::default();
+        registry.register(
+            "verdict_results_written",
+            "Executions recorded (PATCH, bulk and import entries)",
+            results_written.clone(),
+        );
+        let db_connections = Family::<StateLabel, U64Gauge>::default();
+        // Handles to both series: they are shown from the start.
+        let db_in_use = db_connections.get_or_create_owned(&IN_USE);
+        let db_idle = db_connections.get_or_create_owned(&IDLE_STATE);
+        registry.register(
+            "verdict_db_connections",
+            "Database connections of this process by state",
+            db_connections.clone(),
+        );
+        let db_connections_max = U64Gauge::default();
+        registry.register(
+            "verdict_db_connections_max",
+            "Most connections the pool opens",
+            db_connections_max.clone(),
+        );
+        let db_waiting = U64Gauge::default();
+        registry.register(
+            "verdict_db_waiting",
+            "Requests waiting for the database (queued writes or pool waiters)",
+            db_waiting.clone(),
+        );
+        let connections_open = U64Gauge::default();
+        registry.register(
+            "verdict_connections_open",
+            "Client connections open now",
+            connections_open.clone(),
+        );
+        let connections_max = U64Gauge::default();
+        registry.register(
+            "verdict_connections_max",
+            "Most client connections open at once (--max-connections)",
+            connections_max.clone(),
+        );
+        let connections_accepted = Counter::default();
+        registry.register(
+            "verdict_connections_accepted",
+            "Client connections accepted",
+            connections_accepted.clone(),
+        );
+        let connections_limit_reached = Counter::default();
+        registry.register(
+            "verdict_connections_limit_reached",
+            "Times the server reached --max-connections and stopped accepting until a connection closed",
+            connections_limit_reached.clone(),
+        );
+        let connection_timeouts = Family::<PhaseLabel, Counter>::default();
+        let header_timeouts = connection_timeouts.get_or_create_owned(&HEADERS);
+        let idle_timeouts = connection_timeouts.get_or_create_owned(&IDLE);
+        registry.register(
+            "verdict_connection_timeouts",
+            "Connections closed for sending no complete request headers in time (headers) or no request while kept alive (idle)",
+            connection_timeouts.clone(),
+        );
+        registry.register(
+            "verdict_build",
+            "The running build: its version in a label, the value always 1",
+            Info::new([("version", env!("CARGO_PKG_VERSION"))]),
+        );
+        registry.register_collector(Box::new(process::Collector));
+        Self {
+            registry,
+            requests,
+            latency,
+            results_written,
+            db_in_use,
+            db_idle,
+            db_connections_max,
+            db_waiting,
+            connections_open,
+            connections_max,
+            connections_accepted,
+            connections_limit_reached,
+            header_timeouts,
+            idle_timeouts,
+        }
+    }
+}
+
+/// The method as a label without allocating for the standard ones.
+fn method_label(method: &str) -> Cow<'static, str> {
+    const KNOWN: [&str; 9] = [
+        "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+    ];
+    match KNOWN.iter().find(|m| **m == method) {
+        Some(m) => Cow::Borrowed(m),
+        None => Cow::Owned(method.to_owned()),
+    }
 }
 
 impl Metrics {
+    /// One answered request: counted by route, method and status, its
+    /// latency observed by route.
     pub fn observe(&self, route: &str, method: &str, status: u16, latency: Duration) {
-        if let Ok(mut m) = self.requests.lock() {
-            *m.entry((route.to_string(), method.to_string(), status))
-                .or_default() += 1;
-        }
-        if let Ok(mut m) = self.latency.lock() {
-            let h = m.entry(route.to_string()).or_default();
-            let secs = latency.as_secs_f64();
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if secs <= *bound {
-                    h.counts[i] += 1;
-                }
-            }
-            h.count += 1;
-            h.sum += secs;
-        }
+        let labels = RequestLabels {
+            route: route.to_owned(),
+            method: method_label(method),
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
+        let route = RouteLabel {
+            route: labels.route,
+        };
+        self.latency
+            .get_or_create(&route)
+            .observe(latency.as_secs_f64());
     }
 
     /// Executions recorded (PATCH, bulk and import entries applied).
     pub fn results_written(&self, n: u64) {
-        self.results_written.fetch_add(n, Ordering::Relaxed);
+        self.results_written.inc_by(n);
     }
 
     pub(crate) fn set_connection_limit(&self, max: u32) {
-        self.connections
-            .max
-            .store(u64::from(max), Ordering::Relaxed);
+        self.connections_max.set(u64::from(max));
     }
 
     pub(crate) fn connection_opened(&self) {
-        self.connections.accepted.fetch_add(1, Ordering::Relaxed);
-        self.connections.open.fetch_add(1, Ordering::Relaxed);
+        self.connections_accepted.inc();
+        self.connections_open.inc();
     }
 
     pub(crate) fn connection_closed(&self) {
-        self.connections.open.fetch_sub(1, Ordering::Relaxed);
+        self.connections_open.dec();
     }
 
     pub(crate) fn connection_limit_reached(&self) {
-        self.connections
-            .limit_reached
-            .fetch_add(1, Ordering::Relaxed);
+        self.connections_limit_reached.inc();
     }
 
     pub(crate) fn header_timeout(&self) {
-        self.connections
-            .header_timeouts
-            .fetch_add(1, Ordering::Relaxed);
+        self.header_timeouts.inc();
     }
 
     pub(crate) fn idle_timeout(&self) {
-        self.connections
-            .idle_timeouts
-            .fetch_add(1, Ordering::Relaxed);
+        self.idle_timeouts.inc();
     }
-}
 
-/// Escapes a label value for the exposition format.
-fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-/// One unlabelled metric: its HELP and TYPE lines and its value.
-fn one(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-    let _ = writeln!(out, "{name} {value}");
+    /// The exposition text, with the database pool as it is now.
+    pub fn encode(&self, pool: PoolStatus) -> String {
+        self.db_in_use.set(pool.in_use);
+        self.db_idle.set(pool.idle);
+        self.db_connections_max.set(pool.max);
+        self.db_waiting.set(pool.waiting);
+        let mut out = String::with_capacity(16 * 1024);
+        // Writing to a String cannot fail; an error would be the encoder's
+        // own, and the text so far is still the best answer.
+        if let Err(e) = prometheus_text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "encoding the metrics failed");
+        }
+        out
+    }
 }
 
 /// Prometheus metrics of this instance.
@@ -127,139 +267,6 @@ fn one(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fm
         content_type = "text/plain", body = String)),
 )]
 pub async fn render(State(state): State<AppState>) -> Response {
-    let m = &state.metrics;
-    let mut out = String::new();
-    out.push_str(
-        "# HELP verdict_http_requests_total HTTP requests by matched route, method and status.\n",
-    );
-    out.push_str("# TYPE verdict_http_requests_total counter\n");
-    if let Ok(requests) = m.requests.lock() {
-        let mut rows: Vec<_> = requests.iter().collect();
-        rows.sort();
-        for ((route, method, status), n) in rows {
-            let _ = writeln!(
-                out,
-                "verdict_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{status}\"}} {n}",
-                label(route),
-                label(method)
-            );
-        }
-    }
-    out.push_str(
-        "# HELP verdict_http_request_duration_seconds Time to answer, by matched route.\n",
-    );
-    out.push_str("# TYPE verdict_http_request_duration_seconds histogram\n");
-    if let Ok(latency) = m.latency.lock() {
-        let mut rows: Vec<_> = latency.iter().collect();
-        rows.sort_by(|a, b| a.0.cmp(b.0));
-        for (route, h) in rows {
-            let route = label(route);
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "verdict_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {}",
-                    h.counts[i]
-                );
-            }
-            let _ = writeln!(
-                out,
-                "verdict_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "verdict_http_request_duration_seconds_sum{{route=\"{route}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "verdict_http_request_duration_seconds_count{{route=\"{route}\"}} {}",
-                h.count
-            );
-        }
-    }
-    let load = |n: &AtomicU64| n.load(Ordering::Relaxed);
-    one(
-        &mut out,
-        "verdict_results_written_total",
-        "counter",
-        "Executions recorded (PATCH, bulk and import entries).",
-        load(&m.results_written),
-    );
-    let pool = state.store.pool_status();
-    out.push_str("# HELP verdict_db_connections Database connections of this process by state.\n");
-    out.push_str("# TYPE verdict_db_connections gauge\n");
-    let _ = writeln!(
-        out,
-        "verdict_db_connections{{state=\"in_use\"}} {}",
-        pool.in_use
-    );
-    let _ = writeln!(
-        out,
-        "verdict_db_connections{{state=\"idle\"}} {}",
-        pool.idle
-    );
-    one(
-        &mut out,
-        "verdict_db_connections_max",
-        "gauge",
-        "Most connections the pool opens.",
-        pool.max,
-    );
-    one(
-        &mut out,
-        "verdict_db_waiting",
-        "gauge",
-        "Requests waiting for the database (queued writes or pool waiters).",
-        pool.waiting,
-    );
-    let c = &m.connections;
-    one(
-        &mut out,
-        "verdict_connections_open",
-        "gauge",
-        "Client connections open now.",
-        load(&c.open),
-    );
-    one(
-        &mut out,
-        "verdict_connections_max",
-        "gauge",
-        "Most client connections open at once (--max-connections).",
-        load(&c.max),
-    );
-    one(
-        &mut out,
-        "verdict_connections_accepted_total",
-        "counter",
-        "Client connections accepted.",
-        load(&c.accepted),
-    );
-    one(
-        &mut out,
-        "verdict_connections_limit_reached_total",
-        "counter",
-        "Times the server reached --max-connections and stopped accepting until a connection closed.",
-        load(&c.limit_reached),
-    );
-    out.push_str("# HELP verdict_connection_timeouts_total Connections closed for sending no complete request headers in time (headers) or no request while kept alive (idle).\n");
-    out.push_str("# TYPE verdict_connection_timeouts_total counter\n");
-    let _ = writeln!(
-        out,
-        "verdict_connection_timeouts_total{{phase=\"headers\"}} {}",
-        load(&c.header_timeouts)
-    );
-    let _ = writeln!(
-        out,
-        "verdict_connection_timeouts_total{{phase=\"idle\"}} {}",
-        load(&c.idle_timeouts)
-    );
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        out,
-    )
-        .into_response()
+    let out = state.metrics.encode(state.store.pool_status());
+    ([(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)], out).into_response()
 }

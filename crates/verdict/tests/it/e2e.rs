@@ -103,7 +103,13 @@ async fn serve_on_port_zero_runs_the_api_and_logs_one_line_per_request() {
         .filter(|l| l.contains("/v1/runs/{rid}/results/bulk"))
         .collect();
     assert_eq!(bulk_lines.len(), 1, "one line per request:\n{log}");
-    for needle in ["POST", "status=200", "latency_us="] {
+    // The line is written inside the request's span, which names the
+    // method and the route, so the work a request does nests under it.
+    for needle in [
+        r#"request{method=POST route="/v1/runs/{rid}/results/bulk"}"#,
+        "status=200",
+        "latency_us=",
+    ] {
         assert!(
             bulk_lines[0].contains(needle),
             "{needle} in {}",
