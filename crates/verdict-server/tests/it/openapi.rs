@@ -21,27 +21,19 @@ async fn served(app: &TestApp) -> Value {
     r.body
 }
 
-/// (method, path) of every operation in the document.
-fn operations(doc: &Value) -> BTreeSet<(String, String)> {
-    let mut out = BTreeSet::new();
-    for (path, item) in doc["paths"].as_object().expect("paths") {
-        for method in METHODS {
-            if item.get(method).is_some() {
-                out.insert((method.to_string(), path.clone()));
-            }
-        }
-    }
-    out
-}
-
 /// A concrete URL for a templated path: ids that exist nowhere.
 fn concrete(path: &str) -> String {
-    path.replace("{uid}", "user_999")
-        .replace("{tid}", "tok_999")
-        .replace("{pid}", "prj_999")
-        .replace("{cid}", "tc_999")
-        .replace("{rid}", "run_999")
-        .replace("{id}", "res_999")
+    common::fill_path(
+        path,
+        &[
+            ("uid", "user_999"),
+            ("tid", "tok_999"),
+            ("pid", "prj_999"),
+            ("cid", "tc_999"),
+            ("rid", "run_999"),
+            ("id", "res_999"),
+        ],
+    )
 }
 
 #[tokio::test]
@@ -70,17 +62,22 @@ async fn every_operation_is_routed_and_no_other_method_is() {
     // and the router agree in behaviour.
     let app = TestApp::new().await;
     let doc = served(&app).await;
-    let documented = operations(&doc);
+    let documented = common::operations(&doc);
     assert!(
         documented.len() > 30,
-        "the document has too few operations: {documented:?}"
+        "the document has too few operations: {}",
+        documented.len()
     );
     // PUT on a result is the same handler as PATCH, documented as its twin.
-    assert!(documented.contains(&("put".into(), "/v1/runs/{rid}/results/{id}".into())));
+    assert!(
+        documented
+            .iter()
+            .any(|(m, p, _)| m == "PUT" && p == "/v1/runs/{rid}/results/{id}")
+    );
 
     // Each documented method is served
     // (401 without a token, or an answer), each other method is a 405.
-    let paths: BTreeSet<&String> = documented.iter().map(|(_, p)| p).collect();
+    let paths: BTreeSet<&String> = documented.iter().map(|(_, p, _)| p).collect();
     for path in paths {
         let url = concrete(path);
         for method in METHODS {
@@ -90,8 +87,7 @@ async fn every_operation_is_routed_and_no_other_method_is() {
                 assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
                 continue;
             }
-            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
-            if secured {
+            if common::wants_token(op) {
                 r.assert_error(StatusCode::UNAUTHORIZED, "unauthorized");
             } else {
                 assert_eq!(r.status, StatusCode::OK, "{method} {path}: {}", r.body);
@@ -121,9 +117,8 @@ async fn each_operation_reads_the_query_parameters_it_documents_and_no_other() {
     let app = TestApp::new().await;
     let doc = served(&app).await;
     let mut checked = 0;
-    for (method, path) in operations(&doc) {
-        let op = &doc["paths"][path.as_str()][method.as_str()];
-        if op["security"].as_array().is_none_or(|s| s.is_empty()) {
+    for (method, path, op) in common::operations(&doc) {
+        if !common::wants_token(&op) {
             continue; // health, metrics and the documentation read no query
         }
         let documented: Vec<&str> = op["parameters"]
@@ -134,7 +129,6 @@ async fn each_operation_reads_the_query_parameters_it_documents_and_no_other() {
             .map(|p| p["name"].as_str().expect("a name"))
             .collect();
         let url = concrete(&path);
-        let method = method.to_uppercase();
         for name in &documented {
             let r = app
                 .call(
@@ -175,15 +169,13 @@ async fn the_document_is_consistent() {
         "bearer"
     );
     let mut ids = BTreeSet::new();
-    for (method, path) in operations(&doc) {
-        let op = &doc["paths"][path.as_str()][method.as_str()];
+    for (method, path, op) in common::operations(&doc) {
         let id = op["operationId"].as_str().expect("operationId");
         assert!(ids.insert(id.to_string()), "operationId {id} twice");
         assert!(op["summary"].is_string(), "{method} {path}: no summary");
         let responses = op["responses"].as_object().expect("responses");
-        let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
         assert_eq!(
-            secured,
+            common::wants_token(&op),
             responses.contains_key("401"),
             "{method} {path}: 401 and security disagree"
         );
@@ -295,8 +287,7 @@ fn walk<'a>(value: &'a Value, at: String, out: &mut Vec<(String, &'a Value)>) {
 /// (where, schema) of every JSON request and response body.
 fn json_bodies(doc: &Value) -> Vec<(String, Value)> {
     let mut out = Vec::new();
-    for (method, path) in operations(doc) {
-        let op = &doc["paths"][path.as_str()][method.as_str()];
+    for (method, path, op) in common::operations(doc) {
         let mut bodies = vec![("request".to_string(), &op["requestBody"])];
         for (status, response) in op["responses"].as_object().expect("responses") {
             bodies.push((status.clone(), response));
@@ -319,7 +310,7 @@ async fn every_body_is_a_named_component_and_wrappers_reference_entities() {
     let doc = served(&app).await;
     for (at, schema) in json_bodies(&doc) {
         // The document itself: any JSON object, described by the spec.
-        if at.starts_with("get /openapi.json ") {
+        if at.starts_with("GET /openapi.json ") {
             continue;
         }
         let name = schema["$ref"]
@@ -458,16 +449,11 @@ async fn creates_link_to_the_operations_on_what_they_created() {
     let app = TestApp::new().await;
     let doc = served(&app).await;
     let mut by_id = std::collections::BTreeMap::new();
-    for (method, path) in operations(&doc) {
-        let op = &doc["paths"][path.as_str()][method.as_str()];
-        by_id.insert(
-            op["operationId"].as_str().expect("id").to_string(),
-            op.clone(),
-        );
+    for (_, _, op) in common::operations(&doc) {
+        by_id.insert(op["operationId"].as_str().expect("id").to_string(), op);
     }
     let mut linked = BTreeSet::new();
-    for (method, path) in operations(&doc) {
-        let op = &doc["paths"][path.as_str()][method.as_str()];
+    for (_, path, op) in common::operations(&doc) {
         let id = op["operationId"].as_str().expect("id");
         for (status, response) in op["responses"].as_object().expect("responses") {
             let links = response.get("links").and_then(Value::as_object);

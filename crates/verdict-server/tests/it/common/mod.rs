@@ -294,20 +294,12 @@ impl TestApp {
         .id()
     }
 
-    /// Every operation the served OpenAPI document describes, as
-    /// (METHOD, path template, operation object), in the document's order.
+    /// Every operation of the served OpenAPI document ([`operations`]).
     /// Tests that must cover every endpoint read this instead of keeping a
     /// list of their own, so a new endpoint is covered without touching them.
     pub async fn documented_operations(&self) -> Vec<(String, String, Value)> {
         let doc = self.call("GET", "/openapi.json", None, None).await;
-        let mut ops = Vec::new();
-        for (path, item) in doc.body["paths"].as_object().expect("paths") {
-            for (method, op) in item.as_object().expect("path item") {
-                if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
-                    ops.push((method.to_uppercase(), path.clone(), op.clone()));
-                }
-            }
-        }
+        let ops = operations(&doc.body);
         assert!(!ops.is_empty(), "the document describes no operation");
         ops
     }
@@ -667,6 +659,20 @@ impl Resp {
     pub fn ok(&self) -> &Value {
         self.status_is(StatusCode::OK).data()
     }
+}
+
+/// Every operation an OpenAPI document describes, as (METHOD, path
+/// template, operation object), in the document's order.
+pub fn operations(doc: &Value) -> Vec<(String, String, Value)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                ops.push((method.to_uppercase(), path.clone(), op.clone()));
+            }
+        }
+    }
+    ops
 }
 
 /// A documented path with its parameters filled by name (`{rid}` and so
