@@ -9,11 +9,13 @@ mod error;
 mod ids;
 mod model;
 mod time;
+mod triage;
 
 pub use error::{FieldError, StoreError, StoreResult};
 pub use ids::{BadId, CaseId, ProjectId, ResultId, RunId, TokenId, UserId};
 pub use model::*;
 pub use time::Timestamp;
+pub use triage::*;
 
 use async_trait::async_trait;
 
@@ -160,10 +162,11 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<(Run, bool)>;
     async fn get_run(&self, id: RunId) -> StoreResult<Run>;
+    /// Newest first (by id).
     async fn list_runs(
         &self,
         project: ProjectId,
-        state: Option<RunState>,
+        filter: RunFilter,
         page: Page,
     ) -> StoreResult<Listing<Run>>;
     async fn update_run(&self, id: RunId, patch: RunPatch) -> StoreResult<Run>;
@@ -209,4 +212,71 @@ pub trait Store: Send + Sync + 'static {
         id: ResultId,
         page: Page,
     ) -> StoreResult<Listing<HistoryEntry>>;
+
+    // --- triage ------------------------------------------------------------
+    //
+    // Every method here is a read, except `set_quarantine`. A `baseline`
+    // that names an unknown run, a run of another project or the run itself
+    // is `Invalid` naming `baseline`; an unknown run or case is `NotFound`.
+
+    /// The run compared with its baseline: the summary over every case,
+    /// and one page of the changes in `categories` (every category but
+    /// `unchanged` when empty), ordered by category then case id.
+    async fn compare_runs(
+        &self,
+        run: RunId,
+        baseline: BaselineChoice,
+        categories: Vec<Category>,
+        page: Page,
+    ) -> StoreResult<Comparison>;
+    /// The run's failed results grouped by signature, largest group first,
+    /// each with its first `per_group` results (by result id).
+    async fn run_failures(
+        &self,
+        run: RunId,
+        baseline: BaselineChoice,
+        per_group: usize,
+        page: Page,
+    ) -> StoreResult<FailureReport>;
+    /// What the quality gate checks, with quarantined cases left out of
+    /// the counts when `ignore_quarantined`.
+    async fn gate_facts(
+        &self,
+        run: RunId,
+        baseline: BaselineChoice,
+        ignore_quarantined: bool,
+    ) -> StoreResult<GateFacts>;
+    /// The project's flaky cases over the latest `window` runs, by score
+    /// descending (then retried passes descending, then case id).
+    async fn flaky_cases(
+        &self,
+        project: ProjectId,
+        query: FlakyQuery,
+        page: Page,
+    ) -> StoreResult<Listing<FlakyCase>>;
+    /// The case's result in each run that holds it, newest run first.
+    async fn case_results(
+        &self,
+        case: CaseId,
+        branch: BranchFilter,
+        page: Page,
+    ) -> StoreResult<Listing<CaseRunResult>>;
+    /// Per case, its durations over the latest `window` runs.
+    async fn durations(
+        &self,
+        project: ProjectId,
+        query: DurationQuery,
+        page: Page,
+    ) -> StoreResult<Listing<CaseDurations>>;
+    /// The latest `runs` runs, oldest first.
+    async fn trends(
+        &self,
+        project: ProjectId,
+        branch: BranchFilter,
+        runs: u32,
+    ) -> StoreResult<Vec<TrendRow>>;
+    /// Quarantines the case (or with `None` releases it) and returns it.
+    /// Quarantining a quarantined case replaces its reason, by and at.
+    async fn set_quarantine(&self, case: CaseId, quarantine: Option<Quarantine>)
+    -> StoreResult<Case>;
 }

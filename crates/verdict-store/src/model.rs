@@ -175,6 +175,8 @@ pub struct Case {
     pub key: Option<String>,
     pub suite: Option<String>,
     pub created_at: Timestamp,
+    /// Set while the case is quarantined: the gate counts it for no rule.
+    pub quarantine: Option<crate::Quarantine>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -296,6 +298,34 @@ pub struct Run {
     pub created_at: Timestamp,
     pub closed_at: Option<Timestamp>,
     pub counts: Counts,
+    pub meta: RunMeta,
+}
+
+/// Where a run's results came from: what CI built. Every field optional;
+/// `commit` is stored lower-case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunMeta {
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+    pub build_url: Option<String>,
+    pub environment: Option<String>,
+}
+
+/// A partial update of [`RunMeta`]: `None` leaves a field alone,
+/// `Some(None)` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunMetaPatch {
+    pub branch: Option<Option<String>>,
+    pub commit: Option<Option<String>>,
+    pub build_url: Option<Option<String>>,
+    pub environment: Option<Option<String>>,
+}
+
+/// Which runs a run listing holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    pub state: Option<RunState>,
+    pub branch: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -303,6 +333,7 @@ pub struct NewRun {
     pub name: String,
     pub description: Option<String>,
     pub key: Option<String>,
+    pub meta: RunMeta,
     /// `None`: every case of the project. Ids are distinct.
     pub case_ids: Option<Vec<CaseId>>,
 }
@@ -311,6 +342,7 @@ pub struct NewRun {
 pub struct RunPatch {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
+    pub meta: RunMetaPatch,
 }
 
 /// The current state of one case in one run.
@@ -405,6 +437,8 @@ pub struct CaseQuery {
     pub key: Option<String>,
     /// Case-insensitive substring of the title.
     pub q: Option<String>,
+    /// Only quarantined cases (true) or only the others (false).
+    pub quarantined: Option<bool>,
 }
 
 /// A list page and the number of items the filter matches in all.

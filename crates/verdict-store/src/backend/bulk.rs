@@ -10,9 +10,20 @@ use crate::{
     Rejection, ResultId, Status, StoreError, StoreResult,
 };
 
-/// Where each case of a bulk lives in its run: case id → (result id, the
-/// result's current status). Cases the run does not hold are absent.
-pub type Located = HashMap<i64, (i64, Status)>;
+/// A result as a bulk finds it: its id and what applying executions
+/// changes (status, elapsed time, flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    pub id: i64,
+    pub status: Status,
+    pub elapsed_ms: Option<i64>,
+    /// [`super::triage::FLAG_FAILED`] and friends.
+    pub flags: i64,
+}
+
+/// Where each case of a bulk lives in its run: case id → its result. Cases
+/// the run does not hold are absent.
+pub type Located = HashMap<i64, Slot>;
 
 /// The rejections of a bulk, given which cases are in its run, or its
 /// error. Refused entries are rejected with code `validation_failed` (their
@@ -73,15 +84,22 @@ pub struct Applied<'a> {
     pub executions: Vec<(i64, &'a Execution)>,
     /// How the run's counts change.
     pub delta: Counts,
+    /// How the sum of the run's elapsed times changes.
+    pub elapsed_delta: i64,
+    /// Each written result's flags afterwards, by result id.
+    pub flags: HashMap<i64, i64>,
 }
 
 impl<'a> Applied<'a> {
-    /// The last execution of each result, by result id: what the results
-    /// hold afterwards.
-    pub fn current(&self) -> Vec<(i64, &'a Execution)> {
+    /// The last execution of each result and its flags afterwards, by
+    /// result id: what the results hold afterwards.
+    pub fn current(&self) -> Vec<(i64, &'a Execution, i64)> {
         let last: HashMap<i64, &Execution> = self.executions.iter().copied().collect();
-        let mut current: Vec<(i64, &Execution)> = last.into_iter().collect();
-        current.sort_unstable_by_key(|(id, _)| *id);
+        let mut current: Vec<(i64, &Execution, i64)> = last
+            .into_iter()
+            .map(|(id, e)| (id, e, self.flags.get(&id).copied().unwrap_or(0)))
+            .collect();
+        current.sort_unstable_by_key(|(id, _, _)| *id);
         current
     }
 }
@@ -96,17 +114,24 @@ pub fn apply<'a>(entries: &'a [BulkEntry], located: &mut Located, delta: Counts)
         results: Vec::with_capacity(entries.len()),
         executions: Vec::with_capacity(entries.len()),
         delta,
+        elapsed_delta: 0,
+        flags: HashMap::new(),
     };
     for entry in entries {
         let Some(slot) = located.get_mut(&entry.case_id.get()) else {
             continue;
         };
-        applied.delta.add(slot.1, -1);
+        applied.delta.add(slot.status, -1);
         applied.delta.add(entry.execution.status, 1);
-        slot.1 = entry.execution.status;
-        applied.executions.push((slot.0, &entry.execution));
+        applied.elapsed_delta +=
+            entry.execution.elapsed_ms.unwrap_or(0) - slot.elapsed_ms.unwrap_or(0);
+        slot.status = entry.execution.status;
+        slot.elapsed_ms = entry.execution.elapsed_ms;
+        slot.flags = super::triage::next_flags(slot.flags, entry.execution.status);
+        applied.flags.insert(slot.id, slot.flags);
+        applied.executions.push((slot.id, &entry.execution));
         applied.results.push(AppliedEntry {
-            id: ResultId::from_db(slot.0),
+            id: ResultId::from_db(slot.id),
             test_case_id: entry.case_id,
             status: entry.execution.status,
         });

@@ -477,5 +477,6 @@ fn by_key(key: &str) -> CaseQuery {
     CaseQuery {
         key: Some(key.into()),
         q: None,
+        quarantined: None,
     }
 }

@@ -16,6 +16,7 @@ fn by_key(key: &str) -> CaseQuery {
     CaseQuery {
         key: Some(key.into()),
         q: None,
+        quarantined: None,
     }
 }
 
@@ -23,6 +24,7 @@ fn by_title(q: &str) -> CaseQuery {
     CaseQuery {
         key: None,
         q: Some(q.into()),
+        quarantined: None,
     }
 }
 
@@ -171,6 +173,7 @@ pub async fn case_listing_filters_and_totals(s: Arc<dyn Store>) {
     let both = CaseQuery {
         key: Some("k10".into()),
         q: Some("case".into()),
+        quarantined: None,
     };
     assert_eq!(listed(s, p, both, page(1, 10)).await, (1, vec![cases[10]]));
 }

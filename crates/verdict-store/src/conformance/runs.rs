@@ -83,7 +83,7 @@ pub async fn unknown_cases_make_a_run_invalid(s: Arc<dyn Store>) {
     let ids = vec![cases[0], CaseId::from_db(UNKNOWN), cases[1], foreign];
     let bad = s.create_run(p, new_run("bad", Some("pipe"), Some(ids)), t(1));
     assert_invalid(bad.await, &["case_ids[1]", "case_ids[3]"]);
-    let runs = s.list_runs(p, None, page(1, 10)).await.expect("runs");
+    let runs = s.list_runs(p, RunFilter::default(), page(1, 10)).await.expect("runs");
     assert_eq!(runs.total, 0, "nothing created");
     let (_, created) = s
         .create_run(p, new_run("good", Some("pipe"), Some(vec![cases[0]])), t(2))
@@ -121,7 +121,7 @@ pub async fn find_or_create_by_key_returns_the_run_unchanged(s: Arc<dyn Store>) 
         .await
         .expect("find");
     assert_eq!(current.counts.passed, 1, "the run as it is now");
-    let runs = s.list_runs(p, None, page(1, 10)).await.expect("runs");
+    let runs = s.list_runs(p, RunFilter::default(), page(1, 10)).await.expect("runs");
     assert_eq!(runs.total, 1);
 
     let q = s
@@ -159,7 +159,7 @@ pub async fn run_listing_by_state_newest_first(s: Arc<dyn Store>) {
     run_over_all(s, q, "elsewhere").await;
     s.close_run(ids[1], t(9)).await.expect("close");
     let listed = |state: Option<RunState>, pg: Page| async move {
-        let l = s.list_runs(p, state, pg).await.expect("list runs");
+        let l = s.list_runs(p, RunFilter { state, branch: None }, pg).await.expect("list runs");
         (
             l.total,
             l.items.into_iter().map(|r| r.id).collect::<Vec<_>>(),
@@ -192,6 +192,7 @@ pub async fn run_updates(s: Arc<dyn Store>) {
     let describe = RunPatch {
         name: None,
         description: Some(Some("for 2.0".into())),
+        ..RunPatch::default()
     };
     let described = s.update_run(run.id, describe).await.expect("describe");
     assert_eq!(
@@ -200,7 +201,7 @@ pub async fn run_updates(s: Arc<dyn Store>) {
     );
     let rename = RunPatch {
         name: Some("release".into()),
-        description: None,
+        ..RunPatch::default()
     };
     let renamed = s.update_run(run.id, rename).await.expect("rename");
     assert_eq!(
@@ -209,8 +210,8 @@ pub async fn run_updates(s: Arc<dyn Store>) {
         "None leaves a field alone"
     );
     let clear = RunPatch {
-        name: None,
         description: Some(None),
+        ..RunPatch::default()
     };
     let cleared = s.update_run(run.id, clear).await.expect("clear");
     assert_eq!(cleared.description, None, "Some(None) clears");

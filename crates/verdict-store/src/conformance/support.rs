@@ -76,6 +76,7 @@ pub(crate) fn new_run(name: &str, key: Option<&str>, case_ids: Option<Vec<CaseId
         name: name.into(),
         description: None,
         key: key.map(Into::into),
+        meta: RunMeta::default(),
         case_ids,
     }
 }
