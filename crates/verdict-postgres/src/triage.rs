@@ -444,9 +444,11 @@ pub(crate) async fn case_results<C: GenericClient>(
     page: Page,
 ) -> Result<Listing<CaseRunResult>> {
     get_case(c, case).await?;
+    // `r.case_id > 0` lets the plan use results_case (see migration 4).
     let (limit, offset) = page.bounds();
     let filter = format!(
-        "FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.case_id = $1 AND {}",
+        "FROM results r JOIN runs ru ON ru.id = r.run_id
+         WHERE r.case_id = $1 AND r.case_id > 0 AND {}",
         branch_filter("ru.branch", branch, 2)
     );
     let count = format!("SELECT count(*) {filter}");
