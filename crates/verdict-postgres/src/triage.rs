@@ -66,8 +66,8 @@ async fn baseline<C: GenericClient>(
 ) -> Result<Option<RunId>> {
     match choice {
         BaselineChoice::Run(id) => {
-            let row = query_opt(c, "SELECT project_id FROM runs WHERE id = $1", &[&id.get()])
-                .await?;
+            let row =
+                query_opt(c, "SELECT project_id FROM runs WHERE id = $1", &[&id.get()]).await?;
             let project = row.map(|r| col::<i64>(&r, 0)).transpose()?;
             // The same words as SQLite's, in the same order.
             match project {
@@ -201,9 +201,9 @@ pub(crate) async fn compare_runs<C: GenericClient>(
         .map(|x| {
             let (key, title, _) = labels.get(&x.case_id).cloned().unwrap_or_default();
             let signature = match (x.status, x.result_id) {
-                (Some(Status::Failed), Some(r)) => Some(
-                    signature::of(notes.get(&r).and_then(|n| n.as_deref())).signature,
-                ),
+                (Some(Status::Failed), Some(r)) => {
+                    Some(signature::of(notes.get(&r).and_then(|n| n.as_deref())).signature)
+                }
                 _ => None,
             };
             Change {
