@@ -12,3 +12,4 @@ mod differential;
 mod key_races;
 mod migrations;
 mod planner_statistics;
+mod speed;
