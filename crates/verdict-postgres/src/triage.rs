@@ -69,8 +69,8 @@ async fn baseline<C: GenericClient>(
             if id == run.id {
                 return Err(triage::bad_baseline("a run cannot be its own baseline").into());
             }
-            let row = query_opt(c, "SELECT project_id FROM runs WHERE id = $1", &[&id.get()])
-                .await?;
+            let row =
+                query_opt(c, "SELECT project_id FROM runs WHERE id = $1", &[&id.get()]).await?;
             match row {
                 Some(r) if col::<i64>(&r, 0)? == run.project_id.get() => Ok(Some(id)),
                 _ => Err(triage::bad_baseline("no such run in this project").into()),
@@ -193,9 +193,9 @@ pub(crate) async fn compare_runs<C: GenericClient>(
         .map(|x| {
             let (key, title, _) = labels.get(&x.case_id).cloned().unwrap_or_default();
             let signature = match (x.status, x.result_id) {
-                (Some(Status::Failed), Some(r)) => Some(
-                    signature::of(notes.get(&r).and_then(|n| n.as_deref())).signature,
-                ),
+                (Some(Status::Failed), Some(r)) => {
+                    Some(signature::of(notes.get(&r).and_then(|n| n.as_deref())).signature)
+                }
                 _ => None,
             };
             Change {

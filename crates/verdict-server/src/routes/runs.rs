@@ -301,7 +301,13 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ProjectPath { pid: project }: ProjectPath,
-    Query((paging, RunFilter { state: run_state, branch })): Query<(PageQuery, RunFilter)>,
+    Query((
+        paging,
+        RunFilter {
+            state: run_state,
+            branch,
+        },
+    )): Query<(PageQuery, RunFilter)>,
 ) -> ApiResult<Json<api::Page<api::Run>>> {
     let page = paging.page();
     caller.role_in(&state, project).await?;

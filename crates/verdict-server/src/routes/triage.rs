@@ -307,17 +307,7 @@ pub struct GateQuery {
     baseline: BaselineChoice,
 }
 
-impl QuerySet for GateQuery {
-    fn check(&mut self, _: &AppState) -> ApiResult<()> {
-        if self.rules().is_empty() {
-            return Err(ApiError::invalid(
-                "rules",
-                "give at least one rule: no_new_failures=true, max_failures, min_pass_rate or min_tests",
-            ));
-        }
-        Ok(())
-    }
-}
+impl QuerySet for GateQuery {}
 
 impl GateQuery {
     fn rules(&self) -> GateRules {
@@ -349,12 +339,19 @@ pub async fn gate(
     RunPath { rid: run }: RunPath,
     Query(query): Query<GateQuery>,
 ) -> ApiResult<Json<api::Data<api::Gate>>> {
+    let rules = query.rules();
+    if rules.is_empty() {
+        return Err(ApiError::invalid(
+            "rules",
+            "give at least one rule: no_new_failures=true, max_failures, min_pass_rate or min_tests",
+        ));
+    }
     caller.run(&state, run).await?;
     let facts = state
         .store
         .gate_facts(run, query.baseline, query.ignore_quarantined)
         .await?;
-    let rules: Vec<api::GateRule> = evaluate(&query.rules(), &facts)
+    let rules: Vec<api::GateRule> = evaluate(&rules, &facts)
         .into_iter()
         .map(|r| api::GateRule {
             rule: r.rule.into(),
@@ -561,4 +558,3 @@ pub async fn trends(
         data: rows.iter().map(dto::trend_row).collect(),
     }))
 }
-
