@@ -201,7 +201,7 @@ impl QuerySet for CompareFilter {}
             "changes": [{"test_case_id": "tc_007", "key": "auth.LoginTest.expired",
                 "title": "expired", "category": "new_failure", "status": "failed",
                 "baseline_status": "passed", "result_id": "res_107",
-                "signature": "5f0c6d7e8a9b0c1d"}]},
+                "signature": "4761c33f4bd22aec"}]},
             "meta": {"total": 2, "page": 1, "per_page": 20}})),
         Unauthorized, NotFound, Invalid),
 )]
@@ -253,7 +253,7 @@ impl QuerySet for BaselineParam {}
     description = "Failed results whose notes' first lines normalise to the same text share a signature (API §10). Largest group first (then by signature); each lists its first 20 results by result id; `new` is true when no failure of the baseline has the signature.",
     params(RunPath, PageQuery, BaselineParam),
     responses((status = 200, description = "A page of failure groups.", body = FailureGroupPage,
-        example = json!({"data": [{"signature": "9a1f3c0d5e7b2a64",
+        example = json!({"data": [{"signature": "4761c33f4bd22aec",
             "message": "expected <n> but got <n>", "count": 2, "new": true,
             "results": [{"result_id": "res_101", "test_case_id": "tc_001", "title": "sum"},
                 {"result_id": "res_102", "test_case_id": "tc_002", "title": "product"}]}],
