@@ -478,6 +478,10 @@ pub async fn compare_sorts_cases_into_the_seven_categories(s: Arc<dyn Store>) {
         (None, Some(Passed), None),
         "held but not tested counts as missing"
     );
+    assert_eq!(
+        untested_now.result_id, None,
+        "no result for what is missing"
+    );
     let gone = by_case(c[9]);
     assert_eq!(
         (gone.status, gone.baseline_status, gone.result_id),
