@@ -263,7 +263,7 @@ pub struct RunFilter {
     state: Option<RunState>,
     /// Only runs of this branch (exactly).
     #[serde(default, deserialize_with = "branch_param")]
-    #[param(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[param(value_type = Option<s::BranchName>)]
     branch: Option<String>,
 }
 

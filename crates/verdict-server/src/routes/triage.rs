@@ -80,7 +80,7 @@ fn threshold() -> f64 {
 }
 
 fn number_in<'de, D: serde::Deserializer<'de>>(d: D, max: f64) -> Result<f64, D::Error> {
-    match String::deserialize(d)?.trim().parse::<f64>() {
+    match String::deserialize(d)?.parse::<f64>() {
         Ok(x) if x.is_finite() && (0.0..=max).contains(&x) => Ok(x),
         _ => Err(serde::de::Error::custom(format!(
             "must be a number from 0 to {max}"
@@ -378,7 +378,7 @@ pub async fn gate(
 pub struct FlakyFilter {
     /// Only runs of this branch (exactly); by default every run of the project.
     #[serde(default, deserialize_with = "branch_param")]
-    #[param(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[param(value_type = Option<s::BranchName>)]
     branch: BranchFilter,
     /// The latest this many runs that tested anything (1 to 500).
     #[serde(default = "window", deserialize_with = "runs_count")]
@@ -430,7 +430,7 @@ pub async fn flaky(
 pub struct BranchParam {
     /// Only runs of this branch (exactly); by default every run of the project.
     #[serde(default, deserialize_with = "branch_param")]
-    #[param(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[param(value_type = Option<s::BranchName>)]
     branch: BranchFilter,
 }
 
@@ -469,7 +469,7 @@ pub async fn case_results(
 pub struct DurationFilter {
     /// Only runs of this branch (exactly); by default every run of the project.
     #[serde(default, deserialize_with = "branch_param")]
-    #[param(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[param(value_type = Option<s::BranchName>)]
     branch: BranchFilter,
     /// The latest this many runs that tested anything (1 to 500); the window before is as many again.
     #[serde(default = "window", deserialize_with = "runs_count")]
@@ -520,7 +520,7 @@ pub async fn durations(
 pub struct TrendFilter {
     /// Only runs of this branch (exactly); by default every run of the project.
     #[serde(default, deserialize_with = "branch_param")]
-    #[param(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[param(value_type = Option<s::BranchName>)]
     branch: BranchFilter,
     /// The latest this many runs (1 to 500), those with nothing tested included.
     #[serde(default = "window", deserialize_with = "runs_count")]

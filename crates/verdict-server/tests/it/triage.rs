@@ -623,7 +623,7 @@ async fn failures_are_grouped_by_signature_and_new_against_the_baseline() {
             )
         })
         .collect();
-    singles.sort();
+    singles.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(
         singles,
         [
