@@ -171,6 +171,18 @@ async fn run_metadata_is_kept_changed_cleared_and_filters_the_run_list() {
         [&json!(dev), &json!(bare), &json!(main)]
     );
 
+    // A run found again by its key is answered as it is.
+    let keyed = json!({"name": "shared", "key": "build-7", "branch": "main"});
+    let first = app
+        .post(&format!("/v1/projects/{pid}/runs"), &tester, keyed)
+        .await;
+    let again = json!({"name": "shared", "key": "build-7", "branch": "dev", "commit": "abcd"});
+    let second = app
+        .post(&format!("/v1/projects/{pid}/runs"), &tester, again)
+        .await;
+    assert_eq!(second.ok(), first.created());
+    assert_eq!(second.ok()["commit"], Value::Null);
+
     // PATCH: a field not given is left alone, null clears.
     let path = format!("/v1/runs/{main}");
     let r = app
