@@ -115,7 +115,7 @@ async fn triage_speed() {
     let started = Instant::now();
     let (pa, big) = project(s, owner, "A", 100_000).await;
     let fail = |i: usize, every: usize| {
-        if i % every == 0 {
+        if i.is_multiple_of(every) {
             (
                 Status::Failed,
                 Some(format!(
