@@ -161,7 +161,7 @@ CREATE INDEX runs_branch ON runs (project_id, branch, id);
 
 ALTER TABLE cases
     ADD COLUMN quarantine_reason TEXT,
-    ADD COLUMN quarantined_by    BIGINT,
+    ADD COLUMN quarantined_by    BIGINT REFERENCES users (id),
     ADD COLUMN quarantined_at    BIGINT;
 -- PostgreSQL only: a project's quarantined cases without scanning it.
 CREATE INDEX cases_quarantined ON cases (project_id, id) WHERE quarantine_reason IS NOT NULL;
@@ -174,7 +174,11 @@ FROM (SELECT result_id,
                         > min(id) FILTER (WHERE status = 2) THEN 2 ELSE 0 END) AS flags
       FROM history GROUP BY result_id) AS f
 WHERE results.id = f.result_id AND f.flags <> 0;
-CREATE INDEX results_case ON results (case_id, run_id);
+-- Partial on a condition every row meets, so that only a query that says
+-- `case_id > 0` may use it: a case's runs. Without, a run's cases found
+-- by (run_id, case_id) (a bulk's look-up) tie between both indexes, and
+-- this one, scattered over every run, may win.
+CREATE INDEX results_case ON results (case_id, run_id) WHERE case_id > 0;
 "#,
 ];
 

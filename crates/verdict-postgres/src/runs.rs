@@ -235,7 +235,7 @@ pub(crate) async fn create_run(
             &new.key,
             &now.millis(),
             &new.meta.branch,
-            &new.meta.commit,
+            &new.meta.commit.as_deref().map(str::to_ascii_lowercase),
             &new.meta.build_url,
             &new.meta.environment,
         ],
@@ -315,7 +315,11 @@ pub(crate) async fn update_run(tx: &Transaction<'_>, id: RunId, patch: &RunPatch
             &meta.branch.is_some(),
             &meta.branch.clone().flatten(),
             &meta.commit.is_some(),
-            &meta.commit.clone().flatten(),
+            &meta
+                .commit
+                .clone()
+                .flatten()
+                .map(|c| c.to_ascii_lowercase()),
             &meta.build_url.is_some(),
             &meta.build_url.clone().flatten(),
             &meta.environment.is_some(),

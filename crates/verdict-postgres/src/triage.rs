@@ -66,14 +66,19 @@ async fn baseline<C: GenericClient>(
 ) -> Result<Option<RunId>> {
     match choice {
         BaselineChoice::Run(id) => {
-            if id == run.id {
-                return Err(triage::bad_baseline("a run cannot be its own baseline").into());
-            }
             let row =
                 query_opt(c, "SELECT project_id FROM runs WHERE id = $1", &[&id.get()]).await?;
-            match row {
-                Some(r) if col::<i64>(&r, 0)? == run.project_id.get() => Ok(Some(id)),
-                _ => Err(triage::bad_baseline("no such run in this project").into()),
+            let project = row.map(|r| col::<i64>(&r, 0)).transpose()?;
+            // The same words as SQLite's, in the same order.
+            match project {
+                None => Err(triage::bad_baseline("no such run").into()),
+                Some(p) if p != run.project_id.get() => {
+                    Err(triage::bad_baseline("not a run of this project").into())
+                }
+                Some(_) if id == run.id => {
+                    Err(triage::bad_baseline("a run is not its own baseline").into())
+                }
+                Some(_) => Ok(Some(id)),
             }
         }
         BaselineChoice::Auto => {
@@ -103,11 +108,14 @@ async fn baseline<C: GenericClient>(
     }
 }
 
-/// Every result of a run, `(case id, status, result id)` by case id.
+/// A run's tested results, `(case id, status, result id)` by case id: a
+/// result not tested is as good as absent (and a missing case has no
+/// result id in a comparison).
 async fn run_rows<C: GenericClient>(c: &C, run: RunId) -> Result<Vec<RunRow>> {
     let rows = query(
         c,
-        "SELECT case_id, status, id FROM results WHERE run_id = $1 ORDER BY case_id",
+        "SELECT case_id, status, id FROM results WHERE run_id = $1 AND status <> 0
+         ORDER BY case_id",
         &[&run.get()],
     )
     .await?;
@@ -444,9 +452,11 @@ pub(crate) async fn case_results<C: GenericClient>(
     page: Page,
 ) -> Result<Listing<CaseRunResult>> {
     get_case(c, case).await?;
+    // `r.case_id > 0` lets the plan use results_case (see migration 4).
     let (limit, offset) = page.bounds();
     let filter = format!(
-        "FROM results r JOIN runs ru ON ru.id = r.run_id WHERE r.case_id = $1 AND {}",
+        "FROM results r JOIN runs ru ON ru.id = r.run_id
+         WHERE r.case_id = $1 AND r.case_id > 0 AND {}",
         branch_filter("ru.branch", branch, 2)
     );
     let count = format!("SELECT count(*) {filter}");
