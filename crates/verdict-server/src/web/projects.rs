@@ -134,7 +134,7 @@ pub async fn show(
         .store
         .list_runs(
             id,
-            None,
+            verdict_store::RunFilter::default(),
             Page {
                 page: runs_page,
                 per_page: RUNS_PER_PAGE,
