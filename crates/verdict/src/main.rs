@@ -32,6 +32,8 @@ enum Command {
     Results(client::results::ResultsArgs),
     /// Set a password for signing in to the web UI.
     Password(client::password::PasswordArgs),
+    /// Check a run against quality rules; exit code 3 when it fails them.
+    Gate(client::triage::GateArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,5 +44,6 @@ fn main() -> ExitCode {
         Command::Run(args) => client::block_on(client::run::run(args)),
         Command::Results(args) => client::block_on(client::results::run(args)),
         Command::Password(args) => client::block_on(client::password::run(args)),
+        Command::Gate(args) => client::block_on(client::triage::gate(args)),
     }
 }

@@ -2,12 +2,14 @@
 //! over HTTP only, configured by flags or `VERDICT_URL` / `VERDICT_TOKEN`.
 //! The token is never printed.
 
+mod ci;
 pub mod http;
 pub mod password;
 pub mod results;
 pub mod run;
 mod table;
 mod tls;
+pub mod triage;
 pub mod upload;
 
 use clap::Args;

@@ -24,7 +24,8 @@ use verdict_junit::{Outcome, TestCase};
 
 use super::http::Client;
 use super::run::print_run;
-use super::{Connection, Failure, table};
+use super::triage::{self, GateFlags};
+use super::{Connection, Failure, ci, table};
 
 /// Exit code when `--fail-on-failed` is set and a test failed.
 const EXIT_TESTS_FAILED: u8 = 3;
@@ -32,14 +33,9 @@ const EXIT_TESTS_FAILED: u8 = 3;
 /// Exit code for bad usage.
 const EXIT_USAGE: u8 = 2;
 
-/// The CI variables a run without a name is named after, first found
-/// first: GitHub Actions, GitLab CI, Jenkins (and others with a build
-/// number). Kept short on purpose; `--run-name` covers the rest.
-const CI_BUILDS: [(&str, &str); 3] = [
-    ("GITHUB_RUN_ID", "GitHub Actions run"),
-    ("CI_PIPELINE_ID", "GitLab pipeline"),
-    ("BUILD_NUMBER", "build"),
-];
+/// Outside a CI the upload knows, the build-number variables a run
+/// without a name is named after, first found first.
+const CI_BUILDS: [(&str, &str); 1] = [("BUILD_NUMBER", "build")];
 
 /// Every way to choose the run, for `--help` and for usage errors.
 const RUN_CHOICES: &str = "\
@@ -47,8 +43,17 @@ Choose the run in one of these ways:
   --run RUN                        upload into an existing run (run_…)
   --run-name NAME                  create a new run with this name
   --run-key KEY [--run-name NAME]  create the run, or join the one another job created with KEY
-  (no run option)                  create a new run named after the CI build ($GITHUB_RUN_ID,
-                                   $CI_PIPELINE_ID or $BUILD_NUMBER) or, outside CI, the time";
+  (no run option)                  create a new run named after the CI build (GitHub Actions,
+                                   GitLab CI, Jenkins, CircleCI, Buildkite, Azure Pipelines,
+                                   Bitbucket Pipelines, or $BUILD_NUMBER) or, outside CI, the time
+
+A run the upload creates records the branch (a pull request's source branch), the commit
+and the build's URL from the CI's variables; --branch, --commit, --build-url and
+--environment set or override them. Every upload ends with the run compared with its
+baseline (the latest earlier run of the same branch):
+  Compared with run_041 (main @ 3f2a1c9): 2 new failures, 1 fixed, 1 flaky (quarantined)
+Gate flags (--no-new-failures, --max-failures, --min-pass-rate, --min-tests) check the run
+after the upload, print the rules as a table and exit with code 3 when one fails.";
 
 #[derive(Args, Debug)]
 #[command(after_help = RUN_CHOICES)]
@@ -87,11 +92,51 @@ pub struct UploadArgs {
     /// server with a lower limit refuses are split until they fit).
     #[arg(long, default_value_t = 50_000, value_parser = clap::value_parser!(u32).range(1..=50_000))]
     chunk_size: u32,
+    /// The branch a created run records (default: the CI's; a pull request's source branch).
+    #[arg(long)]
+    branch: Option<String>,
+    /// The commit a created run records (default: the CI's).
+    #[arg(long)]
+    commit: Option<String>,
+    /// The build's page a created run links to (default: the CI's).
+    #[arg(long)]
+    build_url: Option<String>,
+    /// Where the tests ran, e.g. "linux / chromium 131"; runs with one are compared only with runs of the same.
+    #[arg(long)]
+    environment: Option<String>,
+    #[command(flatten)]
+    gate: GateFlags,
     /// Report files, directories (searched for *.xml) or glob patterns.
     #[arg(required = true)]
     files: Vec<String>,
     #[command(flatten)]
     conn: Connection,
+}
+
+/// The body that creates a run: its name and key, and what the CI built.
+#[derive(Debug, serde::Serialize)]
+struct NewRun {
+    name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    key: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    case_ids: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    branch: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    commit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    build_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<String>,
+}
+
+/// A variable of the environment, unless unset or blank.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 /// Most bytes of XML per request, well under the server's default limit.
@@ -284,7 +329,12 @@ fn check_run_options(args: &UploadArgs) -> Result<(), Failure> {
 }
 
 /// A new run's name without --run-name: the CI build, or the time.
-fn default_run_name() -> String {
+fn default_run_name(build: Option<&ci::Build>) -> String {
+    if let Some(b) = build
+        && let Some(n) = &b.number
+    {
+        return format!("{} {n}", b.provider);
+    }
     for (var, label) in CI_BUILDS {
         if let Some(value) = std::env::var(var).ok().filter(|v| !v.trim().is_empty()) {
             return format!("{label} {}", value.trim());
@@ -301,14 +351,26 @@ async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failur
             .map_err(|f| f.naming(&format!("run {run}")))?;
         return Ok(found.data);
     }
-    let name = args.run_name.clone().unwrap_or_else(default_run_name);
-    let body = api::CreateRun {
+    let build = ci::detect(&var);
+    let name = args
+        .run_name
+        .clone()
+        .unwrap_or_else(|| default_run_name(build.as_ref()));
+    let build = build.unwrap_or_default();
+    let commit = args
+        .commit
+        .clone()
+        .or_else(|| build.commit.filter(|c| ci::is_commit(c)));
+    let body = NewRun {
         name,
-        description: None,
         key: args.run_key.clone(),
         // A CI run holds what its reports hold; without create_missing it
         // starts from every case of the project.
         case_ids: args.create_missing.then(Vec::new),
+        branch: args.branch.clone().or(build.branch),
+        commit,
+        build_url: args.build_url.clone().or(build.build_url),
+        environment: args.environment.clone(),
     };
     let (status, run): (_, api::Data<api::Run>) = client
         .post(&format!("/v1/projects/{}/runs", args.project), &body)
@@ -487,11 +549,45 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         fresh.data
     };
     print_run(&run, false)?;
+    // The comparison informs; it never fails an upload that is recorded.
+    let retried: std::collections::HashSet<String> = all
+        .iter()
+        .filter(|tc| matches!(tc.outcome, Outcome::Passed) && !tc.attempts.is_empty())
+        .map(|tc| tc.key())
+        .collect();
+    let branch = run_branch(&client, &run.id).await;
+    match triage::summary_line(
+        &client,
+        &args.project,
+        &run.id,
+        branch.as_deref(),
+        args.gate.baseline.as_deref(),
+        &retried,
+    )
+    .await
+    {
+        Ok(line) => println!("{line}"),
+        Err(f) => eprintln!(
+            "verdict: cannot compare the run with its baseline: {}",
+            f.message
+        ),
+    }
+    let gate_failed = if args.gate.any() {
+        !triage::check(&client, &run.id, &args.gate, false).await?
+    } else {
+        false
+    };
     if let Some(skipped) = skipped {
         if args.fail_on_failed && tally.failed > 0 {
             eprintln!("verdict: {} test(s) failed", tally.failed);
         }
         return Err(skipped);
+    }
+    if gate_failed {
+        return Err(Failure {
+            message: format!("the gate of run {} failed", run.id),
+            code: triage::EXIT_GATE_FAILED,
+        });
     }
     if args.fail_on_failed && tally.failed > 0 {
         return Err(Failure {
@@ -500,6 +596,16 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         });
     }
     Ok(())
+}
+
+/// The run's branch, for asking which of its tests are flaky on it.
+async fn run_branch(client: &Client, run: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Branch {
+        branch: Option<String>,
+    }
+    let answer: Result<api::Data<Branch>, _> = client.get(&format!("/v1/runs/{run}")).await;
+    answer.ok().and_then(|a| a.data.branch)
 }
 
 /// The table of reports and their tests (each report on its own, then all

@@ -7,6 +7,7 @@
 mod admin_token;
 mod browser;
 mod cli_password;
+mod cli_triage;
 mod cli_upload;
 mod common;
 mod connections;
