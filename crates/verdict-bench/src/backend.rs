@@ -34,6 +34,26 @@ pub trait Reader: Send {
     fn page(&mut self, run: i64, q: PageQuery) -> Fut<'_, (usize, i64)>;
     /// Executions recorded for a run.
     fn history_count(&mut self, run: i64) -> Fut<'_, i64>;
+    /// The rows a triage answer is made of, read straight from the
+    /// database: how many.
+    fn triage(&mut self, read: TriageRead) -> Fut<'_, usize>;
+}
+
+/// What a triage answer reads, as plain queries (the raw baselines of the
+/// triage workload).
+#[derive(Debug, Clone, Copy)]
+pub enum TriageRead {
+    /// (case, status, result) of both runs, each ordered by case.
+    Compare { run: i64, base: i64 },
+    /// The run's failed results with their titles and notes.
+    Failures { run: i64 },
+    /// (case, run, status) of the passed and failed results of the
+    /// project's latest `runs` runs.
+    Window { project: i64, runs: i64 },
+    /// The project's latest `runs` runs with their counts.
+    Trends { project: i64, runs: i64 },
+    /// The case's latest `limit` results with their runs.
+    CaseAcross { case: i64, limit: i64 },
 }
 
 type MakeBaseline = Box<dyn Fn(usize) -> Fut<'static, Box<dyn Baseline>> + Send + Sync>;
@@ -75,6 +95,10 @@ impl Reader for RawReader {
 
     fn history_count(&mut self, run: i64) -> Fut<'_, i64> {
         Box::pin(async move { RawReader::history_count(self, run) })
+    }
+
+    fn triage(&mut self, read: TriageRead) -> Fut<'_, usize> {
+        Box::pin(async move { RawReader::triage(self, read) })
     }
 }
 

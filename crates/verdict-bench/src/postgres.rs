@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use verdict_postgres::testing::TestDatabase;
 
-use crate::backend::{Backend, Baseline, Fut, Kind, Reader};
+use crate::backend::{Backend, Baseline, Fut, Kind, Reader, TriageRead};
 use crate::raw::PageQuery;
 use crate::raw_pg::{RawPg, RawPgReader};
 use crate::report::Row;
@@ -31,6 +31,10 @@ impl Reader for RawPgReader {
 
     fn history_count(&mut self, run: i64) -> Fut<'_, i64> {
         Box::pin(RawPgReader::history_count(self, run))
+    }
+
+    fn triage(&mut self, read: TriageRead) -> Fut<'_, usize> {
+        Box::pin(RawPgReader::triage(self, read))
     }
 }
 

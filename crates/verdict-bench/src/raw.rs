@@ -12,6 +12,7 @@ use tempfile::TempDir;
 use verdict_sqlite::{SqliteConfig, SqliteStore, Synchronous};
 use verdict_store::Status;
 
+use crate::backend::TriageRead;
 use crate::data::execution;
 
 fn err(e: rusqlite::Error) -> String {
@@ -275,4 +276,45 @@ impl RawReader {
             )
             .map_err(err)
     }
+
+    /// The rows of a triage answer (see [`TriageRead`]), every column
+    /// read; how many.
+    pub fn triage(&self, read: TriageRead) -> Result<usize, String> {
+        let reads: Vec<(&str, Vec<i64>)> = match read {
+            TriageRead::Compare { run, base } => vec![(COMPARE, vec![run]), (COMPARE, vec![base])],
+            TriageRead::Failures { run } => vec![(FAILURES, vec![run])],
+            TriageRead::Window { project, runs } => vec![(WINDOW, vec![project, runs])],
+            TriageRead::Trends { project, runs } => vec![(TRENDS, vec![project, runs])],
+            TriageRead::CaseAcross { case, limit } => vec![(CASE_ACROSS, vec![case, limit])],
+        };
+        self.conn.execute_batch("BEGIN").map_err(err)?;
+        let mut n = 0;
+        for (sql, args) in reads {
+            let mut stmt = self.conn.prepare_cached(sql).map_err(err)?;
+            let columns = stmt.column_count();
+            let mut rows = stmt.query(rusqlite::params_from_iter(args)).map_err(err)?;
+            while let Some(row) = rows.next().map_err(err)? {
+                for i in 0..columns {
+                    let _: rusqlite::types::Value = row.get(i).map_err(err)?;
+                }
+                n += 1;
+            }
+        }
+        self.conn.execute_batch("COMMIT").map_err(err)?;
+        Ok(n)
+    }
 }
+
+pub(crate) const COMPARE: &str =
+    "SELECT case_id, status, id FROM results WHERE run_id = ?1 ORDER BY case_id";
+pub(crate) const FAILURES: &str = "SELECT r.id, r.case_id, c.title, r.note FROM results r
+     JOIN cases c ON c.id = r.case_id WHERE r.run_id = ?1 AND r.status = 2 ORDER BY r.id";
+pub(crate) const WINDOW: &str = "SELECT case_id, run_id, status FROM results WHERE run_id IN
+     (SELECT id FROM runs WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2) AND status IN (1, 2)";
+pub(crate) const TRENDS: &str =
+    "SELECT id, name, created_at, branch, passed, failed, blocked, retest,
+     not_tested, elapsed_ms FROM runs WHERE project_id = ?1 ORDER BY id DESC LIMIT ?2";
+pub(crate) const CASE_ACROSS: &str =
+    "SELECT r.run_id, ru.name, ru.branch, ru.\"commit\", r.id, r.status,
+     r.note, r.elapsed_ms, r.tested_by, r.tested_at FROM results r
+     JOIN runs ru ON ru.id = r.run_id WHERE r.case_id = ?1 ORDER BY r.run_id DESC LIMIT ?2";

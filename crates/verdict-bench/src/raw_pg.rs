@@ -290,4 +290,51 @@ impl RawPgReader {
             .map_err(err)?;
         Ok(row.get(0))
     }
+
+    /// The rows of a triage answer (see [`TriageRead`]); how many. The
+    /// reads of a comparison are pipelined, as the server's are.
+    pub async fn triage(&mut self, read: TriageRead) -> Result<usize, String> {
+        let sql = |q: &str| q.replace("?1", "$1").replace("?2", "$2");
+        let n = match read {
+            TriageRead::Compare { run, base } => {
+                let stmt = self.client.prepare(&sql(COMPARE)).await.map_err(err)?;
+                let (by_run, by_base): ([&(dyn ToSql + Sync); 1], [&(dyn ToSql + Sync); 1]) =
+                    ([&run], [&base]);
+                let (a, b) = tokio::try_join!(
+                    self.client.query(&stmt, &by_run),
+                    self.client.query(&stmt, &by_base)
+                )
+                .map_err(err)?;
+                a.len() + b.len()
+            }
+            TriageRead::Failures { run } => self
+                .client
+                .query(&sql(FAILURES), &[&run])
+                .await
+                .map_err(err)?
+                .len(),
+            TriageRead::Window { project, runs } => self
+                .client
+                .query(&sql(WINDOW), &[&project, &runs])
+                .await
+                .map_err(err)?
+                .len(),
+            TriageRead::Trends { project, runs } => self
+                .client
+                .query(&sql(TRENDS), &[&project, &runs])
+                .await
+                .map_err(err)?
+                .len(),
+            TriageRead::CaseAcross { case, limit } => self
+                .client
+                .query(&sql(CASE_ACROSS), &[&case, &limit])
+                .await
+                .map_err(err)?
+                .len(),
+        };
+        Ok(n)
+    }
 }
+
+use crate::backend::TriageRead;
+use crate::raw::{CASE_ACROSS, COMPARE, FAILURES, TRENDS, WINDOW};

@@ -1,12 +1,13 @@
-//! The workloads of issue #6, run in order against one server process on a
-//! fresh database: bulk uploads, concurrent PATCHes, JUnit imports, then
-//! listing a large run (last, so its million rows do not weigh on the
+//! The workloads, run in order against one server process on a fresh
+//! database: bulk uploads, concurrent PATCHes, JUnit imports, triage reads
+//! on seeded histories, then listing a large run (last, so its million rows do not weigh on the
 //! others), with the server's resident memory at rest before and after.
 
 mod bulk;
 mod junit;
 mod listing;
 mod patch;
+mod triage;
 
 use std::time::{Duration, Instant};
 
@@ -63,7 +64,7 @@ async fn settle(ctx: &Ctx<'_>, secs: f64) -> Result<(), String> {
 }
 
 /// The workloads by name, for `--only`.
-pub const NAMES: [&str; 4] = ["bulk", "patch", "junit", "listing"];
+pub const NAMES: [&str; 5] = ["bulk", "patch", "junit", "triage", "listing"];
 
 /// Runs every workload (or only the one named) against `backend`; rows in
 /// table order.
@@ -98,6 +99,7 @@ pub async fn run(backend: &Backend, quick: bool, only: Option<&str>) -> Result<V
     step!("bulk", "bulk uploads", bulk::run);
     step!("patch", "PATCH concurrency", patch::run);
     step!("junit", "JUnit import", junit::run);
+    step!("triage", "triage reads", triage::run);
     step!("listing", "listing", listing::run);
     settle(&ctx, 1.0).await?;
     rows.push(rest_row(&ctx, "memory at rest, after all workloads")?);
