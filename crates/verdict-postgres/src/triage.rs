@@ -9,8 +9,10 @@
 //! project's or a branch's latest runs (`runs_project`, `runs_branch`),
 //! a case across runs (`results_case`). The results of a window of runs
 //! are read one run at a time, driven by `unnest` (see `bulk::locate` for
-//! why not `run_id = ANY($1)`). Trends read only run rows: their counts
-//! and elapsed sums are kept at write time.
+//! why not `run_id = ANY($1)`), and a run's many results come back as a
+//! few arrays rather than a row each (decoding 300,000 rows took longer
+//! than the query). Trends read only run rows: their counts and elapsed
+//! sums are kept at write time.
 
 use std::collections::{HashMap, HashSet};
 
@@ -108,20 +110,34 @@ async fn baseline<C: GenericClient>(
     }
 }
 
+/// A column of arrays, `NULL` (an aggregate over no row) as empty.
+fn array<'a, T: tokio_postgres::types::FromSql<'a>>(row: &'a Row, idx: usize) -> Result<Vec<T>> {
+    Ok(col::<Option<Vec<T>>>(row, idx)?.unwrap_or_default())
+}
+
 /// A run's tested results, `(case id, status, result id)` by case id: a
 /// result not tested is as good as absent (and a missing case has no
-/// result id in a comparison). Sorted here: in SQL, a 100,000-result run
-/// was sorted on disk (`work_mem`), 35 ms of 75.
+/// result id in a comparison). Read as three arrays, one row: decoding
+/// 100,000 rows cost more than the query. Sorted here: in SQL, a
+/// 100,000-result run was sorted on disk (`work_mem`), 35 ms of 75.
 async fn run_rows<C: GenericClient>(c: &C, run: RunId) -> Result<Vec<RunRow>> {
-    let rows = query(
+    let row = query_found(
         c,
-        "SELECT case_id, status, id FROM results WHERE run_id = $1 AND status <> 0",
+        "SELECT array_agg(case_id), array_agg(status), array_agg(id) FROM results
+         WHERE run_id = $1 AND status <> 0",
         &[&run.get()],
     )
     .await?;
-    let mut rows = rows
-        .iter()
-        .map(|r| Ok((col(r, 0)?, status_of(col(r, 1)?)?, col(r, 2)?)))
+    let (cases, statuses, ids) = (
+        array::<i64>(&row, 0)?,
+        array::<i16>(&row, 1)?,
+        array::<i64>(&row, 2)?,
+    );
+    let mut rows = cases
+        .into_iter()
+        .zip(statuses)
+        .zip(ids)
+        .map(|((case, status), id)| Ok((case, status_of(status)?, id)))
         .collect::<Result<Vec<RunRow>>>()?;
     rows.sort_unstable_by_key(|r| r.0);
     Ok(rows)
@@ -354,25 +370,30 @@ pub(crate) async fn flaky_cases<C: GenericClient>(
     tokio::try_join!(no_jit(c), get_project(c, project))?;
     let runs = window_runs(c, project, &q.branch, q.window).await?;
     // Passed (1) or failed (2), or a pass after a retry (flag 2).
-    let rows = query(
+    // Arrays per run, as `run_rows` reads them.
+    let per_run = query(
         c,
-        "SELECT r.case_id, k.run_id, r.status, r.flags FROM unnest($1::bigint[]) AS k(run_id)
-         CROSS JOIN LATERAL (SELECT case_id, status, flags FROM results
-             WHERE run_id = k.run_id AND (status IN (1, 2) OR (flags & 2) <> 0) OFFSET 0) AS r",
+        "SELECT k.run_id, r.cases, r.statuses, r.flags FROM unnest($1::bigint[]) AS k(run_id)
+         CROSS JOIN LATERAL (SELECT array_agg(case_id) AS cases, array_agg(status) AS statuses,
+                 array_agg(flags) AS flags
+             FROM results
+             WHERE run_id = k.run_id AND (status IN (1, 2) OR (flags & 2) <> 0)) AS r",
         &[&runs],
     )
     .await?;
-    let rows: Vec<triage::FlakyRow> = rows
-        .iter()
-        .map(|r| {
-            Ok((
-                col(r, 0)?,
-                col(r, 1)?,
-                status_of(col(r, 2)?)?,
-                i64::from(col::<i16>(r, 3)?),
-            ))
-        })
-        .collect::<Result<_>>()?;
+    let mut rows: Vec<triage::FlakyRow> = Vec::new();
+    for r in &per_run {
+        let run: i64 = col(r, 0)?;
+        let (cases, statuses, flags) = (
+            array::<i64>(r, 1)?,
+            array::<i16>(r, 2)?,
+            array::<i16>(r, 3)?,
+        );
+        rows.reserve(cases.len());
+        for ((case, status), flags) in cases.into_iter().zip(statuses).zip(flags) {
+            rows.push((case, run, status_of(status)?, i64::from(flags)));
+        }
+    }
     let mut listing = paged(triage::flaky(&rows, q.threshold), page);
     let ids: Vec<i64> = listing.items.iter().map(|f| f.case_id.get()).collect();
     let labels = case_labels(c, &ids).await?;
@@ -400,18 +421,25 @@ pub(crate) async fn durations<C: GenericClient>(
         .copied()
         .take(usize::try_from(q.window).unwrap_or(usize::MAX))
         .collect();
-    let rows = query(
+    let per_run = query(
         c,
-        "SELECT r.case_id, k.run_id, r.elapsed_ms FROM unnest($1::bigint[]) AS k(run_id)
-         CROSS JOIN LATERAL (SELECT case_id, elapsed_ms FROM results
-             WHERE run_id = k.run_id AND elapsed_ms IS NOT NULL OFFSET 0) AS r",
+        "SELECT k.run_id, r.cases, r.elapsed FROM unnest($1::bigint[]) AS k(run_id)
+         CROSS JOIN LATERAL (SELECT array_agg(case_id) AS cases, array_agg(elapsed_ms) AS elapsed
+             FROM results WHERE run_id = k.run_id AND elapsed_ms IS NOT NULL) AS r",
         &[&runs],
     )
     .await?;
-    let rows: Vec<triage::DurationRow> = rows
-        .iter()
-        .map(|r| Ok((col(r, 0)?, col(r, 1)?, col(r, 2)?)))
-        .collect::<Result<_>>()?;
+    let mut rows: Vec<triage::DurationRow> = Vec::new();
+    for r in &per_run {
+        let run: i64 = col(r, 0)?;
+        let (cases, elapsed) = (array::<i64>(r, 1)?, array::<i64>(r, 2)?);
+        rows.extend(
+            cases
+                .into_iter()
+                .zip(elapsed)
+                .map(|(case, ms)| (case, run, ms)),
+        );
+    }
     let mut all = triage::durations(&rows, &|run| recent.contains(&run));
     triage::sort_durations(&mut all, q.sort);
     let mut listing = paged(all, page);
