@@ -163,6 +163,7 @@ pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String>
         name: name.into(),
         description: Some(description.into()),
         key: None,
+        meta: verdict_store::RunMeta::default(),
         case_ids,
     };
     let (r23, _) = store

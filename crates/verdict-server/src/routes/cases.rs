@@ -166,6 +166,7 @@ pub async fn list(
 ) -> ApiResult<Json<api::Page<api::Case>>> {
     let page = paging.page();
     let query = CaseQuery {
+        quarantined: None,
         // The key as sent maps to its stored form; a blank one matches none.
         key: filter
             .key

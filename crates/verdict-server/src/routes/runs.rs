@@ -143,6 +143,7 @@ pub async fn create(
         name,
         description,
         key,
+        meta: verdict_store::RunMeta::default(),
         case_ids: ids.as_ref().map(|c| c.ids.clone()),
     };
     let (run, created) = state
@@ -201,7 +202,16 @@ pub async fn list(
 ) -> ApiResult<Json<api::Page<api::Run>>> {
     let page = paging.page();
     caller.role_in(&state, project).await?;
-    let listing = state.store.list_runs(project, run_state, page).await?;
+    let listing = state
+        .store
+        .list_runs(
+            project,
+            verdict_store::RunFilter {
+                state: run_state,
+                branch: None,
+            },
+            page,
+        ).await?;
     Ok(Json(api::Page {
         data: listing.items.iter().map(dto::run).collect(),
         meta: api::Meta {
@@ -265,6 +275,7 @@ pub async fn update(
     let b = body.value;
     let mut errors = Vec::new();
     let patch = RunPatch {
+        meta: verdict_store::RunMetaPatch::default(),
         name: b
             .name
             .as_deref()

@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
-use verdict_store::{CaseQuery, Counts, Page, Run, RunState};
+use verdict_store::{CaseQuery, Counts, Page, Run, RunFilter, RunState};
 
 use super::WebResult;
 use super::chart::{pass_rate, stacked_bar};
@@ -134,7 +134,7 @@ pub async fn show(
         .store
         .list_runs(
             id,
-            None,
+            RunFilter::default(),
             Page {
                 page: runs_page,
                 per_page: RUNS_PER_PAGE,
