@@ -4,7 +4,7 @@
 //! executions do is decided by `verdict_store::backend::bulk`.
 
 use rusqlite::{Connection, OptionalExtension};
-use verdict_store::backend::bulk::{self, Applied, Located};
+use verdict_store::backend::bulk::{self, Applied, Located, Slot};
 use verdict_store::*;
 
 use crate::db_err;
@@ -19,13 +19,20 @@ pub(crate) fn locate(c: &Connection, run: &Run, entries: &[BulkEntry]) -> StoreR
     // looks up each case.
     if entries.len() > 256 && (entries.len() as i64) * 8 >= run.counts.total() {
         let mut stmt = c
-            .prepare_cached("SELECT case_id, id, status FROM results WHERE run_id = ?1")
+            .prepare_cached(
+                "SELECT case_id, id, status, elapsed_ms, flags FROM results WHERE run_id = ?1",
+            )
             .map_err(db_err)?;
         let rows = stmt
             .query_map([run.id.get()], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
-                    (r.get::<_, i64>(1)?, status_of(r.get(2)?)?),
+                    Slot {
+                        id: r.get(1)?,
+                        status: status_of(r.get(2)?)?,
+                        elapsed_ms: r.get(3)?,
+                        flags: r.get(4)?,
+                    },
                 ))
             })
             .map_err(db_err)?;
@@ -36,7 +43,9 @@ pub(crate) fn locate(c: &Connection, run: &Run, entries: &[BulkEntry]) -> StoreR
         return Ok(located);
     }
     let mut stmt = c
-        .prepare_cached("SELECT id, status FROM results WHERE run_id = ?1 AND case_id = ?2")
+        .prepare_cached(
+            "SELECT id, status, elapsed_ms, flags FROM results WHERE run_id = ?1 AND case_id = ?2",
+        )
         .map_err(db_err)?;
     for entry in entries {
         let case = entry.case_id.get();
@@ -45,7 +54,12 @@ pub(crate) fn locate(c: &Connection, run: &Run, entries: &[BulkEntry]) -> StoreR
         }
         let at = stmt
             .query_row([run.id.get(), case], |r| {
-                Ok((r.get::<_, i64>(0)?, status_of(r.get(1)?)?))
+                Ok(Slot {
+                    id: r.get(0)?,
+                    status: status_of(r.get(1)?)?,
+                    elapsed_ms: r.get(2)?,
+                    flags: r.get(3)?,
+                })
             })
             .optional()
             .map_err(db_err)?;
@@ -56,8 +70,8 @@ pub(crate) fn locate(c: &Connection, run: &Run, entries: &[BulkEntry]) -> StoreR
     Ok(located)
 }
 
-/// Writes what [`bulk::apply`] worked out: each execution in order, then
-/// the run's counts.
+/// Writes what [`bulk::apply`] worked out: each execution in order (with
+/// its result's flags afterwards), then the run's counts and elapsed sum.
 pub(crate) fn write_applied(
     c: &Connection,
     run: RunId,
@@ -67,9 +81,10 @@ pub(crate) fn write_applied(
 ) -> StoreResult<()> {
     let mut executions = Executions::prepare(c)?;
     for (result, execution) in &applied.executions {
-        executions.apply(*result, execution, actor, now)?;
+        let flags = applied.flags.get(result).copied().unwrap_or(0);
+        executions.apply(*result, execution, flags, actor, now)?;
     }
-    add_counts(c, run, &applied.delta)
+    add_counts(c, run, &applied.delta, applied.elapsed_delta)
 }
 
 pub(crate) fn record_bulk(c: &Connection, req: BulkRequest) -> StoreResult<BulkOutcome> {

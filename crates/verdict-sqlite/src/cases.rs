@@ -7,10 +7,23 @@ use verdict_store::*;
 use crate::projects::get_project;
 use crate::{db_err, found, is_unique_violation};
 
-const COLUMNS: &str = "id, project_id, title, key, suite, created_at";
+pub(crate) const COLUMNS: &str = "id, project_id, title, key, suite, created_at, quarantine_reason, quarantined_by, quarantined_at";
 
-fn case_row(r: &Row<'_>) -> rusqlite::Result<Case> {
+pub(crate) fn case_row(r: &Row<'_>) -> rusqlite::Result<Case> {
+    let quarantine = match (
+        r.get::<_, Option<String>>(6)?,
+        r.get::<_, Option<i64>>(7)?,
+        r.get::<_, Option<i64>>(8)?,
+    ) {
+        (Some(reason), Some(by), Some(at)) => Some(Quarantine {
+            reason,
+            by: UserId::from_db(by),
+            at: Timestamp::from_millis(at),
+        }),
+        _ => None,
+    };
     Ok(Case {
+        quarantine,
         id: CaseId::from_db(r.get(0)?),
         project_id: ProjectId::from_db(r.get(1)?),
         title: r.get(2)?,
@@ -54,6 +67,7 @@ pub(crate) fn insert(
         key: case.key.clone(),
         suite: case.suite.clone(),
         created_at: now,
+        quarantine: None,
     })
 }
 
@@ -132,12 +146,21 @@ pub(crate) fn list_cases(
     // case beyond ASCII like PostgreSQL's lower(): see `search`.
     let filter = "project_id = ?1 AND deleted_at IS NULL
         AND (?2 IS NULL OR key = ?2)
-        AND (?3 IS NULL OR verdict_contains(title, ?3))";
+        AND (?3 IS NULL OR verdict_contains(title, ?3))
+        AND (?6 IS NULL OR (quarantine_reason IS NOT NULL) = ?6)";
     let q = query.q.as_deref().map(crate::search::fold);
     let total = c
         .query_row(
+            // ?4 and ?5 are the page's; absent here, bound as NULL.
             &format!("SELECT count(*) FROM cases WHERE {filter}"),
-            params![project.get(), query.key, q],
+            params![
+                project.get(),
+                query.key,
+                q,
+                None::<i64>,
+                None::<i64>,
+                query.quarantined
+            ],
             |r| r.get(0),
         )
         .map_err(db_err)?;
@@ -148,7 +171,14 @@ pub(crate) fn list_cases(
         .map_err(db_err)?;
     let items = stmt
         .query_map(
-            params![project.get(), query.key, q, limit, offset],
+            params![
+                project.get(),
+                query.key,
+                q,
+                limit,
+                offset,
+                query.quarantined
+            ],
             case_row,
         )
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -186,4 +216,26 @@ pub(crate) fn delete_case(c: &Connection, id: CaseId) -> StoreResult<()> {
         return Err(StoreError::NotFound);
     }
     Ok(())
+}
+
+/// Quarantines the case (or releases it with `None`) and returns it.
+pub(crate) fn set_quarantine(
+    c: &Connection,
+    id: CaseId,
+    quarantine: Option<&Quarantine>,
+) -> StoreResult<Case> {
+    let mut case = get_case(c, id)?;
+    c.execute(
+        "UPDATE cases SET quarantine_reason = ?2, quarantined_by = ?3, quarantined_at = ?4
+         WHERE id = ?1",
+        params![
+            id.get(),
+            quarantine.map(|q| q.reason.as_str()),
+            quarantine.map(|q| q.by.get()),
+            quarantine.map(|q| q.at.millis())
+        ],
+    )
+    .map_err(db_err)?;
+    case.quarantine = quarantine.cloned();
+    Ok(case)
 }

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use verdict_store::backend::bulk;
+use verdict_store::backend::bulk::{self, Slot};
 use verdict_store::backend::import::{self, Found};
 use verdict_store::*;
 
@@ -69,7 +69,13 @@ pub(crate) fn import_keyed(c: &Connection, req: ImportRequest) -> StoreResult<Im
     }
     for id in &plan.to_add {
         add.execute([run.id.get(), id.get()]).map_err(db_err)?;
-        located.insert(id.get(), (c.last_insert_rowid(), Status::NotTested));
+        let slot = Slot {
+            id: c.last_insert_rowid(),
+            status: Status::NotTested,
+            elapsed_ms: None,
+            flags: 0,
+        };
+        located.insert(id.get(), slot);
     }
     let mut delta = Counts::default();
     delta.add(Status::NotTested, plan.to_add.len() as i64);

@@ -17,6 +17,7 @@ mod results;
 mod runs;
 mod search;
 mod store;
+mod triage;
 mod users;
 mod wal_sync;
 

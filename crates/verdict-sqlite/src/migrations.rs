@@ -112,6 +112,38 @@ CREATE INDEX idempotency_created ON idempotency (created_at);
     r#"
 ALTER TABLE tokens ADD COLUMN given_at_start INTEGER NOT NULL DEFAULT 0;
 "#,
+    // 3. Triage: where a run came from (branch, commit, build, environment)
+    // and the sum of its results' elapsed times, kept with the counts; a
+    // case's quarantine; each result's flags (a failed execution, a pass
+    // after one), kept at write time. Backfilled from what is there: the
+    // elapsed sums from the results, the flags from each result's history
+    // in execution order (a pass after the first failure is a retried
+    // pass). results_case serves a case across runs.
+    r#"
+ALTER TABLE runs ADD COLUMN branch TEXT;
+ALTER TABLE runs ADD COLUMN "commit" TEXT;
+ALTER TABLE runs ADD COLUMN build_url TEXT;
+ALTER TABLE runs ADD COLUMN environment TEXT;
+ALTER TABLE runs ADD COLUMN elapsed_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX runs_branch ON runs (project_id, branch, id);
+
+ALTER TABLE cases ADD COLUMN quarantine_reason TEXT;
+ALTER TABLE cases ADD COLUMN quarantined_by INTEGER REFERENCES users (id);
+ALTER TABLE cases ADD COLUMN quarantined_at INTEGER;
+
+ALTER TABLE results ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX results_case ON results (case_id, run_id);
+
+UPDATE runs SET elapsed_ms = (
+    SELECT coalesce(sum(r.elapsed_ms), 0) FROM results r WHERE r.run_id = runs.id
+);
+UPDATE results SET flags = 1 | CASE WHEN EXISTS (
+        SELECT 1 FROM history p
+        WHERE p.result_id = results.id AND p.status = 1
+          AND p.id > (SELECT min(f.id) FROM history f WHERE f.result_id = results.id AND f.status = 2)
+    ) THEN 2 ELSE 0 END
+WHERE id IN (SELECT result_id FROM history WHERE status = 2);
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

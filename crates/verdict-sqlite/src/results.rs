@@ -3,6 +3,7 @@
 
 use rusqlite::{CachedStatement, Connection, Row, params, params_from_iter};
 use verdict_store::backend;
+use verdict_store::backend::triage::next_flags;
 use verdict_store::*;
 
 use crate::runs::{add_counts, get_run};
@@ -133,7 +134,8 @@ impl<'c> Executions<'c> {
         Ok(Executions {
             update: c
                 .prepare_cached(
-                    "UPDATE results SET status = ?2, note = ?3, elapsed_ms = ?4, tested_by = ?5, tested_at = ?6
+                    "UPDATE results SET status = ?2, note = ?3, elapsed_ms = ?4, tested_by = ?5, tested_at = ?6,
+                         flags = ?7
                      WHERE id = ?1",
                 )
                 .map_err(db_err)?,
@@ -146,11 +148,12 @@ impl<'c> Executions<'c> {
         })
     }
 
-    /// Writes one execution of `result`.
+    /// Writes one execution of `result`, which has `flags` afterwards.
     pub(crate) fn apply(
         &mut self,
         result: i64,
         execution: &Execution,
+        flags: i64,
         actor: UserId,
         now: Timestamp,
     ) -> StoreResult<()> {
@@ -163,7 +166,8 @@ impl<'c> Executions<'c> {
                 execution.note,
                 execution.elapsed_ms,
                 by,
-                at
+                at,
+                flags
             ])
             .map_err(db_err)?;
         self.history
@@ -193,31 +197,36 @@ pub(crate) fn record_result(
     // execution itself.
     let mut current = c
         .prepare_cached(
-            "SELECT ru.closed_at IS NOT NULL, r.status, r.case_id, ca.title
+            "SELECT ru.closed_at IS NOT NULL, r.status, r.case_id, ca.title, r.elapsed_ms, r.flags
              FROM runs ru
              LEFT JOIN results r ON r.id = ?2 AND r.run_id = ru.id
              LEFT JOIN cases ca ON ca.id = r.case_id
              WHERE ru.id = ?1",
         )
         .map_err(db_err)?;
-    let (closed, old, case, title) = found(current.query_row([run.get(), id.get()], |r| {
-        Ok((
-            r.get::<_, bool>(0)?,
-            r.get::<_, Option<i64>>(1)?,
-            r.get::<_, Option<i64>>(2)?,
-            r.get::<_, Option<String>>(3)?,
-        ))
-    }))?;
+    let (closed, old, case, title, old_elapsed, old_flags) =
+        found(current.query_row([run.get(), id.get()], |r| {
+            Ok((
+                r.get::<_, bool>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                r.get::<_, Option<i64>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+            ))
+        }))?;
     if closed {
         return Err(StoreError::run_closed());
     }
     let (Some(old), Some(case), Some(title)) = (old, case, title) else {
         return Err(StoreError::NotFound);
     };
-    Executions::prepare(c)?.apply(id.get(), execution, actor, now)?;
+    let flags = next_flags(old_flags.unwrap_or(0), execution.status);
+    Executions::prepare(c)?.apply(id.get(), execution, flags, actor, now)?;
     let (tested_by, tested_at) = execution.tested(actor, now);
     let delta = Counts::moved(status_of(old).map_err(db_err)?, execution.status);
-    add_counts(c, run, &delta)?;
+    let elapsed = execution.elapsed_ms.unwrap_or(0) - old_elapsed.unwrap_or(0);
+    add_counts(c, run, &delta, elapsed)?;
     Ok(TestResult {
         id,
         run_id: run,

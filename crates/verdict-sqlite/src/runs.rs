@@ -7,10 +7,10 @@ use verdict_store::*;
 use crate::projects::get_project;
 use crate::{db_err, found, ts};
 
-const COLUMNS: &str = "id, project_id, name, description, key, created_at, closed_at,
-    passed, failed, blocked, retest, not_tested";
+pub(crate) const COLUMNS: &str = "id, project_id, name, description, key, created_at, closed_at,
+    passed, failed, blocked, retest, not_tested, branch, \"commit\", build_url, environment";
 
-fn run_row(r: &Row<'_>) -> rusqlite::Result<Run> {
+pub(crate) fn run_row(r: &Row<'_>) -> rusqlite::Result<Run> {
     let closed_at = ts(r.get(6)?);
     Ok(Run {
         id: RunId::from_db(r.get(0)?),
@@ -27,6 +27,12 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<Run> {
             blocked: r.get(9)?,
             retest: r.get(10)?,
             not_tested: r.get(11)?,
+        },
+        meta: RunMeta {
+            branch: r.get(12)?,
+            commit: r.get(13)?,
+            build_url: r.get(14)?,
+            environment: r.get(15)?,
         },
     })
 }
@@ -105,9 +111,22 @@ pub(crate) fn create_run(
     if let Some(ids) = &new.case_ids {
         check_cases(c, project, ids)?;
     }
+    let meta = &new.meta;
     c.execute(
-        "INSERT INTO runs (project_id, name, description, key, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![project.get(), new.name, new.description, new.key, now.millis()],
+        "INSERT INTO runs (project_id, name, description, key, created_at,
+             branch, \"commit\", build_url, environment)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            project.get(),
+            new.name,
+            new.description,
+            new.key,
+            now.millis(),
+            meta.branch,
+            meta.commit.as_deref().map(str::to_ascii_lowercase),
+            meta.build_url,
+            meta.environment
+        ],
     )
     .map_err(db_err)?;
     let id = RunId::from_db(c.last_insert_rowid());
@@ -132,26 +151,32 @@ pub(crate) fn create_run(
 pub(crate) fn list_runs(
     c: &Connection,
     project: ProjectId,
-    state: Option<RunState>,
+    filter: &RunFilter,
     page: Page,
 ) -> StoreResult<Listing<Run>> {
     let (limit, offset) = page.bounds();
-    let state = state.map(|s| s.as_str());
-    let filter = "project_id = ?1 AND (?2 IS NULL OR (?2 = 'open') = (closed_at IS NULL))";
+    let state = filter.state.map(|s| s.as_str());
+    let branch = filter.branch.as_deref();
+    // Two shapes, so a branch filter uses runs_branch.
+    let sql_filter = if branch.is_some() {
+        "project_id = ?1 AND (?2 IS NULL OR (?2 = 'open') = (closed_at IS NULL)) AND branch = ?3"
+    } else {
+        "project_id = ?1 AND (?2 IS NULL OR (?2 = 'open') = (closed_at IS NULL)) AND ?3 IS NULL"
+    };
     let total = c
-        .query_row(
-            &format!("SELECT count(*) FROM runs WHERE {filter}"),
-            params![project.get(), state],
-            |r| r.get(0),
-        )
+        .prepare_cached(&format!("SELECT count(*) FROM runs WHERE {sql_filter}"))
+        .and_then(|mut stmt| stmt.query_row(params![project.get(), state, branch], |r| r.get(0)))
         .map_err(db_err)?;
     let mut stmt = c
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM runs WHERE {filter} ORDER BY id DESC LIMIT ?3 OFFSET ?4"
+            "SELECT {COLUMNS} FROM runs WHERE {sql_filter} ORDER BY id DESC LIMIT ?4 OFFSET ?5"
         ))
         .map_err(db_err)?;
     let items = stmt
-        .query_map(params![project.get(), state, limit, offset], run_row)
+        .query_map(
+            params![project.get(), state, branch, limit, offset],
+            run_row,
+        )
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(db_err)?;
     Ok(Listing { items, total })
@@ -165,9 +190,30 @@ pub(crate) fn update_run(c: &Connection, id: RunId, patch: &RunPatch) -> StoreRe
     if let Some(description) = &patch.description {
         run.description = description.clone();
     }
+    let meta = &mut run.meta;
+    let set = |field: &mut Option<String>, to: &Option<Option<String>>| {
+        if let Some(to) = to {
+            field.clone_from(to);
+        }
+    };
+    set(&mut meta.branch, &patch.meta.branch);
+    set(&mut meta.commit, &patch.meta.commit);
+    set(&mut meta.build_url, &patch.meta.build_url);
+    set(&mut meta.environment, &patch.meta.environment);
+    meta.commit = meta.commit.as_deref().map(str::to_ascii_lowercase);
     c.execute(
-        "UPDATE runs SET name = ?2, description = ?3 WHERE id = ?1",
-        params![id.get(), run.name, run.description],
+        "UPDATE runs SET name = ?2, description = ?3, branch = ?4, \"commit\" = ?5,
+             build_url = ?6, environment = ?7
+         WHERE id = ?1",
+        params![
+            id.get(),
+            run.name,
+            run.description,
+            meta.branch,
+            meta.commit,
+            meta.build_url,
+            meta.environment
+        ],
     )
     .map_err(db_err)?;
     Ok(run)
@@ -194,11 +240,19 @@ pub(crate) fn close_run(c: &Connection, id: RunId, now: Timestamp) -> StoreResul
     get_run(c, id)
 }
 
-pub(crate) fn add_counts(c: &Connection, run: RunId, delta: &Counts) -> StoreResult<()> {
+/// Adds `delta` to the run's counts and `elapsed` to the sum of its
+/// results' elapsed times.
+pub(crate) fn add_counts(
+    c: &Connection,
+    run: RunId,
+    delta: &Counts,
+    elapsed: i64,
+) -> StoreResult<()> {
     let mut stmt = c
         .prepare_cached(
             "UPDATE runs SET passed = passed + ?2, failed = failed + ?3, blocked = blocked + ?4,
-             retest = retest + ?5, not_tested = not_tested + ?6 WHERE id = ?1",
+             retest = retest + ?5, not_tested = not_tested + ?6, elapsed_ms = elapsed_ms + ?7
+             WHERE id = ?1",
         )
         .map_err(db_err)?;
     stmt.execute(params![
@@ -207,7 +261,8 @@ pub(crate) fn add_counts(c: &Connection, run: RunId, delta: &Counts) -> StoreRes
         delta.failed,
         delta.blocked,
         delta.retest,
-        delta.not_tested
+        delta.not_tested,
+        elapsed
     ])
     .map_err(db_err)?;
     Ok(())

@@ -12,7 +12,7 @@ use rusqlite::Connection;
 use verdict_store::backend;
 use verdict_store::*;
 
-use crate::{SqliteStore, bulk, cases, db_err, import, projects, results, runs, users};
+use crate::{SqliteStore, bulk, cases, db_err, import, projects, results, runs, triage, users};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -263,11 +263,11 @@ impl Store for SqliteStore {
     async fn list_runs(
         &self,
         project: ProjectId,
-        state: Option<RunState>,
+        filter: RunFilter,
         page: Page,
     ) -> StoreResult<Listing<Run>> {
         self.pool
-            .read(move |c| runs::list_runs(c, project, state, page))
+            .read(move |c| runs::list_runs(c, project, &filter, page))
             .await
     }
 
@@ -343,6 +343,103 @@ impl Store for SqliteStore {
     ) -> StoreResult<Listing<HistoryEntry>> {
         self.pool
             .read(move |c| results::result_history(c, run, id, page))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, page = page.page))]
+    async fn compare_runs(
+        &self,
+        run: RunId,
+        baseline: BaselineChoice,
+        categories: Vec<Category>,
+        page: Page,
+    ) -> StoreResult<Comparison> {
+        self.pool
+            .read(move |c| triage::compare_runs(c, run, baseline, &categories, page))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, page = page.page))]
+    async fn run_failures(
+        &self,
+        run: RunId,
+        baseline: BaselineChoice,
+        per_group: usize,
+        page: Page,
+    ) -> StoreResult<FailureReport> {
+        self.pool
+            .read(move |c| triage::run_failures(c, run, baseline, per_group, page))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run))]
+    async fn gate_facts(
+        &self,
+        run: RunId,
+        baseline: BaselineChoice,
+        ignore_quarantined: bool,
+    ) -> StoreResult<GateFacts> {
+        self.pool
+            .read(move |c| triage::gate_facts(c, run, baseline, ignore_quarantined))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, window = query.window, page = page.page))]
+    async fn flaky_cases(
+        &self,
+        project: ProjectId,
+        query: FlakyQuery,
+        page: Page,
+    ) -> StoreResult<Listing<FlakyCase>> {
+        self.pool
+            .read(move |c| triage::flaky_cases(c, project, &query, page))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(case = %case, page = page.page))]
+    async fn case_results(
+        &self,
+        case: CaseId,
+        branch: BranchFilter,
+        page: Page,
+    ) -> StoreResult<Listing<CaseRunResult>> {
+        self.pool
+            .read(move |c| triage::case_results(c, case, branch.as_deref(), page))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, window = query.window, page = page.page))]
+    async fn durations(
+        &self,
+        project: ProjectId,
+        query: DurationQuery,
+        page: Page,
+    ) -> StoreResult<Listing<CaseDurations>> {
+        self.pool
+            .read(move |c| triage::durations(c, project, &query, page))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, runs = runs))]
+    async fn trends(
+        &self,
+        project: ProjectId,
+        branch: BranchFilter,
+        runs: u32,
+    ) -> StoreResult<Vec<TrendRow>> {
+        self.pool
+            .read(move |c| triage::trends(c, project, branch.as_deref(), runs))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(case = %case))]
+    async fn set_quarantine(
+        &self,
+        case: CaseId,
+        quarantine: Option<Quarantine>,
+    ) -> StoreResult<Case> {
+        self.pool
+            .write(move |c| cases::set_quarantine(c, case, quarantine.as_ref()))
             .await
     }
 }

@@ -277,6 +277,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Vec<TrendRow>>;
     /// Quarantines the case (or with `None` releases it) and returns it.
     /// Quarantining a quarantined case replaces its reason, by and at.
-    async fn set_quarantine(&self, case: CaseId, quarantine: Option<Quarantine>)
-    -> StoreResult<Case>;
+    async fn set_quarantine(
+        &self,
+        case: CaseId,
+        quarantine: Option<Quarantine>,
+    ) -> StoreResult<Case>;
 }

@@ -11,7 +11,7 @@ use tracing::span::Id;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use verdict_sqlite::{SqliteConfig, SqliteStore, Synchronous};
-use verdict_store::{Page, Store, Timestamp};
+use verdict_store::{Page, RunFilter, Store, Timestamp};
 
 /// A thread, by id and name.
 type Thread = (ThreadId, String);
@@ -82,7 +82,10 @@ async fn store_calls_run_in_their_span_on_every_thread_they_use() {
         page: 1,
         per_page: 10,
     };
-    store.list_runs(project.id, None, page).await.expect("runs");
+    store
+        .list_runs(project.id, RunFilter::default(), page)
+        .await
+        .expect("runs");
 
     let me = this_thread();
     let writes = entered.threads("create_project");

@@ -142,7 +142,10 @@ pub async fn parallel_jobs_share_one_run_by_key(s: Arc<dyn Store>) {
         answers.iter().all(|(r, _)| r.counts.not_tested == 5),
         "whole"
     );
-    let listed = s.list_runs(p, RunFilter::default(), page(1, 10)).await.expect("runs");
+    let listed = s
+        .list_runs(p, RunFilter::default(), page(1, 10))
+        .await
+        .expect("runs");
     assert_eq!(listed.total, 1);
 }
 

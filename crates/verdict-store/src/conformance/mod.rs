@@ -28,6 +28,7 @@ mod projects;
 mod results;
 mod runs;
 mod support;
+mod triage;
 mod users;
 
 use std::future::Future;
@@ -118,6 +119,18 @@ macro_rules! conformance_tests {
             concurrency::parallel_jobs_share_one_run_by_key,
             concurrency::concurrent_retries_apply_once,
             concurrency::closing_races_with_writes,
+            triage::run_metadata_round_trips_and_filters_runs,
+            triage::baselines_follow_branch_environment_and_tested_runs,
+            triage::explicit_baselines_must_be_other_runs_of_the_project,
+            triage::compare_sorts_cases_into_the_seven_categories,
+            triage::failures_group_by_signature,
+            triage::gate_facts_leave_out_quarantined_cases_when_asked,
+            triage::flaky_cases_flip_or_pass_on_retry,
+            triage::durations_over_a_window_and_the_one_before,
+            triage::trends_count_runs_oldest_first,
+            triage::a_case_across_runs_newest_first,
+            triage::quarantine_sets_replaces_releases_and_filters,
+            triage::triage_of_unknown_ids_is_not_found,
         }
     };
     (@tests ($fresh:expr) $($module:ident :: $name:ident),* $(,)?) => {

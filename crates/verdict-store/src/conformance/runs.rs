@@ -83,7 +83,10 @@ pub async fn unknown_cases_make_a_run_invalid(s: Arc<dyn Store>) {
     let ids = vec![cases[0], CaseId::from_db(UNKNOWN), cases[1], foreign];
     let bad = s.create_run(p, new_run("bad", Some("pipe"), Some(ids)), t(1));
     assert_invalid(bad.await, &["case_ids[1]", "case_ids[3]"]);
-    let runs = s.list_runs(p, RunFilter::default(), page(1, 10)).await.expect("runs");
+    let runs = s
+        .list_runs(p, RunFilter::default(), page(1, 10))
+        .await
+        .expect("runs");
     assert_eq!(runs.total, 0, "nothing created");
     let (_, created) = s
         .create_run(p, new_run("good", Some("pipe"), Some(vec![cases[0]])), t(2))
@@ -121,7 +124,10 @@ pub async fn find_or_create_by_key_returns_the_run_unchanged(s: Arc<dyn Store>) 
         .await
         .expect("find");
     assert_eq!(current.counts.passed, 1, "the run as it is now");
-    let runs = s.list_runs(p, RunFilter::default(), page(1, 10)).await.expect("runs");
+    let runs = s
+        .list_runs(p, RunFilter::default(), page(1, 10))
+        .await
+        .expect("runs");
     assert_eq!(runs.total, 1);
 
     let q = s
@@ -159,7 +165,17 @@ pub async fn run_listing_by_state_newest_first(s: Arc<dyn Store>) {
     run_over_all(s, q, "elsewhere").await;
     s.close_run(ids[1], t(9)).await.expect("close");
     let listed = |state: Option<RunState>, pg: Page| async move {
-        let l = s.list_runs(p, RunFilter { state, branch: None }, pg).await.expect("list runs");
+        let l = s
+            .list_runs(
+                p,
+                RunFilter {
+                    state,
+                    branch: None,
+                },
+                pg,
+            )
+            .await
+            .expect("list runs");
         (
             l.total,
             l.items.into_iter().map(|r| r.id).collect::<Vec<_>>(),

@@ -261,15 +261,15 @@ pub type FlakyRow = (i64, i64, Status, i64);
 pub fn flaky(rows: &[FlakyRow], threshold: f64) -> Vec<FlakyCase> {
     let mut by_case: HashMap<i64, Vec<(i64, Status, i64)>> = HashMap::new();
     for (case, run, status, flags) in rows {
-        by_case.entry(*case).or_default().push((*run, *status, *flags));
+        by_case
+            .entry(*case)
+            .or_default()
+            .push((*run, *status, *flags));
     }
     let mut out = Vec::new();
     for (case, mut runs) in by_case {
         runs.sort_unstable_by_key(|r| r.0);
-        let retried_pass = runs
-            .iter()
-            .filter(|r| r.2 & FLAG_RETRIED_PASS != 0)
-            .count() as i64;
+        let retried_pass = runs.iter().filter(|r| r.2 & FLAG_RETRIED_PASS != 0).count() as i64;
         let counted: Vec<(i64, Status)> = runs
             .iter()
             .filter(|r| matches!(r.1, Status::Passed | Status::Failed))
@@ -330,7 +330,9 @@ pub type DurationRow = (i64, i64, i64);
 /// Per case with an elapsed time in the window: its percentiles, last and
 /// change against the window before. Unsorted; titles left for the caller.
 pub fn durations(rows: &[DurationRow], recent: &dyn Fn(i64) -> bool) -> Vec<CaseDurations> {
-    let mut by_case: HashMap<i64, (Vec<(i64, i64)>, Vec<i64>)> = HashMap::new();
+    // Per case: (run, ms) in the window, and ms in the window before.
+    type Times = (Vec<(i64, i64)>, Vec<i64>);
+    let mut by_case: HashMap<i64, Times> = HashMap::new();
     for (case, run, ms) in rows {
         let entry = by_case.entry(*case).or_default();
         if recent(*run) {

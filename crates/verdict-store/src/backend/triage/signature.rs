@@ -26,7 +26,11 @@ pub fn of(note: Option<&str>) -> Signature {
 /// The first line of a note that has anything but whitespace, trimmed and
 /// cut to [`MAX_LINE`] characters.
 fn first_line(note: &str) -> &str {
-    let line = note.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let line = note
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     match line.char_indices().nth(MAX_LINE) {
         Some((at, _)) => &line[..at],
         None => line,
@@ -292,7 +296,10 @@ mod tests {
     fn what_varies_between_runs_shares_a_signature() {
         assert!(same("expected 3 but got 4", "expected 7 but got 9"));
         assert!(!same("expected 3 but got 4", "NullPointerException"));
-        assert_eq!(normalise("expected 3 but got 4"), "expected <n> but got <n>");
+        assert_eq!(
+            normalise("expected 3 but got 4"),
+            "expected <n> but got <n>"
+        );
         assert_eq!(
             normalise("timeout after 1.5s at 2026-03-26T10:15:00Z"),
             "timeout after <n>s at <time>"
@@ -303,8 +310,14 @@ mod tests {
             "user <uuid> not found"
         );
         assert_eq!(normalise("segfault at 0x7ffe12ab"), "segfault at <addr>");
-        assert_eq!(normalise("java.lang.Object@6d06d69c leaked"), "java.lang.Object@<hex> leaked");
-        assert_eq!(normalise("commit 3f2a1c9 broke it"), "commit <hex> broke it");
+        assert_eq!(
+            normalise("java.lang.Object@6d06d69c leaked"),
+            "java.lang.Object@<hex> leaked"
+        );
+        assert_eq!(
+            normalise("commit 3f2a1c9 broke it"),
+            "commit <hex> broke it"
+        );
         assert_eq!(
             normalise("cannot open /tmp/pytest-of-ci/pytest-12/test_x0/data.db: busy"),
             "cannot open <tmp>: busy"
