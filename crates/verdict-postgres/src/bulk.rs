@@ -17,13 +17,13 @@
 //! run row serializes them before any result row is locked.
 
 use deadpool_postgres::Transaction;
-use verdict_store::backend::bulk::{self, Applied, Located};
+use verdict_store::backend::bulk::{self, Applied, Located, Slot};
 use verdict_store::*;
 
 use crate::error::Result;
 use crate::idempotency;
 use crate::pool::{col, execute, query};
-use crate::results::{add_history, status_code, status_of};
+use crate::results::{add_history, flag_bits, status_code, status_of};
 use crate::runs::{add_counts, lock_open_run, lock_run};
 
 /// Finds (and locks, in case id order) the run's results for these cases.
@@ -46,15 +46,23 @@ pub(crate) async fn locate(tx: &Transaction<'_>, run: RunId, cases: &[i64]) -> R
     cases.dedup();
     let rows = query(
         tx,
-        "SELECT r.case_id, r.id, r.status FROM unnest($2::bigint[]) AS k(case_id)
-         CROSS JOIN LATERAL (SELECT case_id, id, status FROM results
+        "SELECT r.case_id, r.id, r.status, r.elapsed_ms, r.flags FROM unnest($2::bigint[]) AS k(case_id)
+         CROSS JOIN LATERAL (SELECT case_id, id, status, elapsed_ms, flags FROM results
              WHERE run_id = $1 AND case_id = k.case_id OFFSET 0 FOR UPDATE) AS r",
         &[&run.get(), &cases],
     )
     .await?;
     let mut located = Located::with_capacity(rows.len());
     for r in &rows {
-        located.insert(col(r, 0)?, (col(r, 1)?, status_of(col(r, 2)?)?));
+        located.insert(
+            col(r, 0)?,
+            Slot {
+                id: col(r, 1)?,
+                status: status_of(col(r, 2)?)?,
+                elapsed_ms: col(r, 3)?,
+                flags: i64::from(col::<i16>(r, 4)?),
+            },
+        );
     }
     Ok(located)
 }
@@ -69,11 +77,18 @@ pub(crate) async fn write_applied(
     now: Timestamp,
 ) -> Result<()> {
     let current = applied.current();
-    let ids: Vec<i64> = current.iter().map(|(id, _)| *id).collect();
-    let statuses: Vec<i16> = current.iter().map(|(_, e)| status_code(e.status)).collect();
-    let notes: Vec<Option<&str>> = current.iter().map(|(_, e)| e.note.as_deref()).collect();
-    let elapsed: Vec<Option<i64>> = current.iter().map(|(_, e)| e.elapsed_ms).collect();
-    let tested: Vec<_> = current.iter().map(|(_, e)| e.tested(actor, now)).collect();
+    let ids: Vec<i64> = current.iter().map(|(id, _, _)| *id).collect();
+    let statuses: Vec<i16> = current
+        .iter()
+        .map(|(_, e, _)| status_code(e.status))
+        .collect();
+    let notes: Vec<Option<&str>> = current.iter().map(|(_, e, _)| e.note.as_deref()).collect();
+    let elapsed: Vec<Option<i64>> = current.iter().map(|(_, e, _)| e.elapsed_ms).collect();
+    let flags: Vec<i16> = current.iter().map(|(_, _, f)| flag_bits(*f)).collect();
+    let tested: Vec<_> = current
+        .iter()
+        .map(|(_, e, _)| e.tested(actor, now))
+        .collect();
     let by: Vec<Option<i64>> = tested.iter().map(|(by, _)| by.map(UserId::get)).collect();
     let at: Vec<Option<i64>> = tested
         .iter()
@@ -86,19 +101,22 @@ pub(crate) async fn write_applied(
         execute(
             tx,
             "UPDATE results r SET status = u.status, note = u.note, elapsed_ms = u.elapsed_ms,
-                 tested_by = u.tested_by, tested_at = u.tested_at
-             FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
-                 AS u(id, status, note, elapsed_ms, tested_by, tested_at)
+                 tested_by = u.tested_by, tested_at = u.tested_at, flags = u.flags
+             FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::bigint[],
+                     $6::bigint[], $7::smallint[])
+                 AS u(id, status, note, elapsed_ms, tested_by, tested_at, flags)
              WHERE r.id = u.id",
-            &[&ids, &statuses, &notes, &elapsed, &by, &at],
+            &[&ids, &statuses, &notes, &elapsed, &by, &at, &flags],
         )
         .await
     };
     let counts = async {
-        if applied.delta == Counts::default() {
+        if applied.delta == Counts::default() && applied.elapsed_delta == 0 {
             return Ok(None);
         }
-        add_counts(tx, run, &applied.delta).await.map(Some)
+        add_counts(tx, run, &applied.delta, applied.elapsed_delta)
+            .await
+            .map(Some)
     };
     // Pipelined: three statements, one round trip.
     tokio::try_join!(

@@ -19,9 +19,19 @@ use crate::pool::{
 };
 use crate::projects::get_project;
 
-const COLUMNS: &str = "id, project_id, title, key, suite, created_at";
+const COLUMNS: &str = "id, project_id, title, key, suite, created_at,
+    quarantine_reason, quarantined_by, quarantined_at";
 
 fn case_row(r: &Row) -> Result<Case> {
+    let reason: Option<String> = col(r, 6)?;
+    let quarantine = match reason {
+        Some(reason) => Some(Quarantine {
+            reason,
+            by: UserId::from_db(col::<Option<i64>>(r, 7)?.unwrap_or_default()),
+            at: Timestamp::from_millis(col::<Option<i64>>(r, 8)?.unwrap_or_default()),
+        }),
+        None => None,
+    };
     Ok(Case {
         id: CaseId::from_db(col(r, 0)?),
         project_id: ProjectId::from_db(col(r, 1)?),
@@ -29,6 +39,7 @@ fn case_row(r: &Row) -> Result<Case> {
         key: col(r, 3)?,
         suite: col(r, 4)?,
         created_at: Timestamp::from_millis(col(r, 5)?),
+        quarantine,
     })
 }
 
@@ -185,6 +196,7 @@ pub(crate) async fn upsert_cases(
             key: new.key.clone(),
             suite: new.suite.clone(),
             created_at: now,
+            quarantine: None,
         };
         if let Some(key) = &new.key {
             by_key.insert(key.clone(), case.clone());
@@ -244,9 +256,17 @@ pub(crate) async fn list_cases<C: GenericClient>(
 ) -> Result<Listing<Case>> {
     let (limit, offset) = page.bounds();
     // strpos() on lower() avoids LIKE's wildcards in user text.
-    let filter = "project_id = $1 AND deleted_at IS NULL
+    // Quarantined cases are their own statement, walking cases_quarantined.
+    let quarantined = match query_.quarantined {
+        Some(true) => "quarantine_reason IS NOT NULL",
+        Some(false) => "quarantine_reason IS NULL",
+        None => "true",
+    };
+    let filter = format!(
+        "project_id = $1 AND deleted_at IS NULL AND {quarantined}
         AND ($2::text IS NULL OR key = $2::text)
-        AND ($3::text IS NULL OR strpos(lower(title), lower($3::text)) > 0)";
+        AND ($3::text IS NULL OR strpos(lower(title), lower($3::text)) > 0)"
+    );
     let count = format!("SELECT count(*) FROM cases WHERE {filter}");
     let list = format!("SELECT {COLUMNS} FROM cases WHERE {filter} ORDER BY id LIMIT $4 OFFSET $5");
     let project = project.get();
@@ -305,4 +325,21 @@ pub(crate) async fn delete_case<C: GenericClient>(c: &C, id: CaseId) -> Result<(
         return Err(StoreError::NotFound.into());
     }
     Ok(())
+}
+
+/// Quarantines the case (or with `None` releases it); `NotFound` for a
+/// deleted or unknown case.
+pub(crate) async fn set_quarantine<C: GenericClient>(
+    c: &C,
+    id: CaseId,
+    quarantine: Option<&Quarantine>,
+) -> Result<Case> {
+    let sql = format!(
+        "UPDATE cases SET quarantine_reason = $2, quarantined_by = $3, quarantined_at = $4
+         WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
+    );
+    let reason = quarantine.map(|q| q.reason.as_str());
+    let by = quarantine.map(|q| q.by.get());
+    let at = quarantine.map(|q| q.at.millis());
+    case_row(&query_found(c, &sql, &[&id.get(), &reason, &by, &at]).await?)
 }

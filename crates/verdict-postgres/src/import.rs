@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use deadpool_postgres::Transaction;
-use verdict_store::backend::bulk;
+use verdict_store::backend::bulk::{self, Slot};
 use verdict_store::backend::import::{self, Found};
 use verdict_store::*;
 
@@ -83,13 +83,22 @@ pub(crate) async fn import_keyed(
             key: Some(e.key.clone()),
             suite: e.suite.clone(),
             created_at: req.now,
+            quarantine: None,
         });
         case_of.insert(e.key.as_str(), Some(id));
         plan.to_add.push(id);
     }
     insert_many(tx, run.project_id, &new_cases).await?;
     for (result, case) in insert_results(tx, run.id, &plan.to_add).await? {
-        located.insert(case, (result, Status::NotTested));
+        located.insert(
+            case,
+            Slot {
+                id: result,
+                status: Status::NotTested,
+                elapsed_ms: None,
+                flags: 0,
+            },
+        );
     }
     let mut delta = Counts::default();
     delta.add(Status::NotTested, plan.to_add.len() as i64);

@@ -31,6 +31,7 @@ mod runs;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod triage;
 mod users;
 
 use deadpool_postgres::Pool;

@@ -140,6 +140,46 @@ ALTER TABLE cases ALTER COLUMN project_id SET STATISTICS 0;
     r#"
 ALTER TABLE tokens ADD COLUMN given_at_start BOOLEAN NOT NULL DEFAULT false;
 "#,
+    // 4. Triage: run metadata and the sum of a run's elapsed times (kept at
+    // write time, so trends never scan results), quarantine, result flags
+    // (kept at write time: a failed execution, a pass after one), and the
+    // indexes of a branch's runs and of a case across runs. Existing rows
+    // are backfilled: elapsed sums from the results, flags from the history
+    // in execution order (a pass after the first failure is a retried pass).
+    r#"
+ALTER TABLE runs
+    ADD COLUMN branch      TEXT,
+    ADD COLUMN commit      TEXT,
+    ADD COLUMN build_url   TEXT,
+    ADD COLUMN environment TEXT,
+    ADD COLUMN elapsed_ms  BIGINT NOT NULL DEFAULT 0;
+UPDATE runs SET elapsed_ms = s.total
+FROM (SELECT run_id, sum(elapsed_ms)::bigint AS total FROM results
+      WHERE elapsed_ms IS NOT NULL GROUP BY run_id) AS s
+WHERE runs.id = s.run_id AND s.total <> 0;
+CREATE INDEX runs_branch ON runs (project_id, branch, id);
+
+ALTER TABLE cases
+    ADD COLUMN quarantine_reason TEXT,
+    ADD COLUMN quarantined_by    BIGINT,
+    ADD COLUMN quarantined_at    BIGINT;
+-- PostgreSQL only: a project's quarantined cases without scanning it.
+CREATE INDEX cases_quarantined ON cases (project_id, id) WHERE quarantine_reason IS NOT NULL;
+
+ALTER TABLE results ADD COLUMN flags SMALLINT NOT NULL DEFAULT 0;
+UPDATE results SET flags = f.flags
+FROM (SELECT result_id,
+             (CASE WHEN bool_or(status = 2) THEN 1 ELSE 0 END)
+             | (CASE WHEN max(id) FILTER (WHERE status = 1)
+                        > min(id) FILTER (WHERE status = 2) THEN 2 ELSE 0 END) AS flags
+      FROM history GROUP BY result_id) AS f
+WHERE results.id = f.result_id AND f.flags <> 0;
+-- Partial on a condition every row meets, so that only a query that says
+-- `case_id > 0` may use it: a case's runs. Without, a run's cases found
+-- by (run_id, case_id) (a bulk's look-up) tie between both indexes, and
+-- this one, scattered over every run, may win.
+CREATE INDEX results_case ON results (case_id, run_id) WHERE case_id > 0;
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

@@ -4,6 +4,7 @@
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
 use verdict_store::backend;
+use verdict_store::backend::triage;
 use verdict_store::*;
 
 use crate::error::{Result, other};
@@ -17,6 +18,12 @@ pub(crate) fn status_of(code: i16) -> Result<Status> {
 pub(crate) fn status_code(status: Status) -> i16 {
     // Codes are 0..=4 (see `Status::code`).
     i16::try_from(status.code()).unwrap_or(i16::MAX)
+}
+
+/// Result flags as stored (SMALLINT): `FLAG_FAILED | FLAG_RETRIED_PASS`
+/// fit in two bits.
+pub(crate) fn flag_bits(flags: i64) -> i16 {
+    i16::try_from(flags).unwrap_or(i16::MAX)
 }
 
 /// Appends one history row per execution; ids increase in slice order (they
@@ -187,32 +194,42 @@ pub(crate) async fn record_result(
 ) -> Result<TestResult> {
     lock_open_run(tx, run).await?;
     let sql = format!(
-        "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
+        "SELECT {COLUMNS}, r.flags FROM results r JOIN cases c ON c.id = r.case_id
          WHERE r.id = $1 AND r.run_id = $2 FOR UPDATE OF r"
     );
-    let mut result = result_row(&query_found(tx, &sql, &[&id.get(), &run.get()]).await?)?;
+    let row = query_found(tx, &sql, &[&id.get(), &run.get()]).await?;
+    let mut result = result_row(&row)?;
+    let old_flags = i64::from(col::<i16>(&row, 9)?);
+    let flags = flag_bits(triage::next_flags(old_flags, execution.status));
     let delta = Counts::moved(result.status, execution.status);
+    let elapsed_delta = execution.elapsed_ms.unwrap_or(0) - result.elapsed_ms.unwrap_or(0);
     let (by, at) = execution.tested(actor, now);
     let (result_id, status) = (id.get(), status_code(execution.status));
     let (by_id, at_ms) = (by.map(|u| u.get()), at.map(|t| t.millis()));
-    let params: [&Param<'_>; 6] = [
+    let params: [&Param<'_>; 7] = [
         &result_id,
         &status,
         &execution.note,
         &execution.elapsed_ms,
         &by_id,
         &at_ms,
+        &flags,
     ];
     let update = execute(
         tx,
-        "UPDATE results SET status = $2, note = $3, elapsed_ms = $4, tested_by = $5, tested_at = $6
+        "UPDATE results SET status = $2, note = $3, elapsed_ms = $4, tested_by = $5,
+             tested_at = $6, flags = $7
          WHERE id = $1",
         &params,
     );
     let executions = [(result_id, execution)];
     let history = add_history(tx, &executions, actor, now);
     // Pipelined: three statements, one round trip.
-    tokio::try_join!(update, history, add_counts(tx, run, &delta))?;
+    tokio::try_join!(
+        update,
+        history,
+        add_counts(tx, run, &delta, elapsed_delta)
+    )?;
     result.status = execution.status;
     result.note = execution.note.clone();
     result.elapsed_ms = execution.elapsed_ms;

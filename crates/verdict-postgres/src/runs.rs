@@ -13,7 +13,7 @@ use crate::pool::{Param, analyze_after_insert, col, query, query_found, query_op
 use crate::projects::get_project;
 
 pub(crate) const COLUMNS: &str = "id, project_id, name, description, key, created_at, closed_at,
-    passed, failed, blocked, retest, not_tested";
+    passed, failed, blocked, retest, not_tested, branch, commit, build_url, environment";
 
 pub(crate) fn run_row(r: &Row) -> Result<Run> {
     let closed_at = col::<Option<i64>>(r, 6)?.map(Timestamp::from_millis);
@@ -32,6 +32,12 @@ pub(crate) fn run_row(r: &Row) -> Result<Run> {
             blocked: col(r, 9)?,
             retest: col(r, 10)?,
             not_tested: col(r, 11)?,
+        },
+        meta: RunMeta {
+            branch: col(r, 12)?,
+            commit: col(r, 13)?,
+            build_url: col(r, 14)?,
+            environment: col(r, 15)?,
         },
     })
 }
@@ -159,11 +165,18 @@ async fn insert_results_from(
     rows.iter().map(|r| Ok((col(r, 0)?, col(r, 1)?))).collect()
 }
 
-/// Adds to the run's counts and returns the run as it is now.
-pub(crate) async fn add_counts(tx: &Transaction<'_>, run: RunId, delta: &Counts) -> Result<Run> {
+/// Adds to the run's counts and to the sum of its elapsed times, and
+/// returns the run as it is now.
+pub(crate) async fn add_counts(
+    tx: &Transaction<'_>,
+    run: RunId,
+    delta: &Counts,
+    elapsed: i64,
+) -> Result<Run> {
     let sql = format!(
         "UPDATE runs SET passed = passed + $2, failed = failed + $3, blocked = blocked + $4,
-         retest = retest + $5, not_tested = not_tested + $6 WHERE id = $1 RETURNING {COLUMNS}"
+         retest = retest + $5, not_tested = not_tested + $6, elapsed_ms = elapsed_ms + $7
+         WHERE id = $1 RETURNING {COLUMNS}"
     );
     let row = query_found(
         tx,
@@ -175,6 +188,7 @@ pub(crate) async fn add_counts(tx: &Transaction<'_>, run: RunId, delta: &Counts)
             &delta.blocked,
             &delta.retest,
             &delta.not_tested,
+            &elapsed,
         ],
     )
     .await?;
@@ -210,8 +224,9 @@ pub(crate) async fn create_run(
     // look-up: then nothing is inserted, and that run is the answer.
     let inserted = query_opt(
         tx,
-        "INSERT INTO runs (project_id, name, description, key, created_at)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO runs (project_id, name, description, key, created_at,
+             branch, commit, build_url, environment)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
          ON CONFLICT (project_id, key) WHERE key IS NOT NULL DO NOTHING RETURNING id",
         &[
             &project.get(),
@@ -219,6 +234,10 @@ pub(crate) async fn create_run(
             &new.description,
             &new.key,
             &now.millis(),
+            &new.meta.branch,
+            &new.meta.commit.as_deref().map(str::to_ascii_lowercase),
+            &new.meta.build_url,
+            &new.meta.environment,
         ],
     )
     .await?;
@@ -236,25 +255,34 @@ pub(crate) async fn create_run(
     };
     let mut delta = Counts::default();
     delta.add(Status::NotTested, added.len() as i64);
-    Ok((add_counts(tx, id, &delta).await?, true))
+    Ok((add_counts(tx, id, &delta, 0).await?, true))
 }
 
 pub(crate) async fn list_runs<C: GenericClient>(
     c: &C,
     project: ProjectId,
-    state: Option<RunState>,
+    filter: &RunFilter,
     page: Page,
 ) -> Result<Listing<Run>> {
     let (limit, offset) = page.bounds();
-    let open = state.map(|s| s == RunState::Open);
-    let filter = "project_id = $1 AND ($2::boolean IS NULL OR $2::boolean = (closed_at IS NULL))";
-    let count = format!("SELECT count(*) FROM runs WHERE {filter}");
-    let list =
-        format!("SELECT {COLUMNS} FROM runs WHERE {filter} ORDER BY id DESC LIMIT $3 OFFSET $4");
+    let open = filter.state.map(|s| s == RunState::Open);
+    // A branch filter is its own statement, so its plan walks runs_branch.
+    let branch = if filter.branch.is_some() {
+        "branch = $3::text"
+    } else {
+        "$3::text IS NULL"
+    };
+    let filter_sql = format!(
+        "project_id = $1 AND ($2::boolean IS NULL OR $2::boolean = (closed_at IS NULL)) AND {branch}"
+    );
+    let count = format!("SELECT count(*) FROM runs WHERE {filter_sql}");
+    let list = format!(
+        "SELECT {COLUMNS} FROM runs WHERE {filter_sql} ORDER BY id DESC LIMIT $4 OFFSET $5"
+    );
     let project = project.get();
-    let params: [&Param<'_>; 4] = [&project, &open, &limit, &offset];
+    let params: [&Param<'_>; 5] = [&project, &open, &filter.branch, &limit, &offset];
     let (total, rows) = tokio::try_join!(
-        query_found(c, &count, &params[..2]),
+        query_found(c, &count, &params[..3]),
         query(c, &list, &params),
     )?;
     Ok(Listing {
@@ -267,9 +295,14 @@ pub(crate) async fn update_run(tx: &Transaction<'_>, id: RunId, patch: &RunPatch
     let sql = format!(
         "UPDATE runs SET
              name = CASE WHEN $2 THEN $3 ELSE name END,
-             description = CASE WHEN $4 THEN $5 ELSE description END
+             description = CASE WHEN $4 THEN $5 ELSE description END,
+             branch = CASE WHEN $6 THEN $7 ELSE branch END,
+             commit = CASE WHEN $8 THEN $9 ELSE commit END,
+             build_url = CASE WHEN $10 THEN $11 ELSE build_url END,
+             environment = CASE WHEN $12 THEN $13 ELSE environment END
          WHERE id = $1 RETURNING {COLUMNS}"
     );
+    let meta = &patch.meta;
     let row = query_found(
         tx,
         &sql,
@@ -279,6 +312,14 @@ pub(crate) async fn update_run(tx: &Transaction<'_>, id: RunId, patch: &RunPatch
             &patch.name,
             &patch.description.is_some(),
             &patch.description.clone().flatten(),
+            &meta.branch.is_some(),
+            &meta.branch.clone().flatten(),
+            &meta.commit.is_some(),
+            &meta.commit.clone().flatten().map(|c| c.to_ascii_lowercase()),
+            &meta.build_url.is_some(),
+            &meta.build_url.clone().flatten(),
+            &meta.environment.is_some(),
+            &meta.environment.clone().flatten(),
         ],
     )
     .await?;
@@ -295,7 +336,7 @@ pub(crate) async fn add_cases_to_run(
     let added = insert_results(tx, id, cases).await?;
     let mut delta = Counts::default();
     delta.add(Status::NotTested, added.len() as i64);
-    add_counts(tx, id, &delta).await
+    add_counts(tx, id, &delta, 0).await
 }
 
 pub(crate) async fn close_run(tx: &Transaction<'_>, id: RunId, now: Timestamp) -> Result<Run> {

@@ -8,7 +8,7 @@ use verdict_store::backend;
 use verdict_store::*;
 
 use crate::pool::{read, snapshot, statement, write_tx};
-use crate::{PgStore, bulk, cases, import, projects, results, runs, users};
+use crate::{PgStore, bulk, cases, import, projects, results, runs, triage, users};
 
 #[async_trait]
 impl Store for PgStore {
@@ -255,10 +255,10 @@ impl Store for PgStore {
     async fn list_runs(
         &self,
         project: ProjectId,
-        state: Option<RunState>,
+        filter: RunFilter,
         page: Page,
     ) -> StoreResult<Listing<Run>> {
-        snapshot!(self, |tx| runs::list_runs(&tx, project, state, page))
+        snapshot!(self, |tx| runs::list_runs(&tx, project, &filter, page))
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
@@ -328,5 +328,103 @@ impl Store for PgStore {
         page: Page,
     ) -> StoreResult<Listing<HistoryEntry>> {
         snapshot!(self, |tx| results::result_history(&tx, run, id, page))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, page = page.page))]
+    async fn compare_runs(
+        &self,
+        run: RunId,
+        baseline: BaselineChoice,
+        categories: Vec<Category>,
+        page: Page,
+    ) -> StoreResult<Comparison> {
+        snapshot!(self, |tx| triage::compare_runs(
+            &tx,
+            run,
+            baseline,
+            &categories,
+            page
+        ))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, page = page.page))]
+    async fn run_failures(
+        &self,
+        run: RunId,
+        baseline: BaselineChoice,
+        per_group: usize,
+        page: Page,
+    ) -> StoreResult<FailureReport> {
+        snapshot!(self, |tx| triage::run_failures(
+            &tx, run, baseline, per_group, page
+        ))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run))]
+    async fn gate_facts(
+        &self,
+        run: RunId,
+        baseline: BaselineChoice,
+        ignore_quarantined: bool,
+    ) -> StoreResult<GateFacts> {
+        snapshot!(self, |tx| triage::gate_facts(
+            &tx,
+            run,
+            baseline,
+            ignore_quarantined
+        ))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, window = query.window))]
+    async fn flaky_cases(
+        &self,
+        project: ProjectId,
+        query: FlakyQuery,
+        page: Page,
+    ) -> StoreResult<Listing<FlakyCase>> {
+        snapshot!(self, |tx| triage::flaky_cases(&tx, project, &query, page))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(case = %case, page = page.page))]
+    async fn case_results(
+        &self,
+        case: CaseId,
+        branch: BranchFilter,
+        page: Page,
+    ) -> StoreResult<Listing<CaseRunResult>> {
+        snapshot!(self, |tx| triage::case_results(&tx, case, &branch, page))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, window = query.window))]
+    async fn durations(
+        &self,
+        project: ProjectId,
+        query: DurationQuery,
+        page: Page,
+    ) -> StoreResult<Listing<CaseDurations>> {
+        snapshot!(self, |tx| triage::durations(&tx, project, &query, page))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project, runs = runs))]
+    async fn trends(
+        &self,
+        project: ProjectId,
+        branch: BranchFilter,
+        runs: u32,
+    ) -> StoreResult<Vec<TrendRow>> {
+        snapshot!(self, |tx| triage::trends(&tx, project, &branch, runs))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(case = %case))]
+    async fn set_quarantine(
+        &self,
+        case: CaseId,
+        quarantine: Option<Quarantine>,
+    ) -> StoreResult<Case> {
+        write_tx!(self, |tx| cases::set_quarantine(
+            &tx,
+            case,
+            quarantine.as_ref()
+        ))
     }
 }

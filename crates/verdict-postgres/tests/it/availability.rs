@@ -39,7 +39,7 @@ async fn instances_starting_together_on_an_empty_database_migrate_once() {
     let versions: Vec<(i32, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(
         versions,
-        vec![(1, 1), (2, 1), (3, 1)],
+        vec![(1, 1), (2, 1), (3, 1), (4, 1)],
         "each migration recorded once"
     );
     for store in &stores {
@@ -151,6 +151,7 @@ async fn a_pool_that_stays_busy_answers_unavailable_after_the_wait_timeout() {
         name: "r".into(),
         description: None,
         key: None,
+        meta: RunMeta::default(),
         case_ids: None,
     };
     let (run, _) = store
@@ -326,6 +327,7 @@ async fn run_over_every_case(store: &PgStore, project: ProjectId) -> Run {
                 name: "r".into(),
                 description: None,
                 key: None,
+                meta: RunMeta::default(),
                 case_ids: None,
             },
             common::t(0),

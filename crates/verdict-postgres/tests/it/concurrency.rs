@@ -25,6 +25,7 @@ async fn parallel_jobs_share_one_run_by_key() {
                 name: format!("job {i}"),
                 description: None,
                 key: Some("pipeline-1".into()),
+                meta: RunMeta::default(),
                 case_ids: None,
             };
             store.create_run(project.id, run, t(1)).await
@@ -52,6 +53,7 @@ async fn overlapping_bulks_in_opposite_orders_all_apply() {
         name: name.into(),
         description: None,
         key: None,
+        meta: RunMeta::default(),
         case_ids: None,
     };
     let run = stores[0]
@@ -197,6 +199,7 @@ async fn idempotent_retries_racing_apply_once() {
                 name: "r".into(),
                 description: None,
                 key: None,
+                meta: RunMeta::default(),
                 case_ids: None,
             },
             t(1),

@@ -22,6 +22,7 @@ async fn imports_and_upserts_creating_the_same_keys_in_opposite_orders() {
             name: format!("job {i}"),
             description: None,
             key: Some(format!("job-{i}")),
+            meta: RunMeta::default(),
             case_ids: Some(vec![]),
         };
         runs.push(

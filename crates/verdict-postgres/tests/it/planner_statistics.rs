@@ -58,6 +58,7 @@ async fn run_lookups_use_their_indexes_for_new_and_for_dominant_runs() {
         name: name.into(),
         description: None,
         key: None,
+        meta: RunMeta::default(),
         case_ids: None,
     };
     // A server in use: older runs first, then one big run holding most of

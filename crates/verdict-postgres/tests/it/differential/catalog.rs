@@ -182,6 +182,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
                 name: "Nightly".into(),
                 description: None,
                 key: None,
+                meta: RunMeta::default(),
                 case_ids: None
             },
             at(10)
@@ -192,6 +193,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
         name: "CI 42".into(),
         description: Some("pipeline".into()),
         key: Some("ci-42".into()),
+        meta: RunMeta::default(),
         case_ids: Some(vec![c, a.id]),
     };
     let r2 = ok(&call!(
@@ -205,6 +207,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
             p1.id,
             NewRun {
                 name: "other".into(),
+                meta: RunMeta::default(),
                 case_ids: Some(vec![CaseId::from_db(9999)]),
                 ..keyed_run.clone()
             },
@@ -219,6 +222,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
                 name: "bad".into(),
                 description: None,
                 key: None,
+                meta: RunMeta::default(),
                 case_ids: Some(vec![a.id, CaseId::from_db(9999), up[2].case.id])
             },
             at(12)
@@ -232,6 +236,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
                 name: "bad".into(),
                 description: None,
                 key: Some("k".into()),
+                meta: RunMeta::default(),
                 case_ids: Some(vec![a.id])
             },
             at(12)
@@ -245,6 +250,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
                 name: "empty".into(),
                 description: None,
                 key: None,
+                meta: RunMeta::default(),
                 case_ids: Some(vec![])
             },
             at(12)
@@ -262,7 +268,8 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
             r2.id,
             RunPatch {
                 name: Some("CI #42".into()),
-                description: Some(None)
+                description: Some(None),
+                meta: RunMetaPatch::default(),
             }
         )
     );
