@@ -138,6 +138,20 @@ pub struct Case {
     pub suite: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Timestamp))]
     pub created_at: String,
+    /// Set while the case is quarantined: the quality gate counts it for
+    /// no rule (its results are still recorded and shown).
+    pub quarantined: Option<Quarantine>,
+}
+
+/// Why a case is quarantined, by whom, since when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Quarantine {
+    pub reason: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::UserId))]
+    pub by: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Timestamp))]
+    pub at: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -168,6 +182,15 @@ pub struct Run {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Timestamp>))]
     pub closed_at: Option<String>,
     pub counts: Counts,
+    /// The branch the run's code was built from (null when not given).
+    pub branch: Option<String>,
+    /// The commit built, lower-case hex (null when not given).
+    pub commit: Option<String>,
+    /// The CI build that made the run (null when not given).
+    pub build_url: Option<String>,
+    /// Where it ran, free text such as `linux / chromium 131` (null when
+    /// not given). Runs are compared with runs of the same environment.
+    pub environment: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -321,6 +344,18 @@ pub struct CreateRun {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<crate::schema::CaseId>>))]
     pub case_ids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Branch>))]
+    pub branch: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Commit>))]
+    pub commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::BuildUrl>))]
+    pub build_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Environment>))]
+    pub environment: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -433,6 +468,220 @@ pub struct JunitDryRun {
     pub would_add: u64,
     /// Keys with no case in the run that would not be created.
     pub unmatched: Vec<String>,
+}
+
+// --- triage -------------------------------------------------------------------
+
+/// `PUT /v1/cases/:cid/quarantine`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SetQuarantine {
+    /// Why: 1 to 1000 characters, trimmed.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Name))]
+    pub reason: String,
+}
+
+/// How many cases fall in each category of a comparison.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CompareSummary {
+    pub new_failure: i64,
+    pub still_failing: i64,
+    pub fixed: i64,
+    pub new_test: i64,
+    pub missing: i64,
+    pub changed: i64,
+    pub unchanged: i64,
+}
+
+/// One case whose status differs between the baseline and the run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Change {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::CaseId))]
+    pub test_case_id: String,
+    pub key: Option<String>,
+    pub title: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Category))]
+    pub category: String,
+    /// Its status in the run; null when the run does not test it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Status>))]
+    pub status: Option<String>,
+    /// Its status in the baseline; null when the baseline does not test it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Status>))]
+    pub baseline_status: Option<String>,
+    /// Its result in the run; null when the run does not hold the case.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::ResultId>))]
+    pub result_id: Option<String>,
+    /// The failure signature when it failed in the run, else null.
+    pub signature: Option<String>,
+}
+
+/// A run compared with its baseline.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Comparison {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::RunId))]
+    pub run_id: String,
+    /// Null when the run has no baseline: every tested case is then new.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::RunId>))]
+    pub baseline_id: Option<String>,
+    /// Every case, each in one category.
+    pub summary: CompareSummary,
+    /// One page of the changes (`unchanged` only when asked for), by
+    /// category then case id.
+    pub changes: Vec<Change>,
+}
+
+/// The answer of a comparison: the comparison, and where its page of
+/// changes stands among all of them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ComparisonPage {
+    pub data: Comparison,
+    pub meta: Meta,
+}
+
+/// One failed result of a failure group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FailureRef {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ResultId))]
+    pub result_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::CaseId))]
+    pub test_case_id: String,
+    pub title: String,
+}
+
+/// A run's failed results that share a failure signature.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FailureGroup {
+    /// 16 lower-case hex digits, the same for the same normalised message.
+    pub signature: String,
+    /// The normalised first line of the failures' notes.
+    pub message: String,
+    pub count: i64,
+    /// No failure of the baseline has this signature (true without a baseline).
+    pub new: bool,
+    /// The group's first 20 results, by result id.
+    pub results: Vec<FailureRef>,
+}
+
+/// A case whose status flips between runs, or that passed after a retry.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FlakyCase {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::CaseId))]
+    pub test_case_id: String,
+    pub key: Option<String>,
+    pub title: String,
+    /// flips ÷ (runs − 1); 0 with fewer than 2 runs.
+    pub score: f64,
+    /// Status changes between consecutive runs.
+    pub flips: i64,
+    /// Runs of the window in which the case passed or failed.
+    pub runs: i64,
+    /// Runs in which a failed execution was followed by a passed one.
+    pub retried_pass: i64,
+    pub quarantined: bool,
+    /// The run in which its status last changed.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::RunId>))]
+    pub last_flip_run_id: Option<String>,
+    /// `passed` or `failed` in each of those runs, oldest first.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<crate::schema::Status>))]
+    pub statuses: Vec<String>,
+}
+
+/// A case's result in one run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseRunResult {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::RunId))]
+    pub run_id: String,
+    pub run_name: String,
+    pub branch: Option<String>,
+    pub commit: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ResultId))]
+    pub result_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Status))]
+    pub status: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Note))]
+    pub note: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ElapsedMs))]
+    pub elapsed_ms: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::UserId>))]
+    pub tested_by: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Timestamp>))]
+    pub tested_at: Option<String>,
+}
+
+/// A case's durations over a window of runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CaseDurations {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::CaseId))]
+    pub test_case_id: String,
+    pub title: String,
+    /// Runs of the window in which the case had an elapsed time.
+    pub runs: i64,
+    /// Nearest-rank median, in milliseconds.
+    pub p50_ms: i64,
+    /// Nearest-rank 95th percentile, in milliseconds.
+    pub p95_ms: i64,
+    /// In the newest of those runs.
+    pub last_ms: i64,
+    /// The p50 over the window before this one (null without one).
+    pub previous_p50_ms: Option<i64>,
+    /// p50 ÷ previous p50 (null without a previous p50, or when it is 0).
+    pub change: Option<f64>,
+}
+
+/// One run in a trend.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrendRow {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::RunId))]
+    pub run_id: String,
+    pub name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Timestamp))]
+    pub created_at: String,
+    pub branch: Option<String>,
+    pub counts: Counts,
+    /// passed ÷ tested (0 to 1); null when nothing is tested.
+    pub pass_rate: Option<f64>,
+    /// The sum of its results' elapsed times, in milliseconds.
+    pub elapsed_ms: i64,
+}
+
+/// One rule of a quality gate, checked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct GateRule {
+    /// `no_new_failures`, `max_failures`, `min_pass_rate` or `min_tests`.
+    pub rule: String,
+    pub passed: bool,
+    /// What the run has (a percent, two decimals, for `min_pass_rate`).
+    pub actual: f64,
+    /// What the rule allows.
+    pub limit: f64,
+}
+
+/// A quality gate's verdict on a run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Gate {
+    /// Every rule passed.
+    pub passed: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::RunId>))]
+    pub baseline_id: Option<String>,
+    /// The rules given, in the order `no_new_failures`, `max_failures`,
+    /// `min_pass_rate`, `min_tests`.
+    pub rules: Vec<GateRule>,
+    /// The comparison with the baseline, every case counted (quarantined
+    /// ones too).
+    pub summary: CompareSummary,
 }
 
 // --- passwords (the web UI's sign-in) ----------------------------------------

@@ -151,6 +151,57 @@ ElapsedMs => schema(json!({
     "description": "Milliseconds, a JSON integer. With `elapsed` too, `elapsed` must equal `elapsed_ms` / 1000 rounded down.",
 })));
 
+/// Longest branch or environment, in characters.
+pub const MAX_META_CHARS: u64 = 255;
+/// Longest build URL, in characters.
+pub const MAX_URL_CHARS: u64 = 2048;
+/// Any character but a control character (Unicode `Cc`).
+const CTRL: &str = r"[^\u0000-\u001F\u007F-\u009F]";
+
+named_schema!(/// A run's branch.
+Branch => schema(json!({
+    "type": ["string", "null"],
+    "minLength": 1,
+    "maxLength": MAX_META_CHARS,
+    "pattern": format!("^{CTRL}*[^{WHITESPACE}\\u0000-\\u001F\\u007F-\\u009F]{CTRL}*$"),
+    "description": "1 to 255 characters, no control characters; trimmed, and then not empty. Null (on PATCH) clears it.",
+    "examples": ["main"],
+})));
+
+named_schema!(/// A run's commit.
+Commit => schema(json!({
+    "type": ["string", "null"],
+    "pattern": "^[0-9A-Fa-f]{4,64}$",
+    "description": "4 to 64 hex digits, stored lower-case. Null (on PATCH) clears it.",
+    "examples": ["3f2a1c9"],
+})));
+
+named_schema!(/// A run's build URL.
+BuildUrl => schema(json!({
+    "type": ["string", "null"],
+    "maxLength": MAX_URL_CHARS,
+    "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\u0000-\\u0020\\u007F-\\u009F/?#]+([/?#][^\\u0000-\\u0020\\u007F-\\u009F]*)?$",
+    "description": "An absolute http or https URL with a host, at most 2048 characters, no spaces or control characters. Null (on PATCH) clears it.",
+    "examples": ["https://ci.example.com/builds/1234"],
+})));
+
+named_schema!(/// A run's environment.
+Environment => schema(json!({
+    "type": ["string", "null"],
+    "minLength": 1,
+    "maxLength": MAX_META_CHARS,
+    "pattern": format!("^{CTRL}*[^{WHITESPACE}\\u0000-\\u001F\\u007F-\\u009F]{CTRL}*$"),
+    "description": "Free text, 1 to 255 characters, no control characters; trimmed, and then not empty. Null (on PATCH) clears it.",
+    "examples": ["linux / chromium 131"],
+})));
+
+named_schema!(/// A comparison's category.
+Category => schema(json!({
+    "type": "string",
+    "enum": ["new_failure", "still_failing", "fixed", "new_test", "missing", "changed", "unchanged"],
+    "description": "Where a case falls when a run is compared with its baseline: the first that fits, in this order.",
+})));
+
 fn component(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }

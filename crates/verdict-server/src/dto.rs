@@ -50,11 +50,26 @@ pub fn case(c: &domain::Case) -> api::Case {
         key: c.key.clone(),
         suite: c.suite.clone(),
         created_at: c.created_at.to_string(),
+        quarantined: c.quarantine.as_ref().map(|q| api::Quarantine {
+            reason: q.reason.clone(),
+            by: q.by.to_string(),
+            at: q.at.to_string(),
+        }),
+    }
+}
+
+pub fn counts(c: &domain::Counts) -> api::Counts {
+    api::Counts {
+        passed: c.passed,
+        failed: c.failed,
+        blocked: c.blocked,
+        retest: c.retest,
+        not_tested: c.not_tested,
+        total: c.total(),
     }
 }
 
 pub fn run(r: &domain::Run) -> api::Run {
-    let c = &r.counts;
     api::Run {
         id: r.id.to_string(),
         project_id: r.project_id.to_string(),
@@ -64,14 +79,11 @@ pub fn run(r: &domain::Run) -> api::Run {
         state: r.state.as_str().into(),
         created_at: r.created_at.to_string(),
         closed_at: r.closed_at.map(|t| t.to_string()),
-        counts: api::Counts {
-            passed: c.passed,
-            failed: c.failed,
-            blocked: c.blocked,
-            retest: c.retest,
-            not_tested: c.not_tested,
-            total: c.total(),
-        },
+        counts: counts(&r.counts),
+        branch: r.meta.branch.clone(),
+        commit: r.meta.commit.clone(),
+        build_url: r.meta.build_url.clone(),
+        environment: r.meta.environment.clone(),
     }
 }
 
@@ -129,6 +141,104 @@ pub fn bulk_outcome(o: &domain::BulkOutcome, partial: bool) -> api::BulkOutcome 
                 })
                 .collect()
         }),
+    }
+}
+
+pub fn compare_summary(s: &domain::CompareSummary) -> api::CompareSummary {
+    api::CompareSummary {
+        new_failure: s.new_failure,
+        still_failing: s.still_failing,
+        fixed: s.fixed,
+        new_test: s.new_test,
+        missing: s.missing,
+        changed: s.changed,
+        unchanged: s.unchanged,
+    }
+}
+
+pub fn change(c: &domain::Change) -> api::Change {
+    api::Change {
+        test_case_id: c.case_id.to_string(),
+        key: c.key.clone(),
+        title: c.title.clone(),
+        category: c.category.as_str().into(),
+        status: c.status.map(|s| s.as_str().into()),
+        baseline_status: c.baseline_status.map(|s| s.as_str().into()),
+        result_id: c.result_id.map(|r| r.to_string()),
+        signature: c.signature.clone(),
+    }
+}
+
+pub fn failure_group(g: &domain::FailureGroup) -> api::FailureGroup {
+    api::FailureGroup {
+        signature: g.signature.clone(),
+        message: g.message.clone(),
+        count: g.count,
+        new: g.new,
+        results: g
+            .results
+            .iter()
+            .map(|r| api::FailureRef {
+                result_id: r.result_id.to_string(),
+                test_case_id: r.case_id.to_string(),
+                title: r.title.clone(),
+            })
+            .collect(),
+    }
+}
+
+pub fn flaky_case(f: &domain::FlakyCase) -> api::FlakyCase {
+    api::FlakyCase {
+        test_case_id: f.case_id.to_string(),
+        key: f.key.clone(),
+        title: f.title.clone(),
+        score: f.score,
+        flips: f.flips,
+        runs: f.runs,
+        retried_pass: f.retried_pass,
+        quarantined: f.quarantined,
+        last_flip_run_id: f.last_flip_run_id.map(|r| r.to_string()),
+        statuses: f.statuses.iter().map(|s| s.as_str().into()).collect(),
+    }
+}
+
+pub fn case_run_result(r: &domain::CaseRunResult) -> api::CaseRunResult {
+    api::CaseRunResult {
+        run_id: r.run_id.to_string(),
+        run_name: r.run_name.clone(),
+        branch: r.branch.clone(),
+        commit: r.commit.clone(),
+        result_id: r.result_id.to_string(),
+        status: r.status.as_str().into(),
+        note: r.note.clone(),
+        elapsed_ms: r.elapsed_ms,
+        tested_by: r.tested_by.map(|u| u.to_string()),
+        tested_at: r.tested_at.map(|t| t.to_string()),
+    }
+}
+
+pub fn case_durations(d: &domain::CaseDurations) -> api::CaseDurations {
+    api::CaseDurations {
+        test_case_id: d.case_id.to_string(),
+        title: d.title.clone(),
+        runs: d.runs,
+        p50_ms: d.p50_ms,
+        p95_ms: d.p95_ms,
+        last_ms: d.last_ms,
+        previous_p50_ms: d.previous_p50_ms,
+        change: d.change,
+    }
+}
+
+pub fn trend_row(t: &domain::TrendRow) -> api::TrendRow {
+    api::TrendRow {
+        run_id: t.run_id.to_string(),
+        name: t.name.clone(),
+        created_at: t.created_at.to_string(),
+        branch: t.branch.clone(),
+        counts: counts(&t.counts),
+        pass_rate: t.pass_rate,
+        elapsed_ms: t.elapsed_ms,
     }
 }
 

@@ -37,7 +37,9 @@ pub use error::ApiError;
 pub use listener::ConnectionLimits;
 pub use state::{AppState, Limits, SIGN_IN_ADDRESS_FACTOR, WebConfig};
 
-use routes::{cases, health, junit, passwords, projects, results, runs, tokens, users};
+use routes::{
+    cases, health, junit, passwords, projects, results, runs, tokens, triage, users,
+};
 
 /// The documented routes: each handler registered once, in its resource's
 /// module, with the OpenAPI operation it serves (`openapi::document` is
@@ -54,6 +56,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(runs::router())
         .merge(results::router())
         .merge(junit::router())
+        .merge(triage::router())
 }
 
 /// Every route of the API.

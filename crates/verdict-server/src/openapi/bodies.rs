@@ -45,8 +45,21 @@ fn page<T: ToSchema>() -> RefOr<Schema> {
     }))
 }
 
+/// `{"data": [...]}`: a whole list, not paged.
+fn list<T: ToSchema>() -> RefOr<Schema> {
+    schema(json!({
+        "type": "object",
+        "description": format!("Every `{}` asked for, in order.", T::name()),
+        "required": ["data"],
+        "properties": {
+            "data": { "type": "array", "items": reference::<T>() },
+        },
+    }))
+}
+
 /// Declares the wrappers: `data Entity => EntityData;` for one,
-/// `page Entity => EntityPage;` for a page.
+/// `page Entity => EntityPage;` for a page, `list Entity => EntityList;`
+/// for a whole list.
 macro_rules! bodies {
     ($($kind:ident $entity:ty => $name:ident;)*) => {$(
         #[doc = concat!("The body of an answer: ", stringify!($kind), " of `", stringify!($entity), "`.")]
@@ -89,4 +102,10 @@ bodies! {
     page api::Execution => ExecutionPage;
     data JunitAnswer => JunitAnswerData;
     data api::Health => HealthData;
+    page api::FailureGroup => FailureGroupPage;
+    page api::FlakyCase => FlakyCasePage;
+    page api::CaseRunResult => CaseRunResultPage;
+    page api::CaseDurations => CaseDurationsPage;
+    list api::TrendRow => TrendRowList;
+    data api::Gate => GateData;
 }

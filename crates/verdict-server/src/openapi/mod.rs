@@ -75,6 +75,7 @@ pub mod prelude {
         (name = "results", description = "The Test Results API: list, read, record one, record many, import JUnit XML, history."),
         (name = "runs", description = "Runs: one per build, release or manual test cycle, with live counts."),
         (name = "cases", description = "Test cases of a project; `key` is the automation key (`classname.name`)."),
+        (name = "triage", description = "What changed since the baseline, failures by signature, the quality gate, flaky cases, durations, trends and a case across runs."),
         (name = "projects", description = "Projects and their members (viewer < tester < manager)."),
         (name = "users", description = "People; admins create them."),
         (name = "tokens", description = "API tokens; the secret is shown once."),

@@ -8,12 +8,14 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use verdict_api as api;
-use verdict_store::{CasePatch, CaseQuery, FieldError, NewCase, Role, Timestamp};
+use verdict_store::{CasePatch, CaseQuery, FieldError, NewCase, Quarantine, Role, Timestamp};
 
 use crate::auth::{Caller, ensure};
 use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{CasePath, JsonBody, NoQuery, PageQuery, ProjectPath, Query, QuerySet};
+use crate::extract::{
+    CasePath, JsonBody, NoQuery, PageQuery, ProjectPath, Query, QuerySet, flag,
+};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::routes::double_option;
@@ -25,6 +27,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(create, list))
         .routes(routes!(bulk))
         .routes(routes!(get_one, update, delete))
+        .routes(routes!(quarantine, release))
 }
 
 const EDIT: &str = "edit test cases";
@@ -147,9 +150,17 @@ pub struct CaseFilter {
     /// Cases whose title or key contains this text.
     #[serde(default)]
     q: Option<String>,
+    /// Only quarantined cases (`true`) or only the others (`false`).
+    #[serde(default, deserialize_with = "some_flag")]
+    #[param(value_type = Option<bool>)]
+    quarantined: Option<bool>,
 }
 
 impl QuerySet for CaseFilter {}
+
+fn some_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    flag(d).map(Some)
+}
 
 #[utoipa::path(
     get, path = "/v1/projects/{pid}/cases", tag = "cases", operation_id = "list_cases",
@@ -166,12 +177,12 @@ pub async fn list(
 ) -> ApiResult<Json<api::Page<api::Case>>> {
     let page = paging.page();
     let query = CaseQuery {
-        quarantined: None,
         // The key as sent maps to its stored form; a blank one matches none.
         key: filter
             .key
             .map(|k| verdict_junit::case_key(&k).unwrap_or_default()),
         q: filter.q.filter(|s| !s.trim().is_empty()),
+        quarantined: filter.quarantined,
     };
     caller.role_in(&state, project).await?;
     let listing = state.store.list_cases(project, query, page).await?;
@@ -275,5 +286,61 @@ pub async fn delete(
     let role = caller.role_in_existing(&state, case.project_id).await?;
     ensure(role, Role::Manager, EDIT)?;
     state.store.delete_case(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+const QUARANTINE: &str = "quarantine test cases";
+
+#[utoipa::path(
+    put, path = "/v1/cases/{cid}/quarantine", tag = "cases", operation_id = "quarantine_case",
+    summary = "Quarantine a test case (manager)",
+    description = "A quarantined case's results are recorded and shown as ever; the quality gate counts it for no rule (unless asked with `ignore_quarantined=false`). Quarantining a quarantined case replaces its reason, `by` and `at`.",
+    params(CasePath),
+    request_body = api::SetQuarantine,
+    responses((status = 200, description = "The case, with `quarantined` set.", body = CaseData),
+        Unauthorized, Forbidden, NotFound, JsonErrors),
+)]
+pub async fn quarantine(
+    State(state): State<AppState>,
+    caller: Caller,
+    CasePath { cid: id }: CasePath,
+    _: NoQuery,
+    body: JsonBody<api::SetQuarantine>,
+) -> ApiResult<Json<api::Data<api::Case>>> {
+    let case = state.store.get_case(id).await?;
+    let role = caller.role_in_existing(&state, case.project_id).await?;
+    ensure(role, Role::Manager, QUARANTINE)?;
+    let mut errors = Vec::new();
+    let reason = required_text("reason", &body.value.reason, &mut errors);
+    done(errors)?;
+    let quarantine = Quarantine {
+        reason,
+        by: caller.user.id,
+        at: Timestamp::now(),
+    };
+    let case = state.store.set_quarantine(id, Some(quarantine)).await?;
+    Ok(Json(api::Data {
+        data: dto::case(&case),
+    }))
+}
+
+#[utoipa::path(
+    delete, path = "/v1/cases/{cid}/quarantine", tag = "cases", operation_id = "release_case",
+    summary = "Take a test case out of quarantine (manager)",
+    description = "Also 204 when the case is not quarantined.",
+    params(CasePath),
+    responses((status = 204, description = "Not quarantined (any more)."),
+        Unauthorized, Forbidden, NotFound, Invalid),
+)]
+pub async fn release(
+    State(state): State<AppState>,
+    caller: Caller,
+    CasePath { cid: id }: CasePath,
+    _: NoQuery,
+) -> ApiResult<StatusCode> {
+    let case = state.store.get_case(id).await?;
+    let role = caller.role_in_existing(&state, case.project_id).await?;
+    ensure(role, Role::Manager, QUARANTINE)?;
+    state.store.set_quarantine(id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }

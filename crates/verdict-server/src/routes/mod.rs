@@ -9,6 +9,7 @@ pub mod projects;
 pub mod results;
 pub mod runs;
 pub mod tokens;
+pub mod triage;
 pub mod users;
 
 use serde::{Deserialize, Deserializer};

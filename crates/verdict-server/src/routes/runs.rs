@@ -12,7 +12,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use verdict_api as api;
 use verdict_api::schema as s;
-use verdict_store::{CaseId, FieldError, NewRun, Role, RunPatch, RunState, StoreError, Timestamp};
+use verdict_store::{
+    CaseId, FieldError, NewRun, Role, RunMeta, RunMetaPatch, RunPatch, RunState, StoreError,
+    Timestamp,
+};
 
 use crate::auth::{Caller, ensure};
 use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
@@ -34,6 +37,82 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// Longest run description, in characters.
 const MAX_DESCRIPTION_CHARS: usize = 64 * 1024;
+/// Longest branch or environment, in characters.
+const MAX_META_CHARS: usize = s::MAX_META_CHARS as usize;
+/// Longest build URL, in characters.
+const MAX_URL_CHARS: usize = s::MAX_URL_CHARS as usize;
+
+/// A branch or an environment: at most 255 characters as sent, no control
+/// character, trimmed and then not empty.
+pub(crate) fn meta_text(field: &str, value: &str, errors: &mut Vec<FieldError>) -> String {
+    let trimmed = value.trim();
+    if value.chars().count() > MAX_META_CHARS {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {MAX_META_CHARS} characters"),
+        ));
+    } else if value.chars().any(char::is_control) {
+        errors.push(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    } else if trimmed.is_empty() {
+        errors.push(FieldError::new(
+            field,
+            "must not be empty (send null, or leave it out, for none)",
+        ));
+    }
+    trimmed.to_string()
+}
+
+/// A commit: 4 to 64 hex digits, stored lower-case.
+fn commit(value: &str, errors: &mut Vec<FieldError>) -> String {
+    if !(4..=64).contains(&value.len()) || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+        errors.push(FieldError::new("commit", "must be 4 to 64 hex digits"));
+    }
+    value.to_ascii_lowercase()
+}
+
+/// A build URL: an absolute http or https URL with a host, at most 2048
+/// characters, no whitespace or control character.
+fn build_url(value: &str, errors: &mut Vec<FieldError>) -> String {
+    let bad = |c: char| c <= ' ' || ('\u{7f}'..='\u{9f}').contains(&c);
+    let rest = ["http://", "https://"].iter().find_map(|scheme| {
+        value
+            .get(..scheme.len())
+            .filter(|head| head.eq_ignore_ascii_case(scheme))
+            .map(|_| &value[scheme.len()..])
+    });
+    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
+    if value.chars().count() > MAX_URL_CHARS {
+        errors.push(FieldError::new(
+            "build_url",
+            format!("must be at most {MAX_URL_CHARS} characters"),
+        ));
+    } else if host.is_none_or(str::is_empty) || value.chars().any(bad) {
+        errors.push(FieldError::new(
+            "build_url",
+            "must be an absolute http or https URL with a host, without spaces or control characters",
+        ));
+    }
+    value.to_string()
+}
+
+/// Run metadata as sent (create): each field checked.
+fn run_meta(
+    branch: Option<&str>,
+    commit_: Option<&str>,
+    url: Option<&str>,
+    environment: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> RunMeta {
+    RunMeta {
+        branch: branch.map(|b| meta_text("branch", b, errors)),
+        commit: commit_.map(|c| commit(c, errors)),
+        build_url: url.map(|u| build_url(u, errors)),
+        environment: environment.map(|e| meta_text("environment", e, errors)),
+    }
+}
 
 /// Case ids as sent, each once, and for each where it stands in the request
 /// (every place, when it was listed more than once).
@@ -106,7 +185,7 @@ impl CaseIds {
 #[utoipa::path(
     post, path = "/v1/projects/{pid}/runs", tag = "runs", operation_id = "create_run",
     summary = "Create a run, or find it by key (tester)",
-    description = "Without `case_ids` the run takes every live case of the project. With a `key` that exists, the answer is 200 with that run as it is, so parallel CI jobs share one run.",
+    description = "Without `case_ids` the run takes every live case of the project. With a `key` that exists, the answer is 200 with that run as it is, so parallel CI jobs share one run. `branch`, `commit`, `build_url` and `environment` say what CI built; runs are compared with the latest earlier run of the same branch (and environment).",
     params(ProjectPath),
     request_body = api::CreateRun,
     responses(
@@ -138,12 +217,19 @@ pub async fn create(
         .case_ids
         .as_ref()
         .map(|ids| case_ids("case_ids", ids, state.limits.max_bulk_results, &mut errors));
+    let meta = run_meta(
+        b.branch.as_deref(),
+        b.commit.as_deref(),
+        b.build_url.as_deref(),
+        b.environment.as_deref(),
+        &mut errors,
+    );
     done(errors)?;
     let new = NewRun {
         name,
         description,
         key,
-        meta: verdict_store::RunMeta::default(),
+        meta,
         case_ids: ids.as_ref().map(|c| c.ids.clone()),
     };
     let (run, created) = state
@@ -175,6 +261,23 @@ pub struct RunFilter {
     #[serde(default, deserialize_with = "run_state")]
     #[param(value_type = Option<s::RunState>)]
     state: Option<RunState>,
+    /// Only runs of this branch (exactly).
+    #[serde(default, deserialize_with = "branch_param")]
+    #[param(value_type = Option<String>, min_length = 1, max_length = 255)]
+    branch: Option<String>,
+}
+
+/// A `branch` query parameter: 1 to 255 characters, as a run's branch.
+pub(crate) fn branch_param<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    let value = String::deserialize(d)?;
+    let mut errors = Vec::new();
+    let branch = meta_text("branch", &value, &mut errors);
+    match errors.pop() {
+        Some(e) => Err(serde::de::Error::custom(e.message)),
+        None => Ok(Some(branch)),
+    }
 }
 
 impl QuerySet for RunFilter {}
@@ -198,20 +301,15 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ProjectPath { pid: project }: ProjectPath,
-    Query((paging, RunFilter { state: run_state })): Query<(PageQuery, RunFilter)>,
+    Query((paging, RunFilter { state: run_state, branch })): Query<(PageQuery, RunFilter)>,
 ) -> ApiResult<Json<api::Page<api::Run>>> {
     let page = paging.page();
     caller.role_in(&state, project).await?;
-    let listing = state
-        .store
-        .list_runs(
-            project,
-            verdict_store::RunFilter {
-                state: run_state,
-                branch: None,
-            },
-            page,
-        ).await?;
+    let filter = verdict_store::RunFilter {
+        state: run_state,
+        branch,
+    };
+    let listing = state.store.list_runs(project, filter, page).await?;
     Ok(Json(api::Page {
         data: listing.items.iter().map(dto::run).collect(),
         meta: api::Meta {
@@ -242,8 +340,8 @@ pub async fn get_one(
     }))
 }
 
-/// A run's changes: a field not given is left alone; `description: null`
-/// clears it.
+/// A run's changes: a field not given is left alone; `null` clears
+/// `description`, `branch`, `commit`, `build_url` or `environment`.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRun {
@@ -253,11 +351,23 @@ pub struct UpdateRun {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, max_length = 65536)]
     description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = s::Branch, required = false)]
+    branch: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = s::Commit, required = false)]
+    commit: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = s::BuildUrl, required = false)]
+    build_url: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = s::Environment, required = false)]
+    environment: Option<Option<String>>,
 }
 
 #[utoipa::path(
     patch, path = "/v1/runs/{rid}", tag = "runs", operation_id = "update_run",
-    summary = "Rename a run or change its description (manager)",
+    summary = "Rename a run, change its description or its metadata (manager)",
     params(RunPath),
     request_body = UpdateRun,
     responses((status = 200, description = "The run as it now is.", body = RunData),
@@ -275,7 +385,6 @@ pub async fn update(
     let b = body.value;
     let mut errors = Vec::new();
     let patch = RunPatch {
-        meta: verdict_store::RunMetaPatch::default(),
         name: b
             .name
             .as_deref()
@@ -288,6 +397,16 @@ pub async fn update(
                 &mut errors,
             )
         }),
+        meta: RunMetaPatch {
+            branch: b
+                .branch
+                .map(|v| v.map(|v| meta_text("branch", &v, &mut errors))),
+            commit: b.commit.map(|v| v.map(|v| commit(&v, &mut errors))),
+            build_url: b.build_url.map(|v| v.map(|v| build_url(&v, &mut errors))),
+            environment: b
+                .environment
+                .map(|v| v.map(|v| meta_text("environment", &v, &mut errors))),
+        },
     };
     done(errors)?;
     let run = state.store.update_run(id, patch).await?;

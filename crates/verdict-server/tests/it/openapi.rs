@@ -336,10 +336,13 @@ async fn every_body_is_a_named_component_and_wrappers_reference_entities() {
             .unwrap_or_else(|| panic!("{name}: `data` is inline: {data}"));
         let entity = target.trim_start_matches("#/components/schemas/");
         assert!(schemas.contains_key(entity), "{name}: {target} is missing");
-        let expected = if data.get("items").is_some() {
-            "Page"
-        } else {
-            "Data"
+        // A list with `meta` is a page (a comparison's page of changes
+        // too); a whole list has no `meta`.
+        let paged = schema.pointer("/properties/meta").is_some();
+        let expected = match (data.get("items").is_some(), paged) {
+            (_, true) => "Page",
+            (true, false) => "List",
+            (false, false) => "Data",
         };
         assert_eq!(
             name,
