@@ -309,6 +309,10 @@ async fn find_run(client: &Client, args: &UploadArgs) -> Result<api::Run, Failur
         // A CI run holds what its reports hold; without create_missing it
         // starts from every case of the project.
         case_ids: args.create_missing.then(Vec::new),
+        branch: None,
+        commit: None,
+        build_url: None,
+        environment: None,
     };
     let (status, run): (_, api::Data<api::Run>) = client
         .post(&format!("/v1/projects/{}/runs", args.project), &body)
