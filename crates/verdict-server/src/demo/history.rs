@@ -37,6 +37,9 @@ const DECLINED: usize = 24;
 const CONFIRMATION: usize = 25;
 const VAT: usize = 26;
 
+/// One execution to upload: status, note, elapsed ms.
+pub type Upload = (Status, Option<String>, i64);
+
 /// One planned run: when (ms before now), its metadata, and per case the
 /// executions to record in order (a failure then a pass is a retry).
 pub struct Planned {
@@ -45,7 +48,7 @@ pub struct Planned {
     pub branch: &'static str,
     pub commit: String,
     pub build: usize,
-    pub executions: Vec<(usize, Vec<(Status, Option<String>, i64)>)>,
+    pub executions: Vec<(usize, Vec<Upload>)>,
 }
 
 impl Planned {
@@ -66,7 +69,12 @@ fn noise(a: u64, b: u64) -> u64 {
 }
 
 fn commit(seed: u64) -> String {
-    format!("{:016x}{:016x}{:08x}", noise(seed, 1), noise(seed, 2), noise(seed, 3) as u32)
+    format!(
+        "{:016x}{:016x}{:08x}",
+        noise(seed, 1),
+        noise(seed, 2),
+        noise(seed, 3) as u32
+    )
 }
 
 fn hex(seed: u64, n: u64) -> String {
@@ -81,7 +89,11 @@ fn gateway_timeout(seed: u64, case: usize) -> String {
          at async PaymentStep.submit (e2e/pages/payment.page.ts:57:5)\n    \
          at async Context.<anonymous> (e2e/checkout/{spec}.spec.ts:{line}:7)",
         req = hex(seed, case as u64 + 100),
-        spec = if case == THREE_DS { "three-d-secure" } else { "confirmation-email" },
+        spec = if case == THREE_DS {
+            "three-d-secure"
+        } else {
+            "confirmation-email"
+        },
         line = 20 + case,
     )
 }
@@ -132,11 +144,11 @@ fn usual_ms(seed: u64, case: usize) -> i64 {
     base + (noise(seed, case as u64 + 50) % 300) as i64
 }
 
-fn pass(ms: i64) -> Vec<(Status, Option<String>, i64)> {
+fn pass(ms: i64) -> Vec<Upload> {
     vec![(Status::Passed, None, ms)]
 }
 
-fn fail(note: String, ms: i64) -> Vec<(Status, Option<String>, i64)> {
+fn fail(note: String, ms: i64) -> Vec<Upload> {
     vec![(Status::Failed, Some(note), ms)]
 }
 
@@ -220,7 +232,10 @@ fn feature(n: usize) -> Planned {
 
 /// Every planned CI run, oldest first.
 pub fn plan() -> Vec<Planned> {
-    (0..NIGHTLIES).map(nightly).chain((0..2).map(feature)).collect()
+    (0..NIGHTLIES)
+        .map(nightly)
+        .chain((0..2).map(feature))
+        .collect()
 }
 
 #[cfg(test)]
@@ -238,7 +253,10 @@ mod tests {
                 .and_then(|(_, e)| e.last())
                 .map(|e| e.0)
         };
-        let paypal: Vec<_> = runs[..NIGHTLIES].iter().map(|r| status(r, PAYPAL)).collect();
+        let paypal: Vec<_> = runs[..NIGHTLIES]
+            .iter()
+            .map(|r| status(r, PAYPAL))
+            .collect();
         let flips = paypal.windows(2).filter(|w| w[0] != w[1]).count();
         assert!(flips >= 3, "PayPal flips: {paypal:?}");
         let last = &runs[NIGHTLIES - 1];

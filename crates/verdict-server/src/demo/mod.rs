@@ -227,7 +227,11 @@ pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String>
         (21 * DAY, Planned::Release23),
         (3 * DAY, Planned::Release24),
     ];
-    planned.extend(history::plan().into_iter().map(|p| (p.ago_ms, Planned::Ci(p))));
+    planned.extend(
+        history::plan()
+            .into_iter()
+            .map(|p| (p.ago_ms, Planned::Ci(p))),
+    );
     planned.sort_by_key(|(ago, _)| std::cmp::Reverse(*ago));
     let manual = |name: &str, description: &str| NewRun {
         name: name.into(),

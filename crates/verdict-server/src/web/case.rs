@@ -98,12 +98,7 @@ async fn render(
         .collect();
     let durations: Vec<Option<i64>> = oldest_first.iter().map(|r| r.elapsed_ms).collect();
     let tally = |s: Status| cells.iter().filter(|c| c.status == s).count();
-    let name_of = |id| {
-        names
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| format!("{id}"))
-    };
+    let name_of = |id| names.get(&id).cloned().unwrap_or_else(|| format!("{id}"));
     let main = html! {
         nav.crumbs aria-label="Breadcrumb" {
             a href="/projects" { "Projects" } " › "
@@ -221,7 +216,11 @@ fn quarantine_form(case: &Case, csrf: &str) -> Markup {
 
 /// The case a form names, if the poster may manage it (404 outside their
 /// projects, 403 below manager).
-async fn managed(state: &AppState, posted: &SessionForm, path: Result<CasePath, ApiError>) -> WebResult<Case> {
+async fn managed(
+    state: &AppState,
+    posted: &SessionForm,
+    path: Result<CasePath, ApiError>,
+) -> WebResult<Case> {
     let CasePath { cid } = path?;
     let case = state.store.get_case(cid).await?;
     let role = posted
@@ -251,14 +250,25 @@ pub async fn quarantine(
         Some("Reason: say why the case is quarantined")
     } else if reason.chars().count() > MAX_REASON {
         Some("Reason: at most 1000 characters")
-    } else if reason.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    } else if reason
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         Some("Reason: control characters are not allowed")
     } else {
         None
     };
     if let Some(message) = problem {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
-        return render(&state, &posted.session, case.id, 1, Some(message.into()), status).await;
+        return render(
+            &state,
+            &posted.session,
+            case.id,
+            1,
+            Some(message.into()),
+            status,
+        )
+        .await;
     }
     state
         .store

@@ -140,8 +140,8 @@ pub async fn strip(state: &AppState, run: &Run) -> WebResult<Markup> {
                 @for c in STRIP {
                     li class={ "cat cat-" (c.as_str()) } data-category=(c.as_str()) {
                         a href=(changes_url(run.id, Some(c), 1)) {
-                            span.n { (s.get(c)) } " "
                             span aria-hidden="true" { (category_symbol(c)) " " }
+                            span.n { (s.get(c)) } " "
                             (category_label(c, s.get(c)))
                         }
                     }
@@ -302,7 +302,10 @@ pub async fn changes(
 
 /// The first line of a note (what a failure's summary shows).
 fn first_line(note: &str) -> &str {
-    note.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim()
+    note.lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim()
 }
 
 fn group(run: RunId, g: &FailureGroup, index: usize) -> Markup {

@@ -15,8 +15,8 @@ use verdict_store::{
 use super::WebResult;
 use super::chart::{pass_rate, stacked_bar};
 use super::layout::{page, pager, percent, respond, status_label, status_symbol, time};
-use super::timeline::{short_ms, trend_chart};
 use super::session::Session;
+use super::timeline::{short_ms, trend_chart};
 use crate::error::ApiError;
 use crate::extract::{ProjectPath, WebQuery};
 use crate::state::AppState;

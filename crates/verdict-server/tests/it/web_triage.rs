@@ -22,9 +22,16 @@ async fn two_runs(app: &TestApp) -> (String, Vec<String>, String, String) {
     let cases = app.cases(&project, 3).await;
     let mut runs = Vec::new();
     for (n, statuses) in [
-        [("passed", None), ("failed", Some("expected 3 but got 4")), ("not_tested", None)],
         [
-            ("failed", Some("expected 7 but got 9\n    at checkout.spec.ts:12:5")),
+            ("passed", None),
+            ("failed", Some("expected 3 but got 4")),
+            ("not_tested", None),
+        ],
+        [
+            (
+                "failed",
+                Some("expected 7 but got 9\n    at checkout.spec.ts:12:5"),
+            ),
             ("passed", None),
             ("passed", None),
         ],
@@ -89,12 +96,19 @@ async fn the_run_page_compares_with_its_baseline_and_links_each_count() {
     let r = app.page(&format!("/runs/{second}"), Some(&s)).await;
     assert_eq!(r.status, StatusCode::OK);
     let page = html(&r);
-    assert!(page.contains(&format!("Compared with <a href=\"/runs/{first}\">{first} Nightly 0</a> (main @ 3f2a1c9)")), "{page}");
+    assert!(
+        page.contains(&format!(
+            "Compared with <a href=\"/runs/{first}\">{first} Nightly 0</a> (main @ 3f2a1c9)"
+        )),
+        "{page}"
+    );
     assert_eq!(strip_count(page, "new_failure"), 1);
     assert_eq!(strip_count(page, "fixed"), 1);
     assert_eq!(strip_count(page, "still_failing"), 0);
     assert_eq!(strip_count(page, "new_test"), 1);
-    assert!(page.contains(&format!("href=\"/runs/{second}/compare?category=new_failure\"")));
+    assert!(page.contains(&format!(
+        "href=\"/runs/{second}/compare?category=new_failure\""
+    )));
     assert!(page.contains(&format!("href=\"/runs/{second}/failures\"")));
     // Branch, commit and environment are shown; case titles link to the case.
     assert!(page.contains("<code>main</code>") && page.contains("linux"));
@@ -106,19 +120,35 @@ async fn the_run_page_compares_with_its_baseline_and_links_each_count() {
 
     // The changes, filtered by category.
     let r = app
-        .page(&format!("/runs/{second}/compare?category=new_failure"), Some(&s))
+        .page(
+            &format!("/runs/{second}/compare?category=new_failure"),
+            Some(&s),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     let page = html(&r);
-    assert!(page.contains("Case 1") && !page.contains("Case 2"), "{page}");
+    assert!(
+        page.contains("Case 1") && !page.contains("Case 2"),
+        "{page}"
+    );
     let r = app.page(&format!("/runs/{second}/compare"), Some(&s)).await;
     let page = html(&r);
-    for title in ["Case 1", "Case 2", "Case 3", "New failure", "Fixed", "New test"] {
+    for title in [
+        "Case 1",
+        "Case 2",
+        "Case 3",
+        "New failure",
+        "Fixed",
+        "New test",
+    ] {
         assert!(page.contains(title), "{title}");
     }
     // A category that makes no sense gives every change, not an error.
     let r = app
-        .page(&format!("/runs/{second}/compare?category=bogus&page=x"), Some(&s))
+        .page(
+            &format!("/runs/{second}/compare?category=bogus&page=x"),
+            Some(&s),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(html(&r).contains("Case 3"));
@@ -129,14 +159,19 @@ async fn failures_are_grouped_by_message_shown_in_full_and_new_groups_say_so() {
     let app = TestApp::new().await;
     let (project, _, first, second) = two_runs(&app).await;
     let (_, s) = app.web_member(&project, "vic", "viewer").await;
-    let r = app.page(&format!("/runs/{second}/failures"), Some(&s)).await;
+    let r = app
+        .page(&format!("/runs/{second}/failures"), Some(&s))
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     let page = html(&r);
     // The baseline failed with "expected 3 but got 4": the same signature.
     assert!(!page.contains("class=\"badge new-group\""), "{page}");
     assert!(page.contains("the baseline failed like this too"));
     assert!(page.contains("<details>") && page.contains("<pre class=\"trace\">"));
-    assert!(page.contains("at checkout.spec.ts:12:5"), "the stack trace in full");
+    assert!(
+        page.contains("at checkout.spec.ts:12:5"),
+        "the stack trace in full"
+    );
     // In the first run (no baseline) every group is new, marked in words.
     let r = app.page(&format!("/runs/{first}/failures"), Some(&s)).await;
     let page = html(&r);
@@ -195,8 +230,14 @@ async fn the_case_page_shows_its_runs_and_a_manager_quarantines_it_by_a_form() {
     assert!(page.contains("<h1>Case 1"), "{page}");
     assert!(page.contains("<code>k1</code>") && page.contains("Not quarantined"));
     assert!(page.contains("class=\"strip\"") && page.contains("class=\"spark\""));
-    assert!(page.contains("oldest first: passed, failed"), "the strip in words");
-    assert!(page.contains(&format!("href=\"/runs/{first}\"")) && page.contains(&format!("href=\"/runs/{second}\"")));
+    assert!(
+        page.contains("oldest first: passed, failed"),
+        "the strip in words"
+    );
+    assert!(
+        page.contains(&format!("href=\"/runs/{first}\""))
+            && page.contains(&format!("href=\"/runs/{second}\""))
+    );
     assert!(page.contains("Results across runs"));
     assert!(!page.contains("/quarantine\""), "no form for a viewer");
     let (_, tester) = app.web_member(&project, "tess", "tester").await;
@@ -213,7 +254,10 @@ async fn the_case_page_shows_its_runs_and_a_manager_quarantines_it_by_a_form() {
         assert!(html(&r).contains("Not allowed"));
     }
     let quarantined = || async {
-        app.get(&format!("/v1/cases/{case}"), &app.admin).await.data()["quarantined"].clone()
+        app.get(&format!("/v1/cases/{case}"), &app.admin)
+            .await
+            .data()["quarantined"]
+            .clone()
     };
     assert_eq!(quarantined().await, Value::Null, "nothing was written");
 
@@ -223,7 +267,12 @@ async fn the_case_page_shows_its_runs_and_a_manager_quarantines_it_by_a_form() {
     let page = app.page(&path, Some(&manager)).await;
     assert!(html(&page).contains(&format!("action=\"{path}/quarantine\"")));
     let r = app
-        .form(&format!("{path}/quarantine"), Some(&manager), &[("reason", "flaky")], &[])
+        .form(
+            &format!("{path}/quarantine"),
+            Some(&manager),
+            &[("reason", "flaky")],
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     let r = app
@@ -244,7 +293,10 @@ async fn the_case_page_shows_its_runs_and_a_manager_quarantines_it_by_a_form() {
         .form(
             &format!("{path}/quarantine"),
             Some(&manager),
-            &[("csrf", &csrf(&manager)), ("reason", "Times out <sometimes>")],
+            &[
+                ("csrf", &csrf(&manager)),
+                ("reason", "Times out <sometimes>"),
+            ],
             &[],
         )
         .await;
@@ -253,14 +305,24 @@ async fn the_case_page_shows_its_runs_and_a_manager_quarantines_it_by_a_form() {
     assert_eq!(quarantined().await["reason"], "Times out <sometimes>");
     let page = app.page(&path, Some(&manager)).await;
     let page = html(&page);
-    assert!(page.contains("Times out &lt;sometimes&gt;") && page.contains("by mia"), "{page}");
+    assert!(
+        page.contains("Times out &lt;sometimes&gt;") && page.contains("by mia"),
+        "{page}"
+    );
     assert!(page.contains(&format!("action=\"{path}/release\"")));
-    let project_page = app.page(&format!("/projects/{project}"), Some(&manager)).await;
+    let project_page = app
+        .page(&format!("/projects/{project}"), Some(&manager))
+        .await;
     assert!(html(&project_page).contains("badge quarantined"));
 
     // Released.
     let r = app
-        .form(&format!("{path}/release"), Some(&manager), &[("csrf", &csrf(&manager))], &[])
+        .form(
+            &format!("{path}/release"),
+            Some(&manager),
+            &[("csrf", &csrf(&manager))],
+            &[],
+        )
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(quarantined().await, Value::Null);
@@ -273,7 +335,10 @@ async fn demo(app: &TestApp) -> String {
         .await
         .expect("demo data");
     let (_, s) = app
-        .sign_in(verdict_server::demo::DEMO_EMAIL, verdict_server::demo::DEMO_PASSWORD)
+        .sign_in(
+            verdict_server::demo::DEMO_EMAIL,
+            verdict_server::demo::DEMO_PASSWORD,
+        )
         .await;
     s.expect("the demo user signs in")
 }
@@ -304,15 +369,25 @@ async fn the_demo_shows_every_part_of_triage() {
     let r = app.page(&format!("/runs/{nightly}"), Some(&s)).await;
     assert_eq!(r.status, StatusCode::OK);
     let page = html(&r);
-    assert!(page.contains(&format!("{previous} Nightly smoke — build 1186</a> (main @ ")), "{page}");
+    assert!(
+        page.contains(&format!(
+            "{previous} Nightly smoke — build 1186</a> (main @ "
+        )),
+        "{page}"
+    );
     assert_eq!(strip_count(page, "new_failure"), 3);
     assert_eq!(strip_count(page, "fixed"), 1);
     assert_eq!(strip_count(page, "still_failing"), 1);
     // Its failures: the gateway timeout twice in one new group.
-    let r = app.page(&format!("/runs/{nightly}/failures"), Some(&s)).await;
+    let r = app
+        .page(&format!("/runs/{nightly}/failures"), Some(&s))
+        .await;
     let page = html(&r);
     assert!(page.contains("2 × "), "{page}");
-    assert!(page.contains("at GatewayClient.send"), "stack traces in full");
+    assert!(
+        page.contains("at GatewayClient.send"),
+        "stack traces in full"
+    );
     assert!(page.contains(">New</span>"));
 
     // The feature branch's second run: new failures against its first.
@@ -330,8 +405,12 @@ async fn the_demo_shows_every_part_of_triage() {
     let page = html(&r);
     assert!(page.contains("the latest 30 runs of branch main"), "{page}");
     assert!(page.contains("role=\"img\"") && page.contains("<desc>"));
-    let flaky = &page[page.find("id=\"flaky\"").expect("flaky")..page.find("id=\"slowest\"").expect("slowest")];
-    assert!(flaky.contains("Pay with PayPal") && flaky.contains("Quarantined"), "{flaky}");
+    let flaky = &page
+        [page.find("id=\"flaky\"").expect("flaky")..page.find("id=\"slowest\"").expect("slowest")];
+    assert!(
+        flaky.contains("Pay with PayPal") && flaky.contains("Quarantined"),
+        "{flaky}"
+    );
     assert!(flaky.contains("passed on a retry"));
     let slowest = &page[page.find("id=\"slowest\"").expect("slowest")..];
     assert!(slowest.contains("Checkout as a guest"), "{slowest}");
@@ -342,7 +421,10 @@ async fn the_demo_shows_every_part_of_triage() {
 
     // The guest checkout's case page: slower and slower.
     let cases = app
-        .get("/v1/projects/prj_001/cases?per_page=100&q=guest", &app.admin)
+        .get(
+            "/v1/projects/prj_001/cases?per_page=100&q=guest",
+            &app.admin,
+        )
         .await;
     let guest = cases.data()[0]["id"].as_str().expect("id").to_string();
     let r = app.page(&format!("/cases/{guest}"), Some(&s)).await;
