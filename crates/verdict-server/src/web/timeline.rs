@@ -364,15 +364,14 @@ pub fn sparkline(points: &[Option<i64>]) -> Markup {
         .filter_map(|(i, p)| p.map(|v| (i, v)))
         .collect();
     let label = sparkline_words(points);
-    let (lo, hi) = known.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (_, v)| {
-        (lo.min(*v), hi.max(*v))
-    });
-    let span = (hi - lo).max(1) as f64;
+    let lo = known.iter().map(|(_, v)| *v).min().unwrap_or(0);
+    let hi = known.iter().map(|(_, v)| *v).max().unwrap_or(0);
+    let span = (hi as f64 - lo as f64).max(1.0);
     let step = (W - 2.0 * PAD) / (points.len().max(2) - 1) as f64;
     let xy = |i: usize, v: i64| {
         (
             PAD + step * i as f64,
-            H - PAD - (H - 2.0 * PAD) * (v - lo) as f64 / span,
+            H - PAD - (H - 2.0 * PAD) * (v as f64 - lo as f64) / span,
         )
     };
     let line = known
@@ -483,5 +482,12 @@ mod tests {
         assert!(spark.contains("from 4.0 s to 9.1 s"), "{spark}");
         assert!(spark.contains("role=\"img\""));
         assert_eq!(short_ms(850), "850 ms");
+        // Nothing timed, or nothing at all: a flat chart that says so.
+        for points in [vec![None, None], vec![]] {
+            let spark = sparkline(&points).into_string();
+            assert!(spark.contains("No durations recorded"), "{spark}");
+        }
+        let extreme = sparkline(&[Some(0), Some(i64::MAX)]).into_string();
+        assert!(extreme.contains("polyline"));
     }
 }
