@@ -165,3 +165,106 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
     }
     Ok(ran)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use verdict_store::*;
+
+    use super::*;
+    use crate::{SqliteConfig, SqliteStore, Synchronous};
+
+    fn one_page() -> Page {
+        Page {
+            page: 1,
+            per_page: 10,
+        }
+    }
+
+    /// Retried passes by case, as the store reports them.
+    async fn retried(store: &SqliteStore) -> Vec<(CaseId, i64)> {
+        let query = FlakyQuery {
+            branch: None,
+            window: 30,
+            threshold: 0.1,
+        };
+        let flaky = store.flaky_cases(ProjectId::from_db(1), query, one_page());
+        let items = flaky.await.unwrap().items;
+        items.iter().map(|f| (f.case_id, f.retried_pass)).collect()
+    }
+
+    /// A database written by version 2 comes out of migration 3 with its
+    /// runs' elapsed sums and its results' flags as if they had been kept
+    /// all along, and keeps them from there.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn triage_backfills_what_version_2_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (i, sql) in MIGRATIONS[..2].iter().enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", i as i64 + 1)
+                    .unwrap();
+            }
+            // Case 1 failed then passed (a retried pass), case 2 passed
+            // then failed, case 3 only passed, case 4 is untested.
+            conn.execute_batch(
+                "INSERT INTO users (id, name, email, admin, created_at)
+                     VALUES (1, 'o', 'o@example.com', 1, 0);
+                 INSERT INTO projects (id, name, created_at) VALUES (1, 'P', 0);
+                 INSERT INTO members (project_id, user_id, role) VALUES (1, 1, 3);
+                 INSERT INTO cases (id, project_id, title, key, created_at)
+                     VALUES (1, 1, 'a', 'a', 0), (2, 1, 'b', 'b', 0),
+                            (3, 1, 'c', 'c', 0), (4, 1, 'd', 'd', 0);
+                 INSERT INTO runs (id, project_id, name, created_at, passed, failed, not_tested)
+                     VALUES (1, 1, 'r1', 0, 2, 1, 1);
+                 INSERT INTO results (id, run_id, case_id, status, elapsed_ms, tested_by, tested_at)
+                     VALUES (1, 1, 1, 1, 50, 1, 0), (2, 1, 2, 2, 30, 1, 0),
+                            (3, 1, 3, 1, NULL, 1, 0), (4, 1, 4, 0, NULL, NULL, NULL);
+                 INSERT INTO history (id, result_id, status, elapsed_ms, tested_by, tested_at)
+                     VALUES (1, 1, 2, 10, 1, 0), (2, 1, 1, 50, 1, 0), (3, 2, 1, 5, 1, 0),
+                            (4, 2, 2, 30, 1, 0), (5, 3, 1, NULL, 1, 0);",
+            )
+            .unwrap();
+        }
+        let config = SqliteConfig {
+            path,
+            synchronous: Synchronous::Normal,
+        };
+        let store = SqliteStore::open(&config).unwrap();
+        let (p, run) = (ProjectId::from_db(1), RunId::from_db(1));
+        let trend = store.trends(p, None, 30).await.unwrap();
+        assert_eq!(trend[0].elapsed_ms, 80, "the sum of the results' times");
+        assert_eq!(store.get_run(run).await.unwrap().meta, RunMeta::default());
+        assert_eq!(retried(&store).await, [(CaseId::from_db(1), 1)]);
+        assert_eq!(
+            store.get_case(CaseId::from_db(1)).await.unwrap().quarantine,
+            None
+        );
+        // Case 2 has failed in this run: a pass now is a pass on retry.
+        let pass = Execution {
+            status: Status::Passed,
+            note: None,
+            elapsed_ms: Some(40),
+        };
+        let at = Timestamp::from_millis(1);
+        let actor = UserId::from_db(1);
+        store
+            .record_result(run, ResultId::from_db(2), pass.clone(), actor, at)
+            .await
+            .unwrap();
+        store
+            .record_result(run, ResultId::from_db(3), pass, actor, at)
+            .await
+            .unwrap();
+        assert_eq!(
+            retried(&store).await,
+            [(CaseId::from_db(1), 1), (CaseId::from_db(2), 1)],
+            "case 3 never failed"
+        );
+        let trend = store.trends(p, None, 30).await.unwrap();
+        assert_eq!(trend[0].elapsed_ms, 130, "80 - 30 + 40 + 40");
+    }
+}
