@@ -161,7 +161,7 @@ CREATE INDEX runs_branch ON runs (project_id, branch, id);
 
 ALTER TABLE cases
     ADD COLUMN quarantine_reason TEXT,
-    ADD COLUMN quarantined_by    BIGINT,
+    ADD COLUMN quarantined_by    BIGINT REFERENCES users (id),
     ADD COLUMN quarantined_at    BIGINT;
 -- PostgreSQL only: a project's quarantined cases without scanning it.
 CREATE INDEX cases_quarantined ON cases (project_id, id) WHERE quarantine_reason IS NOT NULL;

@@ -225,11 +225,7 @@ pub(crate) async fn record_result(
     let executions = [(result_id, execution)];
     let history = add_history(tx, &executions, actor, now);
     // Pipelined: three statements, one round trip.
-    tokio::try_join!(
-        update,
-        history,
-        add_counts(tx, run, &delta, elapsed_delta)
-    )?;
+    tokio::try_join!(update, history, add_counts(tx, run, &delta, elapsed_delta))?;
     result.status = execution.status;
     result.note = execution.note.clone();
     result.elapsed_ms = execution.elapsed_ms;

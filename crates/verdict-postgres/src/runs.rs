@@ -315,7 +315,11 @@ pub(crate) async fn update_run(tx: &Transaction<'_>, id: RunId, patch: &RunPatch
             &meta.branch.is_some(),
             &meta.branch.clone().flatten(),
             &meta.commit.is_some(),
-            &meta.commit.clone().flatten().map(|c| c.to_ascii_lowercase()),
+            &meta
+                .commit
+                .clone()
+                .flatten()
+                .map(|c| c.to_ascii_lowercase()),
             &meta.build_url.is_some(),
             &meta.build_url.clone().flatten(),
             &meta.environment.is_some(),

@@ -10,4 +10,6 @@ mod concurrency;
 mod conformance;
 mod differential;
 mod key_races;
+mod migrations;
 mod planner_statistics;
+mod speed;

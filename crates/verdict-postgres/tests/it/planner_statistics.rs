@@ -114,6 +114,16 @@ async fn check_plans(client: &tokio_postgres::Client, runs: &[i64], project: i64
         )
         .await;
     }
+    // Only a query that says `case_id > 0` may use results_case (migration
+    // 4): a case's results across runs, newest first.
+    assert_plan_uses(
+        client,
+        "SELECT r.run_id FROM results r JOIN runs ru ON ru.id = r.run_id
+         WHERE r.case_id = 1 AND r.case_id > 0 ORDER BY r.run_id DESC LIMIT 50",
+        "results_case",
+        "a case across runs walks (case_id, run_id)",
+    )
+    .await;
     assert_plan_uses(
         client,
         &format!(

@@ -87,7 +87,8 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
             p1.id,
             CaseQuery {
                 key: Some("b".into()),
-                q: None
+                q: None,
+                quarantined: None
             },
             page(1, 50)
         )
@@ -98,7 +99,8 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
             p1.id,
             CaseQuery {
                 key: None,
-                q: Some("LOG".into())
+                q: Some("LOG".into()),
+                quarantined: None
             },
             page(1, 50)
         )
@@ -109,7 +111,8 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
             p1.id,
             CaseQuery {
                 key: None,
-                q: Some("%".into())
+                q: Some("%".into()),
+                quarantined: None
             },
             page(1, 50)
         )
@@ -120,7 +123,8 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
             p1.id,
             CaseQuery {
                 key: Some("zz".into()),
-                q: None
+                q: None,
+                quarantined: None
             },
             page(1, 50)
         )

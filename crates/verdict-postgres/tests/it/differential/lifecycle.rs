@@ -218,16 +218,39 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog, i
             ..import(vec![], true, true, false, None)
         })
     );
-    call!("runs", s.list_runs(p1.id, RunFilter::default(), page(1, 10)));
+    call!(
+        "runs",
+        s.list_runs(p1.id, RunFilter::default(), page(1, 10))
+    );
     call!(
         "runs open",
-        s.list_runs(p1.id, RunFilter { state: Some(RunState::Open), branch: None }, page(1, 10))
+        s.list_runs(
+            p1.id,
+            RunFilter {
+                state: Some(RunState::Open),
+                branch: None
+            },
+            page(1, 10)
+        )
     );
     call!(
         "runs closed",
-        s.list_runs(p1.id, RunFilter { state: Some(RunState::Closed), branch: None }, page(1, 10))
+        s.list_runs(
+            p1.id,
+            RunFilter {
+                state: Some(RunState::Closed),
+                branch: None
+            },
+            page(1, 10)
+        )
     );
-    call!("runs p2", s.list_runs(p1.id, RunFilter::default(), page(2, 1)));
-    call!("runs of p2", s.list_runs(p2.id, RunFilter::default(), page(1, 10)));
+    call!(
+        "runs p2",
+        s.list_runs(p1.id, RunFilter::default(), page(2, 1))
+    );
+    call!(
+        "runs of p2",
+        s.list_runs(p2.id, RunFilter::default(), page(1, 10))
+    );
     call!("ping", s.ping());
 }

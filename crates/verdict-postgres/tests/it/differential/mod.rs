@@ -1,7 +1,7 @@
 //! The same script of store calls against SQLite (the reference) and
 //! PostgreSQL: every answer, error or not, must be the same (ids compared
 //! by rank, see `common::normalize_ids`). Covers every `Store` method and
-//! its error cases, in four parts run in order on one database.
+//! its error cases, in five parts run in order on one database.
 
 mod catalog;
 use crate::common;
@@ -9,6 +9,7 @@ mod helpers;
 mod lifecycle;
 mod people;
 mod results;
+mod triage;
 
 use verdict_store::Store;
 
@@ -18,6 +19,7 @@ async fn script(s: &dyn Store) -> Vec<String> {
     let catalog = catalog::run(s, &mut log, &people).await;
     let ids = results::run(s, &mut log, &people, &catalog).await;
     lifecycle::run(s, &mut log, &people, &catalog, &ids).await;
+    triage::run(s, &mut log, &people).await;
     log.0
 }
 

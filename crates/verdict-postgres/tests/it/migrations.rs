@@ -1,0 +1,154 @@
+//! Migration 4 (triage) on a database that already holds results: what it
+//! backfills (each run's elapsed sum, each result's flags from its history)
+//! is what the write path keeps for the same executions.
+
+use crate::common;
+
+use common::{all_results, ci_user, fresh, t};
+use verdict_store::*;
+
+/// `(result id, flags)` by result id and `(run id, elapsed sum)` by run id.
+async fn kept(client: &tokio_postgres::Client) -> (Vec<(i64, i16)>, Vec<(i64, i64)>) {
+    let flags = client
+        .query("SELECT id, flags FROM results ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let elapsed = client
+        .query("SELECT id, elapsed_ms FROM runs ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    (flags, elapsed)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_4_backfills_what_writes_keep() {
+    let Some((db, store)) = fresh().await else {
+        return;
+    };
+    use Status::*;
+    let user = ci_user(&store).await;
+    let project = store
+        .create_project("p".into(), user.id, t(0))
+        .await
+        .unwrap();
+    let cases: Vec<CaseId> = store
+        .upsert_cases(
+            project.id,
+            (0..4)
+                .map(|i| NewCase {
+                    title: format!("case {i}"),
+                    key: Some(format!("k{i}")),
+                    suite: None,
+                })
+                .collect(),
+            t(0),
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.case.id)
+        .collect();
+    let new_run = |name: &str| NewRun {
+        name: name.into(),
+        description: None,
+        key: None,
+        meta: RunMeta::default(),
+        case_ids: None,
+    };
+    let exec = |status: Status, ms: Option<i64>| Execution {
+        status,
+        note: None,
+        elapsed_ms: ms,
+    };
+    for (n, plays) in [
+        // Failed then passed (a retried pass), passed then failed, failed
+        // only, passed only.
+        vec![
+            (0, Failed, Some(10)),
+            (0, Passed, Some(12)),
+            (1, Passed, Some(5)),
+            (1, Failed, Some(7)),
+            (2, Failed, None),
+            (3, Passed, Some(100)),
+        ],
+        // Passed, then failed, blocked and passed again; a run with nothing.
+        vec![
+            (0, Passed, Some(1)),
+            (0, Failed, Some(2)),
+            (0, Blocked, None),
+            (0, Passed, Some(3)),
+        ],
+        vec![],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let run = store
+            .create_run(project.id, new_run(&format!("r{n}")), t(1))
+            .await
+            .unwrap()
+            .0
+            .id;
+        let entries = plays
+            .iter()
+            .enumerate()
+            .map(|(index, (case, status, ms))| BulkEntry {
+                index,
+                case_id: cases[*case],
+                execution: exec(*status, *ms),
+            })
+            .collect();
+        store
+            .record_bulk(BulkRequest {
+                run,
+                actor: user.id,
+                now: t(2),
+                entries,
+                partial: false,
+                refused: vec![],
+                idempotency: None,
+            })
+            .await
+            .unwrap();
+        // And a PATCH after them: a fail then a pass on the last case.
+        let last = store.list_results(run, all_results()).await.unwrap().items[3].id;
+        for status in [Failed, Passed] {
+            store
+                .record_result(run, last, exec(status, Some(40)), user.id, t(3))
+                .await
+                .unwrap();
+        }
+    }
+    let client = db.client().await.unwrap();
+    let written = kept(&client).await;
+    assert!(
+        written.0.iter().any(|(_, f)| *f == 3) && written.0.iter().any(|(_, f)| *f == 1),
+        "the writes kept both flags: {written:?}"
+    );
+    assert!(written.1.iter().all(|(_, ms)| *ms > 0), "{written:?}");
+
+    // Back to the schema before migration 4, the rows kept, and up again.
+    client
+        .batch_execute(
+            "ALTER TABLE runs DROP COLUMN branch, DROP COLUMN commit, DROP COLUMN build_url,
+                 DROP COLUMN environment, DROP COLUMN elapsed_ms;
+             ALTER TABLE cases DROP COLUMN quarantine_reason, DROP COLUMN quarantined_by,
+                 DROP COLUMN quarantined_at;
+             ALTER TABLE results DROP COLUMN flags;
+             DROP INDEX results_case;
+             DELETE FROM verdict_migrations WHERE version = 4;",
+        )
+        .await
+        .unwrap();
+    drop(store);
+    let again = db.connect().await.unwrap();
+    assert_eq!(kept(&client).await, written, "backfilled as written");
+    drop(again);
+    db.drop_database().await.unwrap();
+}
