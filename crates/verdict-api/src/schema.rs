@@ -168,6 +168,16 @@ Branch => schema(json!({
     "examples": ["main"],
 })));
 
+named_schema!(/// A branch to filter by (a query parameter).
+BranchName => schema(json!({
+    "type": "string",
+    "minLength": 1,
+    "maxLength": MAX_META_CHARS,
+    "pattern": format!("^{CTRL}*[^{WHITESPACE}\\u0000-\\u001F\\u007F-\\u009F]{CTRL}*$"),
+    "description": "Exactly a run's branch: 1 to 255 characters, no control characters; trimmed, and then not empty.",
+    "examples": ["main"],
+})));
+
 named_schema!(/// A run's commit.
 Commit => schema(json!({
     "type": ["string", "null"],
@@ -182,7 +192,6 @@ BuildUrl => schema(json!({
     "maxLength": MAX_URL_CHARS,
     "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^\\u0000-\\u0020\\u007F-\\u009F/?#]+([/?#][^\\u0000-\\u0020\\u007F-\\u009F]*)?$",
     "description": "An absolute http or https URL with a host, at most 2048 characters, no spaces or control characters. Null (on PATCH) clears it.",
-    "examples": ["https://ci.example.com/builds/1234"],
 })));
 
 named_schema!(/// A run's environment.

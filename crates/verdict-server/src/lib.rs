@@ -37,9 +37,7 @@ pub use error::ApiError;
 pub use listener::ConnectionLimits;
 pub use state::{AppState, Limits, SIGN_IN_ADDRESS_FACTOR, WebConfig};
 
-use routes::{
-    cases, health, junit, passwords, projects, results, runs, tokens, triage, users,
-};
+use routes::{cases, health, junit, passwords, projects, results, runs, tokens, triage, users};
 
 /// The documented routes: each handler registered once, in its resource's
 /// module, with the OpenAPI operation it serves (`openapi::document` is

@@ -69,7 +69,7 @@ pub mod prelude {
     servers((url = "/", description = "The server this document is served by.")),
     components(schemas(
         verdict_api::ErrorBody, s::UserId, s::TokenId, s::ProjectId, s::CaseId, s::RunId,
-        s::ResultId, s::RunState,
+        s::ResultId, s::RunState, s::BranchName,
     )),
     tags(
         (name = "results", description = "The Test Results API: list, read, record one, record many, import JUnit XML, history."),

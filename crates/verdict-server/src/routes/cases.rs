@@ -13,9 +13,7 @@ use verdict_store::{CasePatch, CaseQuery, FieldError, NewCase, Quarantine, Role,
 use crate::auth::{Caller, ensure};
 use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{
-    CasePath, JsonBody, NoQuery, PageQuery, ProjectPath, Query, QuerySet, flag,
-};
+use crate::extract::{CasePath, JsonBody, NoQuery, PageQuery, ProjectPath, Query, QuerySet, flag};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::routes::double_option;

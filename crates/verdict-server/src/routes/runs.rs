@@ -263,7 +263,7 @@ pub struct RunFilter {
     state: Option<RunState>,
     /// Only runs of this branch (exactly).
     #[serde(default, deserialize_with = "branch_param")]
-    #[param(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[param(value_type = Option<s::BranchName>)]
     branch: Option<String>,
 }
 
@@ -301,7 +301,13 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     ProjectPath { pid: project }: ProjectPath,
-    Query((paging, RunFilter { state: run_state, branch })): Query<(PageQuery, RunFilter)>,
+    Query((
+        paging,
+        RunFilter {
+            state: run_state,
+            branch,
+        },
+    )): Query<(PageQuery, RunFilter)>,
 ) -> ApiResult<Json<api::Page<api::Run>>> {
     let page = paging.page();
     caller.role_in(&state, project).await?;

@@ -80,7 +80,7 @@ fn threshold() -> f64 {
 }
 
 fn number_in<'de, D: serde::Deserializer<'de>>(d: D, max: f64) -> Result<f64, D::Error> {
-    match String::deserialize(d)?.trim().parse::<f64>() {
+    match String::deserialize(d)?.parse::<f64>() {
         Ok(x) if x.is_finite() && (0.0..=max).contains(&x) => Ok(x),
         _ => Err(serde::de::Error::custom(format!(
             "must be a number from 0 to {max}"
@@ -201,7 +201,7 @@ impl QuerySet for CompareFilter {}
             "changes": [{"test_case_id": "tc_007", "key": "auth.LoginTest.expired",
                 "title": "expired", "category": "new_failure", "status": "failed",
                 "baseline_status": "passed", "result_id": "res_107",
-                "signature": "5f0c6d7e8a9b0c1d"}]},
+                "signature": "4761c33f4bd22aec"}]},
             "meta": {"total": 2, "page": 1, "per_page": 20}})),
         Unauthorized, NotFound, Invalid),
 )]
@@ -253,7 +253,7 @@ impl QuerySet for BaselineParam {}
     description = "Failed results whose notes' first lines normalise to the same text share a signature (API §10). Largest group first (then by signature); each lists its first 20 results by result id; `new` is true when no failure of the baseline has the signature.",
     params(RunPath, PageQuery, BaselineParam),
     responses((status = 200, description = "A page of failure groups.", body = FailureGroupPage,
-        example = json!({"data": [{"signature": "9a1f3c0d5e7b2a64",
+        example = json!({"data": [{"signature": "4761c33f4bd22aec",
             "message": "expected <n> but got <n>", "count": 2, "new": true,
             "results": [{"result_id": "res_101", "test_case_id": "tc_001", "title": "sum"},
                 {"result_id": "res_102", "test_case_id": "tc_002", "title": "product"}]}],
@@ -307,17 +307,7 @@ pub struct GateQuery {
     baseline: BaselineChoice,
 }
 
-impl QuerySet for GateQuery {
-    fn check(&mut self, _: &AppState) -> ApiResult<()> {
-        if self.rules().is_empty() {
-            return Err(ApiError::invalid(
-                "rules",
-                "give at least one rule: no_new_failures=true, max_failures, min_pass_rate or min_tests",
-            ));
-        }
-        Ok(())
-    }
-}
+impl QuerySet for GateQuery {}
 
 impl GateQuery {
     fn rules(&self) -> GateRules {
@@ -349,12 +339,19 @@ pub async fn gate(
     RunPath { rid: run }: RunPath,
     Query(query): Query<GateQuery>,
 ) -> ApiResult<Json<api::Data<api::Gate>>> {
+    let rules = query.rules();
+    if rules.is_empty() {
+        return Err(ApiError::invalid(
+            "rules",
+            "give at least one rule: no_new_failures=true, max_failures, min_pass_rate or min_tests",
+        ));
+    }
     caller.run(&state, run).await?;
     let facts = state
         .store
         .gate_facts(run, query.baseline, query.ignore_quarantined)
         .await?;
-    let rules: Vec<api::GateRule> = evaluate(&query.rules(), &facts)
+    let rules: Vec<api::GateRule> = evaluate(&rules, &facts)
         .into_iter()
         .map(|r| api::GateRule {
             rule: r.rule.into(),
@@ -381,7 +378,7 @@ pub async fn gate(
 pub struct FlakyFilter {
     /// Only runs of this branch (exactly); by default every run of the project.
     #[serde(default, deserialize_with = "branch_param")]
-    #[param(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[param(value_type = Option<s::BranchName>)]
     branch: BranchFilter,
     /// The latest this many runs that tested anything (1 to 500).
     #[serde(default = "window", deserialize_with = "runs_count")]
@@ -433,7 +430,7 @@ pub async fn flaky(
 pub struct BranchParam {
     /// Only runs of this branch (exactly); by default every run of the project.
     #[serde(default, deserialize_with = "branch_param")]
-    #[param(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[param(value_type = Option<s::BranchName>)]
     branch: BranchFilter,
 }
 
@@ -472,7 +469,7 @@ pub async fn case_results(
 pub struct DurationFilter {
     /// Only runs of this branch (exactly); by default every run of the project.
     #[serde(default, deserialize_with = "branch_param")]
-    #[param(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[param(value_type = Option<s::BranchName>)]
     branch: BranchFilter,
     /// The latest this many runs that tested anything (1 to 500); the window before is as many again.
     #[serde(default = "window", deserialize_with = "runs_count")]
@@ -523,7 +520,7 @@ pub async fn durations(
 pub struct TrendFilter {
     /// Only runs of this branch (exactly); by default every run of the project.
     #[serde(default, deserialize_with = "branch_param")]
-    #[param(value_type = Option<String>, min_length = 1, max_length = 255)]
+    #[param(value_type = Option<s::BranchName>)]
     branch: BranchFilter,
     /// The latest this many runs (1 to 500), those with nothing tested included.
     #[serde(default = "window", deserialize_with = "runs_count")]
@@ -561,4 +558,3 @@ pub async fn trends(
         data: rows.iter().map(dto::trend_row).collect(),
     }))
 }
-

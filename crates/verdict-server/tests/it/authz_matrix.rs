@@ -239,6 +239,39 @@ const ENDPOINTS: &[(&str, Access)] = &[
         "GET /v1/runs/{rid}/results/{id}/history",
         Access::Member(Role::Viewer, 200),
     ),
+    (
+        "PUT /v1/cases/{cid}/quarantine",
+        Access::Member(Role::Manager, 200),
+    ),
+    (
+        "DELETE /v1/cases/{cid}/quarantine",
+        Access::Member(Role::Manager, 204),
+    ),
+    (
+        "GET /v1/cases/{cid}/results",
+        Access::Member(Role::Viewer, 200),
+    ),
+    (
+        "GET /v1/runs/{rid}/compare",
+        Access::Member(Role::Viewer, 200),
+    ),
+    (
+        "GET /v1/runs/{rid}/failures",
+        Access::Member(Role::Viewer, 200),
+    ),
+    ("GET /v1/runs/{rid}/gate", Access::Member(Role::Viewer, 200)),
+    (
+        "GET /v1/projects/{pid}/flaky",
+        Access::Member(Role::Viewer, 200),
+    ),
+    (
+        "GET /v1/projects/{pid}/durations",
+        Access::Member(Role::Viewer, 200),
+    ),
+    (
+        "GET /v1/projects/{pid}/trends",
+        Access::Member(Role::Viewer, 200),
+    ),
 ];
 
 /// (method, path, JSON body or XML body) for one call of `endpoint`.
@@ -274,7 +307,12 @@ async fn request(
             .await;
             format!("/v1/projects/{p}/members/{uid}")
         }
-        "DELETE /v1/cases/{cid}" | "GET /v1/cases/{cid}" | "PATCH /v1/cases/{cid}" => {
+        "DELETE /v1/cases/{cid}"
+        | "GET /v1/cases/{cid}"
+        | "PATCH /v1/cases/{cid}"
+        | "PUT /v1/cases/{cid}/quarantine"
+        | "DELETE /v1/cases/{cid}/quarantine"
+        | "GET /v1/cases/{cid}/results" => {
             let c = app
                 .post(
                     &format!("/v1/projects/{p}/cases"),
@@ -285,7 +323,10 @@ async fn request(
             if method == "PATCH" {
                 body = Some(json!({"title": "renamed"}));
             }
-            format!("/v1/cases/{}", c.id())
+            if method == "PUT" {
+                body = Some(json!({"reason": "flaky on CI"}));
+            }
+            template.replace("{cid}", &c.id())
         }
         "POST /v1/runs/{rid}/close" => {
             let r = app
@@ -332,6 +373,7 @@ async fn request(
                 .replace("{id}", &fx.result)
                 .replace("{uid}", &fx.other_user)
                 .replace("/junit", "/junit?create_missing=true")
+                .replace("/gate", "/gate?min_tests=0")
         }
     };
     (method.to_string(), path, body, xml)

@@ -48,7 +48,8 @@ async fn a_manager_creates_a_case_with_trimmed_fields() {
     assert!(case["id"].as_str().unwrap().starts_with("tc_"));
     assert!(is_utc_instant(case["created_at"].as_str().unwrap()));
     let expected = json!({"id": case["id"], "project_id": pid, "title": "Login works",
-        "key": "com.acme.Login", "suite": "Auth", "created_at": case["created_at"]});
+        "key": "com.acme.Login", "suite": "Auth", "created_at": case["created_at"],
+        "quarantined": null});
     assert_eq!(case, expected);
     assert_eq!(app.get(&at(&r.id()), &manager).await.body, r.body);
 

@@ -30,6 +30,7 @@ mod results_patch_invalid;
 mod results_roles;
 mod runs;
 mod schemathesis_regressions;
+mod triage;
 mod users_tokens;
 mod web_access;
 mod web_csrf;

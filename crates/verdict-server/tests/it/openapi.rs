@@ -106,6 +106,15 @@ fn sample(name: &str) -> &'static str {
         "state" => "open",
         "partial" | "create_missing" | "dry_run" => "true",
         "skipped_as" => "retest",
+        "baseline" => "auto",
+        "category" => "fixed",
+        "branch" => "main",
+        "window" | "runs" => "5",
+        "threshold" => "0.5",
+        "sort" => "regressed",
+        "quarantined" | "no_new_failures" | "ignore_quarantined" => "true",
+        "max_failures" | "min_tests" => "1",
+        "min_pass_rate" => "50",
         other => panic!("no sample value for the query parameter {other:?}: add one"),
     }
 }

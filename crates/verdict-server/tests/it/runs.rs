@@ -71,7 +71,8 @@ async fn a_run_without_case_ids_takes_every_live_case_untested() {
     assert!(is_utc_instant(run["created_at"].as_str().unwrap()));
     let expected = json!({"id": run["id"], "project_id": pid, "name": "Nightly",
         "description": "d", "key": null, "state": "open", "created_at": run["created_at"],
-        "closed_at": null, "counts": counts(3, 3)});
+        "closed_at": null, "counts": counts(3, 3), "branch": null, "commit": null,
+        "build_url": null, "environment": null});
     assert_eq!(run, expected);
     let rid = r.id();
     let results = app.all_results(&rid).await;
