@@ -8,7 +8,9 @@
 //! - **Transactions**: READ COMMITTED with explicit row locks, retried from
 //!   the start on serialization failures and deadlocks (module `pool`).
 //! - **Bulk writes** are set-based: a constant number of round trips for any
-//!   number of entries (`UNNEST` arrays, module `bulk`).
+//!   number of entries (`UNNEST` arrays, module `bulk`); they keep each
+//!   result's flags and each run's elapsed sum, so triage reads (module
+//!   `triage`) never replay history nor sum a run's results.
 //! - **Lock order**: a run row before its result rows, result rows by id,
 //!   new case keys in key order, so concurrent writers cannot deadlock.
 //! - **Failures** of the database (down, restarting, pool exhausted for 5 s)

@@ -183,6 +183,40 @@ async fn overlapping_bulks_in_opposite_orders_all_apply() {
             "one history row per execution"
         );
     }
+    // What the racing writes kept for triage is what their results and
+    // history say: each run's elapsed sum, each result's flags.
+    let client = db.client().await.unwrap();
+    let drift = client
+        .query(
+            "SELECT id FROM runs WHERE elapsed_ms <>
+                 (SELECT coalesce(sum(elapsed_ms), 0) FROM results r WHERE r.run_id = runs.id)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        drift.is_empty(),
+        "elapsed sums drifted on {} runs",
+        drift.len()
+    );
+    let rows = client
+        .query(
+            "SELECT r.flags, bool_or(h.status = 2),
+                 max(h.id) FILTER (WHERE h.status = 1) > min(h.id) FILTER (WHERE h.status = 2)
+             FROM results r JOIN history h ON h.result_id = r.id GROUP BY r.id, r.flags",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut retried = 0;
+    for row in &rows {
+        let (flags, failed, passed_after): (i16, bool, Option<bool>) =
+            (row.get(0), row.get(1), row.get(2));
+        let want = i16::from(failed) | (i16::from(passed_after.unwrap_or(false)) << 1);
+        assert_eq!(flags, want, "flags follow the history");
+        retried += usize::from(want == 3);
+    }
+    assert!(retried > 0, "some results passed after a failure");
     assert_eq!(deadlocks(&db, stores).await, 0);
     db.drop_database().await.unwrap();
 }
