@@ -1,18 +1,21 @@
 //! Sample data for a first look (`verdict serve --demo`): a web shop's
-//! test cases in suites, three runs with realistic results (a closed
-//! release, one in progress, a nightly smoke run), notes, re-tests that
-//! show up in history, and a demo user who can sign in. Everything goes
+//! test cases in suites, two manual release runs with realistic results (a
+//! closed release, one in progress), notes, re-tests that show up in
+//! history, a month of nightly smoke runs uploaded by CI on `main` and a
+//! feature branch's runs (see [`history`]: flaky, broken and fixed,
+//! slowing, quarantined), and a demo user who can sign in. Everything goes
 //! through the [`Store`] trait, so it works on any backend, and only into
 //! an empty database: demo data must never mix with real data.
 
 mod data;
+mod history;
 
 use verdict_store::{
-    Execution, NewCase, NewRun, NewUser, Page, ProjectId, ResultQuery, Role, RunId, Status, Store,
-    Timestamp, User,
+    BulkEntry, BulkRequest, CaseId, CaseUpsert, Execution, NewCase, NewRun, NewUser, Page,
+    ProjectId, Quarantine, ResultQuery, Role, RunId, RunMeta, Status, Store, Timestamp, User,
 };
 
-use data::{CASES, DAY, HOUR, Step};
+use data::{CASES, DAY, Step};
 
 pub const DEMO_EMAIL: &str = "demo@example.com";
 pub const DEMO_PASSWORD: &str = "demo-password";
@@ -23,7 +26,8 @@ pub const DEMO_PROJECT: &str = "Demo: Web shop (sample data)";
 pub struct DemoInfo {
     pub project: ProjectId,
     pub user: User,
-    /// Oldest first: the closed release, the release in progress, the smoke run.
+    /// The closed release, the release in progress, the latest nightly on
+    /// `main`.
     pub runs: Vec<RunId>,
 }
 
@@ -96,6 +100,48 @@ async fn record(store: &dyn Store, run: RunId, steps: &[Step<'_>]) -> Result<(),
     Ok(())
 }
 
+/// Uploads a CI run's results as CI would: one bulk request, at `at` plus
+/// a quarter of an hour.
+async fn upload(
+    store: &dyn Store,
+    run: RunId,
+    cases: &[CaseUpsert],
+    plan: &history::Planned,
+    bot: verdict_store::UserId,
+    at: Timestamp,
+) -> Result<(), String> {
+    let mut entries = Vec::new();
+    for (case, executions) in &plan.executions {
+        let Some(case) = cases.get(*case) else {
+            continue;
+        };
+        for (status, note, ms) in executions {
+            entries.push(BulkEntry {
+                index: entries.len(),
+                case_id: case.case.id,
+                execution: Execution {
+                    status: *status,
+                    note: note.clone(),
+                    elapsed_ms: Some(*ms),
+                },
+            });
+        }
+    }
+    store
+        .record_bulk(BulkRequest {
+            run,
+            actor: bot,
+            now: Timestamp::from_millis(at.millis() + 15 * 60_000),
+            entries,
+            partial: false,
+            refused: Vec::new(),
+            idempotency: None,
+        })
+        .await
+        .map_err(|e| format!("demo data: uploading a CI run: {e}"))?;
+    Ok(())
+}
+
 /// Seeds the demo; the caller has checked [`is_empty`].
 pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String> {
     let password_hash = crate::auth::passwords::hash_password(DEMO_PASSWORD.into())
@@ -159,78 +205,119 @@ pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String>
         .upsert_cases(project.id, cases, t(30 * DAY))
         .await
         .map_err(err("the cases"))?;
-    let new_run = |name: &str, description: &str, case_ids| NewRun {
-        name: name.into(),
-        description: Some(description.into()),
-        key: None,
-        meta: verdict_store::RunMeta::default(),
-        case_ids,
-    };
-    let (r23, _) = store
-        .create_run(
-            project.id,
-            new_run(
-                "Release 2.3 regression",
-                "Sample data: the full manual regression before release 2.3 (closed).",
-                None,
-            ),
-            t(21 * DAY),
-        )
-        .await
-        .map_err(err("a run"))?;
-    let (r24, _) = store
-        .create_run(
-            project.id,
-            new_run(
-                "Release 2.4 regression",
-                "Sample data: the manual regression for release 2.4, in progress. Try marking the rest!",
-                None,
-            ),
-            t(3 * DAY),
-        )
-        .await
-        .map_err(err("a run"))?;
-    let smoke_cases = cases
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.case.suite.as_deref(),
-                Some("Sign-in & accounts" | "Checkout & payment")
-            )
-        })
-        .map(|c| c.case.id)
-        .collect();
-    let (smoke, _) = store
-        .create_run(
-            project.id,
-            new_run(
-                "Nightly smoke — build 1187",
-                "Sample data: automated smoke tests uploaded by CI overnight.",
-                Some(smoke_cases),
-            ),
-            t(10 * HOUR),
-        )
-        .await
-        .map_err(err("a run"))?;
-
     let people = data::People {
         dana: dana.id,
         sam: sam.id,
         lee: lee.id,
-        bot: bot.id,
     };
     let now_ms = now.millis();
-    record(store, r23.id, &data::release_23(&people, now_ms)).await?;
-    store
-        .close_run(r23.id, Timestamp::from_millis(now_ms - 18 * DAY))
-        .await
-        .map_err(err("closing a run"))?;
-    record(store, r24.id, &data::release_24(&people, now_ms)).await?;
-    record(store, smoke.id, &data::smoke(&people, now_ms)).await?;
+    let smoke_cases: Vec<CaseId> = history::SMOKE
+        .iter()
+        .filter_map(|i| cases.get(*i).map(|c| c.case.id))
+        .collect();
+    // Every run in the order it happened, so ids follow time (a run's
+    // baseline is the latest earlier one): the two manual releases among
+    // the nightly CI runs.
+    enum Planned {
+        Release23,
+        Release24,
+        Ci(history::Planned),
+    }
+    let mut planned: Vec<(i64, Planned)> = vec![
+        (21 * DAY, Planned::Release23),
+        (3 * DAY, Planned::Release24),
+    ];
+    planned.extend(
+        history::plan()
+            .into_iter()
+            .map(|p| (p.ago_ms, Planned::Ci(p))),
+    );
+    planned.sort_by_key(|(ago, _)| std::cmp::Reverse(*ago));
+    let manual = |name: &str, description: &str| NewRun {
+        name: name.into(),
+        description: Some(description.into()),
+        key: None,
+        meta: RunMeta::default(),
+        case_ids: None,
+    };
+    let mut releases = Vec::new();
+    let mut latest_nightly = None;
+    for (ago, plan) in planned {
+        let at = t(ago);
+        match plan {
+            Planned::Release23 | Planned::Release24 => {
+                let r23 = matches!(plan, Planned::Release23);
+                let new = if r23 {
+                    manual(
+                        "Release 2.3 regression",
+                        "Sample data: the full manual regression before release 2.3 (closed).",
+                    )
+                } else {
+                    manual(
+                        "Release 2.4 regression",
+                        "Sample data: the manual regression for release 2.4, in progress. Try marking the rest!",
+                    )
+                };
+                let (run, _) = store
+                    .create_run(project.id, new, at)
+                    .await
+                    .map_err(err("a run"))?;
+                if r23 {
+                    record(store, run.id, &data::release_23(&people, now_ms)).await?;
+                    store
+                        .close_run(run.id, Timestamp::from_millis(now_ms - 18 * DAY))
+                        .await
+                        .map_err(err("closing a run"))?;
+                } else {
+                    record(store, run.id, &data::release_24(&people, now_ms)).await?;
+                }
+                releases.push(run.id);
+            }
+            Planned::Ci(p) => {
+                let new = NewRun {
+                    name: p.name.clone(),
+                    description: Some(
+                        "Sample data: automated smoke tests uploaded by CI overnight.".into(),
+                    ),
+                    key: None,
+                    meta: RunMeta {
+                        branch: Some(p.branch.into()),
+                        commit: Some(p.commit.clone()),
+                        build_url: Some(p.build_url()),
+                        environment: Some(history::ENVIRONMENT.into()),
+                    },
+                    case_ids: Some(smoke_cases.clone()),
+                };
+                let (run, _) = store
+                    .create_run(project.id, new, at)
+                    .await
+                    .map_err(err("a CI run"))?;
+                upload(store, run.id, &cases, &p, bot.id, at).await?;
+                if p.branch == "main" {
+                    latest_nightly = Some(run.id);
+                }
+            }
+        }
+    }
+    if let Some(case) = cases.get(history::QUARANTINED) {
+        store
+            .set_quarantine(
+                case.case.id,
+                Some(Quarantine {
+                    reason: history::QUARANTINE_REASON.into(),
+                    by: lee.id,
+                    at: t(12 * DAY),
+                }),
+            )
+            .await
+            .map_err(err("quarantining a case"))?;
+    }
+    let mut runs = releases;
+    runs.extend(latest_nightly);
 
     Ok(DemoInfo {
         project: project.id,
         user: dana,
-        runs: vec![r23.id, r24.id, smoke.id],
+        runs,
     })
 }

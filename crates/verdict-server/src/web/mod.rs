@@ -11,7 +11,9 @@
 //! browser and the API's JSON for everyone else ([`not_found`]).
 
 pub mod account;
+pub mod case;
 pub mod chart;
+pub mod compare;
 pub mod layout;
 pub mod login;
 pub mod projects;
@@ -19,6 +21,7 @@ pub mod results;
 pub mod run;
 pub mod run_view;
 pub mod session;
+pub mod timeline;
 
 use std::sync::LazyLock;
 
@@ -43,6 +46,11 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{pid}", get(projects::show))
         .route("/runs/{rid}", get(run::show))
         .route("/runs/{rid}/close", post(run::close))
+        .route("/runs/{rid}/compare", get(compare::changes))
+        .route("/runs/{rid}/failures", get(compare::failures))
+        .route("/cases/{cid}", get(case::show))
+        .route("/cases/{cid}/quarantine", post(case::quarantine))
+        .route("/cases/{cid}/release", post(case::release))
         .route("/runs/{rid}/results/{id}", post(results::save))
         .route("/runs/{rid}/results/{id}/history", get(results::history))
         .route("/tokens", get(account::show).post(account::create_token))

@@ -7,12 +7,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
-use verdict_store::{CaseQuery, Counts, Page, Run, RunState};
+use verdict_store::{
+    CaseQuery, Counts, DurationQuery, DurationSort, FlakyQuery, Page, ProjectId, Run, RunFilter,
+    RunState,
+};
 
 use super::WebResult;
 use super::chart::{pass_rate, stacked_bar};
-use super::layout::{page, pager, percent, respond, status_label, time};
+use super::layout::{page, pager, percent, respond, status_label, status_symbol, time};
 use super::session::Session;
+use super::timeline::{short_ms, trend_chart};
 use crate::error::ApiError;
 use crate::extract::{ProjectPath, WebQuery};
 use crate::state::AppState;
@@ -20,6 +24,12 @@ use crate::state::AppState;
 const PROJECTS_PER_PAGE: u32 = 50;
 const RUNS_PER_PAGE: u32 = 20;
 const CASES_PER_PAGE: u32 = 50;
+const FLAKY_PER_PAGE: u32 = 10;
+const SLOW_PER_PAGE: u32 = 10;
+/// The runs the trend, the flaky list and the durations look at.
+const WINDOW: u32 = 30;
+/// The least flip score that lists a case as flaky.
+const FLAKY_THRESHOLD: f64 = 0.1;
 
 /// A page number from the query; anything unusable is the first page
 /// (a person editing a URL deserves a page, not an error).
@@ -134,7 +144,7 @@ pub async fn show(
         .store
         .list_runs(
             id,
-            verdict_store::RunFilter::default(),
+            RunFilter::default(),
             Page {
                 page: runs_page,
                 per_page: RUNS_PER_PAGE,
@@ -152,12 +162,37 @@ pub async fn show(
             },
         )
         .await?;
-    let link =
-        |runs: u32, cases: u32| format!("/projects/{id}?runs_page={runs}&cases_page={cases}");
+    let branch = q
+        .take("branch")
+        .ok()
+        .flatten()
+        .map(|b| b.trim().to_string())
+        .filter(|b| !b.is_empty());
+    let flaky_page = page_number(&mut q, "flaky_page");
+    let slow_page = page_number(&mut q, "slow_page");
+    let triage = Triage {
+        branch,
+        flaky_page,
+        slow_page,
+        runs_page,
+        cases_page,
+    };
+    let history = history(&state, id, &triage).await?;
+    let link = |runs: u32, cases: u32| {
+        triage.url(
+            id,
+            &Triage {
+                runs_page: runs,
+                cases_page: cases,
+                ..triage.clone()
+            },
+        )
+    };
     let main = html! {
         nav.crumbs aria-label="Breadcrumb" { a href="/projects" { "Projects" } " › " }
         h1 { (project.name) }
         p.meta { "Your role: " strong { (role.as_str()) } }
+        (history)
         section aria-labelledby="runs-heading" {
             h2 #runs-heading { "Runs " span.count { "(" (runs.total) ")" } }
             @if runs.items.is_empty() {
@@ -187,7 +222,10 @@ pub async fn show(
                         tbody {
                             @for case in &cases.items {
                                 tr {
-                                    td { (case.title) }
+                                    td {
+                                        a href={ "/cases/" (case.id) } { (case.title) }
+                                        @if case.quarantine.is_some() { " " span.badge.quarantined { "Quarantined" } }
+                                    }
                                     td { (case.suite.as_deref().unwrap_or("")) }
                                     td { @if let Some(k) = &case.key { code { (k) } } }
                                 }
@@ -203,4 +241,215 @@ pub async fn show(
         StatusCode::OK,
         page(&project.name, Some(&session), main),
     ))
+}
+
+/// What the project page's history sections show: a branch (or every run)
+/// and their pages, with the run and case lists' pages kept in links.
+#[derive(Debug, Clone)]
+struct Triage {
+    branch: Option<String>,
+    flaky_page: u32,
+    slow_page: u32,
+    runs_page: u32,
+    cases_page: u32,
+}
+
+impl Triage {
+    /// The project page with `to`'s parameters (first pages left out).
+    fn url(&self, id: ProjectId, to: &Triage) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        if let Some(b) = &to.branch {
+            query.append_pair("branch", b);
+        }
+        for (name, n) in [
+            ("flaky_page", to.flaky_page),
+            ("slow_page", to.slow_page),
+            ("runs_page", to.runs_page),
+            ("cases_page", to.cases_page),
+        ] {
+            if n > 1 {
+                query.append_pair(name, &n.to_string());
+            }
+        }
+        let query = query.finish();
+        if query.is_empty() {
+            format!("/projects/{id}")
+        } else {
+            format!("/projects/{id}?{query}")
+        }
+    }
+}
+
+/// Change of a median as people read it: `+35%`, `−10%`, `same`.
+fn change_words(change: Option<f64>) -> String {
+    match change {
+        None => "–".to_string(),
+        Some(c) => {
+            let pct = ((c - 1.0) * 100.0).round() as i64;
+            match pct {
+                0 => "same".to_string(),
+                p if p > 0 => format!("▲ +{p}% slower"),
+                p => format!("▼ {p}% faster").replace('-', "−"),
+            }
+        }
+    }
+}
+
+/// The trend of the latest runs, the flaky cases and the slowest cases.
+async fn history(state: &AppState, id: ProjectId, t: &Triage) -> WebResult<Markup> {
+    let store = &state.store;
+    let trend = store.trends(id, t.branch.clone(), WINDOW).await?;
+    let flaky = store
+        .flaky_cases(
+            id,
+            FlakyQuery {
+                branch: t.branch.clone(),
+                window: WINDOW,
+                threshold: FLAKY_THRESHOLD,
+            },
+            Page {
+                page: t.flaky_page,
+                per_page: FLAKY_PER_PAGE,
+            },
+        )
+        .await?;
+    let slow = store
+        .durations(
+            id,
+            DurationQuery {
+                branch: t.branch.clone(),
+                window: WINDOW,
+                sort: DurationSort::Slowest,
+            },
+            Page {
+                page: t.slow_page,
+                per_page: SLOW_PER_PAGE,
+            },
+        )
+        .await?;
+    // The branches of recent runs, offered in the branch field.
+    let recent = store
+        .list_runs(
+            id,
+            RunFilter::default(),
+            Page {
+                page: 1,
+                per_page: 100,
+            },
+        )
+        .await?;
+    let mut branches: Vec<&str> = recent
+        .items
+        .iter()
+        .filter_map(|r| r.meta.branch.as_deref())
+        .collect();
+    branches.sort_unstable();
+    branches.dedup();
+    let scope = match &t.branch {
+        Some(b) => format!("runs of branch {b}"),
+        None => "runs of every branch".to_string(),
+    };
+    Ok(html! {
+        form.filters method="get" action={ "/projects/" (id) } role="search" {
+            label for="branch" { "Branch" }
+            input #branch type="text" name="branch" list="branches" value=(t.branch.as_deref().unwrap_or(""))
+                placeholder="every branch";
+            datalist #branches { @for b in &branches { option value=(b) {} } }
+            button type="submit" { "Show" }
+            @if t.branch.is_some() { a href={ "/projects/" (id) } { "Every branch" } }
+        }
+        section #trend aria-labelledby="trend-heading" {
+            h2 #trend-heading { "Trend " span.count { "(the latest " (trend.len()) " " (scope) ")" } }
+            @if trend.is_empty() {
+                p { "No runs yet." }
+            } @else {
+                div.scroll { (trend_chart(&trend)) }
+            }
+        }
+        div.triage-lists {
+            section #flaky aria-labelledby="flaky-heading" {
+                h2 #flaky-heading { "Flaky tests " span.count { "(" (flaky.total) ")" } }
+                p.hint { "Cases whose status flipped between passed and failed in at least "
+                    (format!("{:.0}", FLAKY_THRESHOLD * 100.0)) "% of their last " (WINDOW) " " (scope) ", or that passed on a retry." }
+                @if flaky.items.is_empty() {
+                    p { "No flaky tests." }
+                } @else {
+                    div.scroll {
+                        table.list.flaky {
+                            thead { tr {
+                                th scope="col" { "Test case" } th scope="col" { "Flip score" }
+                                th scope="col" { "Flips" } th scope="col" { "Recent, oldest first" }
+                            } }
+                            tbody {
+                                @for c in &flaky.items {
+                                    tr {
+                                        td {
+                                            a href={ "/cases/" (c.case_id) } { (c.title) }
+                                            @if c.quarantined { " " span.badge.quarantined { "Quarantined" } }
+                                            @if c.retried_pass > 0 {
+                                                br; span.small { "passed on a retry in " (c.retried_pass) " run" @if c.retried_pass != 1 { "s" } }
+                                            }
+                                        }
+                                        td.num { (format!("{:.0}%", c.score * 100.0)) }
+                                        td.num { (c.flips) " in " (c.runs) " runs" }
+                                        td {
+                                            @let words: Vec<&str> = c.statuses.iter().map(|s| status_label(*s)).collect();
+                                            span.flips aria-label=(words.join(", ")) {
+                                                @for s in c.statuses.iter().rev().take(15).collect::<Vec<_>>().into_iter().rev() {
+                                                    span class={ "flip st-" (s.as_str()) } aria-hidden="true" { (status_symbol(*s)) }
+                                                }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    (pager(t.flaky_page, FLAKY_PER_PAGE, flaky.total, |n| t.url(id, &Triage { flaky_page: n, ..t.clone() })))
+                }
+            }
+            section #slowest aria-labelledby="slowest-heading" {
+                h2 #slowest-heading { "Slowest tests " span.count { "(" (slow.total) ")" } }
+                p.hint { "Median (p50) and p95 of each case's elapsed time over its last " (WINDOW) " " (scope) ", and the change from the " (WINDOW) " before." }
+                @if slow.items.is_empty() {
+                    p { "No elapsed times recorded yet." }
+                } @else {
+                    div.scroll {
+                        table.list.slowest {
+                            thead { tr {
+                                th scope="col" { "Test case" } th.num scope="col" { "p50" }
+                                th.num scope="col" { "p95" } th.num scope="col" { "Latest" }
+                                th scope="col" { "Change" }
+                            } }
+                            tbody {
+                                @for d in &slow.items {
+                                    tr {
+                                        td { a href={ "/cases/" (d.case_id) } { (d.title) } }
+                                        td.num { (short_ms(d.p50_ms)) }
+                                        td.num { (short_ms(d.p95_ms)) }
+                                        td.num { (short_ms(d.last_ms)) }
+                                        td { (change_words(d.change)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    (pager(t.slow_page, SLOW_PER_PAGE, slow.total, |n| t.url(id, &Triage { slow_page: n, ..t.clone() })))
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_says_its_direction_in_words() {
+        assert_eq!(change_words(Some(1.35)), "▲ +35% slower");
+        assert_eq!(change_words(Some(0.9)), "▼ −10% faster");
+        assert_eq!(change_words(Some(1.0)), "same");
+        assert_eq!(change_words(None), "–");
+    }
 }

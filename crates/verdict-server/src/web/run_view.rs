@@ -153,6 +153,7 @@ pub async fn render(
     let open = run.state == RunState::Open;
     let can_record = open && role >= Role::Tester;
     let back = view.url(id, view.page);
+    let compare = super::compare::strip(state, &run).await?;
     let first = (u64::from(view.page) - 1) * u64::from(RESULTS_PER_PAGE) + 1;
     let last = first + listing.items.len() as u64 - 1;
     let main = html! {
@@ -165,6 +166,7 @@ pub async fn render(
         p.meta { "Created " (time(run.created_at))
             @if let Some(at) = run.closed_at { " · closed " (time(at)) }
             " · your role: " strong { (role.as_str()) } }
+        (run_meta(&run))
         @if let Some(f) = &flash { p.notice.error role="alert" { (f.message) } }
         @if !open {
             p.notice { "This run is closed: its results can no longer be changed." }
@@ -172,6 +174,7 @@ pub async fn render(
             p.notice { "You are a viewer in this project: you can see results but not record them." }
         }
         section #summary aria-label="Summary" { (summary(&run)) }
+        (compare)
         @if open && role >= Role::Manager {
             form.close method="post" action={ "/runs/" (id) "/close" }
                 data-confirm="Close this run? Its results can no longer be changed afterwards." {
@@ -209,6 +212,22 @@ pub async fn render(
         }
     };
     Ok(respond(status, page(&run.name, Some(session), main)))
+}
+
+/// Where the run's results came from (branch, commit, environment, the CI
+/// build), when it says.
+fn run_meta(run: &Run) -> Markup {
+    let m = &run.meta;
+    html! {
+        @if m.branch.is_some() || m.commit.is_some() || m.environment.is_some() || m.build_url.is_some() {
+            dl.run-meta {
+                @if let Some(b) = &m.branch { div { dt { "Branch" } dd { code { (b) } } } }
+                @if let Some(c) = &m.commit { div { dt { "Commit" } dd { code title=(c) { (c.chars().take(12).collect::<String>()) } } } }
+                @if let Some(e) = &m.environment { div { dt { "Environment" } dd { (e) } } }
+                @if let Some(u) = &m.build_url { div { dt { "Build" } dd { a href=(u) rel="noopener noreferrer" { (u) } } } }
+            }
+        }
+    }
 }
 
 fn filters(id: RunId, view: &View) -> Markup {
@@ -308,8 +327,8 @@ pub fn result_row(
     html! {
         tr.result #{ "r-" (id) } tabindex="-1" data-status=(r.status.as_str()) {
             td.title data-label="Test case" {
-                a href={ "/runs/" (r.run_id) "/results/" (id) "/history" }
-                    title="History of this result" { (r.case_title) }
+                a href={ "/cases/" (r.case_id) } title="This test case across runs" { (r.case_title) }
+                " " a.history href={ "/runs/" (r.run_id) "/results/" (id) "/history" } { "history" }
             }
             td.status data-label="Status" { (status_badge(r.status)) }
             @if can_record {

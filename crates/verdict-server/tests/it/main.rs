@@ -40,3 +40,4 @@ mod web_not_found;
 mod web_passwords;
 mod web_search;
 mod web_session;
+mod web_triage;

@@ -278,12 +278,15 @@ async fn a_manager_closes_a_run_and_it_is_read_only_afterwards() {
 #[tokio::test]
 async fn pages_and_assets_follow_the_content_security_policy() {
     let app = TestApp::new().await;
-    let (project, _, run) = app.seeded(2).await;
+    let (project, cases, run) = app.seeded(2).await;
     let (_, s) = app.web_member(&project, "max", "manager").await;
     for path in [
         "/projects".to_string(),
         format!("/projects/{project}"),
         format!("/runs/{run}"),
+        format!("/runs/{run}/compare"),
+        format!("/runs/{run}/failures"),
+        format!("/cases/{}", cases[0]),
         "/tokens".into(),
         "/login".into(),
     ] {

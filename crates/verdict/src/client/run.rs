@@ -99,6 +99,10 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
                 description,
                 key,
                 case_ids: None,
+                branch: None,
+                commit: None,
+                build_url: None,
+                environment: None,
             };
             let (status, run): (_, api::Data<api::Run>) = client
                 .post(&format!("/v1/projects/{project}/runs"), &body)

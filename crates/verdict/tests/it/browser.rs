@@ -20,7 +20,9 @@ use serde_json::{Value, json};
 use webdriver::{Browser, ONE_AT_A_TIME, available};
 
 const ADMIN: &str = "vdt_browser_test_admin_0123456789";
-const DEMO_RUN: &str = "run_002";
+/// The demo's manual release in progress (its runs are made in the order
+/// they happened: nine nightlies, release 2.3, eighteen more, then this).
+const DEMO_RUN: &str = "run_029";
 
 /// The API as the admin, to arrange and to check what the browser did.
 struct Api {
@@ -141,14 +143,18 @@ async fn a_tester_works_through_a_run_by_click_and_by_keyboard() {
             .contains("Demo: Web shop (sample data)")
     );
 
-    // The project: three runs, each with a stacked bar and a pass rate.
+    // The project: a page of runs, each with a stacked bar and a pass rate.
     b.click("main table a").await;
     b.until("the project page", || async {
         b.path().await == "/projects/prj_001"
     })
     .await;
-    assert_eq!(b.count("table.runs tbody tr").await, 3);
-    assert_eq!(b.count("table.runs svg.bar").await, 3);
+    assert_eq!(b.count("table.runs tbody tr").await, 20);
+    assert_eq!(b.count("table.runs svg.bar").await, 20);
+    assert_eq!(
+        api.get(&format!("/v1/runs/{DEMO_RUN}")).await["data"]["name"],
+        "Release 2.4 regression"
+    );
     assert!(b.text("table.runs").await.contains('%'));
     b.screenshot("project").await;
 
@@ -824,13 +830,22 @@ async fn every_page_fits_a_phone_screen() {
         "/projects/prj_001".into(),
         format!("/runs/{DEMO_RUN}"),
         format!("/runs/{DEMO_RUN}/results/{result}/history"),
+        "/projects/prj_001?branch=main".into(),
+        "/runs/run_032".into(),
+        "/runs/run_032/compare".into(),
+        "/runs/run_032/failures".into(),
+        "/cases/tc_024".into(),
         "/tokens".into(),
         "/no/such/page".into(),
     ] {
         b.goto(&format!("{base}{path}")).await;
+        // The width, and what sticks out (to say which element when it fails).
         let fits = js(
             &b,
-            "return [document.documentElement.scrollWidth, window.innerWidth];",
+            "return [document.documentElement.scrollWidth, window.innerWidth,
+               Array.from(document.querySelectorAll('main *'))
+                 .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                 .slice(0, 5).map(e => e.tagName + ' ' + e.getAttribute('class'))];",
         )
         .await;
         assert!(
@@ -856,5 +871,292 @@ async fn every_page_fits_a_phone_screen() {
             "Revoke within the viewport: {button}"
         );
     }
+    b.quit().await;
+}
+
+// --- triage: the comparison, failures, the trend, flaky and slow tests, a case
+
+impl Api {
+    /// The id of the demo run named `name`.
+    async fn run_named(&self, name: &str) -> String {
+        let runs = self.get("/v1/projects/prj_001/runs?per_page=100").await;
+        runs["data"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .find(|r| r["name"] == name)
+            .and_then(|r| r["id"].as_str())
+            .unwrap_or_else(|| panic!("no run {name}"))
+            .to_string()
+    }
+
+    /// The id of the demo case whose title is `title`.
+    async fn case_titled(&self, title: &str) -> String {
+        let cases = self.get("/v1/projects/prj_001/cases?per_page=100").await;
+        cases["data"]
+            .as_array()
+            .expect("cases")
+            .iter()
+            .find(|c| c["title"] == title)
+            .and_then(|c| c["id"].as_str())
+            .unwrap_or_else(|| panic!("no case {title}"))
+            .to_string()
+    }
+}
+
+#[tokio::test]
+async fn the_run_page_compares_with_the_last_nightly_and_shows_failures_in_full() {
+    let Some(demo) =
+        demo("the_run_page_compares_with_the_last_nightly_and_shows_failures_in_full").await
+    else {
+        return;
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
+    let nightly = api.run_named("Nightly smoke — build 1187").await;
+    let previous = api.run_named("Nightly smoke — build 1186").await;
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+
+    // The strip: the baseline by name, branch and commit; the counts.
+    b.client.set_window_size(1280, 1100).await.expect("resize");
+    b.goto(&format!("{base}/runs/{nightly}")).await;
+    let strip = b.text("#compare").await;
+    assert!(
+        strip.contains(&format!(
+            "Compared with {previous} Nightly smoke — build 1186 (main @ "
+        )),
+        "{strip}"
+    );
+    for shown in ["3 new failures", "1 fixed", "1 still failing"] {
+        assert!(strip.contains(shown), "{shown}: {strip}");
+    }
+    assert!(b.text("dl.run-meta").await.contains("linux / chromium 131"));
+    b.screenshot("run-triage").await;
+
+    // Each count links to its changes: the three new failures.
+    b.click("#compare li[data-category=new_failure] a").await;
+    b.until("the new failures", || async {
+        b.path().await == format!("/runs/{nightly}/compare?category=new_failure")
+    })
+    .await;
+    assert_eq!(b.count("table.changes tbody tr").await, 3);
+    let changes = b.text("table.changes").await;
+    for title in [
+        "VAT is shown for EU addresses",
+        "Order confirmation email is sent",
+        "Pay by card with 3-D Secure challenge",
+    ] {
+        assert!(changes.contains(title), "{title}: {changes}");
+    }
+    assert!(!changes.contains("Declined card"), "still failing, not new");
+
+    // The failures, grouped by message: the gateway timeout twice, new;
+    // opened, a failure shows its whole stack trace.
+    b.goto(&format!("{base}/runs/{nightly}")).await;
+    b.click("#compare a[href$='/failures']").await;
+    b.until("the failures page", || async {
+        b.path().await == format!("/runs/{nightly}/failures")
+    })
+    .await;
+    assert_eq!(b.count("section.failure-group").await, 3);
+    let first = b.text("section.failure-group h3").await;
+    assert!(
+        first.starts_with("New 2 × Error: payment gateway answered"),
+        "the largest group first, marked new in words: {first}"
+    );
+    let trace = "section.failure-group details pre.trace";
+    assert_eq!(b.text(trace).await, "", "closed until asked");
+    b.click("section.failure-group details summary").await;
+    b.until("the stack trace", || async {
+        b.text(trace)
+            .await
+            .contains("at GatewayClient.send (src/payments/gateway.ts:88:13)")
+    })
+    .await;
+    let still = b.text("section.failure-group:nth-of-type(2)").await
+        + &b.text("section.failure-group:nth-of-type(3)").await;
+    assert!(
+        still.contains("the baseline failed like this too"),
+        "{still}"
+    );
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn the_project_page_charts_the_trend_and_lists_flaky_and_slow_tests() {
+    let Some(demo) = demo("the_project_page_charts_the_trend_and_lists_flaky_and_slow_tests").await
+    else {
+        return;
+    };
+    let base = demo.base.clone();
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.client.set_window_size(1280, 1500).await.expect("resize");
+    b.goto(&format!("{base}/projects/prj_001")).await;
+    // Every branch by default; the branch field narrows it to main.
+    assert!(b.text("#trend-heading").await.contains("every branch"));
+    b.fill("#branch", "main").await;
+    b.click("form.filters button[type=submit]").await;
+    b.until("the main branch", || async {
+        b.path().await == "/projects/prj_001?branch=main"
+    })
+    .await;
+
+    // The chart: an image with words, a bar and a point per run, and the
+    // numbers as a table for screen readers.
+    let label = b.attr("svg.trend", "aria-label").await;
+    assert!(
+        label.starts_with("Trend of the latest runs. 30 runs from "),
+        "{label}"
+    );
+    assert_eq!(b.attr("svg.trend", "role").await, "img");
+    assert_eq!(b.count("svg.trend g.tr-run").await, 30);
+    assert_eq!(b.count("svg.trend rect.tr-rate-mark").await, 30);
+    assert_eq!(
+        b.count("svg.trend rect.tr-failed").await,
+        30 - passes_all(&b).await
+    );
+    assert_eq!(b.count("#trend .sr-only tbody tr").await, 30);
+
+    // Flaky: PayPal (it passed on a retry too), and the quarantined
+    // 3-D Secure case, marked.
+    let flaky = b.text("#flaky table").await;
+    assert!(flaky.contains("Pay with PayPal"), "{flaky}");
+    assert!(flaky.contains("passed on a retry"), "{flaky}");
+    assert!(
+        flaky.contains("Pay by card with 3-D Secure challenge Quarantined"),
+        "{flaky}"
+    );
+    // Slowest: the guest checkout, which got slower all month.
+    let slowest = b.text("#slowest table tbody tr").await;
+    assert!(slowest.starts_with("Checkout as a guest"), "{slowest}");
+    b.client
+        .execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .expect("scroll");
+    b.screenshot("project-triage").await;
+
+    // A flaky case's title leads to its page.
+    b.click("#flaky a[href^='/cases/']").await;
+    b.until("the case page", || async {
+        b.path().await.starts_with("/cases/")
+    })
+    .await;
+    assert!(b.text("h1").await.contains("Pay with PayPal"));
+    b.quit().await;
+}
+
+/// How many runs in the chart have no failed bar (nothing failed).
+async fn passes_all(b: &Browser) -> usize {
+    let none = js(
+        b,
+        "return Array.from(document.querySelectorAll('svg.trend g.tr-run'))
+           .filter(g => !g.querySelector('rect.tr-failed')).length;",
+    )
+    .await;
+    none.as_u64().expect("a number") as usize
+}
+
+#[tokio::test]
+async fn a_manager_releases_and_quarantines_a_case_from_its_page() {
+    let Some(demo) = demo("a_manager_releases_and_quarantines_a_case_from_its_page").await else {
+        return;
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
+    let case = api
+        .case_titled("Pay by card with 3-D Secure challenge")
+        .await;
+    let quarantine =
+        || async { api.get(&format!("/v1/cases/{case}")).await["data"]["quarantined"].clone() };
+    assert!(
+        quarantine().await["reason"].is_string(),
+        "the demo quarantined it"
+    );
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.client.set_window_size(1280, 1300).await.expect("resize");
+    b.goto(&format!("{base}/cases/{case}")).await;
+
+    // Its fields, a square per recent run (with its symbol), the
+    // durations, and its results across runs.
+    assert!(b.text("h1").await.contains("Quarantined"));
+    assert!(b.text("#quarantine-state").await.contains("SHOP-2310"));
+    assert_eq!(b.count("svg.strip g.sq").await, 30);
+    assert_eq!(b.count("svg.strip text.sq-sym").await, 30);
+    let strip = b.attr("svg.strip", "aria-label").await;
+    assert!(
+        strip.starts_with("Status in the last 30 runs, oldest first: "),
+        "{strip}"
+    );
+    assert!(strip.contains("failed") && strip.contains("passed"));
+    let spark = b.attr("svg.spark", "aria-label").await;
+    assert!(spark.starts_with("Duration in the last"), "{spark}");
+    assert_eq!(b.count("table.case-results tbody tr").await, 20);
+    assert!(b.text("nav.pager").await.contains("Page 1 of 2"));
+
+    // Released by the form, then quarantined again with a reason: each a
+    // post answered by a redirect to the page, so a reload writes nothing.
+    b.click("section.quarantine button[type=submit]").await;
+    b.until("the release", || async {
+        b.text("#quarantine-state").await == "Not quarantined"
+    })
+    .await;
+    assert_eq!(quarantine().await, Value::Null);
+    assert_eq!(b.path().await, format!("/cases/{case}"));
+    b.fill("#reason", "Gateway sandbox flaky again (SHOP-2310)")
+        .await;
+    b.click("section.quarantine button[type=submit]").await;
+    b.until("the quarantine", || async {
+        b.text("#quarantine-state")
+            .await
+            .contains("Gateway sandbox flaky again")
+    })
+    .await;
+    let at = quarantine().await["at"].clone();
+    assert_eq!(
+        quarantine().await["reason"],
+        "Gateway sandbox flaky again (SHOP-2310)"
+    );
+    b.client.refresh().await.expect("reload");
+    b.text("#quarantine-state").await;
+    assert_eq!(quarantine().await["at"], at, "the reload wrote nothing");
+    b.client
+        .execute("window.scrollTo(0, 0);", vec![])
+        .await
+        .expect("scroll");
+    b.screenshot("case").await;
+
+    // A viewer sees the state, but no form.
+    b.quit().await;
+    let b = Browser::start().await;
+    let viewer = "vic@example.com";
+    let uid = api
+        .send(
+            reqwest::Method::POST,
+            "/v1/users",
+            Some(
+                json!({"name": "Vic Viewer", "email": viewer, "password": "correct horse battery"}),
+            ),
+        )
+        .await["data"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    api.send(
+        reqwest::Method::PUT,
+        &format!("/v1/projects/prj_001/members/{uid}"),
+        Some(json!({"role": "viewer"})),
+    )
+    .await;
+    b.sign_in(&base, viewer, "correct horse battery").await;
+    b.goto(&format!("{base}/cases/{case}")).await;
+    assert!(
+        b.text("#quarantine-state")
+            .await
+            .contains("Gateway sandbox")
+    );
+    assert_eq!(b.count("section.quarantine").await, 0);
     b.quit().await;
 }

@@ -38,19 +38,21 @@ async fn demo_loads_a_marked_sample_project_into_an_empty_database() {
     let http = common::http();
     let projects = get(&http, &server.url, "/v1/projects").await;
     assert_eq!(projects["data"][0]["name"], "Demo: Web shop (sample data)");
-    let runs = get(&http, &server.url, "/v1/projects/prj_001/runs").await;
+    let runs = get(&http, &server.url, "/v1/projects/prj_001/runs?per_page=100").await;
     let runs = runs["data"].as_array().expect("runs").clone();
-    assert_eq!(runs.len(), 3);
-    let states: Vec<&str> = runs
-        .iter()
-        .map(|r| r["state"].as_str().expect("state"))
-        .collect();
-    assert_eq!(
-        states,
-        ["open", "open", "closed"],
-        "newest first; the old release is closed"
-    );
-    let in_progress = &runs[1]["counts"];
+    // Two manual releases, thirty nightlies on main, two feature runs.
+    assert_eq!(runs.len(), 34);
+    let named = |name: &str| {
+        runs.iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("no run {name}"))
+            .clone()
+    };
+    assert_eq!(named("Release 2.3 regression")["state"], "closed");
+    let in_progress = named("Release 2.4 regression");
+    assert_eq!(in_progress["state"], "open");
+    let in_progress_id = in_progress["id"].as_str().expect("id").to_string();
+    let in_progress = &in_progress["counts"];
     assert_eq!(in_progress["total"], 40);
     for status in ["passed", "failed", "blocked", "retest", "not_tested"] {
         assert!(
@@ -58,6 +60,25 @@ async fn demo_loads_a_marked_sample_project_into_an_empty_database() {
             "{status}: a realistic mix"
         );
     }
+    // CI runs carry where they came from; newest first.
+    let main = get(
+        &http,
+        &server.url,
+        "/v1/projects/prj_001/runs?branch=main&per_page=100",
+    )
+    .await;
+    let main = main["data"].as_array().expect("runs").clone();
+    assert_eq!(main.len(), 30);
+    assert_eq!(main[0]["name"], "Nightly smoke — build 1187");
+    assert_eq!(main[0]["environment"], "linux / chromium 131");
+    assert_eq!(main[0]["commit"].as_str().map(str::len), Some(40));
+    let quarantined = get(
+        &http,
+        &server.url,
+        "/v1/projects/prj_001/cases?quarantined=true",
+    )
+    .await;
+    assert_eq!(quarantined["meta"]["total"], 1);
     let cases = get(
         &http,
         &server.url,
@@ -66,12 +87,17 @@ async fn demo_loads_a_marked_sample_project_into_an_empty_database() {
     .await;
     assert_eq!(cases["meta"]["total"], 40);
     // Re-tests show up in history: a result with more than one execution.
-    let results = get(&http, &server.url, "/v1/runs/run_002/results?status=retest").await;
+    let results = get(
+        &http,
+        &server.url,
+        &format!("/v1/runs/{in_progress_id}/results?status=retest"),
+    )
+    .await;
     let id = results["data"][0]["id"].as_str().expect("id").to_string();
     let history = get(
         &http,
         &server.url,
-        &format!("/v1/runs/run_002/results/{id}/history"),
+        &format!("/v1/runs/{in_progress_id}/results/{id}/history"),
     )
     .await;
     assert!(history["meta"]["total"].as_i64().expect("total") >= 1);
