@@ -30,6 +30,18 @@ enum RunCommand {
         /// What the run is for (shown on its page).
         #[arg(long)]
         description: Option<String>,
+        /// The branch it tests (its baseline is the latest earlier run of the same branch).
+        #[arg(long)]
+        branch: Option<String>,
+        /// The commit it tests (4–64 hex digits).
+        #[arg(long)]
+        commit: Option<String>,
+        /// The CI build's page.
+        #[arg(long)]
+        build_url: Option<String>,
+        /// Where the tests run, e.g. "linux / chromium 131".
+        #[arg(long)]
+        environment: Option<String>,
         /// Print the run as JSON.
         #[arg(long)]
         json: bool,
@@ -60,6 +72,21 @@ pub fn print_run(run: &api::Run, json: bool) -> Result<(), Failure> {
     }
     let c = &run.counts;
     println!("{}  {}  ({})", run.id, run.name, run.state);
+    let commit: Option<String> = run.commit.as_ref().map(|c| c.chars().take(7).collect());
+    let built = match (&run.branch, commit) {
+        (Some(b), Some(c)) => Some(format!("{b} @ {c}")),
+        (Some(b), None) => Some(b.clone()),
+        (None, Some(c)) => Some(format!("@ {c}")),
+        (None, None) => None,
+    };
+    let about: Vec<String> = built
+        .into_iter()
+        .chain(run.environment.clone())
+        .chain(run.build_url.clone())
+        .collect();
+    if !about.is_empty() {
+        println!("{}", about.join("  "));
+    }
     print!(
         "{}",
         table::render(
@@ -92,6 +119,10 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
             name,
             key,
             description,
+            branch,
+            commit,
+            build_url,
+            environment,
             json,
         } => {
             let body = api::CreateRun {
@@ -99,10 +130,10 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
                 description,
                 key,
                 case_ids: None,
-                branch: None,
-                commit: None,
-                build_url: None,
-                environment: None,
+                branch,
+                commit,
+                build_url,
+                environment,
             };
             let (status, run): (_, api::Data<api::Run>) = client
                 .post(&format!("/v1/projects/{project}/runs"), &body)

@@ -16,7 +16,7 @@ const TOKEN: &str = "vdt_cli_triage_token_0123456789abcdef";
 /// Every variable the CLI reads to recognise a CI: removed from each
 /// command, so a test sets exactly the ones it means (and passes inside a
 /// CI too).
-const CI_VARIABLES: &[&str] = &[
+pub(crate) const CI_VARIABLES: &[&str] = &[
     "GITHUB_ACTIONS",
     "GITHUB_HEAD_REF",
     "GITHUB_REF_NAME",

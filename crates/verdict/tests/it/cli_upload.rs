@@ -548,13 +548,10 @@ async fn plain_http_needs_no_root_certificates_and_tls_refusals_are_not_retried(
     );
 }
 
-/// The CI variables `verdict upload` names a new run after.
-const CI_BUILD_VARS: [&str; 3] = ["GITHUB_RUN_ID", "CI_PIPELINE_ID", "BUILD_NUMBER"];
-
 /// `verdict` with none of the CI variables set but those in `env`.
 fn verdict_in_ci(server: &Server, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = command(server, args);
-    for var in CI_BUILD_VARS {
+    for var in crate::cli_triage::CI_VARIABLES {
         cmd.env_remove(var);
     }
     cmd.envs(env.iter().copied());
@@ -592,10 +589,18 @@ async fn an_upload_without_run_options_creates_a_run_named_after_the_build() {
     let upload = ["upload", "--project", &pid, "--create-missing", file];
 
     for _ in 0..2 {
-        let out = verdict_in_ci(&server, &upload, &[("GITHUB_RUN_ID", "4242")]);
+        let out = verdict_in_ci(
+            &server,
+            &upload,
+            &[("GITHUB_ACTIONS", "true"), ("GITHUB_RUN_ID", "4242")],
+        );
         assert!(out.status.success(), "{}", text(&out));
     }
-    let out = verdict_in_ci(&server, &upload, &[("CI_PIPELINE_ID", "77")]);
+    let out = verdict_in_ci(
+        &server,
+        &upload,
+        &[("GITLAB_CI", "true"), ("CI_PIPELINE_ID", "77")],
+    );
     assert!(out.status.success(), "{}", text(&out));
     let out = verdict_in_ci(&server, &upload, &[("BUILD_NUMBER", "9")]);
     assert!(out.status.success(), "{}", text(&out));
@@ -611,7 +616,11 @@ async fn an_upload_without_run_options_creates_a_run_named_after_the_build() {
         file,
     ];
     for _ in 0..2 {
-        let out = verdict_in_ci(&server, &with_name, &[("GITHUB_RUN_ID", "4242")]);
+        let out = verdict_in_ci(
+            &server,
+            &with_name,
+            &[("GITHUB_ACTIONS", "true"), ("GITHUB_RUN_ID", "4242")],
+        );
         assert!(out.status.success(), "{}", text(&out));
     }
     // A run key alone: the first job creates the run, the next joins it.
@@ -625,7 +634,11 @@ async fn an_upload_without_run_options_creates_a_run_named_after_the_build() {
         file,
     ];
     for _ in 0..2 {
-        let out = verdict_in_ci(&server, &with_key, &[("CI_PIPELINE_ID", "5")]);
+        let out = verdict_in_ci(
+            &server,
+            &with_key,
+            &[("GITLAB_CI", "true"), ("CI_PIPELINE_ID", "5")],
+        );
         assert!(out.status.success(), "{}", text(&out));
     }
 
@@ -666,7 +679,7 @@ async fn an_upload_without_run_options_creates_a_run_named_after_the_build() {
         "--run-name NAME",
         "--run-key KEY",
         "(no run option)",
-        "GITHUB_RUN_ID",
+        "GitHub Actions",
     ];
     for args in [
         vec!["--run", "run_001", "--run-name", "x"],
