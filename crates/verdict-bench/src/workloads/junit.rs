@@ -76,11 +76,15 @@ fn bulk_of(report: &Report, case_of: &HashMap<String, String>) -> Result<Vec<u8>
     serde_json::to_vec(&json!({ "results": results })).map_err(|e| e.to_string())
 }
 
+/// `verdict upload` of `file` into `run` as a process; with `compare`, as
+/// CI runs it (ending with the comparison line), else the import alone
+/// (`--no-compare`).
 fn upload_cli(
     ctx: &Ctx<'_>,
     project: &str,
     run: &str,
     file: &std::path::Path,
+    compare: bool,
 ) -> Result<Duration, String> {
     let bin = sibling_binary("verdict")?;
     let start = Instant::now();
@@ -93,6 +97,7 @@ fn upload_cli(
             run,
             "--create-missing",
         ])
+        .args((!compare).then_some("--no-compare"))
         .arg(file)
         .env("VERDICT_URL", &ctx.server.base)
         .env("VERDICT_TOKEN", TOKEN)
@@ -156,6 +161,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
 
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let (mut endpoint, mut cli, mut parse, mut bulk) = (vec![], vec![], vec![], vec![]);
+    let mut cli_compared = Vec::new();
     // Server-side time of each: the endpoint's import, the sum of the CLI's
     // chunk imports (it sends 10,000 executions per request), the bulk.
     let mut server: [Vec<u64>; 3] = Default::default();
@@ -192,12 +198,17 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
         let file = dir.path().join(format!("report-{rep}.xml"));
         std::fs::write(&file, &xml).map_err(|e| e.to_string())?;
         let mark = ctx.server.log_mark();
-        cli.push(upload_cli(ctx, &project, &run, &file)?);
+        cli.push(upload_cli(ctx, &project, &run, &file, false)?);
         let expected = executions.div_ceil(CLI_CHUNK);
         let chunks = ctx
             .server
             .latencies_since(mark, "POST", "/results/junit", expected);
         server[1].push(chunks.iter().sum());
+        let run = ctx
+            .api
+            .run(&project, &format!("cli compared {rep}"), None)
+            .await?;
+        cli_compared.push(upload_cli(ctx, &project, &run, &file, true)?);
 
         let body = bulk_of(&parsed, &case_of)?;
         let run = ctx
@@ -229,7 +240,11 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
     let mut rows = vec![first_row];
     for (what, times, server) in [
         ("JUnit 10k → endpoint", &endpoint, &server[0]),
-        ("JUnit 10k → verdict upload (CLI process)", &cli, &server[1]),
+        (
+            "JUnit 10k → verdict upload --no-compare (CLI process)",
+            &cli,
+            &server[1],
+        ),
     ] {
         let mut row = Row::timed(ctx.name(what), times);
         row.baseline = Some(reference);
@@ -238,6 +253,13 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
         let ratio = row.ratio().unwrap_or(f64::INFINITY);
         rows.push(row.target(format!("≤ {RATIO}× (parse + bulk)"), ratio <= RATIO));
     }
+    // As CI runs it: the import, then the comparison line's reads.
+    let mut compared = Row::timed(
+        ctx.name("JUnit 10k → verdict upload, with the comparison line"),
+        &cli_compared,
+    );
+    compared.baseline = Some(reference);
+    rows.push(compared);
     rows.push(parse_row);
     rows.push(bulk_row);
     Ok(rows)

@@ -104,6 +104,9 @@ pub struct UploadArgs {
     /// Where the tests ran, e.g. "linux / chromium 131"; runs with one are compared only with runs of the same.
     #[arg(long)]
     environment: Option<String>,
+    /// Leave out the closing line that compares the run with its baseline (it costs a few reads).
+    #[arg(long)]
+    no_compare: bool,
     #[command(flatten)]
     gate: GateFlags,
     /// Report files, directories (searched for *.xml) or glob patterns.
@@ -555,22 +558,24 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         .filter(|tc| matches!(tc.outcome, Outcome::Passed) && !tc.attempts.is_empty())
         .map(|tc| tc.key())
         .collect();
-    let branch = run_branch(&client, &run.id).await;
-    match triage::summary_line(
-        &client,
-        &args.project,
-        &run.id,
-        branch.as_deref(),
-        args.gate.baseline.as_deref(),
-        &retried,
-    )
-    .await
-    {
-        Ok(line) => println!("{line}"),
-        Err(f) => eprintln!(
-            "verdict: cannot compare the run with its baseline: {}",
-            f.message
-        ),
+    if !args.no_compare {
+        let branch = run_branch(&client, &run.id).await;
+        match triage::summary_line(
+            &client,
+            &args.project,
+            &run.id,
+            branch.as_deref(),
+            args.gate.baseline.as_deref(),
+            &retried,
+        )
+        .await
+        {
+            Ok(line) => println!("{line}"),
+            Err(f) => eprintln!(
+                "verdict: cannot compare the run with its baseline: {}",
+                f.message
+            ),
+        }
     }
     let gate_failed = if args.gate.any() {
         !triage::check(&client, &run.id, &args.gate, false).await?
