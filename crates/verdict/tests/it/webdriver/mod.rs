@@ -128,6 +128,14 @@ impl Browser {
             .expect("text")
     }
 
+    /// The element's text now, or `None` while there is none: for waiting
+    /// through a navigation, when an element found on the old page goes
+    /// stale before its text is read.
+    pub async fn try_text(&self, css: &str) -> Option<String> {
+        let element = self.client.find(Locator::Css(css)).await.ok()?;
+        element.text().await.ok()
+    }
+
     pub async fn attr(&self, css: &str, name: &str) -> String {
         self.client
             .find(Locator::Css(css))
