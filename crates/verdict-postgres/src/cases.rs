@@ -20,7 +20,8 @@ use crate::pool::{
 use crate::projects::get_project;
 
 const COLUMNS: &str = "id, project_id, title, key, suite, created_at,
-    quarantine_reason, quarantined_by, quarantined_at";
+    quarantine_reason, quarantined_by, quarantined_at,
+    preconditions, steps, priority, refs";
 
 fn case_row(r: &Row) -> Result<Case> {
     let reason: Option<String> = col(r, 6)?;
@@ -40,6 +41,8 @@ fn case_row(r: &Row) -> Result<Case> {
         suite: col(r, 4)?,
         created_at: Timestamp::from_millis(col(r, 5)?),
         quarantine,
+        details: CaseDetails::from_columns(col(r, 9)?, col(r, 10)?, col(r, 11)?, col(r, 12)?)
+            .map_err(other)?,
     })
 }
 
@@ -60,11 +63,14 @@ pub(crate) async fn create_case(
     // Inserted only into a project that exists: a missing one is NotFound.
     let stmt = tx
         .prepare_cached(&format!(
-            "INSERT INTO cases (project_id, title, key, suite, created_at)
-             SELECT id, $2, $3, $4, $5 FROM projects WHERE id = $1 RETURNING {COLUMNS}"
+            "INSERT INTO cases (project_id, title, key, suite, created_at,
+                 preconditions, steps, priority, refs)
+             SELECT id, $2, $3, $4, $5, $6, $7, $8, $9 FROM projects WHERE id = $1
+             RETURNING {COLUMNS}"
         ))
         .await
         .map_err(db_err)?;
+    let d = case.details.created();
     let row = tx
         .query_opt(
             &stmt,
@@ -74,6 +80,10 @@ pub(crate) async fn create_case(
                 &case.key,
                 &case.suite,
                 &now.millis(),
+                &d.preconditions,
+                &d.steps_json(),
+                &d.priority_str(),
+                &d.refs_json(),
             ],
         )
         .await
@@ -96,19 +106,40 @@ pub(crate) async fn insert_many(
     let keys: Vec<Option<&str>> = cases.iter().map(|c| c.key.as_deref()).collect();
     let suites: Vec<Option<&str>> = cases.iter().map(|c| c.suite.as_deref()).collect();
     let created: Vec<i64> = cases.iter().map(|c| c.created_at.millis()).collect();
+    let pre: Vec<Option<&str>> = cases
+        .iter()
+        .map(|c| c.details.preconditions.as_deref())
+        .collect();
+    let steps: Vec<Option<String>> = cases.iter().map(|c| c.details.steps_json()).collect();
+    let prio: Vec<Option<&str>> = cases.iter().map(|c| c.details.priority_str()).collect();
+    let refs: Vec<Option<String>> = cases.iter().map(|c| c.details.refs_json()).collect();
     let stmt = tx
         .prepare_cached(
-            "INSERT INTO cases (id, project_id, title, key, suite, created_at) OVERRIDING SYSTEM VALUE
-             SELECT e.id, $1, e.title, e.key, e.suite, e.created_at
-             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[])
-                  AS e(id, title, key, suite, created_at)
+            "INSERT INTO cases (id, project_id, title, key, suite, created_at,
+                 preconditions, steps, priority, refs) OVERRIDING SYSTEM VALUE
+             SELECT e.id, $1, e.title, e.key, e.suite, e.created_at,
+                    e.preconditions, e.steps, e.priority, e.refs
+             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[],
+                         $7::text[], $8::text[], $9::text[], $10::text[])
+                  AS e(id, title, key, suite, created_at, preconditions, steps, priority, refs)
              ORDER BY e.key, e.id",
         )
         .await
         .map_err(db_err)?;
     tx.execute(
         &stmt,
-        &[&project.get(), &ids, &titles, &keys, &suites, &created],
+        &[
+            &project.get(),
+            &ids,
+            &titles,
+            &keys,
+            &suites,
+            &created,
+            &pre,
+            &steps,
+            &prio,
+            &refs,
+        ],
     )
     .await
     .map_err(unique_is_race)?;
@@ -182,6 +213,8 @@ pub(crate) async fn upsert_cases(
         if let Some(case) = new.key.as_ref().and_then(|k| by_key.get_mut(k)) {
             case.title = new.title.clone();
             case.suite = new.suite.clone();
+            // Details the entry leaves out keep the case's.
+            new.details.apply(&mut case.details);
             out.push(CaseUpsert {
                 case: case.clone(),
                 created: false,
@@ -197,6 +230,7 @@ pub(crate) async fn upsert_cases(
             suite: new.suite.clone(),
             created_at: now,
             quarantine: None,
+            details: new.details.created(),
         };
         if let Some(key) = &new.key {
             by_key.insert(key.clone(), case.clone());
@@ -231,12 +265,23 @@ pub(crate) async fn upsert_cases(
         let ids: Vec<i64> = updates.iter().map(|c| c.id.get()).collect();
         let titles: Vec<&str> = updates.iter().map(|c| c.title.as_str()).collect();
         let suites: Vec<Option<&str>> = updates.iter().map(|c| c.suite.as_deref()).collect();
+        let pre: Vec<Option<&str>> = updates
+            .iter()
+            .map(|c| c.details.preconditions.as_deref())
+            .collect();
+        let steps: Vec<Option<String>> = updates.iter().map(|c| c.details.steps_json()).collect();
+        let prio: Vec<Option<&str>> = updates.iter().map(|c| c.details.priority_str()).collect();
+        let refs: Vec<Option<String>> = updates.iter().map(|c| c.details.refs_json()).collect();
         execute(
             tx,
-            "UPDATE cases c SET title = u.title, suite = u.suite
-             FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, title, suite)
+            "UPDATE cases c SET title = u.title, suite = u.suite,
+                 preconditions = u.preconditions, steps = u.steps,
+                 priority = u.priority, refs = u.refs
+             FROM unnest($1::bigint[], $2::text[], $3::text[],
+                         $4::text[], $5::text[], $6::text[], $7::text[])
+                  AS u(id, title, suite, preconditions, steps, priority, refs)
              WHERE c.id = u.id",
-            &[&ids, &titles, &suites],
+            &[&ids, &titles, &suites, &pre, &steps, &prio, &refs],
         )
         .await?;
     }
@@ -291,11 +336,18 @@ pub(crate) async fn update_case(
         "UPDATE cases SET
              title = CASE WHEN $2 THEN $3 ELSE title END,
              key   = CASE WHEN $4 THEN $5 ELSE key END,
-             suite = CASE WHEN $6 THEN $7 ELSE suite END
+             suite = CASE WHEN $6 THEN $7 ELSE suite END,
+             preconditions = CASE WHEN $8 THEN $9 ELSE preconditions END,
+             steps    = CASE WHEN $10 THEN $11 ELSE steps END,
+             priority = CASE WHEN $12 THEN $13 ELSE priority END,
+             refs     = CASE WHEN $14 THEN $15 ELSE refs END
          WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
     );
     let stmt = tx.prepare_cached(&sql).await.map_err(db_err)?;
     let new_key = patch.key.clone().flatten();
+    // The new values as stored: applied to empty details, a field the
+    // patch leaves out is unused (its flag is false).
+    let d = patch.details.created();
     let row = tx
         .query_opt(
             &stmt,
@@ -307,6 +359,14 @@ pub(crate) async fn update_case(
                 &new_key,
                 &patch.suite.is_some(),
                 &patch.suite.clone().flatten(),
+                &patch.details.preconditions.is_some(),
+                &d.preconditions,
+                &patch.details.steps.is_some(),
+                &d.steps_json(),
+                &patch.details.priority.is_some(),
+                &d.priority_str(),
+                &patch.details.refs.is_some(),
+                &d.refs_json(),
             ],
         )
         .await

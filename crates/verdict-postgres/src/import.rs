@@ -84,6 +84,7 @@ pub(crate) async fn import_keyed(
             suite: e.suite.clone(),
             created_at: req.now,
             quarantine: None,
+            details: CaseDetails::default(),
         });
         case_of.insert(e.key.as_str(), Some(id));
         plan.to_add.push(id);

@@ -180,6 +180,16 @@ WHERE results.id = f.result_id AND f.flags <> 0;
 -- this one, scattered over every run, may win.
 CREATE INDEX results_case ON results (case_id, run_id) WHERE case_id > 0;
 "#,
+    // What a tester follows, as SQLite stores it: steps and refs are JSON
+    // arrays as text (read and written whole, never queried inside), NULL
+    // when there are none.
+    r#"
+ALTER TABLE cases
+    ADD COLUMN preconditions TEXT,
+    ADD COLUMN steps         TEXT,
+    ADD COLUMN priority      TEXT,
+    ADD COLUMN refs          TEXT;
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

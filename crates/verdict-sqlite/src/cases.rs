@@ -7,7 +7,7 @@ use verdict_store::*;
 use crate::projects::get_project;
 use crate::{db_err, found, is_unique_violation};
 
-pub(crate) const COLUMNS: &str = "id, project_id, title, key, suite, created_at, quarantine_reason, quarantined_by, quarantined_at";
+pub(crate) const COLUMNS: &str = "id, project_id, title, key, suite, created_at, quarantine_reason, quarantined_by, quarantined_at, preconditions, steps, priority, refs";
 
 pub(crate) fn case_row(r: &Row<'_>) -> rusqlite::Result<Case> {
     let quarantine = match (
@@ -22,8 +22,13 @@ pub(crate) fn case_row(r: &Row<'_>) -> rusqlite::Result<Case> {
         }),
         _ => None,
     };
+    let details = CaseDetails::from_columns(r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?)
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(10, rusqlite::types::Type::Text, e.into())
+        })?;
     Ok(Case {
         quarantine,
+        details,
         id: CaseId::from_db(r.get(0)?),
         project_id: ProjectId::from_db(r.get(1)?),
         title: r.get(2)?,
@@ -49,15 +54,22 @@ pub(crate) fn insert(
 ) -> StoreResult<Case> {
     let mut stmt = c
         .prepare_cached(
-            "INSERT INTO cases (project_id, title, key, suite, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO cases (project_id, title, key, suite, created_at,
+                 preconditions, steps, priority, refs)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )
         .map_err(db_err)?;
+    let details = case.details.created();
     stmt.execute(params![
         project.get(),
         case.title,
         case.key,
         case.suite,
-        now.millis()
+        now.millis(),
+        details.preconditions,
+        details.steps_json(),
+        details.priority_str(),
+        details.refs_json(),
     ])
     .map_err(|e| key_conflict(e, case.key.as_deref()))?;
     Ok(Case {
@@ -68,6 +80,7 @@ pub(crate) fn insert(
         suite: case.suite.clone(),
         created_at: now,
         quarantine: None,
+        details,
     })
 }
 
@@ -94,7 +107,11 @@ pub(crate) fn upsert_cases(
         ))
         .map_err(db_err)?;
     let mut update = c
-        .prepare_cached("UPDATE cases SET title = ?2, suite = ?3 WHERE id = ?1")
+        .prepare_cached(
+            "UPDATE cases SET title = ?2, suite = ?3,
+                 preconditions = ?4, steps = ?5, priority = ?6, refs = ?7
+             WHERE id = ?1",
+        )
         .map_err(db_err)?;
     let mut out = Vec::with_capacity(cases.len());
     for new in cases {
@@ -107,8 +124,19 @@ pub(crate) fn upsert_cases(
         };
         out.push(match existing {
             Some(mut case) => {
+                // Details the entry leaves out keep the case's.
+                new.details.apply(&mut case.details);
+                let d = &case.details;
                 update
-                    .execute(params![case.id.get(), new.title, new.suite])
+                    .execute(params![
+                        case.id.get(),
+                        new.title,
+                        new.suite,
+                        d.preconditions,
+                        d.steps_json(),
+                        d.priority_str(),
+                        d.refs_json(),
+                    ])
                     .map_err(db_err)?;
                 case.title = new.title.clone();
                 case.suite = new.suite.clone();
@@ -197,9 +225,22 @@ pub(crate) fn update_case(c: &Connection, id: CaseId, patch: &CasePatch) -> Stor
     if let Some(suite) = &patch.suite {
         case.suite = suite.clone();
     }
+    patch.details.apply(&mut case.details);
+    let d = &case.details;
     c.execute(
-        "UPDATE cases SET title = ?2, key = ?3, suite = ?4 WHERE id = ?1",
-        params![id.get(), case.title, case.key, case.suite],
+        "UPDATE cases SET title = ?2, key = ?3, suite = ?4,
+             preconditions = ?5, steps = ?6, priority = ?7, refs = ?8
+         WHERE id = ?1",
+        params![
+            id.get(),
+            case.title,
+            case.key,
+            case.suite,
+            d.preconditions,
+            d.steps_json(),
+            d.priority_str(),
+            d.refs_json(),
+        ],
     )
     .map_err(|e| key_conflict(e, case.key.as_deref()))?;
     Ok(case)

@@ -62,6 +62,7 @@ pub(crate) fn import_keyed(c: &Connection, req: ImportRequest) -> StoreResult<Im
             title: e.title.clone(),
             key: Some(e.key.clone()),
             suite: e.suite.clone(),
+            details: DetailsPatch::default(),
         };
         let case = insert_case(c, run.project_id, &new, req.now)?;
         case_of.insert(&e.key, Some(case.id));

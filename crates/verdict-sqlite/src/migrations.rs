@@ -144,6 +144,14 @@ UPDATE results SET flags = 1 | CASE WHEN EXISTS (
     ) THEN 2 ELSE 0 END
 WHERE id IN (SELECT result_id FROM history WHERE status = 2);
 "#,
+    // What a tester follows. Steps and refs are JSON arrays as text, NULL
+    // when there are none.
+    r#"
+ALTER TABLE cases ADD COLUMN preconditions TEXT;
+ALTER TABLE cases ADD COLUMN steps TEXT;
+ALTER TABLE cases ADD COLUMN priority TEXT;
+ALTER TABLE cases ADD COLUMN refs TEXT;
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

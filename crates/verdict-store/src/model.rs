@@ -177,13 +177,149 @@ pub struct Case {
     pub created_at: Timestamp,
     /// Set while the case is quarantined: the gate counts it for no rule.
     pub quarantine: Option<crate::Quarantine>,
+    /// What a tester follows: preconditions, steps, priority, refs.
+    pub details: CaseDetails,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One step of a manual case: what to do and, optionally, what should happen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Priority {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+            Priority::Critical => "critical",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Priority> {
+        Some(match s {
+            "low" => Priority::Low,
+            "medium" => Priority::Medium,
+            "high" => Priority::High,
+            "critical" => Priority::Critical,
+            _ => return None,
+        })
+    }
+}
+
+/// The optional fields a tester follows. Empty lists mean none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseDetails {
+    pub preconditions: Option<String>,
+    pub steps: Vec<Step>,
+    pub priority: Option<Priority>,
+    pub refs: Vec<String>,
+}
+
+impl CaseDetails {
+    /// Steps as stored (JSON text); `None` when there are none.
+    pub fn steps_json(&self) -> Option<String> {
+        if self.steps.is_empty() {
+            return None;
+        }
+        serde_json::to_string(&self.steps).ok()
+    }
+
+    /// Refs as stored (JSON text); `None` when there are none.
+    pub fn refs_json(&self) -> Option<String> {
+        if self.refs.is_empty() {
+            return None;
+        }
+        serde_json::to_string(&self.refs).ok()
+    }
+
+    pub fn priority_str(&self) -> Option<&'static str> {
+        self.priority.map(Priority::as_str)
+    }
+
+    /// Reads the stored columns back; `Err` names what the database holds
+    /// that this version cannot read.
+    pub fn from_columns(
+        preconditions: Option<String>,
+        steps: Option<String>,
+        priority: Option<String>,
+        refs: Option<String>,
+    ) -> Result<CaseDetails, String> {
+        let steps = match steps {
+            Some(s) => serde_json::from_str(&s).map_err(|e| format!("case steps: {e}"))?,
+            None => Vec::new(),
+        };
+        let refs = match refs {
+            Some(s) => serde_json::from_str(&s).map_err(|e| format!("case refs: {e}"))?,
+            None => Vec::new(),
+        };
+        let priority = match priority {
+            Some(p) => Some(Priority::parse(&p).ok_or_else(|| format!("case priority {p:?}"))?),
+            None => None,
+        };
+        Ok(CaseDetails {
+            preconditions,
+            steps,
+            priority,
+            refs,
+        })
+    }
+}
+
+/// A change to a case's details: `None` leaves a field alone; `Some(None)`
+/// or `Some(vec![])` clears it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DetailsPatch {
+    pub preconditions: Option<Option<String>>,
+    pub steps: Option<Vec<Step>>,
+    pub priority: Option<Option<Priority>>,
+    pub refs: Option<Vec<String>>,
+}
+
+impl DetailsPatch {
+    pub fn apply(&self, d: &mut CaseDetails) {
+        if let Some(p) = &self.preconditions {
+            d.preconditions = p.clone();
+        }
+        if let Some(s) = &self.steps {
+            d.steps = s.clone();
+        }
+        if let Some(p) = self.priority {
+            d.priority = p;
+        }
+        if let Some(r) = &self.refs {
+            d.refs = r.clone();
+        }
+    }
+
+    /// The details of a case created with this: what is absent is none.
+    pub fn created(&self) -> CaseDetails {
+        let mut d = CaseDetails::default();
+        self.apply(&mut d);
+        d
+    }
+}
+
+/// A case to create, or (in an upsert by key) the new state of the case
+/// with its key: there, details left out (`None`) keep the case's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewCase {
     pub title: String,
     pub key: Option<String>,
     pub suite: Option<String>,
+    pub details: DetailsPatch,
 }
 
 /// A partial update: `None` leaves a field alone, `Some(None)` clears it.
@@ -192,6 +328,7 @@ pub struct CasePatch {
     pub title: Option<String>,
     pub key: Option<Option<String>>,
     pub suite: Option<Option<String>>,
+    pub details: DetailsPatch,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -263,6 +263,7 @@ async fn statements_end_at_the_bound_but_migrations_wait() {
                 title: "t".into(),
                 key: None,
                 suite: None,
+                details: Default::default(),
             },
             now,
         )
@@ -384,6 +385,7 @@ async fn connections_of_large_writes_are_closed_after_them() {
                 title: format!("t{i}"),
                 key: Some(format!("k{i}")),
                 suite: None,
+                details: Default::default(),
             })
             .collect()
     };

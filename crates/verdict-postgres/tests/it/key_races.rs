@@ -81,6 +81,7 @@ async fn imports_and_upserts_creating_the_same_keys_in_opposite_orders() {
                 title: format!("upserted {k}"),
                 key: Some(k.clone()),
                 suite: None,
+                details: Default::default(),
             })
             .collect();
         if i % 2 == 0 {

@@ -45,6 +45,7 @@ async fn migration_4_backfills_what_writes_keep() {
                     title: format!("case {i}"),
                     key: Some(format!("k{i}")),
                     suite: None,
+                    details: Default::default(),
                 })
                 .collect(),
             t(0),

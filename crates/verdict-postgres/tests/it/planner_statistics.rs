@@ -27,6 +27,7 @@ async fn project_with_cases(store: &PgStore, user: &User, name: &str, n: usize) 
             title: format!("{name} {i}"),
             key: Some(format!("{name}-{i}")),
             suite: None,
+            details: Default::default(),
         })
         .collect();
     store

@@ -20,6 +20,7 @@ async fn project(store: &PgStore, user: &User, name: &str, n: usize) -> (Project
             title: format!("{name} {i}"),
             key: Some(format!("{name}-{i}")),
             suite: None,
+            details: Default::default(),
         })
         .collect();
     let up = store.upsert_cases(project.id, cases, t(1)).await.unwrap();

@@ -199,6 +199,7 @@ pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String>
             title: (*title).into(),
             key: Some(key(suite, title)),
             suite: Some((*suite).into()),
+            details: Default::default(),
         })
         .collect();
     let cases = store

@@ -50,6 +50,7 @@ fn new_case(prefix: &str, c: &api::CreateCase, errors: &mut Vec<FieldError>) -> 
             MAX_TEXT_CHARS,
             errors,
         ),
+        details: Default::default(),
     }
 }
 

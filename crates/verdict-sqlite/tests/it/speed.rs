@@ -28,6 +28,7 @@ async fn project(
             title: format!("case {i}"),
             key: Some(format!("k{i}")),
             suite: None,
+            details: Default::default(),
         })
         .collect();
     let ids = s

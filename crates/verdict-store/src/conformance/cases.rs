@@ -40,6 +40,7 @@ pub async fn cases_and_unique_keys(s: Arc<dyn Store>) {
         title: "Login".into(),
         key: Some("a.login".into()),
         suite: Some("auth".into()),
+        details: Default::default(),
     };
     let c = s.create_case(p, new, t(7)).await.expect("case");
     assert_eq!(
@@ -185,6 +186,7 @@ pub async fn case_updates_and_clearing(s: Arc<dyn Store>) {
         title: "Login".into(),
         key: Some("a.login".into()),
         suite: Some("auth".into()),
+        details: Default::default(),
     };
     let c = s.create_case(p, full, t(1)).await.expect("case");
     let other = s
@@ -302,4 +304,138 @@ pub async fn deleted_cases_hide_free_their_key_and_keep_run_history(s: Arc<dyn S
         .expect("upsert");
     assert!(up[0].created, "an upsert never revives a deleted case");
     assert_eq!(listed(s, p, all, page(1, 10)).await.0, 3);
+}
+
+/// Preconditions, steps, priority and refs: stored with the case, read back
+/// by get and list, changed or cleared by a patch field by field, replaced
+/// by an upsert entry that gives them and kept by one that leaves them out.
+pub async fn case_details_round_trip_patch_and_upsert(s: Arc<dyn Store>) {
+    let s = s.as_ref();
+    let (_, p, _) = project_with_cases(s, 0).await;
+    let steps = vec![
+        Step {
+            action: "Open the login page".into(),
+            expected: Some("A form with <email> & password".into()),
+        },
+        Step {
+            action: "Submit it empty".into(),
+            expected: None,
+        },
+    ];
+    let full = DetailsPatch {
+        preconditions: Some(Some("A user exists.\nThe browser is clean.".into())),
+        steps: Some(steps.clone()),
+        priority: Some(Some(Priority::High)),
+        refs: Some(vec!["REQ-1".into(), "BUG-7".into()]),
+    };
+    let c = s
+        .create_case(
+            p,
+            NewCase {
+                details: full.clone(),
+                ..new_case("Login", Some("a.login"))
+            },
+            t(1),
+        )
+        .await
+        .expect("case");
+    let want = full.created();
+    assert_eq!(c.details, want);
+    assert_eq!(s.get_case(c.id).await.expect("get").details, want);
+    let listed = s
+        .list_cases(p, by_key("a.login"), page(1, 10))
+        .await
+        .expect("list");
+    assert_eq!(listed.items, vec![c.clone()]);
+    let bare = s
+        .create_case(p, new_case("Bare", None), t(1))
+        .await
+        .expect("bare");
+    assert_eq!(bare.details, CaseDetails::default());
+    assert_eq!(s.get_case(bare.id).await, Ok(bare));
+
+    // A patch changes what it names; the rest stays.
+    let patch = CasePatch {
+        details: DetailsPatch {
+            priority: Some(Some(Priority::Low)),
+            ..DetailsPatch::default()
+        },
+        ..CasePatch::default()
+    };
+    let c = s.update_case(c.id, patch).await.expect("patch priority");
+    assert_eq!(c.details.priority, Some(Priority::Low));
+    assert_eq!((c.details.steps.clone(), c.details.refs.len()), (steps, 2));
+    let clear = CasePatch {
+        details: DetailsPatch {
+            preconditions: Some(None),
+            steps: Some(Vec::new()),
+            priority: Some(None),
+            refs: Some(Vec::new()),
+        },
+        ..CasePatch::default()
+    };
+    let c = s.update_case(c.id, clear).await.expect("clear");
+    assert_eq!(c.details, CaseDetails::default());
+    assert_eq!(s.get_case(c.id).await, Ok(c.clone()));
+
+    // An upsert entry that gives details sets them; one that leaves them
+    // out keeps them (a CI upsert never wipes a manual case's steps).
+    let up = s
+        .upsert_cases(
+            p,
+            vec![NewCase {
+                details: full.clone(),
+                ..new_case("Login 2", Some("a.login"))
+            }],
+            t(2),
+        )
+        .await
+        .expect("upsert with details");
+    assert_eq!(up[0].case.details, want);
+    let up = s
+        .upsert_cases(
+            p,
+            vec![
+                new_case("Login 3", Some("a.login")),
+                NewCase {
+                    details: full.clone(),
+                    ..new_case("Fresh", Some("a.fresh"))
+                },
+            ],
+            t(3),
+        )
+        .await
+        .expect("upsert without details");
+    assert_eq!(
+        (up[0].case.title.as_str(), &up[0].case.details),
+        ("Login 3", &want)
+    );
+    assert_eq!(s.get_case(c.id).await.expect("get").details, want);
+    assert!(up[1].created);
+    assert_eq!(s.get_case(up[1].case.id).await, Ok(up[1].case.clone()));
+    let cleared = s
+        .upsert_cases(
+            p,
+            vec![NewCase {
+                details: DetailsPatch {
+                    steps: Some(Vec::new()),
+                    priority: Some(None),
+                    ..DetailsPatch::default()
+                },
+                ..new_case("Login 4", Some("a.login"))
+            }],
+            t(4),
+        )
+        .await
+        .expect("upsert clearing");
+    let got = s.get_case(c.id).await.expect("get");
+    assert_eq!(got, cleared[0].case);
+    assert_eq!(
+        (
+            got.details.steps.len(),
+            got.details.priority,
+            got.details.refs.len()
+        ),
+        (0, None, 2)
+    );
 }

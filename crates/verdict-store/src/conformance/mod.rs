@@ -92,6 +92,7 @@ macro_rules! conformance_tests {
             cases::upserts_by_key_in_order,
             cases::case_listing_filters_and_totals,
             cases::case_updates_and_clearing,
+            cases::case_details_round_trip_patch_and_upsert,
             cases::deleted_cases_hide_free_their_key_and_keep_run_history,
             runs::runs_over_all_or_given_cases,
             runs::unknown_cases_make_a_run_invalid,

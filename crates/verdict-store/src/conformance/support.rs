@@ -43,6 +43,7 @@ pub(crate) fn new_case(title: &str, key: Option<&str>) -> NewCase {
         title: title.into(),
         key: key.map(Into::into),
         suite: None,
+        details: Default::default(),
     }
 }
 

@@ -143,6 +143,7 @@ pub async fn setup(
             title: format!("case {i}"),
             key: Some(format!("k{i:04}")),
             suite: None,
+            details: Default::default(),
         })
         .collect();
     let ids = a

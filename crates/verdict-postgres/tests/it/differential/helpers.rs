@@ -21,6 +21,7 @@ pub fn case(title: &str, key: Option<&str>, suite: Option<&str>) -> NewCase {
         title: title.into(),
         key: key.map(Into::into),
         suite: suite.map(Into::into),
+        details: Default::default(),
     }
 }
 
