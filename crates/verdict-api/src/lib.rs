@@ -141,6 +141,64 @@ pub struct Case {
     /// Set while the case is quarantined: the quality gate counts it for
     /// no rule (its results are still recorded and shown).
     pub quarantined: Option<Quarantine>,
+    /// What must hold before the steps (multi-line); null when none.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Preconditions))]
+    pub preconditions: Option<String>,
+    /// What a tester does, in order; empty when none.
+    #[cfg_attr(feature = "openapi", schema(max_items = 100))]
+    pub steps: Vec<Step>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Priority))]
+    pub priority: Option<String>,
+    /// Requirement or issue keys; empty when none.
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Refs))]
+    pub refs: Vec<String>,
+}
+
+/// The most characters a case's preconditions may have.
+pub const MAX_PRECONDITIONS_CHARS: usize = 65_536;
+/// The most steps a case may have.
+pub const MAX_STEPS: usize = 100;
+/// The most characters of a step's action or expected outcome.
+pub const MAX_STEP_CHARS: usize = 10_000;
+/// The most refs a case may have.
+pub const MAX_REFS: usize = 100;
+/// The most characters of one ref.
+pub const MAX_REF_CHARS: usize = 255;
+
+/// One step of a case: what to do and, optionally, what should happen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// At most 10,000 characters; trimmed, and then not empty.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 10000))]
+    pub action: String,
+    /// At most 10,000 characters; trimmed, and then empty means none.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<String>, max_length = 10000, required = false)
+    )]
+    pub expected: Option<String>,
+}
+
+/// Absent is `None`; present, even `null`, is `Some` (a field a PATCH or
+/// an upsert by key clears with `null`).
+fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Absent is `None`; `null` is the empty list, as `[]` is.
+fn list_or_null<'de, D, T>(d: D) -> Result<Option<Vec<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<Vec<T>>::deserialize(d).map(|v| Some(v.unwrap_or_default()))
 }
 
 /// Why a case is quarantined, by whom, since when.
@@ -301,6 +359,54 @@ pub struct CreateCase {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::OptionalText))]
     pub suite: Option<String>,
+    /// Multi-line. Left out: none on create; in a bulk upsert, a case that
+    /// exists keeps its own (`null` clears it).
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = crate::schema::Preconditions, required = false)
+    )]
+    pub preconditions: Option<Option<String>>,
+    /// Left out: none on create; in a bulk upsert, a case that exists keeps
+    /// its own (`[]` or `null` clears them).
+    #[serde(
+        default,
+        deserialize_with = "list_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<Vec<Step>>, max_items = 100, required = false)
+    )]
+    pub steps: Option<Vec<Step>>,
+    /// Left out: none on create; in a bulk upsert, a case that exists keeps
+    /// its own (`null` clears it).
+    #[serde(
+        default,
+        deserialize_with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = crate::schema::Priority, required = false)
+    )]
+    pub priority: Option<Option<String>>,
+    /// Left out: none on create; in a bulk upsert, a case that exists keeps
+    /// its own (`[]` or `null` clears them).
+    #[serde(
+        default,
+        deserialize_with = "list_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = crate::schema::Refs, required = false)
+    )]
+    pub refs: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -122,6 +122,32 @@ OptionalText => schema(json!({
     "description": "At most 1000 characters as sent; trimmed, and then empty means none.",
 })));
 
+named_schema!(/// A case's preconditions: multi-line text.
+Preconditions => schema(json!({
+    "type": ["string", "null"],
+    "maxLength": crate::MAX_PRECONDITIONS_CHARS,
+    "description": "Multi-line; at most 65,536 characters as sent; trimmed, and then empty means none.",
+})));
+
+named_schema!(/// A case's priority.
+Priority => schema(json!({
+    "type": ["string", "null"],
+    "enum": ["low", "medium", "high", "critical", null],
+})));
+
+named_schema!(/// A case's refs: requirement or issue keys.
+Refs => schema(json!({
+    "type": ["array", "null"],
+    "maxItems": crate::MAX_REFS,
+    "items": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": crate::MAX_REF_CHARS,
+        "pattern": "^[^\\u0000-\\u001f\\u007f]*$",
+    },
+    "description": "Requirement or issue keys, at most 100, each at most 255 characters without control characters; trimmed, and then not empty. `null` or `[]` means none.",
+})));
+
 named_schema!(/// A case key as sent: any length, stored by the one key rule.
 CaseKey => schema(json!({
     "type": ["string", "null"],
@@ -365,6 +391,9 @@ mod tests {
             RunState::schema(),
             Name::schema(),
             OptionalText::schema(),
+            Preconditions::schema(),
+            Priority::schema(),
+            Refs::schema(),
             Note::schema(),
             Elapsed::schema(),
             ElapsedMs::schema(),

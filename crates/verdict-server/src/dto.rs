@@ -55,6 +55,18 @@ pub fn case(c: &domain::Case) -> api::Case {
             by: q.by.to_string(),
             at: q.at.to_string(),
         }),
+        preconditions: c.details.preconditions.clone(),
+        steps: c
+            .details
+            .steps
+            .iter()
+            .map(|s| api::Step {
+                action: s.action.clone(),
+                expected: s.expected.clone(),
+            })
+            .collect(),
+        priority: c.details.priority_str().map(Into::into),
+        refs: c.details.refs.clone(),
     }
 }
 

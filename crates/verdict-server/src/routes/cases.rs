@@ -8,7 +8,10 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use verdict_api as api;
-use verdict_store::{CasePatch, CaseQuery, FieldError, NewCase, Quarantine, Role, Timestamp};
+use verdict_store::{
+    CasePatch, CaseQuery, DetailsPatch, FieldError, NewCase, Priority, Quarantine, Role, Step,
+    Timestamp,
+};
 
 use crate::auth::{Caller, ensure};
 use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
@@ -50,7 +53,120 @@ fn new_case(prefix: &str, c: &api::CreateCase, errors: &mut Vec<FieldError>) -> 
             MAX_TEXT_CHARS,
             errors,
         ),
-        details: Default::default(),
+        details: details(
+            prefix,
+            Given {
+                preconditions: c.preconditions.as_ref().map(|p| p.as_deref()),
+                steps: c.steps.as_deref(),
+                priority: c.priority.as_ref().map(|p| p.as_deref()),
+                refs: c.refs.as_deref(),
+            },
+            errors,
+        ),
+    }
+}
+
+/// A case's details as sent: `None` for a field left out.
+struct Given<'a> {
+    preconditions: Option<Option<&'a str>>,
+    steps: Option<&'a [api::Step]>,
+    priority: Option<Option<&'a str>>,
+    refs: Option<&'a [String]>,
+}
+
+/// Checks a case's details, naming each bad field after `prefix`
+/// (`steps[3].action`, `cases[2].priority`).
+fn details(prefix: &str, g: Given<'_>, errors: &mut Vec<FieldError>) -> DetailsPatch {
+    let preconditions = g.preconditions.map(|p| {
+        optional_text(
+            &format!("{prefix}preconditions"),
+            p,
+            api::MAX_PRECONDITIONS_CHARS,
+            errors,
+        )
+    });
+    let steps = g.steps.map(|steps| {
+        if steps.len() > api::MAX_STEPS {
+            errors.push(FieldError::new(
+                format!("{prefix}steps"),
+                format!("must have at most {} steps", api::MAX_STEPS),
+            ));
+        }
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let field = format!("{prefix}steps[{i}]");
+                let action = s.action.trim();
+                if s.action.chars().count() > api::MAX_STEP_CHARS {
+                    errors.push(FieldError::new(
+                        format!("{field}.action"),
+                        format!("must be at most {} characters", api::MAX_STEP_CHARS),
+                    ));
+                } else if action.is_empty() {
+                    errors.push(FieldError::new(
+                        format!("{field}.action"),
+                        "must not be empty",
+                    ));
+                }
+                Step {
+                    action: action.to_string(),
+                    expected: optional_text(
+                        &format!("{field}.expected"),
+                        s.expected.as_deref(),
+                        api::MAX_STEP_CHARS,
+                        errors,
+                    ),
+                }
+            })
+            .collect()
+    });
+    let priority = g.priority.map(|p| {
+        p.and_then(|p| {
+            let parsed = Priority::parse(p);
+            if parsed.is_none() {
+                errors.push(FieldError::new(
+                    format!("{prefix}priority"),
+                    "must be one of low, medium, high, critical",
+                ));
+            }
+            parsed
+        })
+    });
+    let refs = g.refs.map(|refs| {
+        if refs.len() > api::MAX_REFS {
+            errors.push(FieldError::new(
+                format!("{prefix}refs"),
+                format!("must have at most {} refs", api::MAX_REFS),
+            ));
+        }
+        refs.iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let field = format!("{prefix}refs[{i}]");
+                let trimmed = r.trim();
+                if r.chars().count() > api::MAX_REF_CHARS {
+                    errors.push(FieldError::new(
+                        field,
+                        format!("must be at most {} characters", api::MAX_REF_CHARS),
+                    ));
+                } else if trimmed.is_empty() {
+                    errors.push(FieldError::new(field, "must not be empty"));
+                } else if trimmed.chars().any(char::is_control) {
+                    errors.push(FieldError::new(
+                        field,
+                        "must not contain control characters",
+                    ));
+                }
+                trimmed.to_string()
+            })
+            .collect()
+    });
+    DetailsPatch {
+        preconditions,
+        steps,
+        priority,
+        refs,
     }
 }
 
@@ -216,8 +332,9 @@ pub async fn get_one(
     }))
 }
 
-/// A case's changes: a field not given is left alone; `key: null` or
-/// `suite: null` clears it.
+/// A case's changes: a field not given is left alone; `key`, `suite`,
+/// `preconditions` or `priority` `null` clears it, as `steps` or `refs`
+/// `[]` (or `null`) does.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateCase {
@@ -229,6 +346,18 @@ pub struct UpdateCase {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = verdict_api::schema::OptionalText, required = false)]
     suite: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = verdict_api::schema::Preconditions, required = false)]
+    preconditions: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Vec<api::Step>>, max_items = 100, required = false)]
+    steps: Option<Option<Vec<api::Step>>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = verdict_api::schema::Priority, required = false)]
+    priority: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = verdict_api::schema::Refs, required = false)]
+    refs: Option<Option<Vec<String>>>,
 }
 
 #[utoipa::path(
@@ -260,6 +389,16 @@ pub async fn update(
         suite: b
             .suite
             .map(|s| optional_text("suite", s.as_deref(), MAX_TEXT_CHARS, &mut errors)),
+        details: details(
+            "",
+            Given {
+                preconditions: b.preconditions.as_ref().map(|p| p.as_deref()),
+                steps: b.steps.as_ref().map(|s| s.as_deref().unwrap_or_default()),
+                priority: b.priority.as_ref().map(|p| p.as_deref()),
+                refs: b.refs.as_ref().map(|r| r.as_deref().unwrap_or_default()),
+            },
+            &mut errors,
+        ),
     };
     done(errors)?;
     let case = state.store.update_case(id, patch).await?;
