@@ -170,10 +170,9 @@ pub const MAX_REF_CHARS: usize = 255;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Step {
-    /// At most 10,000 characters; trimmed, and then not empty.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 10000))]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::StepAction))]
     pub action: String,
-    /// At most 10,000 characters; trimmed, and then empty means none.
+    /// At most 10,000 characters as sent; trimmed, and then empty means none.
     #[serde(default)]
     #[cfg_attr(
         feature = "openapi",

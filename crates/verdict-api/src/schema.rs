@@ -129,6 +129,18 @@ Preconditions => schema(json!({
     "description": "Multi-line; at most 65,536 characters as sent; trimmed, and then empty means none.",
 })));
 
+/// The control characters (Unicode `Cc`) a ref may not hold.
+const CONTROL: &str = r"\u0000-\u001F\u007F-\u009F";
+
+named_schema!(/// A step's action: required text, multi-line.
+StepAction => schema(json!({
+    "type": "string",
+    "minLength": 1,
+    "maxLength": crate::MAX_STEP_CHARS,
+    "pattern": format!("[^{WHITESPACE}]"),
+    "description": "At most 10,000 characters as sent; trimmed, and then not empty.",
+})));
+
 named_schema!(/// A case's priority.
 Priority => schema(json!({
     "type": ["string", "null"],
@@ -143,7 +155,7 @@ Refs => schema(json!({
         "type": "string",
         "minLength": 1,
         "maxLength": crate::MAX_REF_CHARS,
-        "pattern": "^[^\\u0000-\\u001f\\u007f]*$",
+        "pattern": format!("^[^{CONTROL}]*[^{WHITESPACE}{CONTROL}][^{CONTROL}]*$"),
     },
     "description": "Requirement or issue keys, at most 100, each at most 255 characters without control characters; trimmed, and then not empty. `null` or `[]` means none.",
 })));
@@ -394,6 +406,7 @@ mod tests {
             Preconditions::schema(),
             Priority::schema(),
             Refs::schema(),
+            StepAction::schema(),
             Note::schema(),
             Elapsed::schema(),
             ElapsedMs::schema(),

@@ -152,7 +152,7 @@ fn details(prefix: &str, g: Given<'_>, errors: &mut Vec<FieldError>) -> DetailsP
                     ));
                 } else if trimmed.is_empty() {
                     errors.push(FieldError::new(field, "must not be empty"));
-                } else if trimmed.chars().any(char::is_control) {
+                } else if r.chars().any(char::is_control) {
                     errors.push(FieldError::new(
                         field,
                         "must not contain control characters",
