@@ -49,7 +49,8 @@ async fn a_manager_creates_a_case_with_trimmed_fields() {
     assert!(is_utc_instant(case["created_at"].as_str().unwrap()));
     let expected = json!({"id": case["id"], "project_id": pid, "title": "Login works",
         "key": "com.acme.Login", "suite": "Auth", "created_at": case["created_at"],
-        "quarantined": null});
+        "quarantined": null, "preconditions": null, "steps": [], "priority": null,
+        "refs": []});
     assert_eq!(case, expected);
     assert_eq!(app.get(&at(&r.id()), &manager).await.body, r.body);
 
@@ -408,4 +409,189 @@ async fn bulk_with_bad_entries_names_each_and_writes_nothing() {
         bulk(&app, &pid, &app.admin, body).await.invalid(&[field]);
     }
     assert_eq!(all_cases(&app, &pid).await, before, "nothing written");
+}
+
+/// The fields a tester follows, as one case holds them.
+fn details(d: &Value) -> Value {
+    json!([d["preconditions"], d["steps"], d["priority"], d["refs"]])
+}
+
+#[tokio::test]
+async fn case_details_round_trip_through_create_get_list_and_patch() {
+    let app = TestApp::new().await;
+    let pid = app.project("P").await;
+    let manager = app.member(&pid, "mona", "manager").await;
+    let body = json!({"title": "Checkout", "key": "shop.checkout",
+        "preconditions": "  A cart with one item.\nA signed-in user.  ",
+        "steps": [
+            {"action": " Open the cart ", "expected": " The item is listed "},
+            {"action": "Pay", "expected": "  "},
+            {"action": "Read the receipt"},
+        ],
+        "priority": "high",
+        "refs": [" REQ-12 ", "BUG-7"]});
+    let r = create(&app, &pid, &manager, body).await;
+    let case = r.created().clone();
+    let want = json!([
+        "A cart with one item.\nA signed-in user.",
+        [
+            {"action": "Open the cart", "expected": "The item is listed"},
+            {"action": "Pay", "expected": null},
+            {"action": "Read the receipt", "expected": null},
+        ],
+        "high",
+        ["REQ-12", "BUG-7"],
+    ]);
+    assert_eq!(details(&case), want, "trimmed; a blank expected is none");
+    let path = at(&r.id());
+    assert_eq!(app.get(&path, &manager).await.body, r.body);
+    let listed = all_cases(&app, &pid).await;
+    assert_eq!(listed, [case.clone()]);
+
+    let r = app
+        .patch(&path, &manager, json!({"priority": "critical"}))
+        .await;
+    let mut changed = want.clone();
+    changed[2] = json!("critical");
+    assert_eq!(details(r.ok()), changed, "absent: left alone");
+    let r = app
+        .patch(
+            &path,
+            &manager,
+            json!({"steps": [{"action": "Only step"}], "refs": ["R"]}),
+        )
+        .await;
+    assert_eq!(
+        (&r.ok()["steps"], &r.ok()["refs"]),
+        (
+            &json!([{"action": "Only step", "expected": null}]),
+            &json!(["R"])
+        )
+    );
+    let r = app
+        .patch(
+            &path,
+            &manager,
+            json!({"preconditions": null, "steps": [], "priority": null, "refs": null}),
+        )
+        .await;
+    assert_eq!(details(r.ok()), json!([null, [], null, []]), "cleared");
+    assert_eq!(app.get(&path, &manager).await.body, r.body);
+}
+
+#[tokio::test]
+async fn bad_case_details_are_refused_naming_the_field() {
+    let app = TestApp::new().await;
+    let pid = app.project("P").await;
+    let step = |action: String| json!({"action": action});
+    let many: Vec<Value> = (0..101).map(|i| step(format!("step {i}"))).collect();
+    for (body, field) in [
+        (json!({"steps": many}), "steps"),
+        (
+            json!({"steps": [step("ok".into()), step("ok".into()), step("ok".into()), step("  ".into())]}),
+            "steps[3].action",
+        ),
+        (json!({"steps": [step("".into())]}), "steps[0].action"),
+        (
+            json!({"steps": [step("x".repeat(10_001))]}),
+            "steps[0].action",
+        ),
+        (
+            json!({"steps": [{"action": "a", "expected": "x".repeat(10_001)}]}),
+            "steps[0].expected",
+        ),
+        (json!({"steps": [{"expected": "e"}]}), "steps[0]"),
+        (
+            json!({"steps": [{"action": "a", "result": "passed"}]}),
+            "steps[0].result",
+        ),
+        (json!({"steps": "do it"}), "steps"),
+        (json!({"priority": "urgent"}), "priority"),
+        (json!({"priority": "High"}), "priority"),
+        (json!({"refs": ["REQ-1", 7]}), "refs[1]"),
+        (json!({"refs": [""]}), "refs[0]"),
+        (json!({"refs": ["a\u{7}b"]}), "refs[0]"),
+        (json!({"refs": ["r".repeat(256)]}), "refs[0]"),
+        (json!({"refs": vec!["R"; 101]}), "refs"),
+        (
+            json!({"preconditions": "p".repeat(65_537)}),
+            "preconditions",
+        ),
+        (json!({"preconditions": ["p"]}), "preconditions"),
+    ] {
+        let mut with_title = body.clone();
+        with_title["title"] = json!("T");
+        create(&app, &pid, &app.admin, with_title)
+            .await
+            .invalid(&[field]);
+    }
+    assert!(all_cases(&app, &pid).await.is_empty(), "nothing written");
+
+    let fine = json!({"title": "T", "preconditions": "p".repeat(65_536),
+        "steps": (0..100).map(|_| step("x".repeat(10_000))).collect::<Vec<_>>(),
+        "refs": vec!["r".repeat(255); 100]});
+    let r = create(&app, &pid, &app.admin, fine).await;
+    assert_eq!(r.created()["steps"].as_array().unwrap().len(), 100);
+
+    let path = at(&r.id());
+    let before = app.get(&path, &app.admin).await.body;
+    for (body, field) in [
+        (json!({"priority": "none"}), "priority"),
+        (json!({"steps": [{"action": ""}]}), "steps[0].action"),
+        (json!({"refs": [null]}), "refs[0]"),
+    ] {
+        app.patch(&path, &app.admin, body).await.invalid(&[field]);
+    }
+    assert_eq!(app.get(&path, &app.admin).await.body, before);
+
+    let entries = json!({"cases": [
+        {"title": "A", "key": "a"},
+        {"title": "B", "steps": [{"action": "ok"}, {"action": " "}]},
+        {"title": "C", "priority": "p1"},
+    ]});
+    bulk(&app, &pid, &app.admin, entries)
+        .await
+        .invalid(&["cases[1].steps[1].action", "cases[2].priority"]);
+    assert_eq!(all_cases(&app, &pid).await.len(), 1, "nothing written");
+}
+
+#[tokio::test]
+async fn a_bulk_upsert_sets_details_given_and_keeps_those_left_out() {
+    let app = TestApp::new().await;
+    let pid = app.project("P").await;
+    let manual = json!({"title": "Login", "key": "auth.login",
+        "preconditions": "A user exists.",
+        "steps": [{"action": "Sign in", "expected": "The dashboard shows"}],
+        "priority": "critical", "refs": ["REQ-1"]});
+    let id = create(&app, &pid, &app.admin, manual).await.id();
+    let path = at(&id);
+    let want = details(app.get(&path, &app.admin).await.ok());
+
+    // CI upserts by key with title and suite only: the steps stay.
+    let ci = json!({"cases": [
+        {"title": "Login (CI)", "key": "auth.login", "suite": "auth"},
+        {"title": "New", "key": "auth.new", "priority": "low", "refs": ["BUG-2"]},
+    ]});
+    let r = bulk(&app, &pid, &app.admin, ci).await;
+    assert_eq!(
+        (&r.ok()["created"], &r.ok()["updated"]),
+        (&json!(1), &json!(1))
+    );
+    let got = app.get(&path, &app.admin).await;
+    assert_eq!(got.ok()["title"], "Login (CI)");
+    assert_eq!(details(got.ok()), want, "absent: kept");
+    let fresh = app
+        .get(&at(r.ok()["cases"][1]["id"].as_str().unwrap()), &app.admin)
+        .await;
+    assert_eq!(details(fresh.ok()), json!([null, [], "low", ["BUG-2"]]));
+
+    // Given ones replace; null or [] clears.
+    let change = json!({"cases": [{"title": "Login", "key": "auth.login",
+        "steps": [{"action": "Sign in twice"}], "priority": null, "refs": []}]});
+    bulk(&app, &pid, &app.admin, change).await.ok();
+    let got = app.get(&path, &app.admin).await;
+    assert_eq!(
+        details(got.ok()),
+        json!(["A user exists.", [{"action": "Sign in twice", "expected": null}], null, []])
+    );
 }
