@@ -312,3 +312,48 @@ async fn a_long_classname_becomes_a_suite_the_api_would_take() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
+
+/// A manual case's steps survive what CI does by key: a bulk upsert that
+/// leaves the details out, and a JUnit import of the same test. A case an
+/// import creates has none.
+#[tokio::test]
+async fn upserts_and_imports_by_key_keep_a_manual_cases_details() {
+    let app = TestApp::new().await;
+    let project = app.project("Keys").await;
+    let manual = app
+        .post(
+            &format!("/v1/projects/{project}/cases"),
+            &app.admin,
+            json!({"title": "Checkout", "key": "shop.checkout works",
+                "preconditions": "A cart.", "priority": "high", "refs": ["REQ-9"],
+                "steps": [{"action": "Pay", "expected": "A receipt"}]}),
+        )
+        .await;
+    let manual = manual.data().clone();
+    let data = bulk(
+        &app,
+        &project,
+        json!([{"title": "checkout works", "key": " shop.checkout works "}]),
+    )
+    .await;
+    assert_eq!(data["updated"], 1);
+    let run = app.run(&project, "nightly").await;
+    let xml = report(Some("shop"), "checkout works");
+    let xml = xml.replace(
+        "</testsuite>",
+        "<testcase classname=\"shop\" name=\"refund\"/></testsuite>",
+    );
+    let r = import(&app, &run, "?create_missing=true", xml).await;
+    assert_eq!(
+        (&r.body["data"]["created"], &r.body["data"]["matched"]),
+        (&json!(1), &json!(1)),
+        "{}",
+        r.body
+    );
+    let cases = all_cases(&app, &project).await;
+    let fields = |c: &Value| json!([c["preconditions"], c["steps"], c["priority"], c["refs"]]);
+    assert_eq!(cases[0]["id"], manual["id"]);
+    assert_eq!(cases[0]["title"], "checkout works");
+    assert_eq!(fields(&cases[0]), fields(&manual), "kept");
+    assert_eq!(fields(&cases[1]), json!([null, [], null, []]), "none");
+}
