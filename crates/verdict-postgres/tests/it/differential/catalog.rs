@@ -129,6 +129,83 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
             page(1, 50)
         )
     );
+    // Details: set by a patch, read back, kept by an upsert entry that
+    // leaves them out, replaced and cleared by one that gives them.
+    let details = DetailsPatch {
+        preconditions: Some(Some("A user.\nA cart.".into())),
+        steps: Some(vec![
+            Step {
+                action: "Pay".into(),
+                expected: Some("A receipt".into()),
+            },
+            Step {
+                action: "Look".into(),
+                expected: None,
+            },
+        ]),
+        priority: Some(Some(Priority::Critical)),
+        refs: Some(vec!["REQ-1".into(), "BUG-2".into()]),
+    };
+    call!(
+        "patch details",
+        s.update_case(
+            n.id,
+            CasePatch {
+                details: details.clone(),
+                ..Default::default()
+            }
+        )
+    );
+    call!("get details", s.get_case(n.id));
+    call!(
+        "patch details priority only",
+        s.update_case(
+            n.id,
+            CasePatch {
+                details: DetailsPatch {
+                    priority: Some(Some(Priority::Low)),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }
+        )
+    );
+    call!(
+        "upsert details",
+        s.upsert_cases(
+            p1.id,
+            vec![NewCase {
+                details: details.clone(),
+                ..case("Login v3", Some("a"), None)
+            }],
+            at(9),
+        )
+    );
+    call!(
+        "upsert keeps details",
+        s.upsert_cases(p1.id, vec![case("Login v3", Some("a"), None)], at(9))
+    );
+    call!(
+        "upsert clears details",
+        s.upsert_cases(
+            p1.id,
+            vec![NewCase {
+                details: DetailsPatch {
+                    preconditions: Some(None),
+                    steps: Some(vec![]),
+                    priority: Some(None),
+                    refs: Some(vec![]),
+                },
+                ..case("Login v3", Some("a"), None)
+            }],
+            at(9),
+        )
+    );
+    call!("get a cleared", s.get_case(a.id));
+    call!(
+        "cases with details",
+        s.list_cases(p1.id, CaseQuery::default(), page(1, 50))
+    );
     call!(
         "patch title",
         s.update_case(
