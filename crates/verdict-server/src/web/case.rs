@@ -117,6 +117,38 @@ async fn render(
                     None => "Not quarantined",
                 }
             } }
+            @if let Some(p) = case.details.priority {
+                div { dt { "Priority" } dd #case-priority { span.priority { (p.as_str()) } } }
+            }
+            @if !case.details.refs.is_empty() {
+                div { dt { "Refs" } dd #case-refs {
+                    @for (i, r) in case.details.refs.iter().enumerate() {
+                        @if i > 0 { ", " }
+                        code { (r) }
+                    }
+                } }
+            }
+        }
+        @if let Some(p) = &case.details.preconditions {
+            section #preconditions aria-labelledby="preconditions-heading" {
+                h2 #preconditions-heading { "Preconditions" }
+                p.multiline { (p) }
+            }
+        }
+        @if !case.details.steps.is_empty() {
+            section #steps aria-labelledby="steps-heading" {
+                h2 #steps-heading { "Steps" }
+                ol.steps {
+                    @for step in &case.details.steps {
+                        li {
+                            span.action.multiline { (step.action) }
+                            @if let Some(e) = &step.expected {
+                                " → " span.expected.multiline { (e) }
+                            }
+                        }
+                    }
+                }
+            }
         }
         section #latest aria-labelledby="latest-heading" {
             h2 #latest-heading { "Latest runs " span.count { "(" (cells.len()) ", oldest first)" } }

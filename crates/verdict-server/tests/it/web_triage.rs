@@ -240,6 +240,31 @@ async fn the_case_page_shows_its_runs_and_a_manager_quarantines_it_by_a_form() {
     );
     assert!(page.contains("Results across runs"));
     assert!(!page.contains("/quarantine\""), "no form for a viewer");
+    assert!(
+        !page.contains("Preconditions") && !page.contains("<ol class=\"steps\">"),
+        "no details, no sections"
+    );
+
+    // Details a manager gives show, escaped.
+    let details = json!({"preconditions": "A <cart>.\nA user.", "priority": "high",
+        "refs": ["REQ-1", "BUG&2"],
+        "steps": [{"action": "Pay <now>", "expected": "A receipt"}, {"action": "Leave"}]});
+    app.patch(&format!("/v1/cases/{case}"), &app.admin, details)
+        .await
+        .ok();
+    let r = app.page(&path, Some(&viewer)).await;
+    let page = html(&r);
+    assert!(
+        page.contains("<p class=\"multiline\">A &lt;cart&gt;.\nA user.</p>"),
+        "{page}"
+    );
+    assert!(page.contains("<span class=\"priority\">high</span>"));
+    assert!(page.contains("<code>REQ-1</code>, <code>BUG&amp;2</code>"));
+    assert!(page.contains(
+        "<ol class=\"steps\"><li><span class=\"action multiline\">Pay &lt;now&gt;</span> → \
+         <span class=\"expected multiline\">A receipt</span></li>\
+         <li><span class=\"action multiline\">Leave</span></li></ol>"
+    ));
     let (_, tester) = app.web_member(&project, "tess", "tester").await;
     for s in [&viewer, &tester] {
         let r = app
