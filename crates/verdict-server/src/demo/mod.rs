@@ -199,7 +199,7 @@ pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String>
             title: (*title).into(),
             key: Some(key(suite, title)),
             suite: Some((*suite).into()),
-            details: Default::default(),
+            details: manual_details(title),
         })
         .collect();
     let cases = store
@@ -321,4 +321,50 @@ pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String>
         user: dana,
         runs,
     })
+}
+
+/// What a tester follows, for two of the demo's cases (the rest have none).
+fn manual_details(title: &str) -> verdict_store::DetailsPatch {
+    use verdict_store::{DetailsPatch, Priority, Step as CaseStep};
+    let step = |action: &str, expected: Option<&str>| CaseStep {
+        action: action.into(),
+        expected: expected.map(Into::into),
+    };
+    match title {
+        "Sign in with valid credentials" => DetailsPatch {
+            preconditions: Some(Some(
+                "A registered account with a verified email.\nSigned out.".into(),
+            )),
+            steps: Some(vec![
+                step(
+                    "Open the shop and choose Sign in",
+                    Some("The sign-in form shows"),
+                ),
+                step("Enter the account's email and password", None),
+                step(
+                    "Press Sign in",
+                    Some("The account menu shows the user's name"),
+                ),
+            ]),
+            priority: Some(Some(Priority::Critical)),
+            refs: Some(vec!["REQ-101".into(), "SHOP-12".into()]),
+        },
+        "Reset password by email link" => DetailsPatch {
+            preconditions: Some(Some("A registered account; access to its mailbox.".into())),
+            steps: Some(vec![
+                step(
+                    "Choose Forgot password and enter the email",
+                    Some("A confirmation says an email was sent"),
+                ),
+                step(
+                    "Open the link in the email",
+                    Some("A form asks for a new password"),
+                ),
+                step("Set a new password and sign in with it", Some("Signed in")),
+            ]),
+            priority: Some(Some(Priority::High)),
+            refs: Some(vec!["REQ-104".into()]),
+        },
+        _ => DetailsPatch::default(),
+    }
 }
