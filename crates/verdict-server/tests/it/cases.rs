@@ -446,7 +446,7 @@ async fn case_details_round_trip_through_create_get_list_and_patch() {
     let path = at(&r.id());
     assert_eq!(app.get(&path, &manager).await.body, r.body);
     let listed = all_cases(&app, &pid).await;
-    assert_eq!(listed, [case.clone()]);
+    assert_eq!(listed, [case]);
 
     let r = app
         .patch(&path, &manager, json!({"priority": "critical"}))
