@@ -53,7 +53,7 @@ pub async fn run(args: ResultsArgs) -> Result<(), Failure> {
         }
         let qs: Vec<String> = query
             .iter()
-            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .map(|(k, v)| format!("{k}={}", super::encode(v)))
             .collect();
         let page: api::Page<api::TestResult> = client
             .get(&format!("/v1/runs/{run}/results?{}", qs.join("&")))
@@ -95,16 +95,4 @@ pub async fn run(args: ResultsArgs) -> Result<(), Failure> {
     );
     eprintln!("{} results", results.len());
     Ok(())
-}
-
-/// Percent-encodes a query value (commas and ids pass through).
-fn encode(v: &str) -> String {
-    v.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -64,6 +64,18 @@ enum RunCommand {
     },
 }
 
+/// What a run built, as `main @ 3f2a1c9` (the commit's first 7 digits),
+/// `main` or `@ 3f2a1c9`; `None` without either.
+pub fn branch_at_commit(branch: Option<&str>, commit: Option<&str>) -> Option<String> {
+    let commit: Option<String> = commit.map(|c| c.chars().take(7).collect());
+    match (branch, commit) {
+        (Some(b), Some(c)) => Some(format!("{b} @ {c}")),
+        (Some(b), None) => Some(b.to_string()),
+        (None, Some(c)) => Some(format!("@ {c}")),
+        (None, None) => None,
+    }
+}
+
 pub fn print_run(run: &api::Run, json: bool) -> Result<(), Failure> {
     if json {
         let text = serde_json::to_string_pretty(run).map_err(|e| Failure::new(e.to_string()))?;
@@ -72,14 +84,7 @@ pub fn print_run(run: &api::Run, json: bool) -> Result<(), Failure> {
     }
     let c = &run.counts;
     println!("{}  {}  ({})", run.id, run.name, run.state);
-    let commit: Option<String> = run.commit.as_ref().map(|c| c.chars().take(7).collect());
-    let built = match (&run.branch, commit) {
-        (Some(b), Some(c)) => Some(format!("{b} @ {c}")),
-        (Some(b), None) => Some(b.clone()),
-        (None, Some(c)) => Some(format!("@ {c}")),
-        (None, None) => None,
-    };
-    let about: Vec<String> = built
+    let about: Vec<String> = branch_at_commit(run.branch.as_deref(), run.commit.as_deref())
         .into_iter()
         .chain(run.environment.clone())
         .chain(run.build_url.clone())

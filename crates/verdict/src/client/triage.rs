@@ -8,9 +8,11 @@ use std::collections::HashSet;
 
 use clap::Args;
 use serde::Deserialize;
+use verdict_api as api;
 
 use super::http::{ApiFailure, Client};
-use super::{Connection, Failure, table};
+use super::run::branch_at_commit;
+use super::{Connection, Failure, encode, table};
 
 /// Exit code of a gate that did not pass.
 pub const EXIT_GATE_FAILED: u8 = 3;
@@ -93,19 +95,6 @@ pub struct GateArgs {
     conn: Connection,
 }
 
-/// Percent-encodes a query value.
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 #[derive(Debug, Deserialize, serde::Serialize)]
 struct Rule {
     rule: String,
@@ -167,12 +156,6 @@ struct FlakyRow {
     test_case_id: String,
     key: Option<String>,
     quarantined: bool,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct RunMeta {
-    branch: Option<String>,
-    commit: Option<String>,
 }
 
 fn number(x: f64) -> String {
@@ -324,14 +307,9 @@ pub async fn summary_line(
             plural(s.new_failure + s.still_failing, "failure", "failures")
         ));
     };
-    let meta: Data<RunMeta> = client.get(&format!("/v1/runs/{baseline_id}")).await?;
-    let short = |c: String| c.chars().take(7).collect::<String>();
-    let at = match (meta.data.branch, meta.data.commit.map(short)) {
-        (Some(b), Some(c)) => format!(" ({b} @ {c})"),
-        (Some(b), None) => format!(" ({b})"),
-        (None, Some(c)) => format!(" (@ {c})"),
-        (None, None) => String::new(),
-    };
+    let base: Data<api::Run> = client.get(&format!("/v1/runs/{baseline_id}")).await?;
+    let at = branch_at_commit(base.data.branch.as_deref(), base.data.commit.as_deref())
+        .map_or(String::new(), |b| format!(" ({b})"));
     Ok(format!(
         "Compared with {baseline_id}{at}: {}, {} fixed, {flaky_text}",
         plural(s.new_failure, "new failure", "new failures"),

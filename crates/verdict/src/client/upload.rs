@@ -559,12 +559,11 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         .map(|tc| tc.key())
         .collect();
     if !args.no_compare {
-        let branch = run_branch(&client, &run.id).await;
         match triage::summary_line(
             &client,
             &args.project,
             &run.id,
-            branch.as_deref(),
+            run.branch.as_deref(),
             args.gate.baseline.as_deref(),
             &retried,
         )
@@ -601,16 +600,6 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         });
     }
     Ok(())
-}
-
-/// The run's branch, for asking which of its tests are flaky on it.
-async fn run_branch(client: &Client, run: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Branch {
-        branch: Option<String>,
-    }
-    let answer: Result<api::Data<Branch>, _> = client.get(&format!("/v1/runs/{run}")).await;
-    answer.ok().and_then(|a| a.data.branch)
 }
 
 /// The table of reports and their tests (each report on its own, then all
