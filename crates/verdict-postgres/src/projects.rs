@@ -10,6 +10,7 @@ use crate::users::{get_user, user_at};
 
 fn project_row(r: &Row) -> Result<Project> {
     Ok(Project {
+        defect_url_template: None,
         id: ProjectId::from_db(col(r, 0)?),
         name: col(r, 1)?,
         created_at: Timestamp::from_millis(col(r, 2)?),

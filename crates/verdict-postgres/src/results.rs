@@ -76,6 +76,9 @@ const COLUMNS: &str =
 
 fn result_row(r: &Row) -> Result<TestResult> {
     Ok(TestResult {
+        step_results: Vec::new(),
+        defects: Vec::new(),
+        assigned_to: None,
         id: ResultId::from_db(col(r, 0)?),
         run_id: RunId::from_db(col(r, 1)?),
         case_id: CaseId::from_db(col(r, 2)?),
@@ -261,6 +264,8 @@ pub(crate) async fn result_history<C: GenericClient>(
         .iter()
         .map(|r| {
             Ok(HistoryEntry {
+                step_results: Vec::new(),
+                defects: Vec::new(),
                 result_id: id,
                 status: status_of(col(r, 0)?)?,
                 note: col(r, 1)?,

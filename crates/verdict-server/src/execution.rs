@@ -286,6 +286,8 @@ pub fn check(
         Some(status) if errors.is_empty() => Ok((
             case,
             Execution {
+                step_results: Vec::new(),
+                defects: Vec::new(),
                 status,
                 note,
                 elapsed_ms,

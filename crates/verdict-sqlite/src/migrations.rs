@@ -253,6 +253,8 @@ mod tests {
         );
         // Case 2 has failed in this run: a pass now is a pass on retry.
         let pass = Execution {
+            step_results: Vec::new(),
+            defects: Vec::new(),
             status: Status::Passed,
             note: None,
             elapsed_ms: Some(40),

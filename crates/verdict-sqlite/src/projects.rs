@@ -8,6 +8,7 @@ use crate::{db_err, found};
 
 fn project_row(r: &Row<'_>) -> rusqlite::Result<Project> {
     Ok(Project {
+        defect_url_template: None,
         id: ProjectId::from_db(r.get(0)?),
         name: r.get(1)?,
         created_at: Timestamp::from_millis(r.get(2)?),

@@ -18,6 +18,9 @@ const COLUMNS: &str =
 
 fn result_row(r: &Row<'_>) -> rusqlite::Result<TestResult> {
     Ok(TestResult {
+        step_results: Vec::new(),
+        defects: Vec::new(),
+        assigned_to: None,
         id: ResultId::from_db(r.get(0)?),
         run_id: RunId::from_db(r.get(1)?),
         case_id: CaseId::from_db(r.get(2)?),
@@ -228,6 +231,9 @@ pub(crate) fn record_result(
     let elapsed = execution.elapsed_ms.unwrap_or(0) - old_elapsed.unwrap_or(0);
     add_counts(c, run, &delta, elapsed)?;
     Ok(TestResult {
+        step_results: Vec::new(),
+        defects: Vec::new(),
+        assigned_to: None,
         id,
         run_id: run,
         case_id: CaseId::from_db(case),
@@ -264,6 +270,8 @@ pub(crate) fn result_history(
     let items = stmt
         .query_map([id.get(), limit, offset], |r| {
             Ok(HistoryEntry {
+                step_results: Vec::new(),
+                defects: Vec::new(),
                 result_id: id,
                 status: status_of(r.get(0)?)?,
                 note: r.get(1)?,

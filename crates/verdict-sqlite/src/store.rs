@@ -130,15 +130,51 @@ impl Store for SqliteStore {
         self.pool.write(move |c| users::delete_token(c, id)).await
     }
 
+    // --- manual testing (interface; the backends fill these in) ----------
+
+    async fn update_project(&self, _id: ProjectId, _patch: ProjectPatch) -> StoreResult<Project> {
+        unimplemented!("update_project")
+    }
+    async fn update_user(&self, _id: UserId, _patch: UserPatch) -> StoreResult<User> {
+        unimplemented!("update_user")
+    }
+    async fn delete_user_tokens(&self, _user: UserId) -> StoreResult<u64> {
+        unimplemented!("delete_user_tokens")
+    }
+    async fn list_sections(&self, _project: ProjectId) -> StoreResult<Vec<Section>> {
+        unimplemented!("list_sections")
+    }
+    async fn section_case_ids(
+        &self,
+        _project: ProjectId,
+        _suite: String,
+    ) -> StoreResult<Vec<CaseId>> {
+        unimplemented!("section_case_ids")
+    }
+    async fn assign_results(
+        &self,
+        _run: RunId,
+        _target: AssignTarget,
+        _user: Option<UserId>,
+    ) -> StoreResult<u64> {
+        unimplemented!("assign_results")
+    }
+    async fn my_work(&self, _user: UserId, _page: Page) -> StoreResult<Listing<WorkItem>> {
+        unimplemented!("my_work")
+    }
+    async fn export_rows(&self, _run: RunId) -> StoreResult<Vec<ExportRow>> {
+        unimplemented!("export_rows")
+    }
+
     #[tracing::instrument(skip_all, level = "debug", fields(creator = %creator))]
     async fn create_project(
         &self,
-        name: String,
+        project: NewProject,
         creator: UserId,
         now: Timestamp,
     ) -> StoreResult<Project> {
         self.pool
-            .write(move |c| projects::create_project(c, &name, creator, now))
+            .write(move |c| projects::create_project(c, &project.name, creator, now))
             .await
     }
 

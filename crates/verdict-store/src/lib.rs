@@ -7,12 +7,14 @@ pub mod backend;
 pub mod conformance;
 mod error;
 mod ids;
+mod manual;
 mod model;
 mod time;
 mod triage;
 
 pub use error::{FieldError, StoreError, StoreResult};
 pub use ids::{BadId, CaseId, ProjectId, ResultId, RunId, TokenId, UserId};
+pub use manual::*;
 pub use model::*;
 pub use time::Timestamp;
 pub use triage::*;
@@ -98,17 +100,24 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tokens(&self, user: UserId) -> StoreResult<Vec<Token>>;
     async fn get_token(&self, id: TokenId) -> StoreResult<Token>;
     async fn delete_token(&self, id: TokenId) -> StoreResult<()>;
+    /// Changes a user's name or admin flag. `NotFound` for an unknown user.
+    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User>;
+    /// Deletes every token of the user (API tokens and browser sessions
+    /// alike) and answers how many there were.
+    async fn delete_user_tokens(&self, user: UserId) -> StoreResult<u64>;
 
     // --- projects and members --------------------------------------------
 
     /// Creates the project with `creator` as its manager.
     async fn create_project(
         &self,
-        name: String,
+        project: NewProject,
         creator: UserId,
         now: Timestamp,
     ) -> StoreResult<Project>;
     async fn get_project(&self, id: ProjectId) -> StoreResult<Project>;
+    /// Renames the project or changes its settings.
+    async fn update_project(&self, id: ProjectId, patch: ProjectPatch) -> StoreResult<Project>;
     /// `None` lists every project (for admins).
     async fn list_projects(
         &self,
@@ -149,6 +158,12 @@ pub trait Store: Send + Sync + 'static {
     /// Removes the case from the project (its key is free again). Runs that
     /// hold it keep their result and its history.
     async fn delete_case(&self, id: CaseId) -> StoreResult<()>;
+    /// The project's sections (distinct suites of its cases, the cases
+    /// without one as `None` first), by name, each with its case count.
+    async fn list_sections(&self, project: ProjectId) -> StoreResult<Vec<Section>>;
+    /// The ids of the project's cases in the section or nested in it, by id.
+    async fn section_case_ids(&self, project: ProjectId, suite: String)
+    -> StoreResult<Vec<CaseId>>;
 
     // --- runs ----------------------------------------------------------------
 
@@ -205,6 +220,22 @@ pub trait Store: Send + Sync + 'static {
     /// `Invalid` naming `testcases[i]` (or rejected with code
     /// `case_not_found` when partial). A dry run writes nothing.
     async fn import_results(&self, request: ImportRequest) -> StoreResult<ImportOutcome>;
+    /// Assigns results of an open run to `user` (or, with `None`, to
+    /// nobody) and answers how many results matched. A closed run is
+    /// `Conflict` `run_closed`; ids not in the run are `Invalid` naming
+    /// `result_ids[i]`, and nothing is written. Assignment is not an
+    /// execution: status, note, tester and history are unchanged.
+    async fn assign_results(
+        &self,
+        run: RunId,
+        target: AssignTarget,
+        user: Option<UserId>,
+    ) -> StoreResult<u64>;
+    /// The results assigned to `user` in open runs of projects the user is
+    /// a member of: untested first, then by run id, then by result id.
+    async fn my_work(&self, user: UserId, page: Page) -> StoreResult<Listing<WorkItem>>;
+    /// Every result of the run with its case's key and suite, by result id.
+    async fn export_rows(&self, run: RunId) -> StoreResult<Vec<ExportRow>>;
     /// Newest first.
     async fn result_history(
         &self,

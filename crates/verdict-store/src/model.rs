@@ -103,9 +103,24 @@ pub struct Execution {
     pub status: Status,
     pub note: Option<String>,
     pub elapsed_ms: Option<i64>,
+    /// One per step of the case, in order (none for `NotTested`).
+    pub step_results: Vec<crate::StepResult>,
+    /// Defect ids (`SHOP-2291`), distinct, in the order given.
+    pub defects: Vec<String>,
 }
 
 impl Execution {
+    /// An execution with only a status, a note and an elapsed time.
+    pub fn new(status: Status, note: Option<String>, elapsed_ms: Option<i64>) -> Execution {
+        Execution {
+            status,
+            note,
+            elapsed_ms,
+            step_results: Vec::new(),
+            defects: Vec::new(),
+        }
+    }
+
     /// The `tested_by` and `tested_at` a result keeps after this execution
     /// by `actor` at `now`: none for `NotTested`, which clears the result.
     pub fn tested(&self, actor: UserId, now: Timestamp) -> (Option<UserId>, Option<Timestamp>) {
@@ -159,6 +174,8 @@ pub struct Project {
     pub id: ProjectId,
     pub name: String,
     pub created_at: Timestamp,
+    /// `https://tracker.example.com/browse/{id}`: turns defects into links.
+    pub defect_url_template: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -494,6 +511,11 @@ pub struct TestResult {
     pub elapsed_ms: Option<i64>,
     pub tested_by: Option<UserId>,
     pub tested_at: Option<Timestamp>,
+    /// The latest execution's step results and defects (like `note`).
+    pub step_results: Vec<crate::StepResult>,
+    pub defects: Vec<String>,
+    /// Who is to test it next; kept across executions.
+    pub assigned_to: Option<UserId>,
 }
 
 /// One past execution of a result.
@@ -505,6 +527,8 @@ pub struct HistoryEntry {
     pub elapsed_ms: Option<i64>,
     pub tested_by: UserId,
     pub tested_at: Timestamp,
+    pub step_results: Vec<crate::StepResult>,
+    pub defects: Vec<String>,
 }
 
 /// Offset paging; `page` starts at 1.
@@ -534,6 +558,8 @@ pub struct ResultQuery {
     /// Case-insensitive substring of the case title (the web UI's search).
     /// `None`: every title; then the total comes from the run's counters.
     pub q: Option<String>,
+    /// Only results assigned to this user, or to nobody.
+    pub assignee: Option<crate::Assignee>,
     pub page: Page,
 }
 
@@ -576,6 +602,10 @@ pub struct CaseQuery {
     pub q: Option<String>,
     /// Only quarantined cases (true) or only the others (false).
     pub quarantined: Option<bool>,
+    /// Only cases in this section or one nested in it (see
+    /// [`in_section`](crate::in_section)).
+    pub suite: Option<String>,
+    pub priority: Option<Priority>,
 }
 
 /// A list page and the number of items the filter matches in all.
@@ -678,6 +708,9 @@ pub struct KeyedEntry {
     pub title: String,
     pub suite: Option<String>,
     pub execution: Execution,
+    /// Case fields the report carries (TestRail-style properties): set on
+    /// the case, created or matched; what is absent is left alone.
+    pub details: DetailsPatch,
 }
 
 /// A report import: executions by case key, atomic unless `partial`.

@@ -111,7 +111,11 @@ async fn works_again_after_its_connections_are_killed() {
                 .await
                 .unwrap_or_else(|e| panic!("round {round}, read {i}: {e:?}"));
             store
-                .create_project(format!("p{round}-{i}"), user.id, Timestamp::from_millis(0))
+                .create_project(
+                    format!("p{round}-{i}").into(),
+                    user.id,
+                    Timestamp::from_millis(0),
+                )
                 .await
                 .unwrap_or_else(|e| panic!("round {round}, write {i}: {e:?}"));
         }
@@ -277,6 +281,8 @@ async fn statements_end_at_the_bound_but_migrations_wait() {
         .items[0]
         .id;
     let failed = Execution {
+        step_results: Vec::new(),
+        defects: Vec::new(),
         status: Status::Failed,
         note: None,
         elapsed_ms: None,
@@ -422,6 +428,8 @@ async fn connections_of_large_writes_are_closed_after_them() {
             index,
             case_id: c.case.id,
             execution: Execution {
+                step_results: Vec::new(),
+                defects: Vec::new(),
                 status: Status::Passed,
                 note: None,
                 elapsed_ms: None,

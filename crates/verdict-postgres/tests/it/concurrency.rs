@@ -87,6 +87,8 @@ async fn overlapping_bulks_in_opposite_orders_all_apply() {
                 index,
                 case_id: *case,
                 execution: Execution {
+                    step_results: Vec::new(),
+                    defects: Vec::new(),
                     status: statuses[(i + index) % 4],
                     note: Some(format!("upload {i}")),
                     elapsed_ms: Some(index as i64),
@@ -123,6 +125,8 @@ async fn overlapping_bulks_in_opposite_orders_all_apply() {
                     run_id,
                     id,
                     Execution {
+                        step_results: Vec::new(),
+                        defects: Vec::new(),
                         status: Status::Failed,
                         note: None,
                         elapsed_ms: None,
@@ -252,6 +256,8 @@ async fn idempotent_retries_racing_apply_once() {
                 index,
                 case_id: *case,
                 execution: Execution {
+                    step_results: Vec::new(),
+                    defects: Vec::new(),
                     status: Status::Passed,
                     note: None,
                     elapsed_ms: None,

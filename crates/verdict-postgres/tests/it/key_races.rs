@@ -45,11 +45,14 @@ async fn imports_and_upserts_creating_the_same_keys_in_opposite_orders() {
             .iter()
             .enumerate()
             .map(|(index, key)| KeyedEntry {
+                details: Default::default(),
                 index,
                 key: key.clone(),
                 title: key.clone(),
                 suite: None,
                 execution: Execution {
+                    step_results: Vec::new(),
+                    defects: Vec::new(),
                     status: Status::Passed,
                     note: None,
                     elapsed_ms: None,

@@ -63,6 +63,8 @@ async fn migration_4_backfills_what_writes_keep() {
         case_ids: None,
     };
     let exec = |status: Status, ms: Option<i64>| Execution {
+        step_results: Vec::new(),
+        defects: Vec::new(),
         status,
         note: None,
         elapsed_ms: ms,

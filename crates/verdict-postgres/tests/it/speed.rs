@@ -62,6 +62,8 @@ async fn bulk(
             index: i,
             case_id: c,
             execution: Execution {
+                step_results: Vec::new(),
+                defects: Vec::new(),
                 status: s,
                 note: if s == Status::Failed { note } else { None },
                 elapsed_ms: Some(ms),

@@ -58,6 +58,8 @@ fn key(suite: &str, title: &str) -> String {
 
 fn run_of(status: Status, note: Option<&str>, elapsed_s: i64) -> Execution {
     Execution {
+        step_results: Vec::new(),
+        defects: Vec::new(),
         status,
         note: note.map(str::to_string),
         elapsed_ms: (status != Status::NotTested && elapsed_s > 0).then_some(elapsed_s * 1000),
@@ -70,6 +72,7 @@ async fn record(store: &dyn Store, run: RunId, steps: &[Step<'_>]) -> Result<(),
         .list_results(
             run,
             ResultQuery {
+                assignee: None,
                 statuses: Vec::new(),
                 after: None,
                 q: None,
@@ -120,6 +123,8 @@ async fn upload(
                 index: entries.len(),
                 case_id: case.case.id,
                 execution: Execution {
+                    step_results: Vec::new(),
+                    defects: Vec::new(),
                     status: *status,
                     note: note.clone(),
                     elapsed_ms: Some(*ms),

@@ -292,6 +292,8 @@ pub async fn list(
 ) -> ApiResult<Json<api::Page<api::Case>>> {
     let page = paging.page();
     let query = CaseQuery {
+        suite: None,
+        priority: None,
         // The key as sent maps to its stored form; a blank one matches none.
         key: filter
             .key

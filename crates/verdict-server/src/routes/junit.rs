@@ -61,6 +61,8 @@ fn elapsed(ms: Option<u64>) -> Option<i64> {
 /// first failure then each rerun.
 fn executions(tc: &TestCase, skipped_as: Status, note_limit: usize) -> Vec<Execution> {
     let failed = |d: &verdict_junit::Detail, ms| Execution {
+        step_results: Vec::new(),
+        defects: Vec::new(),
         status: Status::Failed,
         note: Some(d.note(note_limit)).filter(|n| !n.is_empty()),
         elapsed_ms: elapsed(ms),
@@ -68,6 +70,8 @@ fn executions(tc: &TestCase, skipped_as: Status, note_limit: usize) -> Vec<Execu
     let attempts = tc.attempts.iter().map(|a| failed(&a.detail, a.time_ms));
     let last = match &tc.outcome {
         Outcome::Passed => Execution {
+            step_results: Vec::new(),
+            defects: Vec::new(),
             status: Status::Passed,
             note: None,
             elapsed_ms: elapsed(tc.time_ms),
@@ -78,11 +82,15 @@ fn executions(tc: &TestCase, skipped_as: Status, note_limit: usize) -> Vec<Execu
             return all;
         }
         Outcome::Skipped { .. } if skipped_as == Status::NotTested => Execution {
+            step_results: Vec::new(),
+            defects: Vec::new(),
             status: Status::NotTested,
             note: None,
             elapsed_ms: None,
         },
         Outcome::Skipped { message } => Execution {
+            step_results: Vec::new(),
+            defects: Vec::new(),
             status: skipped_as,
             note: Some(clip(
                 match message.as_deref().filter(|m| !m.is_empty()) {
@@ -113,6 +121,7 @@ fn entries(testcases: &[TestCase], skipped_as: Status, note_limit: usize) -> Vec
         let suite = tc.classname.as_deref().and_then(verdict_junit::case_text);
         for execution in executions(tc, skipped_as, note_limit) {
             out.push(KeyedEntry {
+                details: Default::default(),
                 index,
                 key: key.clone(),
                 title: title.clone(),

@@ -44,7 +44,7 @@ pub async fn create(
     done(errors)?;
     let project = state
         .store
-        .create_project(name, caller.user.id, Timestamp::now())
+        .create_project(name.into(), caller.user.id, Timestamp::now())
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -119,6 +119,7 @@ pub async fn list(
         .list_results(
             run,
             ResultQuery {
+                assignee: None,
                 statuses: filter.status,
                 after: filter.after,
                 q: title,

@@ -139,6 +139,7 @@ pub async fn render(
         .list_results(
             id,
             ResultQuery {
+                assignee: None,
                 statuses: view.status.into_iter().collect(),
                 after: None,
                 q: view.q.clone(),

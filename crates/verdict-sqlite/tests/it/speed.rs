@@ -70,6 +70,8 @@ async fn run(
                 index: i,
                 case_id: *c,
                 execution: Execution {
+                    step_results: Vec::new(),
+                    defects: Vec::new(),
                     status,
                     note,
                     elapsed_ms: Some((i % 700) as i64),

@@ -465,6 +465,7 @@ pub async fn partial_imports_and_repeated_keys(s: Arc<dyn Store>) {
 
 fn keyed(index: usize, key: &str, status: Status) -> KeyedEntry {
     KeyedEntry {
+        details: Default::default(),
         index,
         key: key.into(),
         title: key.into(),
@@ -475,6 +476,8 @@ fn keyed(index: usize, key: &str, status: Status) -> KeyedEntry {
 
 fn by_key(key: &str) -> CaseQuery {
     CaseQuery {
+        suite: None,
+        priority: None,
         key: Some(key.into()),
         q: None,
         quarantined: None,

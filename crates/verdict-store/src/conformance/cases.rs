@@ -14,6 +14,8 @@ async fn listed(s: &dyn Store, p: ProjectId, q: CaseQuery, pg: Page) -> (i64, Ve
 
 fn by_key(key: &str) -> CaseQuery {
     CaseQuery {
+        suite: None,
+        priority: None,
         key: Some(key.into()),
         q: None,
         quarantined: None,
@@ -22,6 +24,8 @@ fn by_key(key: &str) -> CaseQuery {
 
 fn by_title(q: &str) -> CaseQuery {
     CaseQuery {
+        suite: None,
+        priority: None,
         key: None,
         q: Some(q.into()),
         quarantined: None,
@@ -172,6 +176,8 @@ pub async fn case_listing_filters_and_totals(s: Arc<dyn Store>) {
         "no wildcards"
     );
     let both = CaseQuery {
+        suite: None,
+        priority: None,
         key: Some("k10".into()),
         q: Some("case".into()),
         quarantined: None,

@@ -152,6 +152,7 @@ pub async fn title_search(s: Arc<dyn Store>) {
         .await
         .expect("record");
     let search = |statuses: Vec<Status>, q: &str, after: Option<ResultId>| ResultQuery {
+        assignee: None,
         statuses,
         after,
         q: Some(q.into()),
@@ -246,6 +247,8 @@ pub async fn recording_sets_fields_and_counts(s: Arc<dyn Store>) {
     );
 
     let bare = Execution {
+        step_results: Vec::new(),
+        defects: Vec::new(),
         status: Status::Passed,
         note: None,
         elapsed_ms: None,
@@ -283,6 +286,8 @@ pub async fn not_tested_clears_the_result_but_history_keeps_it(s: Arc<dyn Store>
     .await
     .expect("record");
     let untested = Execution {
+        step_results: Vec::new(),
+        defects: Vec::new(),
         status: Status::NotTested,
         note: None,
         elapsed_ms: None,
@@ -333,6 +338,8 @@ pub async fn history_newest_first_with_paging(s: Arc<dyn Store>) {
     for (e, i) in h.iter().zip((0..5).rev()) {
         let actor = if i % 2 == 0 { owner } else { tester };
         let expected = HistoryEntry {
+            step_results: Vec::new(),
+            defects: Vec::new(),
             result_id: id,
             status: statuses[i],
             note: Some(i.to_string()),

@@ -328,6 +328,7 @@ pub async fn closed_runs_refuse_result_changes(s: Arc<dyn Store>) {
         actor: owner,
         now: t(6),
         entries: vec![KeyedEntry {
+            details: Default::default(),
             index: 0,
             key: "k0".into(),
             title: "case 0".into(),

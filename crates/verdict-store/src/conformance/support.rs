@@ -92,6 +92,8 @@ pub(crate) async fn run_over_all(s: &dyn Store, p: ProjectId, name: &str) -> Run
 
 pub(crate) fn exec(status: Status, note: Option<&str>) -> Execution {
     Execution {
+        step_results: Vec::new(),
+        defects: Vec::new(),
         status,
         note: note.map(str::to_string),
         elapsed_ms: Some(1500),
@@ -132,6 +134,7 @@ pub(crate) fn idempotency(key: &str, fingerprint: u8) -> Option<IdempotencyKey> 
 
 pub(crate) fn query(statuses: Vec<Status>, after: Option<ResultId>, p: Page) -> ResultQuery {
     ResultQuery {
+        assignee: None,
         statuses,
         after,
         q: None,

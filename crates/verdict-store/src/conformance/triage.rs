@@ -45,6 +45,8 @@ async fn play(s: &dyn Store, owner: UserId, run: RunId, executions: &[Play<'_>])
             index,
             case_id: *case_id,
             execution: Execution {
+                step_results: Vec::new(),
+                defects: Vec::new(),
                 status: *status,
                 note: note.map(str::to_string),
                 elapsed_ms: *elapsed_ms,
@@ -1097,6 +1099,8 @@ pub async fn trends_count_runs_oldest_first(s: Arc<dyn Store>) {
     let r4 = run_with(s, p, "r4", main(), None).await;
     let results = everything(s, r4.id).await;
     let timed = |status, ms| Execution {
+        step_results: Vec::new(),
+        defects: Vec::new(),
         status,
         note: None,
         elapsed_ms: ms,
@@ -1118,6 +1122,7 @@ pub async fn trends_count_runs_oldest_first(s: Arc<dyn Store>) {
         actor: owner,
         now: t(4),
         entries: vec![KeyedEntry {
+            details: Default::default(),
             index: 0,
             key: "k1".into(),
             title: "case 1".into(),

@@ -104,6 +104,7 @@ pub async fn deadlocks(db: &TestDatabase, stores: [Arc<PgStore>; 2]) -> i64 {
 
 pub fn all_results() -> ResultQuery {
     ResultQuery {
+        assignee: None,
         statuses: vec![],
         after: None,
         q: None,

@@ -86,6 +86,8 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
         s.list_cases(
             p1.id,
             CaseQuery {
+                suite: None,
+                priority: None,
                 key: Some("b".into()),
                 q: None,
                 quarantined: None
@@ -98,6 +100,8 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
         s.list_cases(
             p1.id,
             CaseQuery {
+                suite: None,
+                priority: None,
                 key: None,
                 q: Some("LOG".into()),
                 quarantined: None
@@ -110,6 +114,8 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
         s.list_cases(
             p1.id,
             CaseQuery {
+                suite: None,
+                priority: None,
                 key: None,
                 q: Some("%".into()),
                 quarantined: None
@@ -122,6 +128,8 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) -> Catalog {
         s.list_cases(
             p1.id,
             CaseQuery {
+                suite: None,
+                priority: None,
                 key: Some("zz".into()),
                 q: None,
                 quarantined: None

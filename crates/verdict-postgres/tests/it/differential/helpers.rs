@@ -27,6 +27,8 @@ pub fn case(title: &str, key: Option<&str>, suite: Option<&str>) -> NewCase {
 
 pub fn exec(status: Status, note: Option<&str>, elapsed_ms: Option<i64>) -> Execution {
     Execution {
+        step_results: Vec::new(),
+        defects: Vec::new(),
         status,
         note: note.map(Into::into),
         elapsed_ms,
@@ -43,6 +45,7 @@ pub fn entry(index: usize, case: CaseId, status: Status, note: Option<&str>) -> 
 
 pub fn keyed(index: usize, key: &str, status: Status) -> KeyedEntry {
     KeyedEntry {
+        details: Default::default(),
         index,
         key: key.into(),
         title: format!("title of {key}"),

@@ -104,6 +104,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog, i
         s.list_results(
             r2.id,
             ResultQuery {
+                assignee: None,
                 statuses: vec![],
                 after: None,
                 q: None,
@@ -137,6 +138,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog, i
         s.list_results(
             r2.id,
             ResultQuery {
+                assignee: None,
                 statuses: vec![],
                 after: None,
                 q: None,

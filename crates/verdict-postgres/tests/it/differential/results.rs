@@ -24,6 +24,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
         s.list_results(
             r1.id,
             ResultQuery {
+                assignee: None,
                 statuses: vec![],
                 after: None,
                 q: None,
@@ -245,6 +246,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
         s.list_results(
             r1.id,
             ResultQuery {
+                assignee: None,
                 statuses: vec![Status::Passed, Status::Blocked, Status::Passed],
                 after: None,
                 q: None,
@@ -257,6 +259,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
         s.list_results(
             r1.id,
             ResultQuery {
+                assignee: None,
                 statuses: vec![Status::Retest, Status::Failed, Status::NotTested],
                 after: None,
                 q: None,
@@ -269,6 +272,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
         s.list_results(
             r1.id,
             ResultQuery {
+                assignee: None,
                 statuses: vec![],
                 after: Some(ids[1]),
                 q: None,
@@ -281,6 +285,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
         s.list_results(
             r1.id,
             ResultQuery {
+                assignee: None,
                 statuses: vec![Status::NotTested],
                 after: Some(ids[0]),
                 q: None,
@@ -293,6 +298,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
         s.list_results(
             r1.id,
             ResultQuery {
+                assignee: None,
                 statuses: vec![],
                 after: None,
                 q: None,
@@ -305,6 +311,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
         s.list_results(
             RunId::from_db(9999),
             ResultQuery {
+                assignee: None,
                 statuses: vec![],
                 after: None,
                 q: None,

@@ -71,6 +71,8 @@ fn durations(branch: Option<&str>, window: u32, sort: DurationSort) -> DurationQ
 
 fn quarantined(yes: Option<bool>) -> CaseQuery {
     CaseQuery {
+        suite: None,
+        priority: None,
         key: None,
         q: None,
         quarantined: yes,
@@ -310,6 +312,7 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) {
         s.list_results(
             r2,
             ResultQuery {
+                assignee: None,
                 statuses: vec![],
                 after: None,
                 q: None,
