@@ -4,6 +4,7 @@
 // Test code, helpers outside #[test] functions included, may unwrap.
 #![allow(clippy::unwrap_used)]
 
+mod accessibility;
 mod admin_token;
 mod browser;
 mod cli_password;

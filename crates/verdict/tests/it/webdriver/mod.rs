@@ -214,6 +214,38 @@ impl Browser {
         }
     }
 
+    /// Resizes the window to `width`×`height` CSS pixels (headless: the
+    /// viewport) and waits until the page reports the new width.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|e| panic!("resize to {width}×{height}: {e}"));
+        self.until(&format!("a {width} px wide window"), || async {
+            self.client
+                .execute("return window.innerWidth;", vec![])
+                .await
+                .ok()
+                .and_then(|w| w.as_u64())
+                == Some(u64::from(width))
+        })
+        .await;
+    }
+
+    /// Runs `script` in the page with `args`; the script ends by calling
+    /// its last argument (`arguments[arguments.length - 1]`) with the value
+    /// to return, so it can wait on a promise.
+    pub async fn execute_async(
+        &self,
+        script: &str,
+        args: Vec<serde_json::Value>,
+    ) -> serde_json::Value {
+        self.client
+            .execute_async(script, args)
+            .await
+            .unwrap_or_else(|e| panic!("asynchronous script: {e}"))
+    }
+
     /// The screenshot as PNG; written under docs/screenshots when
     /// `VERDICT_UPDATE_SCREENSHOTS=1` (the README shows them).
     pub async fn screenshot(&self, name: &str) {

@@ -1,0 +1,227 @@
+//! Accessibility: axe-core in real headless Chromium on every page of the
+//! web UI, against `verdict serve --demo`, at 1280 and 390 px wide. Any
+//! violation of impact "serious" or "critical" fails the test, each listed
+//! with its rule, impact, help text, first targets, URL and width; the
+//! others ("moderate", "minor") are printed.
+//!
+//! axe-core is not part of the product: .ci/axe.sh installs the pinned
+//! version under target/axe and exports `VERDICT_AXE_JS`, the path of its
+//! axe.min.js, which the test reads from disk and injects into each page.
+//! Without Chromium or without that file the test prints "SKIPPED: …" and
+//! passes, unless `VERDICT_REQUIRE_BROWSER=1`, when either is a failure.
+//!
+//!   . .ci/axe.sh && VERDICT_REQUIRE_BROWSER=1 cargo test -p verdict --test it accessibility
+
+use crate::common;
+use crate::webdriver;
+
+use common::Server;
+use serde_json::{Value, json};
+use webdriver::{Browser, ONE_AT_A_TIME, available};
+
+/// Every page of the web UI that axe checks, as (who looks, path).
+///
+/// To add a page: add one line with its path on the demo data (the demo's
+/// ids are stable: prj_001 is the project, run_029 the manual release in
+/// progress, run_032 a nightly with failures, tc_024 a case). `{result}`
+/// stands for a result of run_029. Use `SignedOut` for pages seen before
+/// signing in, `Admin` for the rest (the demo admin, signed in). Each page
+/// must answer 200, except `/no/such/page`, the "Not found" page.
+const PAGES: &[(Who, &str)] = &[
+    (Who::SignedOut, "/login"),
+    (Who::Admin, "/projects"),
+    (Who::Admin, "/projects/prj_001"),
+    (Who::Admin, "/projects/prj_001?branch=main"),
+    (Who::Admin, "/runs/run_029"),
+    (Who::Admin, "/runs/run_029?status=not_tested"),
+    (Who::Admin, "/runs/run_029/results/{result}/history"),
+    (Who::Admin, "/runs/run_032"),
+    (Who::Admin, "/runs/run_032/compare"),
+    (Who::Admin, "/runs/run_032/compare?category=new_failure"),
+    (Who::Admin, "/runs/run_032/failures"),
+    (Who::Admin, "/cases/tc_024"),
+    (Who::Admin, "/tokens"),
+    (Who::Admin, NOT_FOUND),
+];
+
+/// The widths every page is checked at, with the window's height.
+const SIZES: &[(u32, u32)] = &[(1280, 800), (390, 844)];
+
+/// The impacts that fail the test.
+const FAILING: &[&str] = &["serious", "critical"];
+
+/// The page that answers 404 on purpose.
+const NOT_FOUND: &str = "/no/such/page";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Who {
+    SignedOut,
+    Admin,
+}
+
+const ADMIN: &str = "vdt_accessibility_test_admin_012345";
+const DEMO_RUN: &str = "run_029";
+
+/// axe.min.js, read from `VERDICT_AXE_JS`; `None` (the test says it was
+/// skipped) when it is missing, unless the browser tests are required.
+fn axe_source(test: &str) -> Option<String> {
+    let required = std::env::var("VERDICT_REQUIRE_BROWSER").as_deref() == Ok("1");
+    let why = match std::env::var("VERDICT_AXE_JS") {
+        Ok(path) if !path.is_empty() => match std::fs::read_to_string(&path) {
+            Ok(source) => return Some(source),
+            Err(e) => format!("VERDICT_AXE_JS={path} cannot be read: {e}"),
+        },
+        _ => "VERDICT_AXE_JS is not set".to_string(),
+    };
+    let why = format!("{test}: {why} (install axe-core with `. .ci/axe.sh`)");
+    if required {
+        panic!("VERDICT_REQUIRE_BROWSER=1 but {why}");
+    }
+    println!("SKIPPED: {why}");
+    None
+}
+
+/// Injects axe (once per page) and runs it on the whole document: the
+/// violations, each as {id, impact, help, helpUrl, nodes, targets}.
+async fn axe(b: &Browser, source: &str) -> Vec<Value> {
+    let present = b
+        .client
+        .execute("return typeof window.axe === 'object';", vec![])
+        .await
+        .expect("script");
+    if present != json!(true) {
+        // Through WebDriver, so the page's Content-Security-Policy (no
+        // inline or foreign scripts) stays as it is for the product.
+        b.client
+            .execute(source, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("inject axe-core: {e}"));
+    }
+    let answer = b
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, {resultTypes: ['violations']})
+               .then(r => done({violations: r.violations.map(v => ({
+                   id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+                   nodes: v.nodes.length,
+                   targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))}))
+               .catch(e => done({error: String(e)}));",
+            vec![],
+        )
+        .await;
+    if let Some(error) = answer.get("error") {
+        panic!("axe.run failed: {error}");
+    }
+    answer["violations"]
+        .as_array()
+        .expect("the violations")
+        .clone()
+}
+
+#[tokio::test]
+async fn every_page_has_no_serious_or_critical_accessibility_violation() {
+    let test = "every_page_has_no_serious_or_critical_accessibility_violation";
+    if !available(test) {
+        return;
+    }
+    let Some(source) = axe_source(test) else {
+        return;
+    };
+    let _one = ONE_AT_A_TIME.lock().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start_args(&dir.path().join("verdict.db"), Some(ADMIN), &["--demo"]);
+    let base = server.url.clone();
+    let http = common::http();
+
+    // A result of the manual run, for its history page.
+    let results: Value = http
+        .get(format!("{base}/v1/runs/{DEMO_RUN}/results?per_page=1"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .expect("results")
+        .json()
+        .await
+        .expect("json");
+    let result = results["data"][0]["id"]
+        .as_str()
+        .expect("a result")
+        .to_string();
+
+    let b = Browser::start().await;
+    let mut failures = Vec::new();
+    let mut others = Vec::new();
+    let mut checked = 0;
+    for who in [Who::SignedOut, Who::Admin] {
+        if who == Who::Admin {
+            b.sign_in(&base, "demo@example.com", "demo-password").await;
+            assert_eq!(b.path().await, "/projects", "the demo admin signed in");
+        }
+        let cookie = b
+            .client
+            .get_named_cookie("verdict_session")
+            .await
+            .map(|c| format!("verdict_session={}", c.value()))
+            .unwrap_or_default();
+        for (_, page) in PAGES.iter().filter(|(w, _)| *w == who) {
+            let path = page.replace("{result}", &result);
+            let url = format!("{base}{path}");
+            // The page is there (not a "Not found" checked by mistake).
+            let status = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("client")
+                .get(&url)
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .expect("request")
+                .status()
+                .as_u16();
+            let want = if *page == NOT_FOUND { 404 } else { 200 };
+            assert_eq!(status, want, "{path} answers {want}");
+            for &(width, height) in SIZES {
+                b.resize(width, height).await;
+                b.goto(&url).await;
+                checked += 1;
+                for v in axe(&b, &source).await {
+                    let impact = v["impact"].as_str().unwrap_or("none");
+                    let targets: Vec<&str> = v["targets"]
+                        .as_array()
+                        .map(|t| t.iter().filter_map(Value::as_str).collect())
+                        .unwrap_or_default();
+                    let line = format!(
+                        "{path} at {width} px: {} ({impact}, {} element(s)): {} — {} [{}]",
+                        v["id"].as_str().unwrap_or("?"),
+                        v["nodes"],
+                        v["help"].as_str().unwrap_or(""),
+                        targets.join(", "),
+                        v["helpUrl"].as_str().unwrap_or(""),
+                    );
+                    if FAILING.contains(&impact) {
+                        failures.push(line);
+                    } else {
+                        others.push(line);
+                    }
+                }
+            }
+        }
+    }
+    b.quit().await;
+    drop(server);
+
+    println!(
+        "axe-core checked {checked} pages ({} paths × {} widths)",
+        PAGES.len(),
+        SIZES.len()
+    );
+    for line in &others {
+        println!("  not failing: {line}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} serious or critical accessibility violation(s):\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
+}
