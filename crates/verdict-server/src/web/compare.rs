@@ -326,12 +326,16 @@ fn group(run: RunId, g: &FailureGroup, index: usize) -> Markup {
             ul.failures {
                 @for f in &g.results {
                     li {
+                        // The case's link before the disclosure, not in its
+                        // summary: a link inside a summary is a control
+                        // inside a control.
+                        a href={ "/cases/" (f.case_id) } { (f.title) }
                         details {
+                            @let line = first_line(f.note.as_deref().unwrap_or(""));
                             summary {
-                                a href={ "/cases/" (f.case_id) } { (f.title) }
-                                ": " span.first-line { (first_line(f.note.as_deref().unwrap_or(""))) }
+                                span.first-line { @if line.is_empty() { "(no message)" } @else { (line) } }
                             }
-                            pre.trace { code { (f.note.as_deref().unwrap_or("(no message)")) } }
+                            pre.trace tabindex="0" { code { (f.note.as_deref().unwrap_or("(no message)")) } }
                             p.small { a href={ "/runs/" (run) "/results/" (f.result_id) "/history" } { "History of this result" } }
                         }
                     }
@@ -382,6 +386,7 @@ pub async fn failures(
         @if groups.items.is_empty() {
             p.notice { "Nothing failed in this run." }
         } @else {
+            h2.sr-only { "Failure groups" }
             @for (i, g) in groups.items.iter().enumerate() { (group(id, g, first + i + 1)) }
             (pager(page_no, GROUPS_PER_PAGE, groups.total, |n| format!("/runs/{id}/failures?page={n}")))
         }

@@ -195,12 +195,24 @@ pub fn error_page_for(
 
 /// "Previous / Page 2 of 5 / Next" links; `link(page)` builds each URL.
 pub fn pager(page: u32, per_page: u32, total: i64, link: impl Fn(u32) -> String) -> Markup {
+    pager_of("Pages", page, per_page, total, link)
+}
+
+/// A pager whose navigation landmark is called `label`: a page with more
+/// than one pager names each ("Pages of runs").
+pub fn pager_of(
+    label: &str,
+    page: u32,
+    per_page: u32,
+    total: i64,
+    link: impl Fn(u32) -> String,
+) -> Markup {
     let pages = u32::try_from((total.max(0) + i64::from(per_page) - 1) / i64::from(per_page))
         .unwrap_or(u32::MAX)
         .max(1);
     html! {
         @if pages > 1 || page > 1 {
-            nav.pager aria-label="Pages" {
+            nav.pager aria-label=(label) {
                 @if page > 1 {
                     a rel="prev" href=(link(page - 1)) { "← Previous" }
                 }

@@ -14,7 +14,7 @@ use verdict_store::{
 
 use super::WebResult;
 use super::chart::{pass_rate, stacked_bar};
-use super::layout::{page, pager, percent, respond, status_label, status_symbol, time};
+use super::layout::{page, pager, pager_of, percent, respond, status_label, status_symbol, time};
 use super::session::Session;
 use super::timeline::{short_ms, trend_chart};
 use crate::error::ApiError;
@@ -208,7 +208,7 @@ pub async fn show(
                         tbody { @for run in &runs.items { (run_row(run)) } }
                     }
                 }
-                (pager(runs_page, RUNS_PER_PAGE, runs.total, |n| link(n, cases_page)))
+                (pager_of("Pages of runs", runs_page, RUNS_PER_PAGE, runs.total, |n| link(n, cases_page)))
             }
         }
         section aria-labelledby="cases-heading" {
@@ -233,7 +233,7 @@ pub async fn show(
                         }
                     }
                 }
-                (pager(cases_page, CASES_PER_PAGE, cases.total, |n| link(runs_page, n)))
+                (pager_of("Pages of test cases", cases_page, CASES_PER_PAGE, cases.total, |n| link(runs_page, n)))
             }
         }
     };
@@ -394,7 +394,7 @@ async fn history(state: &AppState, id: ProjectId, t: &Triage) -> WebResult<Marku
                                         td.num { (c.flips) " in " (c.runs) " runs" }
                                         td {
                                             @let words: Vec<&str> = c.statuses.iter().map(|s| status_label(*s)).collect();
-                                            span.flips aria-label=(words.join(", ")) {
+                                            span.flips role="img" aria-label=(words.join(", ")) {
                                                 @for s in c.statuses.iter().rev().take(15).collect::<Vec<_>>().into_iter().rev() {
                                                     span class={ "flip st-" (s.as_str()) } aria-hidden="true" { (status_symbol(*s)) }
                                                 }
@@ -405,7 +405,7 @@ async fn history(state: &AppState, id: ProjectId, t: &Triage) -> WebResult<Marku
                             }
                         }
                     }
-                    (pager(t.flaky_page, FLAKY_PER_PAGE, flaky.total, |n| t.url(id, &Triage { flaky_page: n, ..t.clone() })))
+                    (pager_of("Pages of flaky tests", t.flaky_page, FLAKY_PER_PAGE, flaky.total, |n| t.url(id, &Triage { flaky_page: n, ..t.clone() })))
                 }
             }
             section #slowest aria-labelledby="slowest-heading" {
@@ -434,7 +434,7 @@ async fn history(state: &AppState, id: ProjectId, t: &Triage) -> WebResult<Marku
                             }
                         }
                     }
-                    (pager(t.slow_page, SLOW_PER_PAGE, slow.total, |n| t.url(id, &Triage { slow_page: n, ..t.clone() })))
+                    (pager_of("Pages of slowest tests", t.slow_page, SLOW_PER_PAGE, slow.total, |n| t.url(id, &Triage { slow_page: n, ..t.clone() })))
                 }
             }
         }

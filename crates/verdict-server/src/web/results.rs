@@ -183,7 +183,9 @@ pub async fn history(
         @if entries.items.is_empty() {
             p { "Nothing has been recorded for this result yet." }
         } @else {
-            div.scroll {
+            // Focusable, so a keyboard can scroll it when it is wider than
+            // a phone's screen.
+            div.scroll tabindex="0" role="region" aria-label="Executions" {
                 table.list.history {
                     caption.sr-only { "Executions, newest first" }
                     thead { tr {

@@ -167,7 +167,7 @@ async fn failures_are_grouped_by_message_shown_in_full_and_new_groups_say_so() {
     // The baseline failed with "expected 3 but got 4": the same signature.
     assert!(!page.contains("class=\"badge new-group\""), "{page}");
     assert!(page.contains("the baseline failed like this too"));
-    assert!(page.contains("<details>") && page.contains("<pre class=\"trace\">"));
+    assert!(page.contains("<details>") && page.contains("<pre class=\"trace\""));
     assert!(
         page.contains("at checkout.spec.ts:12:5"),
         "the stack trace in full"
