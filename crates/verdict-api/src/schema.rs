@@ -238,7 +238,6 @@ DefectUrlTemplate => schema(json!({
     "maxLength": MAX_URL_CHARS,
     "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://([^\\u0000-\\u0020\\u007F-\\u009F/?#][^\\u0000-\\u0020\\u007F-\\u009F]*)?\\{id\\}[^\\u0000-\\u0020\\u007F-\\u009F]*$",
     "description": "An absolute http or https URL with a host, at most 2048 characters, no spaces or control characters, containing `{id}` (replaced by the percent-encoded defect). Null clears it (on PATCH) or means none.",
-    "examples": ["https://tracker.example.com/browse/{id}"],
 })));
 
 named_schema!(/// A run's environment.

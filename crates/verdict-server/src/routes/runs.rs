@@ -236,7 +236,10 @@ pub async fn create(
     done(errors)?;
     let section_ids = match section {
         Some(section) => {
-            let found = state.store.section_case_ids(project, section.clone()).await?;
+            let found = state
+                .store
+                .section_case_ids(project, section.clone())
+                .await?;
             if found.is_empty() {
                 return Err(ApiError::invalid(
                     "suite",
