@@ -101,7 +101,7 @@ async fn a_project_is_created_with_a_defect_link_template_or_without() {
 
     // Other accepted forms: http, upper-case scheme, {id} in the query or
     // the host, more than one {id}, exactly 2048 characters.
-    let long = format!("https://t.example.com/{{id}}/{}", "a".repeat(2048 - 26));
+    let long = format!("https://t.example.com/{{id}}/{}", "a".repeat(2048 - 27));
     assert_eq!(long.chars().count(), 2048);
     for ok in [
         "http://bugs.local/{id}",
