@@ -418,6 +418,7 @@ mod tests {
             Note::schema(),
             Elapsed::schema(),
             ElapsedMs::schema(),
+            DefectUrlTemplate::schema(),
             crate::UpdateResult::schema(),
         ] {
             assert!(serde_json::to_value(&s).is_ok());
