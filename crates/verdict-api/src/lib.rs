@@ -111,6 +111,11 @@ pub struct Project {
     pub name: String,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Timestamp))]
     pub created_at: String,
+    /// Turns a result's defects into links: `{id}` is replaced by the
+    /// percent-encoded defect. Null when the project has none.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::DefectUrlTemplate))]
+    pub defect_url_template: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -336,6 +341,30 @@ pub struct CreateToken {
 pub struct CreateProject {
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Name))]
     pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = crate::schema::DefectUrlTemplate, required = false)
+    )]
+    pub defect_url_template: Option<String>,
+}
+
+/// One section of a project: the cases whose `suite` is exactly this
+/// (`null`: the cases without one). Sections nest by ` / `
+/// (`Checkout / Payments` is inside `Checkout`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Section {
+    pub suite: Option<String>,
+    /// How many live cases carry exactly this suite.
+    pub cases: i64,
+}
+
+/// How many tokens (API tokens and browser sessions) were revoked.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Revoked {
+    pub revoked: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -449,6 +478,12 @@ pub struct CreateRun {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<crate::schema::CaseId>>))]
     pub case_ids: Option<Vec<String>>,
+    /// A section: the run takes every live case whose suite is this one
+    /// or nested in it (`Checkout` takes `Checkout / Payments`). Not with
+    /// `case_ids`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Name>))]
+    pub suite: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Branch>))]
     pub branch: Option<String>,

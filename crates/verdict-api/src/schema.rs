@@ -232,6 +232,14 @@ BuildUrl => schema(json!({
     "description": "An absolute http or https URL with a host, at most 2048 characters, no spaces or control characters. Null (on PATCH) clears it.",
 })));
 
+named_schema!(/// A project's defect link template.
+DefectUrlTemplate => schema(json!({
+    "type": ["string", "null"],
+    "maxLength": MAX_URL_CHARS,
+    "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://([^\\u0000-\\u0020\\u007F-\\u009F/?#][^\\u0000-\\u0020\\u007F-\\u009F]*)?\\{id\\}[^\\u0000-\\u0020\\u007F-\\u009F]*$",
+    "description": "An absolute http or https URL with a host, at most 2048 characters, no spaces or control characters, containing `{id}` (replaced by the percent-encoded defect). Null clears it (on PATCH) or means none.",
+})));
+
 named_schema!(/// A run's environment.
 Environment => schema(json!({
     "type": ["string", "null"],
@@ -410,6 +418,7 @@ mod tests {
             Note::schema(),
             Elapsed::schema(),
             ElapsedMs::schema(),
+            DefectUrlTemplate::schema(),
             crate::UpdateResult::schema(),
         ] {
             assert!(serde_json::to_value(&s).is_ok());

@@ -30,6 +30,7 @@ pub fn project(p: &domain::Project) -> api::Project {
         id: p.id.to_string(),
         name: p.name.clone(),
         created_at: p.created_at.to_string(),
+        defect_url_template: p.defect_url_template.clone(),
     }
 }
 

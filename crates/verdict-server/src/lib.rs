@@ -37,7 +37,9 @@ pub use error::ApiError;
 pub use listener::ConnectionLimits;
 pub use state::{AppState, Limits, SIGN_IN_ADDRESS_FACTOR, WebConfig};
 
-use routes::{cases, health, junit, passwords, projects, results, runs, tokens, triage, users};
+use routes::{
+    cases, health, junit, passwords, projects, results, runs, setup, tokens, triage, users,
+};
 
 /// The documented routes: each handler registered once, in its resource's
 /// module, with the OpenAPI operation it serves (`openapi::document` is
@@ -55,6 +57,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(results::router())
         .merge(junit::router())
         .merge(triage::router())
+        .merge(setup::router())
 }
 
 /// Every route of the API.

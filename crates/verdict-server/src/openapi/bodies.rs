@@ -108,4 +108,6 @@ bodies! {
     page api::CaseDurations => CaseDurationsPage;
     list api::TrendRow => TrendRowList;
     data api::Gate => GateData;
+    list api::Section => SectionList;
+    data api::Revoked => RevokedData;
 }

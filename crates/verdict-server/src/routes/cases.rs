@@ -269,9 +269,43 @@ pub struct CaseFilter {
     #[serde(default, deserialize_with = "some_flag")]
     #[param(value_type = Option<bool>)]
     quarantined: Option<bool>,
+    /// Only cases in this section or one nested in it: `Checkout` matches
+    /// the suites `Checkout` and `Checkout / Payments`, not `Checkout2`.
+    /// Trimmed; not empty.
+    #[serde(default, deserialize_with = "section")]
+    #[param(value_type = Option<String>, min_length = 1, max_length = 1000)]
+    suite: Option<String>,
+    /// Only cases of this priority.
+    #[serde(default, deserialize_with = "priority")]
+    #[param(value_type = Option<String>, pattern = "^(low|medium|high|critical)$")]
+    priority: Option<Priority>,
 }
 
 impl QuerySet for CaseFilter {}
+
+/// A `suite` query parameter: a section's name, as a case's suite.
+fn section<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = String::deserialize(d)?;
+    let trimmed = value.trim();
+    if value.chars().count() > MAX_TEXT_CHARS {
+        Err(serde::de::Error::custom(format!(
+            "must be at most {MAX_TEXT_CHARS} characters"
+        )))
+    } else if trimmed.is_empty() {
+        Err(serde::de::Error::custom(
+            "must not be empty (leave it out for every case)",
+        ))
+    } else {
+        Ok(Some(trimmed.to_string()))
+    }
+}
+
+fn priority<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Priority>, D::Error> {
+    let value = String::deserialize(d)?;
+    Priority::parse(&value)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("must be one of low, medium, high, critical"))
+}
 
 fn some_flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     flag(d).map(Some)
@@ -292,8 +326,8 @@ pub async fn list(
 ) -> ApiResult<Json<api::Page<api::Case>>> {
     let page = paging.page();
     let query = CaseQuery {
-        suite: None,
-        priority: None,
+        suite: filter.suite,
+        priority: filter.priority,
         // The key as sent maps to its stored form; a blank one matches none.
         key: filter
             .key

@@ -8,6 +8,7 @@ pub mod passwords;
 pub mod projects;
 pub mod results;
 pub mod runs;
+pub mod setup;
 pub mod tokens;
 pub mod triage;
 pub mod users;

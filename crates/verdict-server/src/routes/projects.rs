@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use verdict_api as api;
-use verdict_store::{Role, Timestamp};
+use verdict_store::{NewProject, Role, Timestamp};
 
 use crate::auth::Caller;
 use crate::dto::{self, done, required_text};
@@ -14,6 +14,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, MemberPath, NoQuery, PageQuery, ProjectPath, Query};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
+use crate::routes::setup::defect_url_template;
 use crate::routes::{listing, page_of};
 use crate::state::AppState;
 
@@ -41,10 +42,22 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<api::Data<api::Project>>)> {
     let mut errors = Vec::new();
     let name = required_text("name", &body.value.name, &mut errors);
+    let defect_url_template = body
+        .value
+        .defect_url_template
+        .as_deref()
+        .map(|t| defect_url_template(t, &mut errors));
     done(errors)?;
     let project = state
         .store
-        .create_project(name.into(), caller.user.id, Timestamp::now())
+        .create_project(
+            NewProject {
+                name,
+                defect_url_template,
+            },
+            caller.user.id,
+            Timestamp::now(),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -185,7 +185,7 @@ impl CaseIds {
 #[utoipa::path(
     post, path = "/v1/projects/{pid}/runs", tag = "runs", operation_id = "create_run",
     summary = "Create a run, or find it by key (tester)",
-    description = "Without `case_ids` the run takes every live case of the project. With a `key` that exists, the answer is 200 with that run as it is, so parallel CI jobs share one run. `branch`, `commit`, `build_url` and `environment` say what CI built; runs are compared with the latest earlier run of the same branch (and environment).",
+    description = "Without `case_ids` or `suite` the run takes every live case of the project; with `suite`, every live case in that section or one nested in it (none there: 422). `case_ids` and `suite` together are a 422. With a `key` that exists, the answer is 200 with that run as it is, so parallel CI jobs share one run. `branch`, `commit`, `build_url` and `environment` say what CI built; runs are compared with the latest earlier run of the same branch (and environment).",
     params(ProjectPath),
     request_body = api::CreateRun,
     responses(
@@ -217,6 +217,15 @@ pub async fn create(
         .case_ids
         .as_ref()
         .map(|ids| case_ids("case_ids", ids, state.limits.max_bulk_results, &mut errors));
+    let section = b.suite.as_deref().map(|s| {
+        if b.case_ids.is_some() {
+            errors.push(FieldError::new(
+                "suite",
+                "send either suite or case_ids, not both",
+            ));
+        }
+        required_text("suite", s, &mut errors)
+    });
     let meta = run_meta(
         b.branch.as_deref(),
         b.commit.as_deref(),
@@ -225,12 +234,28 @@ pub async fn create(
         &mut errors,
     );
     done(errors)?;
+    let section_ids = match section {
+        Some(section) => {
+            let found = state
+                .store
+                .section_case_ids(project, section.clone())
+                .await?;
+            if found.is_empty() {
+                return Err(ApiError::invalid(
+                    "suite",
+                    format!("no case of this project is in the section {section:?}"),
+                ));
+            }
+            Some(found)
+        }
+        None => None,
+    };
     let new = NewRun {
         name,
         description,
         key,
         meta,
-        case_ids: ids.as_ref().map(|c| c.ids.clone()),
+        case_ids: section_ids.or_else(|| ids.as_ref().map(|c| c.ids.clone())),
     };
     let (run, created) = state
         .store

@@ -160,12 +160,22 @@ const ENDPOINTS: &[(&str, Access)] = &[
     ("POST /v1/users", Access::Admin(201)),
     ("GET /v1/users", Access::Admin(200)),
     ("GET /v1/users/{uid}", Access::AdminElseHidden(200)),
+    ("PATCH /v1/users/{uid}", Access::Admin(200)),
+    ("DELETE /v1/users/{uid}/tokens", Access::Admin(200)),
     ("POST /v1/tokens", Access::AnyUser(201)),
     ("GET /v1/tokens", Access::AnyUser(200)),
     ("DELETE /v1/tokens/{tid}", Access::AdminElseHidden(204)),
     ("POST /v1/projects", Access::AnyUser(201)),
     ("GET /v1/projects", Access::AnyUser(200)),
     ("GET /v1/projects/{pid}", Access::Member(Role::Viewer, 200)),
+    (
+        "PATCH /v1/projects/{pid}",
+        Access::Member(Role::Manager, 200),
+    ),
+    (
+        "GET /v1/projects/{pid}/sections",
+        Access::Member(Role::Viewer, 200),
+    ),
     (
         "GET /v1/projects/{pid}/members",
         Access::Member(Role::Viewer, 200),
@@ -348,6 +358,10 @@ async fn request(
                     Some(json!({"new_password": "a long enough password"}))
                 }
                 "POST /v1/projects" => Some(json!({"name": "p"})),
+                "PATCH /v1/projects/{pid}" => Some(
+                    json!({"name": "renamed", "defect_url_template": "https://bugs.example.com/{id}"}),
+                ),
+                "PATCH /v1/users/{uid}" => Some(json!({"name": "renamed"})),
                 "PUT /v1/projects/{pid}/members/{uid}" => Some(json!({"role": "viewer"})),
                 "POST /v1/projects/{pid}/cases" => Some(json!({"title": format!("case {n}")})),
                 "POST /v1/projects/{pid}/cases/bulk" => {

@@ -64,7 +64,7 @@ async fn a_known_path_with_another_method_is_a_json_405() {
     // With the methods the path takes in `Allow` (RFC 9110 §15.5.6).
     for (method, path, allow) in [
         ("DELETE", "/v1/projects".to_string(), "POST,GET,HEAD"),
-        ("PATCH", format!("/v1/projects/{pid}"), "GET,HEAD"),
+        ("PUT", format!("/v1/projects/{pid}"), "GET,HEAD,PATCH"),
         ("PUT", "/v1/me".into(), "GET,HEAD"),
         (
             "POST",

@@ -15,6 +15,7 @@ mod guards;
 mod gzip_bodies;
 mod junit_import;
 mod junit_notes;
+mod manual_setup;
 mod openapi;
 mod openapi_docs;
 mod projects;

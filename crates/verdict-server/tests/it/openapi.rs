@@ -103,6 +103,8 @@ fn sample(name: &str) -> &'static str {
         "status" => "passed",
         "after" => "res_1",
         "q" | "key" => "x",
+        "suite" => "Checkout",
+        "priority" => "high",
         "state" => "open",
         "partial" | "create_missing" | "dry_run" => "true",
         "skipped_as" => "retest",

@@ -26,7 +26,11 @@ async fn any_user_creates_a_project_and_becomes_its_manager() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let project = r.data();
-    assert_eq!(keys(project), ["created_at", "id", "name"]);
+    assert_eq!(
+        keys(project),
+        ["created_at", "defect_url_template", "id", "name"]
+    );
+    assert!(project["defect_url_template"].is_null());
     assert_eq!(project["name"], "Web shop", "the name is trimmed");
     assert!(project["id"].as_str().unwrap().starts_with("prj_"));
     assert!(is_utc_instant(project["created_at"].as_str().unwrap()));

@@ -135,6 +135,7 @@ pub async fn run(args: RunArgs) -> Result<(), Failure> {
                 description,
                 key,
                 case_ids: None,
+                suite: None,
                 branch,
                 commit,
                 build_url,
