@@ -1386,3 +1386,51 @@ async fn my_work_lists_what_was_assigned_and_leads_to_the_result() {
     assert!(b.path().await.contains(&format!("result={}", picked[0])));
     b.quit().await;
 }
+
+#[tokio::test]
+async fn the_run_page_prints_as_a_report() {
+    let Some(demo) = demo("the_run_page_prints_as_a_report").await else {
+        return;
+    };
+    let base = demo.base.clone();
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    // With the script, a Print button; the no-script hint is hidden.
+    assert!(b.text("button.print").await.contains("Print"));
+    assert_eq!(b.count(".print-fallback[hidden]").await, 1);
+    // The print rules, applied to the screen (as printing would).
+    let printed = js(
+        &b,
+        "for (const sheet of document.styleSheets) for (const rule of sheet.cssRules)
+           if (rule.media && rule.media.mediaText === 'print') rule.media.mediaText = 'all';
+         const seen = (css) => Array.from(document.querySelectorAll(css))
+           .some(e => e.getClientRects().length > 0);
+         const shown = (css) => Array.from(document.querySelectorAll(css))
+           .filter(e => e.getClientRects().length > 0).length;
+         const note = Array.from(document.querySelectorAll('#results span.full-note'))
+           .find(e => e.textContent.includes('\\n'));
+         return {
+           hidden: ['header.top', 'form', 'button', '#detail', 'nav.crumbs', 'details', '.pager', 'td.pick']
+             .filter(seen),
+           lines: shown('#results tbody tr.result'),
+           all: document.querySelectorAll('#results tbody tr.result').length,
+           tester: shown('#results td.tested'),
+           project: seen('.report-project'),
+           counts: seen('#summary table.counts'),
+           colour: getComputedStyle(document.querySelector('#results .badge')).color,
+           paper: getComputedStyle(document.body).backgroundColor,
+           fullNote: note ? note.getClientRects().length > 0 : null,
+         };",
+    )
+    .await;
+    assert_eq!(printed["hidden"], json!([]), "no navigation, forms or detail: {printed}");
+    assert_eq!(printed["lines"], printed["all"], "every line: {printed}");
+    assert_eq!(printed["tester"], printed["all"], "a tester column: {printed}");
+    assert_eq!(printed["project"], json!(true), "{printed}");
+    assert_eq!(printed["counts"], json!(true), "{printed}");
+    assert_eq!(printed["colour"], json!("rgb(0, 0, 0)"), "{printed}");
+    assert_eq!(printed["paper"], json!("rgb(255, 255, 255)"), "{printed}");
+    assert_ne!(printed["fullNote"], json!(false), "notes in full: {printed}");
+    b.quit().await;
+}
