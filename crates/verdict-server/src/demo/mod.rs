@@ -130,13 +130,7 @@ async fn record(
             (execution.step_results, execution.defects) = extras(*case, *status);
         }
         store
-            .record_result(
-                run,
-                result.id,
-                execution,
-                *who,
-                Timestamp::from_millis(*at),
-            )
+            .record_result(run, result.id, execution, *who, Timestamp::from_millis(*at))
             .await
             .map_err(|e| format!("recording a demo result: {e}"))?;
     }

@@ -87,7 +87,10 @@ pub async fn many(
             let mut ids: Vec<ResultId> = Vec::new();
             for v in form.all("result_ids") {
                 let id: ResultId = v.parse().map_err(|_| {
-                    WebError::Page(ApiError::invalid("result_ids", "is not a result of this run"))
+                    WebError::Page(ApiError::invalid(
+                        "result_ids",
+                        "is not a result of this run",
+                    ))
                 })?;
                 if !ids.contains(&id) {
                     ids.push(id);

@@ -200,7 +200,11 @@ pub fn label(field: &str) -> String {
     if let Some(rest) = field.strip_prefix("step_results[") {
         if let Some((i, what)) = rest.split_once("].") {
             let n = i.parse::<usize>().map(|i| i + 1).unwrap_or(0);
-            let what = if what == "actual" { "actual result" } else { "result" };
+            let what = if what == "actual" {
+                "actual result"
+            } else {
+                "result"
+            };
             return format!("Step {n} {what}");
         }
         return "Step results".into();

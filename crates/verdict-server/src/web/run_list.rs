@@ -138,7 +138,11 @@ pub fn help() -> Markup {
 }
 
 /// A select of the people results can be assigned to, and "Nobody".
-pub fn assignee_select(ctx: &RunContext, id: &str, chosen: Option<verdict_store::UserId>) -> Markup {
+pub fn assignee_select(
+    ctx: &RunContext,
+    id: &str,
+    chosen: Option<verdict_store::UserId>,
+) -> Markup {
     html! {
         select id=(id) name="user_id" {
             option value="" selected[chosen.is_none()] { "Nobody" }

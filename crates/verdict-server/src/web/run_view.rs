@@ -383,11 +383,11 @@ pub async fn render(
                         div.no-print { (pager(view.page, RESULTS_PER_PAGE, listing.total, |n| view.url(id, n))) }
                     }
                 }
-                aside #detail.detail.no-print aria-labelledby="detail-heading"
+                section #detail.detail.no-print aria-labelledby="detail-heading"
                     data-result=[selected.as_ref().map(|r| r.id.to_string())] {
                     @match detail {
                         Some(d) => { (d) }
-                        None => { h2 #detail-heading.sr-only { "Selected result" }
+                        None => { h3 #detail-heading { "Selected result" }
                             p.hint { "Select a result to see its steps, note and history." } }
                     }
                 }

@@ -44,8 +44,11 @@ pub async fn show(
         .count();
     // Groups of lines of one run, in the store's order (a run may come
     // back after another: untested first, then the rest).
-    let mut groups: Vec<(RunId, &verdict_store::WorkItem, Vec<&verdict_store::WorkItem>)> =
-        Vec::new();
+    let mut groups: Vec<(
+        RunId,
+        &verdict_store::WorkItem,
+        Vec<&verdict_store::WorkItem>,
+    )> = Vec::new();
     for w in &work.items {
         match groups.iter_mut().find(|g| g.0 == w.result.run_id) {
             Some(g) => g.2.push(w),
@@ -88,5 +91,8 @@ pub async fn show(
             (pager(page_no, WORK_PER_PAGE, work.total, |n| format!("/work?page={n}")))
         }
     };
-    Ok(respond(StatusCode::OK, page("My work", Some(&session), main)))
+    Ok(respond(
+        StatusCode::OK,
+        page("My work", Some(&session), main),
+    ))
 }

@@ -108,7 +108,12 @@ fn lines(body: &str) -> usize {
 async fn assignees(app: &TestApp, run: &str, ids: &[String]) -> Vec<Option<String>> {
     let mut out = Vec::new();
     for id in ids {
-        out.push(result(app, run, id).await.assigned_to.map(|u| u.to_string()));
+        out.push(
+            result(app, run, id)
+                .await
+                .assigned_to
+                .map(|u| u.to_string()),
+        );
     }
     out
 }
@@ -145,7 +150,9 @@ async fn the_run_page_lists_one_line_per_result_and_details_the_selected_one() {
     assert!(body.contains(&format!("data-result=\"{}\"", ids[0])));
     // A line shows the first line of the note; the whole note is for print.
     assert!(body.contains("<span class=\"first-line\">Declined</span>"));
-    assert!(body.contains("<span class=\"print-only full-note\">Declined\nat the second try</span>"));
+    assert!(
+        body.contains("<span class=\"print-only full-note\">Declined\nat the second try</span>")
+    );
 
     // The case in detail: its fields, steps with a result each, the form.
     let page = app
@@ -175,7 +182,10 @@ async fn the_run_page_lists_one_line_per_result_and_details_the_selected_one() {
     ] {
         assert!(body.contains(&field), "{field}");
     }
-    assert!(!body.contains("name=\"defects\" value="), "defects start empty");
+    assert!(
+        !body.contains("name=\"defects\" value="),
+        "defects start empty"
+    );
     assert!(
         body.contains(&format!("<label for=\"step-{id}-1\">Step 1 result</label>")),
         "every control has a label"
@@ -192,7 +202,10 @@ async fn the_run_page_lists_one_line_per_result_and_details_the_selected_one() {
     let body = html(&page);
     assert_eq!(lines(body), 1);
     assert!(body.contains(&format!("data-result=\"{}\"", ids[1])));
-    assert!(body.contains("Declined\nat the second try"), "the note in full");
+    assert!(
+        body.contains("Declined\nat the second try"),
+        "the note in full"
+    );
 
     // Export links and the print report's parts.
     for link in [
@@ -476,11 +489,17 @@ async fn results_are_assigned_one_at_a_time_and_many_at_once() {
         location(&r),
         format!("/runs/{run}?q=pay&result={0}#r-{0}", ids[0])
     );
-    assert_eq!(assignee(&result(&app, &run, &ids[0]).await), Some(max.clone()));
+    assert_eq!(
+        assignee(&result(&app, &run, &ids[0]).await),
+        Some(max.clone())
+    );
     let page = html(&app.page(&format!("/runs/{run}"), Some(&s)).await).to_string();
     assert!(page.contains("<td class=\"assignee\">max</td>"), "{page}");
     assert!(page.contains(&format!("<option value=\"{max}\" selected>max</option>")));
-    assert!(!page.contains(&format!("<option value=\"{vic}\"")), "no viewers");
+    assert!(
+        !page.contains(&format!("<option value=\"{vic}\"")),
+        "no viewers"
+    );
     // Unassigning is the undo.
     let r = app
         .form(
@@ -511,7 +530,10 @@ async fn results_are_assigned_one_at_a_time_and_many_at_once() {
         .await;
     assert_eq!(location(&r), back);
     let t = Some(tess.clone());
-    assert_eq!(assignees(&app, &run, &ids).await, [None, t.clone(), None, t.clone()]);
+    assert_eq!(
+        assignees(&app, &run, &ids).await,
+        [None, t.clone(), None, t.clone()]
+    );
     let r = app
         .form(
             &format!("/runs/{run}/assign"),
@@ -526,7 +548,10 @@ async fn results_are_assigned_one_at_a_time_and_many_at_once() {
         .await;
     location(&r);
     let m = Some(max.clone());
-    assert_eq!(assignees(&app, &run, &ids).await, [m.clone(), t.clone(), m.clone(), t.clone()]);
+    assert_eq!(
+        assignees(&app, &run, &ids).await,
+        [m.clone(), t.clone(), m.clone(), t.clone()]
+    );
     let r = app
         .form(
             &format!("/runs/{run}/assign"),
@@ -541,31 +566,69 @@ async fn results_are_assigned_one_at_a_time_and_many_at_once() {
         )
         .await;
     location(&r);
-    assert_eq!(assignees(&app, &run, &ids).await, [None, None, m.clone(), t.clone()]);
+    assert_eq!(
+        assignees(&app, &run, &ids).await,
+        [None, None, m.clone(), t.clone()]
+    );
     assert_eq!(app.counts(&run).await, status_before, "no status changed");
-    assert!(app.history(&run, &ids[0]).await.is_empty(), "not an execution");
+    assert!(
+        app.history(&run, &ids[0]).await.is_empty(),
+        "not an execution"
+    );
 
     // Refused, nothing changed: a viewer, a stranger, nonsense, no CSRF.
     let before = stored(&app, &run).await;
     let one = format!("/runs/{run}/results/{}/assign", ids[0]);
     let many = format!("/runs/{run}/assign");
     for (path, fields, status) in [
-        (&one, vec![("user_id", vic.as_str())], StatusCode::UNPROCESSABLE_ENTITY),
-        (&one, vec![("user_id", stranger.as_str())], StatusCode::UNPROCESSABLE_ENTITY),
-        (&one, vec![("user_id", "user_x")], StatusCode::UNPROCESSABLE_ENTITY),
-        (&many, vec![("target", "selected"), ("user_id", "")], StatusCode::UNPROCESSABLE_ENTITY),
         (
-            &many,
-            vec![("target", "selected"), ("result_ids", "res_99999"), ("user_id", "")],
+            &one,
+            vec![("user_id", vic.as_str())],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &one,
+            vec![("user_id", stranger.as_str())],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &one,
+            vec![("user_id", "user_x")],
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         (
             &many,
-            vec![("target", "selected"), ("result_ids", "nonsense"), ("user_id", "")],
+            vec![("target", "selected"), ("user_id", "")],
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        (&many, vec![("target", "everything"), ("user_id", "")], StatusCode::UNPROCESSABLE_ENTITY),
-        (&many, vec![("target", "section"), ("suite", " "), ("user_id", "")], StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            &many,
+            vec![
+                ("target", "selected"),
+                ("result_ids", "res_99999"),
+                ("user_id", ""),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &many,
+            vec![
+                ("target", "selected"),
+                ("result_ids", "nonsense"),
+                ("user_id", ""),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &many,
+            vec![("target", "everything"), ("user_id", "")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            &many,
+            vec![("target", "section"), ("suite", " "), ("user_id", "")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     ] {
         let mut form = vec![("csrf", token.as_str())];
         form.extend(fields.iter().copied());
@@ -612,7 +675,10 @@ async fn my_work_lists_what_is_assigned_to_me_in_open_runs_untested_first() {
     let body = html(&page);
     assert!(body.contains("Nothing is assigned to you"), "{body}");
     assert!(body.contains("Assign results"));
-    assert!(body.contains("<a href=\"/work\">My work</a>"), "in the navigation");
+    assert!(
+        body.contains("<a href=\"/work\">My work</a>"),
+        "in the navigation"
+    );
 
     for r in [&run, &other, &closed] {
         let r = app
@@ -640,7 +706,10 @@ async fn my_work_lists_what_is_assigned_to_me_in_open_runs_untested_first() {
 
     let page = app.page("/work", Some(&s)).await;
     let body = html(&page);
-    assert!(body.contains("8 results assigned to you in open runs"), "{body}");
+    assert!(
+        body.contains("8 results assigned to you in open runs"),
+        "{body}"
+    );
     assert!(body.contains("Release") && body.contains("Hotfix") && body.contains("Shop"));
     assert!(!body.contains(">Old<"), "a closed run is not work");
     for id in &ids {
@@ -648,7 +717,9 @@ async fn my_work_lists_what_is_assigned_to_me_in_open_runs_untested_first() {
     }
     // Untested first: the passed one comes after every untested one.
     let passed = body.find(&format!("?result={}#", ids[0])).expect("passed");
-    let untested = body.find(&format!("?result={}#", ids[1])).expect("untested");
+    let untested = body
+        .find(&format!("?result={}#", ids[1]))
+        .expect("untested");
     assert!(untested < passed, "untested first");
     // Someone else's list stays empty.
     assert!(html(&app.page("/work", Some(&nobody)).await).contains("Nothing is assigned"));

@@ -121,7 +121,9 @@ async fn demo(test: &str) -> Option<Demo> {
 async fn select(b: &Browser, id: &str) {
     b.click(&format!("#r-{id} a.select")).await;
     b.until("the result's detail", || async {
-        b.count(&format!("#detail[data-result='{id}'] #record-{id}")).await == 1
+        b.count(&format!("#detail[data-result='{id}'] #record-{id}"))
+            .await
+            == 1
             || b.count(&format!("#detail[data-result='{id}'] h3")).await == 1
     })
     .await;
@@ -130,7 +132,8 @@ async fn select(b: &Browser, id: &str) {
 /// Selects a result and clicks a status button of its detail's form.
 async fn mark(b: &Browser, id: &str, status: &str) {
     select(b, id).await;
-    b.click(&format!("#record-{id} button.mark.st-{status}")).await;
+    b.click(&format!("#record-{id} button.mark.st-{status}"))
+        .await;
 }
 
 /// The number in the run summary's counts table for a status.
@@ -1236,7 +1239,8 @@ async fn twenty_five_results_fit_a_1280_by_800_window_beside_the_detail() {
 
 #[tokio::test]
 async fn step_results_and_a_defect_are_recorded_and_u_restores_them() {
-    let Some(demo) = demo("step_results_and_a_defect_are_recorded_and_u_restores_them").await else {
+    let Some(demo) = demo("step_results_and_a_defect_are_recorded_and_u_restores_them").await
+    else {
         return;
     };
     let base = demo.base.clone();
@@ -1278,17 +1282,22 @@ async fn step_results_and_a_defect_are_recorded_and_u_restores_them() {
     b.fill(&format!("#defects-{reset}"), "SHOP-2400").await;
     b.click(&format!("#record-{reset} button.mark.st-failed"))
         .await;
-    let link = "#detail .current-defects a.defect[href='https://issues.example.com/browse/SHOP-2400']";
-    b.until("the defect as a link", || async { b.count(link).await == 1 })
-        .await;
+    let link =
+        "#detail .current-defects a.defect[href='https://issues.example.com/browse/SHOP-2400']";
+    b.until("the defect as a link", || async {
+        b.count(link).await == 1
+    })
+    .await;
     assert_eq!(api.status_of(DEMO_RUN, &reset).await.0, "failed");
     let detail = b.text("#detail").await;
     assert!(detail.contains("The link had expired"), "{detail}");
     assert_eq!(
         js(
             &b,
-            &format!("return [document.getElementById('defects-{reset}').value,
-                              document.getElementById('step-{reset}-2').value];")
+            &format!(
+                "return [document.getElementById('defects-{reset}').value,
+                              document.getElementById('step-{reset}-2').value];"
+            )
         )
         .await,
         json!(["", ""]),
@@ -1328,7 +1337,8 @@ async fn my_work_lists_what_was_assigned_and_leads_to_the_result() {
     let b = Browser::start().await;
     b.sign_in(&base, "demo@example.com", "demo-password").await;
     b.click("header.top nav a[href='/work']").await;
-    b.until("My work", || async { b.path().await == "/work" }).await;
+    b.until("My work", || async { b.path().await == "/work" })
+        .await;
     let before = b.count("table.work tbody tr").await;
     assert!(before > 0, "the demo assigns some to Dana");
     assert!(b.text("main").await.contains("Release 2.4 regression"));
@@ -1424,13 +1434,24 @@ async fn the_run_page_prints_as_a_report() {
          };",
     )
     .await;
-    assert_eq!(printed["hidden"], json!([]), "no navigation, forms or detail: {printed}");
+    assert_eq!(
+        printed["hidden"],
+        json!([]),
+        "no navigation, forms or detail: {printed}"
+    );
     assert_eq!(printed["lines"], printed["all"], "every line: {printed}");
-    assert_eq!(printed["tester"], printed["all"], "a tester column: {printed}");
+    assert_eq!(
+        printed["tester"], printed["all"],
+        "a tester column: {printed}"
+    );
     assert_eq!(printed["project"], json!(true), "{printed}");
     assert_eq!(printed["counts"], json!(true), "{printed}");
     assert_eq!(printed["colour"], json!("rgb(0, 0, 0)"), "{printed}");
     assert_eq!(printed["paper"], json!("rgb(255, 255, 255)"), "{printed}");
-    assert_ne!(printed["fullNote"], json!(false), "notes in full: {printed}");
+    assert_ne!(
+        printed["fullNote"],
+        json!(false),
+        "notes in full: {printed}"
+    );
     b.quit().await;
 }
