@@ -72,6 +72,9 @@ fn run_of(status: Status, note: Option<&str>, elapsed_s: i64) -> Execution {
     }
 }
 
+/// Step results and defects for an execution of a case (by index).
+type Extras = fn(usize, Status) -> (Vec<StepResult>, Vec<String>);
+
 /// What a tester recorded beyond status and note, for some executions of
 /// the release in progress: step results (for the cases with steps) and
 /// defects. By case index and status.
@@ -102,7 +105,7 @@ async fn record(
     store: &dyn Store,
     run: RunId,
     steps: &[Step<'_>],
-    extras: Option<fn(usize, Status) -> (Vec<StepResult>, Vec<String>)>,
+    extras: Option<Extras>,
 ) -> Result<(), String> {
     let listing = store
         .list_results(

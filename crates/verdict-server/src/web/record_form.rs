@@ -72,11 +72,8 @@ fn step_results(form: &Form, errors: &mut Vec<FieldError>) -> Vec<StepResult> {
                     "step_results",
                     format!("{name} is not a step field (steps count from 1)"),
                 )),
-                Some(Ok(n)) => {
-                    if !value.trim().is_empty() {
-                        into.push((n, value));
-                    }
-                }
+                Some(Ok(n)) if !value.trim().is_empty() => into.push((n, value)),
+                Some(Ok(_)) => {}
             }
         }
     }

@@ -222,7 +222,7 @@ impl RunContext {
                 assignable.push((m.user.id, m.user.name));
             }
         }
-        assignable.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+        assignable.sort_by_key(|a| a.1.to_lowercase());
         Ok(RunContext {
             can_record: open && role >= Role::Tester,
             can_assign: open && role >= Role::Tester,
