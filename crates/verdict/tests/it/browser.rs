@@ -849,6 +849,8 @@ async fn every_page_fits_a_phone_screen() {
     )
     .await;
     let result = api.results(DEMO_RUN, None).await[2].0.clone();
+    // A result whose case has steps: its detail has a field per step.
+    let stepped = api.results(DEMO_RUN, None).await[3].0.clone();
     let b = Browser::start().await;
     b.sign_in(&base, "demo@example.com", "demo-password").await;
     b.client.set_window_size(390, 844).await.expect("resize");
@@ -864,6 +866,8 @@ async fn every_page_fits_a_phone_screen() {
         "/cases/tc_024".into(),
         "/tokens".into(),
         "/no/such/page".into(),
+        "/work".into(),
+        format!("/runs/{DEMO_RUN}?result={stepped}"),
     ] {
         b.goto(&format!("{base}{path}")).await;
         // The width, and what sticks out (to say which element when it fails).
