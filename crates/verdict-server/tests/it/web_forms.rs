@@ -142,7 +142,7 @@ async fn every_successful_form_redirects_to_a_page() {
     };
     let token = csrf(&s);
 
-    // A result: a status, then a note (the "Save note" button).
+    // A result: a status, then a note (the "Save with status unchanged" button).
     let path = format!("/runs/{run}/results/{result}");
     let r = app
         .form(
