@@ -3,7 +3,10 @@
 //! closed release, one in progress), notes, re-tests that show up in
 //! history, a month of nightly smoke runs uploaded by CI on `main` and a
 //! feature branch's runs (see [`history`]: flaky, broken and fixed,
-//! slowing, quarantined), and a demo user who can sign in. Everything goes
+//! slowing, quarantined), and a demo user who can sign in. In the release
+//! in progress some results are assigned to the demo user and to another
+//! tester, and a few carry step results and defects (which link to a
+//! made-up tracker). Everything goes
 //! through the [`Store`] trait, so it works on any backend, and only into
 //! an empty database: demo data must never mix with real data.
 
@@ -11,8 +14,9 @@ mod data;
 mod history;
 
 use verdict_store::{
-    BulkEntry, BulkRequest, CaseId, CaseUpsert, Execution, NewCase, NewRun, NewUser, Page,
-    ProjectId, Quarantine, ResultQuery, Role, RunId, RunMeta, Status, Store, Timestamp, User,
+    AssignTarget, BulkEntry, BulkRequest, CaseId, CaseUpsert, Execution, NewCase, NewProject,
+    NewRun, NewUser, Page, ProjectId, Quarantine, ResultId, ResultQuery, Role, RunId, RunMeta,
+    Status, StepResult, Store, Timestamp, User, UserId,
 };
 
 use data::{CASES, DAY, Step};
@@ -20,6 +24,8 @@ use data::{CASES, DAY, Step};
 pub const DEMO_EMAIL: &str = "demo@example.com";
 pub const DEMO_PASSWORD: &str = "demo-password";
 pub const DEMO_PROJECT: &str = "Demo: Web shop (sample data)";
+/// Where the demo project's defects link to (a made-up tracker).
+pub const DEMO_DEFECT_URL: &str = "https://issues.example.com/browse/{id}";
 
 /// What was seeded.
 #[derive(Debug, Clone)]
@@ -66,8 +72,41 @@ fn run_of(status: Status, note: Option<&str>, elapsed_s: i64) -> Execution {
     }
 }
 
-/// Records steps in order (history follows), through the store.
-async fn record(store: &dyn Store, run: RunId, steps: &[Step<'_>]) -> Result<(), String> {
+/// Step results and defects for an execution of a case (by index).
+type Extras = fn(usize, Status) -> (Vec<StepResult>, Vec<String>);
+
+/// What a tester recorded beyond status and note, for some executions of
+/// the release in progress: step results (for the cases with steps) and
+/// defects. By case index and status.
+fn release_24_extras(case: usize, status: Status) -> (Vec<StepResult>, Vec<String>) {
+    let step = |status: Status, actual: Option<&str>| StepResult {
+        status,
+        actual: actual.map(Into::into),
+    };
+    match (case, status) {
+        (0, Status::Passed) => (vec![step(Status::Passed, None); 3], Vec::new()),
+        (2, _) => (Vec::new(), vec!["SHOP-2291".into()]),
+        (3, Status::Passed) => (
+            vec![
+                step(Status::Passed, None),
+                step(Status::Passed, Some("The link arrived after 40 s")),
+                step(Status::Passed, None),
+            ],
+            Vec::new(),
+        ),
+        (24, Status::Failed) => (Vec::new(), vec!["SHOP-2304".into()]),
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
+/// Records steps in order (history follows), through the store; `extras`
+/// adds step results and defects to some executions.
+async fn record(
+    store: &dyn Store,
+    run: RunId,
+    steps: &[Step<'_>],
+    extras: Option<Extras>,
+) -> Result<(), String> {
     let listing = store
         .list_results(
             run,
@@ -89,16 +128,64 @@ async fn record(store: &dyn Store, run: RunId, steps: &[Step<'_>]) -> Result<(),
         let Some(result) = listing.items.iter().find(|r| r.case_title == title) else {
             continue;
         };
+        let mut execution = run_of(*status, *note, *seconds);
+        if let Some(extras) = extras {
+            (execution.step_results, execution.defects) = extras(*case, *status);
+        }
         store
-            .record_result(
-                run,
-                result.id,
-                run_of(*status, *note, *seconds),
-                *who,
-                Timestamp::from_millis(*at),
-            )
+            .record_result(run, result.id, execution, *who, Timestamp::from_millis(*at))
             .await
             .map_err(|e| format!("recording a demo result: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Shares out the release in progress: the first untested results to the
+/// demo user (their *My work*), the next ones to Sam, and the failures
+/// back to whoever found them.
+async fn assign_release_24(store: &dyn Store, run: RunId, p: &data::People) -> Result<(), String> {
+    let listing = store
+        .list_results(
+            run,
+            ResultQuery {
+                assignee: None,
+                statuses: Vec::new(),
+                after: None,
+                q: None,
+                page: Page {
+                    page: 1,
+                    per_page: 1000,
+                },
+            },
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let untested: Vec<ResultId> = listing
+        .items
+        .iter()
+        .filter(|r| r.status == Status::NotTested)
+        .map(|r| r.id)
+        .collect();
+    let failed = |who: UserId| -> Vec<ResultId> {
+        listing
+            .items
+            .iter()
+            .filter(|r| r.status == Status::Failed && r.tested_by == Some(who))
+            .map(|r| r.id)
+            .collect()
+    };
+    let mut dana: Vec<ResultId> = untested.iter().take(6).copied().collect();
+    dana.extend(failed(p.dana));
+    let mut sam: Vec<ResultId> = untested.iter().skip(6).take(5).copied().collect();
+    sam.extend(failed(p.sam));
+    for (ids, who) in [(dana, p.dana), (sam, p.sam)] {
+        if ids.is_empty() {
+            continue;
+        }
+        store
+            .assign_results(run, AssignTarget::Results(ids), Some(who))
+            .await
+            .map_err(|e| format!("demo data: assigning results: {e}"))?;
     }
     Ok(())
 }
@@ -183,7 +270,14 @@ pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String>
         .await
         .map_err(err("a bot"))?;
     let project = store
-        .create_project(DEMO_PROJECT.into(), dana.id, t(30 * DAY))
+        .create_project(
+            NewProject {
+                name: DEMO_PROJECT.into(),
+                defect_url_template: Some(DEMO_DEFECT_URL.into()),
+            },
+            dana.id,
+            t(30 * DAY),
+        )
         .await
         .map_err(err("the project"))?;
     store
@@ -269,13 +363,20 @@ pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String>
                     .await
                     .map_err(err("a run"))?;
                 if r23 {
-                    record(store, run.id, &data::release_23(&people, now_ms)).await?;
+                    record(store, run.id, &data::release_23(&people, now_ms), None).await?;
                     store
                         .close_run(run.id, Timestamp::from_millis(now_ms - 18 * DAY))
                         .await
                         .map_err(err("closing a run"))?;
                 } else {
-                    record(store, run.id, &data::release_24(&people, now_ms)).await?;
+                    record(
+                        store,
+                        run.id,
+                        &data::release_24(&people, now_ms),
+                        Some(release_24_extras),
+                    )
+                    .await?;
+                    assign_release_24(store, run.id, &people).await?;
                 }
                 releases.push(run.id);
             }

@@ -137,6 +137,7 @@ fn shell(title: &str, chrome: Chrome<'_>, main: Markup) -> Markup {
                         Chrome::Signed(s) => {
                             nav aria-label="Main" {
                                 a href="/projects" { "Projects" }
+                                a href="/work" { "My work" }
                                 a href="/tokens" { "Account" }
                             }
                             form.signout method="post" action="/logout" {

@@ -11,17 +11,22 @@
 //! browser and the API's JSON for everyone else ([`not_found`]).
 
 pub mod account;
+pub mod assign;
 pub mod case;
 pub mod chart;
 pub mod compare;
 pub mod layout;
 pub mod login;
 pub mod projects;
+pub mod record_form;
 pub mod results;
 pub mod run;
+pub mod run_detail;
+pub mod run_list;
 pub mod run_view;
 pub mod session;
 pub mod timeline;
+pub mod work;
 
 use std::sync::LazyLock;
 
@@ -51,7 +56,13 @@ pub fn router() -> Router<AppState> {
         .route("/cases/{cid}", get(case::show))
         .route("/cases/{cid}/quarantine", post(case::quarantine))
         .route("/cases/{cid}/release", post(case::release))
-        .route("/runs/{rid}/results/{id}", post(results::save))
+        .route("/runs/{rid}/assign", post(assign::many))
+        .route(
+            "/runs/{rid}/results/{id}",
+            get(results::detail).post(results::save),
+        )
+        .route("/runs/{rid}/results/{id}/assign", post(assign::one))
+        .route("/work", get(work::show))
         .route("/runs/{rid}/results/{id}/history", get(results::history))
         .route("/tokens", get(account::show).post(account::create_token))
         .route("/tokens/{tid}/revoke", post(account::revoke_token))

@@ -1,11 +1,13 @@
 //! The run page: a summary (counts, the status ring, progress), the results
-//! with a status filter, a title search and paging, and for a tester a form
-//! per result (the five statuses as buttons, a new note, elapsed; the
-//! current note and elapsed shown read-only). Managers
-//! close the run here; a closed run is read-only. The table rows are what
-//! `app.js` moves through with the keyboard (see the help on the page).
-//! What the page shows is in [`super::run_view`], which saving a result
-//! (in `results`) renders too.
+//! as a compact list with a status filter, a title search and paging, and
+//! the selected result in detail (`?result=res_N`): its case's steps, and
+//! for a tester the form that records it (a result per step, the five
+//! statuses as buttons, a new note, elapsed, defects; what it holds now
+//! shown read-only) and its assignment. Managers close the run here; a
+//! closed run is read-only. The list's lines are what `app.js` moves
+//! through with the keyboard (see the help on the page). What the page
+//! shows is in [`super::run_view`], which saving a result (in `results`)
+//! renders too.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -20,7 +22,7 @@ use crate::error::ApiError;
 use crate::extract::{RunPath, WebQuery};
 use crate::state::AppState;
 
-/// GET /runs/:rid (`status`, `q`, `page`)
+/// GET /runs/:rid (`status`, `q`, `page`, `result`, `all`)
 pub async fn show(
     State(state): State<AppState>,
     session: Session,

@@ -202,6 +202,19 @@ impl Form {
     pub fn text(&self, name: &str) -> String {
         self.get(name).unwrap_or_default().to_string()
     }
+
+    /// Every value of a field, in order (checkboxes of one name).
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every field, in order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
 }
 
 /// Reads an `application/x-www-form-urlencoded` body within the limit.

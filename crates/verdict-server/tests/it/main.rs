@@ -39,6 +39,7 @@ mod web_forms;
 mod web_login;
 mod web_not_found;
 mod web_passwords;
+mod web_run;
 mod web_search;
 mod web_session;
 mod web_triage;

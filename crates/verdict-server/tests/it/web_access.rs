@@ -109,7 +109,8 @@ async fn a_tester_records_through_the_same_path_as_the_api() {
     let path = format!("/runs/{run}/results/{result}");
     let back = format!("/runs/{run}?status=not_tested&page=1");
 
-    // A plain form post: saved, then back to the same view at the row.
+    // A plain form post: saved, then back to the same view, the result
+    // selected.
     let r = app
         .form(
             &path,
@@ -127,7 +128,7 @@ async fn a_tester_records_through_the_same_path_as_the_api() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(
         r.headers["location"].to_str().expect("ascii"),
-        format!("{back}#r-{result}")
+        format!("/runs/{run}?status=not_tested&result={result}#r-{result}")
     );
     let stored = app
         .get(&format!("/v1/runs/{run}/results/{result}"), &app.admin)

@@ -142,7 +142,7 @@ async fn every_successful_form_redirects_to_a_page() {
     };
     let token = csrf(&s);
 
-    // A result: a status, then a note (the "Save note" button).
+    // A result: a status, then a note (the "Save with status unchanged" button).
     let path = format!("/runs/{run}/results/{result}");
     let r = app
         .form(
@@ -254,10 +254,12 @@ async fn the_result_form_starts_empty_and_a_status_click_records_only_what_was_e
     let (sam, s) = app.web_member(&project, "sam", "tester").await;
 
     // The page shows the note in full, read-only, and the fields empty.
-    let page = app.page(&format!("/runs/{run}"), Some(&s)).await;
+    let page = app
+        .page(&format!("/runs/{run}?result={result}"), Some(&s))
+        .await;
     let body = html(&page);
     assert!(body.contains(&note), "the whole note, line breaks kept");
-    let field = format!("<textarea id=\"note-{result}\" name=\"note\" rows=\"1\"></textarea>");
+    let field = format!("<textarea id=\"note-{result}\" name=\"note\" rows=\"2\"></textarea>");
     assert!(body.contains(&field), "an empty multi-line note: {body}");
     let elapsed = body
         .split(&format!("id=\"elapsed-{result}\""))

@@ -116,6 +116,26 @@ async fn demo(test: &str) -> Option<Demo> {
     })
 }
 
+/// Selects a result on the run page by a click on its line, and waits
+/// for its detail (where its form is).
+async fn select(b: &Browser, id: &str) {
+    b.click(&format!("#r-{id} a.select")).await;
+    b.until("the result's detail", || async {
+        b.count(&format!("#detail[data-result='{id}'] #record-{id}"))
+            .await
+            == 1
+            || b.count(&format!("#detail[data-result='{id}'] h3")).await == 1
+    })
+    .await;
+}
+
+/// Selects a result and clicks a status button of its detail's form.
+async fn mark(b: &Browser, id: &str, status: &str) {
+    select(b, id).await;
+    b.click(&format!("#record-{id} button.mark.st-{status}"))
+        .await;
+}
+
 /// The number in the run summary's counts table for a status.
 async fn shown_count(b: &Browser, status: &str) -> i64 {
     b.text(&format!("#summary td[data-status={status}]"))
@@ -165,8 +185,7 @@ async fn a_tester_works_through_a_run_by_click_and_by_keyboard() {
     let clicked = untested[0].0.clone();
     let failed_before = shown_count(&b, "failed").await;
     let chart_before = b.attr("#summary svg.ring", "aria-label").await;
-    b.click(&format!("#r-{clicked} button.mark.st-failed"))
-        .await;
+    mark(&b, &clicked, "failed").await;
     b.until("the row to say Failed", || async {
         b.text(&format!("#r-{clicked} td.status"))
             .await
@@ -187,9 +206,11 @@ async fn a_tester_works_through_a_run_by_click_and_by_keyboard() {
 
     // A note, saved with a click on Passed.
     let noted = untested[1].0.clone();
+    select(&b, &noted).await;
     b.fill(&format!("#note-{noted}"), "Checked on Firefox 128 too")
         .await;
-    b.click(&format!("#r-{noted} button.mark.st-passed")).await;
+    b.click(&format!("#record-{noted} button.mark.st-passed"))
+        .await;
     b.until("the note to be stored", || async {
         api.status_of(DEMO_RUN, &noted).await
             == ("passed".into(), json!("Checked on Firefox 128 too"))
@@ -267,8 +288,7 @@ async fn a_tester_works_through_a_run_by_click_and_by_keyboard() {
 
     // History: mark the clicked one again; both executions are listed.
     b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
-    b.click(&format!("#r-{clicked} button.mark.st-passed"))
-        .await;
+    mark(&b, &clicked, "passed").await;
     b.until("the second execution", || async {
         api.status_of(DEMO_RUN, &clicked).await.0 == "passed"
     })
@@ -512,8 +532,7 @@ async fn a_status_click_records_only_what_this_tester_entered() {
     b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
 
     // Retest by a click: this tester's execution, with nothing re-recorded.
-    b.click(&format!("#r-{blocked} button.mark.st-retest"))
-        .await;
+    mark(&b, &blocked, "retest").await;
     b.until("the retest to be stored", || async {
         api.result(DEMO_RUN, &blocked).await["status"] == "retest"
     })
@@ -528,9 +547,10 @@ async fn a_status_click_records_only_what_this_tester_entered() {
 
     // Another result blocked the same way: its note is shown in full,
     // line breaks kept; the fields are empty, the note a multi-line one.
+    select(&b, &shown_on).await;
     let shown = js(
         &b,
-        &format!("return document.querySelector('#r-{shown_on} .current-note .text').innerText;"),
+        "return document.querySelector('#detail .current-note .text').innerText;",
     )
     .await;
     assert_eq!(shown, json!(note), "the whole note, read-only");
@@ -548,10 +568,12 @@ async fn a_status_click_records_only_what_this_tester_entered() {
     // A note of several lines is stored as typed, then shown read-only,
     // and the field is empty again for the next click.
     let field = format!("#note-{noted}");
+    select(&b, &noted).await;
     b.click(&field).await;
     b.fill(&field, "Fails on the second try\nSee SHOP-2300")
         .await;
-    b.click(&format!("#r-{noted} button.mark.st-failed")).await;
+    b.click(&format!("#record-{noted} button.mark.st-failed"))
+        .await;
     b.until("the multi-line note to be stored", || async {
         api.status_of(DEMO_RUN, &noted).await
             == (
@@ -564,7 +586,7 @@ async fn a_status_click_records_only_what_this_tester_entered() {
         js(
             &b,
             &format!(
-                "const t = document.querySelector('#r-{noted} .current-note .text');
+                "const t = document.querySelector('#detail[data-result={noted}] .current-note .text');
                  return t ? t.innerText : null;"
             ),
         )
@@ -652,6 +674,12 @@ async fn keys_mark_only_untested_results_never_while_typing_and_u_undoes() {
         .expect("an eleventh untested result")
         .0
         .clone();
+    b.until("the eleventh result's detail", || async {
+        b.count(&format!("#detail[data-result='{first}'] #note-{first}"))
+            .await
+            == 1
+    })
+    .await;
     b.press("\u{e007}").await;
     assert_eq!(
         js(&b, "return document.activeElement.id;").await,
@@ -694,8 +722,7 @@ async fn keys_mark_only_untested_results_never_while_typing_and_u_undoes() {
     } else {
         "failed"
     };
-    b.click(&format!("#r-{theirs} button.mark.st-{other}"))
-        .await;
+    mark(&b, &theirs, other).await;
     b.until("the click stored", || async {
         api.status_of(DEMO_RUN, &theirs).await.0 == other
     })
@@ -822,6 +849,8 @@ async fn every_page_fits_a_phone_screen() {
     )
     .await;
     let result = api.results(DEMO_RUN, None).await[2].0.clone();
+    // A result whose case has steps: its detail has a field per step.
+    let stepped = api.results(DEMO_RUN, None).await[3].0.clone();
     let b = Browser::start().await;
     b.sign_in(&base, "demo@example.com", "demo-password").await;
     b.client.set_window_size(390, 844).await.expect("resize");
@@ -837,6 +866,8 @@ async fn every_page_fits_a_phone_screen() {
         "/cases/tc_024".into(),
         "/tokens".into(),
         "/no/such/page".into(),
+        "/work".into(),
+        format!("/runs/{DEMO_RUN}?result={stepped}"),
     ] {
         b.goto(&format!("{base}{path}")).await;
         // The width, and what sticks out (to say which element when it fails).
@@ -1159,5 +1190,272 @@ async fn a_manager_releases_and_quarantines_a_case_from_its_page() {
             .contains("Gateway sandbox")
     );
     assert_eq!(b.count("section.quarantine").await, 0);
+    b.quit().await;
+}
+
+// --- the run page as a compact list, step results, defects, My work
+
+#[tokio::test]
+async fn twenty_five_results_fit_a_1280_by_800_window_beside_the_detail() {
+    let Some(demo) = demo("twenty_five_results_fit_a_1280_by_800_window_beside_the_detail").await
+    else {
+        return;
+    };
+    let base = demo.base.clone();
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.client.set_window_size(1280, 800).await.expect("resize");
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    b.text("#results tr.current").await;
+    // The list where a tester works through it: its top at the window's.
+    let shown = js(
+        &b,
+        "document.getElementById('results').scrollIntoView();
+         const inside = (e) => { const r = e.getBoundingClientRect();
+           return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; };
+         const detail = document.getElementById('detail').getBoundingClientRect();
+         const list = document.getElementById('results').getBoundingClientRect();
+         return [Array.from(document.querySelectorAll('#results tbody tr.result')).filter(inside).length,
+                 window.innerWidth, window.innerHeight, detail.left >= list.right, detail.top < window.innerHeight];",
+    )
+    .await;
+    assert!(
+        shown[0].as_u64().expect("rows") >= 25,
+        "25 results visible at 1280×800: {shown}"
+    );
+    assert_eq!(shown[3], json!(true), "the detail beside the list: {shown}");
+    assert_eq!(shown[4], json!(true), "and on screen with it: {shown}");
+    b.screenshot("run-list").await;
+
+    // Narrow: the detail below the list, nothing sideways.
+    b.client.set_window_size(390, 844).await.expect("resize");
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    let below = js(
+        &b,
+        "const d = document.getElementById('detail').getBoundingClientRect();
+         const l = document.getElementById('results').getBoundingClientRect();
+         return [d.top >= l.bottom, document.documentElement.scrollWidth <= window.innerWidth];",
+    )
+    .await;
+    assert_eq!(below, json!([true, true]));
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn step_results_and_a_defect_are_recorded_and_u_restores_them() {
+    let Some(demo) = demo("step_results_and_a_defect_are_recorded_and_u_restores_them").await
+    else {
+        return;
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
+    let reset = api
+        .results(DEMO_RUN, None)
+        .await
+        .into_iter()
+        .find(|r| r.1 == "passed" && r.2.as_str() == Some("Link arrives within a minute."))
+        .expect("the password reset result")
+        .0;
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.client.set_window_size(1280, 1100).await.expect("resize");
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    select(&b, &reset).await;
+    // The case's steps, each with what was recorded last time.
+    let detail = b.text("#detail").await;
+    for shown in [
+        "Choose Forgot password and enter the email",
+        "Expected: A form asks for a new password",
+        "The link arrived after 40 s",
+        "REQ-104",
+    ] {
+        assert!(detail.contains(shown), "{shown}: {detail}");
+    }
+
+    // Step 2 failed with what happened, a defect, then Failed.
+    js(
+        &b,
+        &format!(
+            "const s = document.getElementById('step-{reset}-2'); s.value = 'failed';
+             return null;"
+        ),
+    )
+    .await;
+    b.fill(&format!("#actual-{reset}-2"), "The link had expired")
+        .await;
+    b.fill(&format!("#defects-{reset}"), "SHOP-2400").await;
+    b.click(&format!("#record-{reset} button.mark.st-failed"))
+        .await;
+    let link =
+        "#detail .current-defects a.defect[href='https://issues.example.com/browse/SHOP-2400']";
+    b.until("the defect as a link", || async {
+        b.count(link).await == 1
+    })
+    .await;
+    assert_eq!(api.status_of(DEMO_RUN, &reset).await.0, "failed");
+    let detail = b.text("#detail").await;
+    assert!(detail.contains("The link had expired"), "{detail}");
+    assert_eq!(
+        js(
+            &b,
+            &format!(
+                "return [document.getElementById('defects-{reset}').value,
+                              document.getElementById('step-{reset}-2').value];"
+            )
+        )
+        .await,
+        json!(["", ""]),
+        "the fields are empty again"
+    );
+
+    // `u` records what it held before: status, step results, no defect.
+    js(&b, "document.activeElement.blur(); return null;").await;
+    b.press("u").await;
+    b.until("the mark undone", || async {
+        api.status_of(DEMO_RUN, &reset).await.0 == "passed"
+    })
+    .await;
+    b.until("the detail to show it", || async {
+        b.try_text("#detail li.step:nth-child(2) .now")
+            .await
+            .is_some_and(|t| t.contains("The link arrived after 40 s"))
+    })
+    .await;
+    assert_eq!(b.count(link).await, 0, "no defect now");
+    // History keeps both.
+    b.goto(&format!("{base}/runs/{DEMO_RUN}/results/{reset}/history"))
+        .await;
+    assert_eq!(b.count("table.history tbody tr").await, 3);
+    let history = b.text("table.history tbody").await;
+    assert!(history.contains("The link had expired") && history.contains("SHOP-2400"));
+    assert_eq!(api.history(DEMO_RUN, &reset).await.len(), 3);
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn my_work_lists_what_was_assigned_and_leads_to_the_result() {
+    let Some(demo) = demo("my_work_lists_what_was_assigned_and_leads_to_the_result").await else {
+        return;
+    };
+    let base = demo.base.clone();
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.click("header.top nav a[href='/work']").await;
+    b.until("My work", || async { b.path().await == "/work" })
+        .await;
+    let before = b.count("table.work tbody tr").await;
+    assert!(before > 0, "the demo assigns some to Dana");
+    assert!(b.text("main").await.contains("Release 2.4 regression"));
+
+    // Two unassigned results ticked and assigned to Dana on the run page.
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    let picked = js(
+        &b,
+        "return Array.from(document.querySelectorAll('#results tr.result'))
+           .filter(r => r.querySelector('td.assignee .nobody'))
+           .slice(0, 2).map(r => r.id.slice(2));",
+    )
+    .await;
+    let picked: Vec<String> = picked
+        .as_array()
+        .expect("ids")
+        .iter()
+        .map(|v| v.as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(picked.len(), 2);
+    b.click("details.assign-tools summary").await;
+    for id in &picked {
+        b.click(&format!("#pick-{id}")).await;
+    }
+    let dana = demo.api.user_id("demo@example.com").await;
+    js(
+        &b,
+        &format!("document.getElementById('assign-selected-to').value = '{dana}'; return null;"),
+    )
+    .await;
+    b.click("#assign-selected button[type=submit]").await;
+    b.until("the lines to say Dana", || async {
+        let mut all = true;
+        for id in &picked {
+            all &= b
+                .try_text(&format!("#r-{id} td.assignee"))
+                .await
+                .is_some_and(|t| t.contains("Dana Demo"));
+        }
+        all
+    })
+    .await;
+
+    // My work has them; a line leads to the result, selected.
+    b.goto(&format!("{base}/work")).await;
+    assert_eq!(b.count("table.work tbody tr").await, before + 2);
+    b.click(&format!("table.work a[href*='result={}']", picked[0]))
+        .await;
+    b.until("the run page with the result", || async {
+        b.count(&format!("#detail[data-result='{}']", picked[0]))
+            .await
+            == 1
+    })
+    .await;
+    assert!(b.path().await.contains(&format!("result={}", picked[0])));
+    b.quit().await;
+}
+
+#[tokio::test]
+async fn the_run_page_prints_as_a_report() {
+    let Some(demo) = demo("the_run_page_prints_as_a_report").await else {
+        return;
+    };
+    let base = demo.base.clone();
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    // With the script, a Print button; the no-script hint is hidden.
+    assert!(b.text("button.print").await.contains("Print"));
+    assert_eq!(b.count(".print-fallback[hidden]").await, 1);
+    // The print rules, applied to the screen (as printing would).
+    let printed = js(
+        &b,
+        "for (const sheet of document.styleSheets) for (const rule of sheet.cssRules)
+           if (rule.media && rule.media.mediaText === 'print') rule.media.mediaText = 'all';
+         const seen = (css) => Array.from(document.querySelectorAll(css))
+           .some(e => e.getClientRects().length > 0);
+         const shown = (css) => Array.from(document.querySelectorAll(css))
+           .filter(e => e.getClientRects().length > 0).length;
+         const note = Array.from(document.querySelectorAll('#results span.full-note'))
+           .find(e => e.textContent.includes('\\n'));
+         return {
+           hidden: ['header.top', 'form', 'button', '#detail', 'nav.crumbs', 'details', '.pager', 'td.pick']
+             .filter(seen),
+           lines: shown('#results tbody tr.result'),
+           all: document.querySelectorAll('#results tbody tr.result').length,
+           tester: shown('#results td.tested'),
+           project: seen('.report-project'),
+           counts: seen('#summary table.counts'),
+           colour: getComputedStyle(document.querySelector('#results .badge')).color,
+           paper: getComputedStyle(document.body).backgroundColor,
+           fullNote: note ? note.getClientRects().length > 0 : null,
+         };",
+    )
+    .await;
+    assert_eq!(
+        printed["hidden"],
+        json!([]),
+        "no navigation, forms or detail: {printed}"
+    );
+    assert_eq!(printed["lines"], printed["all"], "every line: {printed}");
+    assert_eq!(
+        printed["tester"], printed["all"],
+        "a tester column: {printed}"
+    );
+    assert_eq!(printed["project"], json!(true), "{printed}");
+    assert_eq!(printed["counts"], json!(true), "{printed}");
+    assert_eq!(printed["colour"], json!("rgb(0, 0, 0)"), "{printed}");
+    assert_eq!(printed["paper"], json!("rgb(255, 255, 255)"), "{printed}");
+    assert_ne!(
+        printed["fullNote"],
+        json!(false),
+        "notes in full: {printed}"
+    );
     b.quit().await;
 }

@@ -1,10 +1,11 @@
 // Verdict's only script. Every page works without it; it adds confirmation
-// before closing a run or revoking a token, and on the run page saving
-// without a reload and keyboard shortcuts for working down a long run:
-// j/k (or the arrows) move, p/f/b/r/n mark the current result and move to
-// the next untested one, u undoes this tester's last mark, Enter edits the
-// note, / searches, ? shows the help. Keys act only when no text field has
-// the focus, so typing a note never marks anything.
+// before closing a run or revoking a token, and on the run page selecting
+// a result and saving without a reload, a Print button, and keyboard
+// shortcuts for working down a long run: j/k (or the arrows) select the
+// next or previous result (its detail follows), p/f/b/r/n mark the current
+// result and move to the next untested one, u undoes this tester's last
+// mark, Enter edits the note, / searches, ? shows the help. Keys act only
+// when no text field has the focus, so typing a note never marks anything.
 (() => {
   'use strict';
 
@@ -13,13 +14,24 @@
     if (message && !window.confirm(message)) e.preventDefault();
   });
 
+  // The run page's "Print report" button (the page says how to print
+  // without it).
+  document.querySelectorAll('button.print').forEach((b) => {
+    b.hidden = false;
+    b.addEventListener('click', () => window.print());
+  });
+  document.querySelectorAll('.print-fallback').forEach((f) => { f.hidden = true; });
+
   const table = document.getElementById('results');
   if (!table) return;
   const rows = Array.from(table.querySelectorAll('tbody tr.result'));
   const editable = table.dataset.editable === 'true';
+  const run = table.dataset.run;
+  const detail = document.getElementById('detail');
   const live = document.getElementById('live');
   const help = document.getElementById('shortcuts');
   const search = document.getElementById('search');
+  const csrfField = document.querySelector('input[name=csrf]');
   const KEYS = { p: 'passed', f: 'failed', b: 'blocked', r: 'retest', n: 'not_tested' };
   let current = -1;
   // True once every result on the page is tested: marks wait for j/k.
@@ -31,21 +43,69 @@
   const marks = [];
 
   const say = (text) => { if (live) live.textContent = text; };
+  const idOf = (row) => row.id.slice(2);
+  // Which result the detail pane shows.
+  const shown = () => (detail ? detail.dataset.result : undefined);
+  const here = () => location.pathname + location.search;
 
-  // The current row is highlighted and is the one Tab reaches (a roving
-  // tabindex), so keyboard users and screen readers land in one place.
+  function relogin() {
+    window.location.assign('/login?next=' + encodeURIComponent(here()));
+  }
+
+  // The detail of `row`'s result, asked for when the selection moves
+  // (shortly after, so holding j does not ask for every line passed).
+  let loading = 0;
+  let timer = null;
+  function loadDetail(row) {
+    if (!detail || shown() === idOf(row)) return;
+    clearTimeout(timer);
+    const seq = ++loading;
+    timer = setTimeout(() => {
+      const id = idOf(row);
+      detail.setAttribute('aria-busy', 'true');
+      fetch('/runs/' + run + '/results/' + id + '?back=' + encodeURIComponent(here()), {
+        headers: { Accept: 'application/json' },
+        credentials: 'same-origin',
+      })
+        .then((res) => res.json().catch(() => ({})).then((json) => ({ res, json })))
+        .then(({ res, json }) => {
+          if (seq !== loading) return;
+          if (res.status === 401) relogin();
+          else if (!res.ok) say((json.error && json.error.message) || 'Could not load the result.');
+          else {
+            detail.innerHTML = json.data.detail_html;
+            detail.dataset.result = id;
+          }
+        })
+        .catch(() => say('Could not reach the server.'))
+        .finally(() => { if (seq === loading) detail.removeAttribute('aria-busy'); });
+    }, 80);
+  }
+
+  // The current line is highlighted, is the one Tab reaches (a roving
+  // tabindex), is in the address (`?result=`, so a reload keeps it) and
+  // is the one the detail shows.
   function setCurrent(i, focus) {
     if (i < 0 || i >= rows.length) return false;
     done = false;
     if (current >= 0) {
-      rows[current].classList.remove('current');
-      rows[current].tabIndex = -1;
+      const old = rows[current];
+      old.classList.remove('current', 'selected');
+      old.removeAttribute('aria-current');
+      old.tabIndex = -1;
     }
     current = i;
     const row = rows[i];
-    row.classList.add('current');
+    row.classList.add('current', 'selected');
+    row.setAttribute('aria-current', 'true');
     row.tabIndex = 0;
     if (focus) row.focus();
+    const link = row.querySelector('a.select');
+    if (link) {
+      const url = new URL(link.getAttribute('href'), location.href);
+      if (url.pathname + url.search !== here()) history.replaceState(null, '', url.pathname + url.search);
+    }
+    loadDetail(row);
     return true;
   }
 
@@ -61,21 +121,24 @@
     return -1;
   }
 
-  // Start where a tester picks up: the first result not tested yet.
-  const start = rows.findIndex(untested);
-  setCurrent(start >= 0 ? start : 0, false);
+  // Start at the line the server selected (where a tester picks up).
+  const start = rows.findIndex((r) => r.classList.contains('selected'));
+  if (start >= 0) setCurrent(start, false);
+  else if (rows.length) setCurrent(Math.max(rows.findIndex(untested), 0), false);
 
   function showError(row, message) {
     row.classList.add('failed-save');
-    let box = row.querySelector('.field-error');
-    const form = row.querySelector('form.record');
-    if (!box && form) {
-      box = document.createElement('p');
-      box.className = 'field-error';
-      box.setAttribute('role', 'alert');
-      form.appendChild(box);
+    if (detail && shown() === idOf(row)) {
+      let box = detail.querySelector('.field-error');
+      const form = detail.querySelector('form.record');
+      if (!box && form) {
+        box = document.createElement('p');
+        box.className = 'field-error';
+        box.setAttribute('role', 'alert');
+        form.appendChild(box);
+      }
+      if (box) box.textContent = message;
     }
-    if (box) box.textContent = message;
     say(message);
   }
 
@@ -84,24 +147,28 @@
     row.dataset.status = result.status;
     row.classList.remove('failed-save');
     row.querySelector('td.status').innerHTML = data.status_html;
-    const tested = row.querySelector('td.tested');
-    if (tested) tested.innerHTML = data.tested_html;
-    row.querySelectorAll('button.mark').forEach((b) => {
-      b.setAttribute('aria-pressed', String(b.value === result.status));
-    });
-    const keep = row.querySelector('button.save');
-    if (keep) keep.value = result.status;
-    // What the result holds now is shown read-only; the fields empty again
-    // (unless the tester typed more since), so the next click records only
-    // what is typed then.
-    const shown = row.querySelector('div.current');
-    if (shown && data.current_html !== undefined) shown.outerHTML = data.current_html;
-    Object.entries(sent || {}).forEach(([name, value]) => {
-      const field = row.querySelector('[name=' + name + ']');
-      if (field && field.value === value) field.value = '';
-    });
-    const error = row.querySelector('.field-error');
-    if (error) error.remove();
+    const note = row.querySelector('td.note-line');
+    if (note) note.innerHTML = data.note_html;
+    if (detail && shown() === idOf(row)) {
+      // What the result holds now is shown read-only; the fields are empty
+      // again, except what the tester typed after this save was sent.
+      const kept = {};
+      const form = detail.querySelector('form.record');
+      if (form) {
+        form.querySelectorAll('input[name], textarea[name], select[name]').forEach((f) => {
+          if (f.type !== 'hidden' && f.value !== (sent[f.name] || '')) kept[f.name] = f.value;
+        });
+      }
+      const focused = document.activeElement && detail.contains(document.activeElement)
+        ? document.activeElement.id : '';
+      detail.innerHTML = data.detail_html;
+      Object.entries(kept).forEach(([name, value]) => {
+        const f = detail.querySelector('form.record [name="' + name + '"]');
+        if (f) f.value = value;
+      });
+      const again = focused && document.getElementById(focused);
+      if (again) again.focus();
+    }
     const summary = document.getElementById('summary');
     if (summary) summary.innerHTML = data.summary_html;
     const progress = document.getElementById('progress-text');
@@ -109,27 +176,37 @@
   }
 
   // Saves run one after another, in the order they were asked for, so the
-  // last key pressed is the status that stays. `restore` (an undo) gives
-  // the note and elapsed to send instead of what the fields hold.
+  // last key pressed is the status that stays. With the detail of this
+  // result open, its fields go along (what the tester typed); `restore`
+  // (an undo) gives everything to send instead.
   let queue = Promise.resolve();
   function save(row, status, restore) {
-    const form = row.querySelector('form.record');
-    if (!form) return;
-    const body = new URLSearchParams(new FormData(form));
-    body.set('status', status);
+    const form = detail && shown() === idOf(row) ? detail.querySelector('form.record') : null;
     const sent = {};
+    let body;
+    if (form && !restore) {
+      body = new URLSearchParams(new FormData(form));
+      body.forEach((value, name) => { sent[name] = value; });
+    } else {
+      body = new URLSearchParams();
+      body.set('csrf', csrfField ? csrfField.value : '');
+    }
+    body.set('status', status);
+    body.set('back', here());
     if (restore) {
       body.set('note', restore.note || '');
-      body.set('elapsed', '');
       body.set('elapsed_ms', restore.elapsed_ms === null || restore.elapsed_ms === undefined
         ? '' : String(restore.elapsed_ms));
-    } else {
-      ['note', 'elapsed'].forEach((name) => { sent[name] = body.get(name) || ''; });
+      (restore.step_results || []).forEach((s, i) => {
+        body.set('step_' + (i + 1) + '_status', s.status);
+        if (s.actual) body.set('step_' + (i + 1) + '_actual', s.actual);
+      });
+      (restore.defects || []).forEach((d) => body.append('defect', d));
     }
     row.setAttribute('aria-busy', 'true');
     pending.add(row);
     queue = queue
-      .then(() => fetch(form.action, {
+      .then(() => fetch('/runs/' + run + '/results/' + idOf(row), {
         method: 'POST',
         body,
         headers: { Accept: 'application/json' },
@@ -138,7 +215,7 @@
       .then((res) => res.json().catch(() => ({})).then((json) => ({ res, json })))
       .then(({ res, json }) => {
         if (res.status === 401) {
-          window.location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
+          relogin();
         } else if (!res.ok) {
           showError(row, (json.error && json.error.message) || 'Could not save (' + res.status + ').');
         } else {
@@ -155,8 +232,9 @@
   }
 
   // `u`: the tester's own last mark on this page is undone by recording
-  // what the result held before it (status, note, elapsed) as a new
-  // execution, so the history keeps both. Waits for saves on their way.
+  // what the result held before it (status, note, elapsed, step results,
+  // defects) as a new execution, so the history keeps both. Waits for
+  // saves on their way.
   function undo() {
     queue = queue.then(() => {
       const last = marks.pop();
@@ -169,21 +247,35 @@
     });
   }
 
-  // A click on a status button (or "Save note") saves in place.
-  table.addEventListener('submit', (e) => {
-    const form = e.target;
-    if (!form.matches('form.record')) return;
-    e.preventDefault();
-    const row = form.closest('tr.result');
+  // A click on a title selects its result without a reload (a new tab or
+  // window still opens the page).
+  table.addEventListener('click', (e) => {
+    if (e.ctrlKey || e.metaKey || e.shiftKey || e.altKey || e.button !== 0) return;
+    const row = e.target.closest('tr.result');
+    if (!row) return;
+    const link = e.target.closest('a.select');
+    if (!link && e.target.closest('a, input, button, select, label')) return;
+    if (link) e.preventDefault();
     setCurrent(rows.indexOf(row), false);
+  });
+
+  // A status button of the detail's form (or its "Save" button) saves in
+  // place, when the result is on this page.
+  document.addEventListener('submit', (e) => {
+    const form = e.target;
+    if (!detail || !form.matches('form.record') || !detail.contains(form)) return;
+    const row = rows.find((r) => idOf(r) === shown());
+    if (!row) return;
+    e.preventDefault();
+    if (rows.indexOf(row) !== current) setCurrent(rows.indexOf(row), false);
     save(row, e.submitter ? e.submitter.value : row.dataset.status);
   });
 
   // Ctrl+Enter in a note saves it (Enter alone is a new line).
-  table.addEventListener('keydown', (e) => {
+  document.addEventListener('keydown', (e) => {
     if (e.key !== 'Enter' || !(e.ctrlKey || e.metaKey) || e.target.tagName !== 'TEXTAREA') return;
     const form = e.target.form;
-    const keep = form && form.querySelector('button.save');
+    const keep = form && form.matches('form.record') && form.querySelector('button.save');
     if (keep) {
       e.preventDefault();
       form.requestSubmit(keep);
@@ -206,9 +298,10 @@
     const el = document.activeElement;
     if (typing(el)) {
       if (e.key === 'Escape') {
-        const row = el.closest('tr.result');
         e.preventDefault();
+        const row = el.closest('tr.result');
         if (row) setCurrent(rows.indexOf(row), true);
+        else if (detail && detail.contains(el) && current >= 0) setCurrent(current, true);
         else el.blur();
       }
       return;
@@ -248,8 +341,8 @@
         // From the row or from nowhere in particular (not from a link or
         // a button, which Enter activates).
         const idle = !el || el === document.body || el === document.documentElement;
-        if ((el === row || idle) && editable) {
-          const note = row.querySelector('textarea[name=note]');
+        if ((el === row || idle) && editable && detail && shown() === idOf(row)) {
+          const note = detail.querySelector('textarea[name=note]');
           if (note) {
             e.preventDefault();
             note.focus();
