@@ -39,7 +39,7 @@ const _: () = assert!(verdict_junit::MAX_KEY_CHARS == MAX_TEXT_CHARS);
 /// A case key as sent, in its stored form: the one rule a JUnit import and
 /// the CLI apply too ([`verdict_junit::case_key`]: trimmed, a key longer
 /// than the limit shortened with a digest, never refused); blank means none.
-fn case_key(value: Option<&str>) -> Option<String> {
+pub(crate) fn case_key(value: Option<&str>) -> Option<String> {
     value.and_then(verdict_junit::case_key)
 }
 
@@ -67,16 +67,16 @@ fn new_case(prefix: &str, c: &api::CreateCase, errors: &mut Vec<FieldError>) -> 
 }
 
 /// A case's details as sent: `None` for a field left out.
-struct Given<'a> {
-    preconditions: Option<Option<&'a str>>,
-    steps: Option<&'a [api::Step]>,
-    priority: Option<Option<&'a str>>,
-    refs: Option<&'a [String]>,
+pub(crate) struct Given<'a> {
+    pub(crate) preconditions: Option<Option<&'a str>>,
+    pub(crate) steps: Option<&'a [api::Step]>,
+    pub(crate) priority: Option<Option<&'a str>>,
+    pub(crate) refs: Option<&'a [String]>,
 }
 
 /// Checks a case's details, naming each bad field after `prefix`
 /// (`steps[3].action`, `cases[2].priority`).
-fn details(prefix: &str, g: Given<'_>, errors: &mut Vec<FieldError>) -> DetailsPatch {
+pub(crate) fn details(prefix: &str, g: Given<'_>, errors: &mut Vec<FieldError>) -> DetailsPatch {
     let preconditions = g.preconditions.map(|p| {
         optional_text(
             &format!("{prefix}preconditions"),

@@ -66,7 +66,7 @@ pub(crate) fn meta_text(field: &str, value: &str, errors: &mut Vec<FieldError>) 
 }
 
 /// A commit: 4 to 64 hex digits, stored lower-case.
-fn commit(value: &str, errors: &mut Vec<FieldError>) -> String {
+pub(crate) fn commit(value: &str, errors: &mut Vec<FieldError>) -> String {
     if !(4..=64).contains(&value.len()) || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
         errors.push(FieldError::new("commit", "must be 4 to 64 hex digits"));
     }
@@ -75,7 +75,7 @@ fn commit(value: &str, errors: &mut Vec<FieldError>) -> String {
 
 /// A build URL: an absolute http or https URL with a host, at most 2048
 /// characters, no whitespace or control character.
-fn build_url(value: &str, errors: &mut Vec<FieldError>) -> String {
+pub(crate) fn build_url(value: &str, errors: &mut Vec<FieldError>) -> String {
     let bad = |c: char| c <= ' ' || ('\u{7f}'..='\u{9f}').contains(&c);
     let rest = ["http://", "https://"].iter().find_map(|scheme| {
         value

@@ -40,7 +40,7 @@ pub async fn me(caller: Caller, _: NoQuery) -> ApiResult<Json<api::Data<api::Use
 
 /// A plausible address: at most 254 characters as sent, then trimmed: one
 /// `@`, something either side, no spaces.
-fn check_email(email: &str, errors: &mut Vec<FieldError>) -> String {
+pub(crate) fn check_email(email: &str, errors: &mut Vec<FieldError>) -> String {
     let short = email.chars().count() <= 254;
     let email = email.trim();
     let plausible = short

@@ -2,7 +2,8 @@
 //! with a status filter, a title search and paging, and for a tester a form
 //! per result (the five statuses as buttons, a new note, elapsed; the
 //! current note and elapsed shown read-only). Managers
-//! close the run here; a closed run is read-only. The table rows are what
+//! close the run here, after a confirmation page (`setup_runs`); a closed
+//! run is read-only. The table rows are what
 //! `app.js` moves through with the keyboard (see the help on the page).
 //! What the page shows is in [`super::run_view`], which saving a result
 //! (in `results`) renders too.
@@ -41,6 +42,11 @@ pub async fn close(
     let RunPath { rid: id } = path?;
     let (_, role) = posted.session.caller().run(&state, id).await?;
     ensure(role, Role::Manager, "close runs").map_err(WebError::Page)?;
+    // Closing cannot be undone: without the confirmation page's field,
+    // the post only leads to that page.
+    if posted.form.get("confirm") != Some("yes") {
+        return Ok(Redirect::to(&format!("/runs/{id}/close")).into_response());
+    }
     state
         .store
         .close_run(id, verdict_store::Timestamp::now())
