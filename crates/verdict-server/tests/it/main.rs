@@ -40,4 +40,5 @@ mod web_not_found;
 mod web_passwords;
 mod web_search;
 mod web_session;
+mod web_setup;
 mod web_triage;
