@@ -183,7 +183,14 @@ pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String>
         .await
         .map_err(err("a bot"))?;
     let project = store
-        .create_project(DEMO_PROJECT.into(), dana.id, t(30 * DAY))
+        .create_project(
+            verdict_store::NewProject {
+                name: DEMO_PROJECT.into(),
+                defect_url_template: Some(DEFECT_URL_TEMPLATE.into()),
+            },
+            dana.id,
+            t(30 * DAY),
+        )
         .await
         .map_err(err("the project"))?;
     store
@@ -328,7 +335,10 @@ pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String>
     })
 }
 
-/// What a tester follows, for two of the demo's cases (the rest have none).
+/// Where the demo project's defects link to.
+pub const DEFECT_URL_TEMPLATE: &str = "https://tracker.example.com/browse/{id}";
+
+/// What a tester follows, for a few of the demo's cases (the rest have none).
 fn manual_details(title: &str) -> verdict_store::DetailsPatch {
     use verdict_store::{DetailsPatch, Priority, Step as CaseStep};
     let step = |action: &str, expected: Option<&str>| CaseStep {
@@ -369,6 +379,37 @@ fn manual_details(title: &str) -> verdict_store::DetailsPatch {
             ]),
             priority: Some(Some(Priority::High)),
             refs: Some(vec!["REQ-104".into()]),
+        },
+        "Checkout as a guest" => DetailsPatch {
+            preconditions: Some(Some("Signed out; a product in stock.".into())),
+            steps: Some(vec![
+                step("Add a product to the cart and open the cart", None),
+                step(
+                    "Choose Checkout as a guest",
+                    Some("The address form shows, without a sign-in"),
+                ),
+                step(
+                    "Enter an address and continue",
+                    Some("The payment choices show with the order total"),
+                ),
+            ]),
+            priority: Some(Some(Priority::High)),
+            refs: Some(vec!["REQ-201".into()]),
+        },
+        "Pay by credit card" => DetailsPatch {
+            preconditions: Some(Some(
+                "A cart ready for payment; the test card 4111 1111 1111 1111.".into(),
+            )),
+            steps: Some(vec![
+                step("Choose Credit card", Some("The card form shows")),
+                step("Enter the test card with any future expiry and CVC", None),
+                step(
+                    "Press Pay",
+                    Some("The order confirmation page shows the order number"),
+                ),
+            ]),
+            priority: Some(Some(Priority::Critical)),
+            refs: Some(vec!["REQ-210".into(), "PAY-7".into()]),
         },
         _ => DetailsPatch::default(),
     }
