@@ -30,10 +30,10 @@ use super::setup::{
     split_list,
 };
 use super::{WebError, WebResult};
+use crate::checks::{Given, case_key, details};
 use crate::dto::{MAX_TEXT_CHARS, optional_text, required_text};
 use crate::error::ApiError;
 use crate::extract::{CasePath, ProjectPath, WebQuery};
-use crate::routes::cases::{Given, case_key, details};
 use crate::state::AppState;
 
 const CASES_PER_PAGE: u32 = 50;

@@ -19,51 +19,13 @@ use super::layout::{page, respond};
 use super::session::{Session, SessionForm};
 use super::setup::{Notice, notice, notice_markup, problems, redirect_notice, shown};
 use super::{WebError, WebResult};
+use crate::checks::{MAX_TEMPLATE_CHARS, defect_url_template};
 use crate::dto::required_text;
 use crate::error::ApiError;
 use crate::extract::{MemberPath, ProjectPath};
 use crate::state::AppState;
 
-/// The longest defect link template, in characters (as the API).
-pub const MAX_TEMPLATE_CHARS: usize = 2048;
 const MANAGE: &str = "change this project's settings";
-
-/// A defect link template as entered: trimmed, blank means none; else an
-/// absolute http(s) URL with a host, at most 2,048 characters, without
-/// spaces or control characters, containing `{id}`.
-pub fn check_template(value: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    let field = "defect_url_template";
-    let rest = ["http://", "https://"].iter().find_map(|scheme| {
-        value
-            .get(..scheme.len())
-            .filter(|head| head.eq_ignore_ascii_case(scheme))
-            .map(|_| &value[scheme.len()..])
-    });
-    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
-    if value.chars().count() > MAX_TEMPLATE_CHARS {
-        errors.push(FieldError::new(
-            field,
-            format!("must be at most {MAX_TEMPLATE_CHARS} characters"),
-        ));
-    } else if host.is_none_or(str::is_empty)
-        || value.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
-        errors.push(FieldError::new(
-            field,
-            "must be an absolute http or https URL, without spaces (e.g. https://tracker.example.com/browse/{id})",
-        ));
-    } else if !value.contains("{id}") {
-        errors.push(FieldError::new(
-            field,
-            "must contain {id}, where the defect's id goes",
-        ));
-    }
-    Some(value.to_string())
-}
 
 /// What the new-project form holds (empty, or as entered when refused).
 #[derive(Debug, Default, Clone)]
@@ -102,7 +64,7 @@ pub async fn create(State(state): State<AppState>, posted: SessionForm) -> WebRe
     let form = &posted.form;
     let mut errors = Vec::new();
     let name = required_text("name", &form.text("name"), &mut errors);
-    let template = check_template(&form.text("defect_url_template"), &mut errors);
+    let template = defect_url_template(&form.text("defect_url_template"), &mut errors);
     if !errors.is_empty() {
         let entered = NewProjectForm {
             name: form.text("name"),
@@ -324,7 +286,7 @@ pub async fn save(
     let form = &posted.form;
     let mut errors = Vec::new();
     let name = required_text("name", &form.text("name"), &mut errors);
-    let template = check_template(&form.text("defect_url_template"), &mut errors);
+    let template = defect_url_template(&form.text("defect_url_template"), &mut errors);
     if !errors.is_empty() {
         let entered = Entered {
             project: Some((form.text("name"), form.text("defect_url_template"), errors)),
@@ -507,32 +469,4 @@ pub async fn remove(
         Notice::MemberRemoved,
         &state.web,
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn templates_are_absolute_urls_with_an_id() {
-        let check = |v: &str| {
-            let mut errors = Vec::new();
-            let t = check_template(v, &mut errors);
-            (t, errors.len())
-        };
-        assert_eq!(check("  "), (None, 0));
-        assert_eq!(
-            check(" https://t.example.com/browse/{id} "),
-            (Some("https://t.example.com/browse/{id}".into()), 0)
-        );
-        assert_eq!(check("https://t.example.com/browse/").1, 1);
-        assert_eq!(check("ftp://t.example.com/{id}").1, 1);
-        assert_eq!(check("/browse/{id}").1, 1);
-        assert_eq!(check("https://t.example.com/a b/{id}").1, 1);
-        assert_eq!(check("https:///{id}").1, 1);
-        assert_eq!(
-            check(&format!("https://t.example.com/{{id}}{}", "a".repeat(2048))).1,
-            1
-        );
-    }
 }

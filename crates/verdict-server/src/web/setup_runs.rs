@@ -22,10 +22,10 @@ use super::setup::{as_problems, multiline, problems};
 use super::setup_cases::{Filter, tree};
 use super::{WebError, WebResult};
 use crate::auth::ensure;
+use crate::checks::{build_url, commit, meta_text};
 use crate::dto::{optional_text, required_text};
 use crate::error::ApiError;
 use crate::extract::{ProjectPath, RunPath, WebQuery};
-use crate::routes::runs::{build_url, commit, meta_text};
 use crate::state::AppState;
 
 /// The most cases the selection list shows.

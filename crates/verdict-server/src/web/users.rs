@@ -17,10 +17,10 @@ use super::session::{Session, SessionForm, clear_cookie};
 use super::setup::{Notice, as_problems, notice, notice_markup, problems, redirect_notice, shown};
 use super::{WebError, WebResult};
 use crate::auth::passwords::{check_new_password, hash_password};
+use crate::checks::check_email;
 use crate::dto::required_text;
 use crate::error::ApiError;
 use crate::extract::{UserPath, WebQuery};
-use crate::routes::users::check_email;
 use crate::state::AppState;
 
 const USERS_PER_PAGE: u32 = 100;
