@@ -4,6 +4,7 @@
 //! graceful shutdown.
 
 pub mod auth;
+mod checks;
 pub mod client;
 pub mod demo;
 mod dto;

@@ -5,20 +5,15 @@
 use verdict_store::{Status, UserId};
 
 /// (suite, title) of every demo case; the key is derived from both.
+/// Sections nest by ` / ` (`Checkout / Payments` is inside `Checkout`).
 pub const CASES: &[(&str, &str)] = &[
-    ("Sign-in & accounts", "Sign in with valid credentials"),
-    (
-        "Sign-in & accounts",
-        "Sign in with a wrong password shows an error",
-    ),
-    (
-        "Sign-in & accounts",
-        "Account locks after five failed sign-ins",
-    ),
-    ("Sign-in & accounts", "Reset password by email link"),
-    ("Sign-in & accounts", "Register a new account"),
-    ("Sign-in & accounts", "Sign out from every device"),
-    ("Sign-in & accounts", "Change the delivery address"),
+    ("Account", "Sign in with valid credentials"),
+    ("Account", "Sign in with a wrong password shows an error"),
+    ("Account", "Account locks after five failed sign-ins"),
+    ("Account", "Reset password by email link"),
+    ("Account", "Register a new account"),
+    ("Account", "Sign out from every device"),
+    ("Account", "Change the delivery address"),
     ("Catalogue & search", "Search by product name"),
     (
         "Catalogue & search",
@@ -38,17 +33,17 @@ pub const CASES: &[(&str, &str)] = &[
     ("Cart", "Cart survives signing in on another device"),
     ("Cart", "Apply a valid discount code"),
     ("Cart", "Expired discount code is refused"),
-    ("Checkout & payment", "Checkout as a guest"),
-    ("Checkout & payment", "Pay by credit card"),
+    ("Checkout", "Checkout as a guest"),
+    ("Checkout / Payments", "Pay by credit card"),
     (
-        "Checkout & payment",
+        "Checkout / Payments",
         "Pay by card with 3-D Secure challenge",
     ),
-    ("Checkout & payment", "Pay with PayPal"),
-    ("Checkout & payment", "Declined card shows a clear message"),
-    ("Checkout & payment", "Order confirmation email is sent"),
-    ("Checkout & payment", "VAT is shown for EU addresses"),
-    ("Checkout & payment", "Free shipping above the threshold"),
+    ("Checkout / Payments", "Pay with PayPal"),
+    ("Checkout / Payments", "Declined card shows a clear message"),
+    ("Checkout", "Order confirmation email is sent"),
+    ("Checkout", "VAT is shown for EU addresses"),
+    ("Checkout", "Free shipping above the threshold"),
     ("Orders & returns", "Order history lists past orders"),
     ("Orders & returns", "Download an invoice as PDF"),
     ("Orders & returns", "Start a return within 30 days"),

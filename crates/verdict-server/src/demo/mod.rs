@@ -429,7 +429,7 @@ pub async fn seed(store: &dyn Store, now: Timestamp) -> Result<DemoInfo, String>
     })
 }
 
-/// What a tester follows, for two of the demo's cases (the rest have none).
+/// What a tester follows, for a few of the demo's cases (the rest have none).
 fn manual_details(title: &str) -> verdict_store::DetailsPatch {
     use verdict_store::{DetailsPatch, Priority, Step as CaseStep};
     let step = |action: &str, expected: Option<&str>| CaseStep {
@@ -470,6 +470,37 @@ fn manual_details(title: &str) -> verdict_store::DetailsPatch {
             ]),
             priority: Some(Some(Priority::High)),
             refs: Some(vec!["REQ-104".into()]),
+        },
+        "Checkout as a guest" => DetailsPatch {
+            preconditions: Some(Some("Signed out; a product in stock.".into())),
+            steps: Some(vec![
+                step("Add a product to the cart and open the cart", None),
+                step(
+                    "Choose Checkout as a guest",
+                    Some("The address form shows, without a sign-in"),
+                ),
+                step(
+                    "Enter an address and continue",
+                    Some("The payment choices show with the order total"),
+                ),
+            ]),
+            priority: Some(Some(Priority::High)),
+            refs: Some(vec!["REQ-201".into()]),
+        },
+        "Pay by credit card" => DetailsPatch {
+            preconditions: Some(Some(
+                "A cart ready for payment; the test card 4111 1111 1111 1111.".into(),
+            )),
+            steps: Some(vec![
+                step("Choose Credit card", Some("The card form shows")),
+                step("Enter the test card with any future expiry and CVC", None),
+                step(
+                    "Press Pay",
+                    Some("The order confirmation page shows the order number"),
+                ),
+            ]),
+            priority: Some(Some(Priority::Critical)),
+            refs: Some(vec!["REQ-210".into(), "PAY-7".into()]),
         },
         _ => DetailsPatch::default(),
     }

@@ -9,11 +9,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use verdict_api as api;
 use verdict_store::{
-    CasePatch, CaseQuery, DetailsPatch, FieldError, NewCase, Priority, Quarantine, Role, Step,
-    Timestamp,
+    CasePatch, CaseQuery, FieldError, NewCase, Priority, Quarantine, Role, Timestamp,
 };
 
 use crate::auth::{Caller, ensure};
+use crate::checks::{Given, case_key, details};
 use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{CasePath, JsonBody, NoQuery, PageQuery, ProjectPath, Query, QuerySet, flag};
@@ -36,13 +36,6 @@ const EDIT: &str = "edit test cases";
 // The stored key is at most as long as any other text the API takes.
 const _: () = assert!(verdict_junit::MAX_KEY_CHARS == MAX_TEXT_CHARS);
 
-/// A case key as sent, in its stored form: the one rule a JUnit import and
-/// the CLI apply too ([`verdict_junit::case_key`]: trimmed, a key longer
-/// than the limit shortened with a digest, never refused); blank means none.
-fn case_key(value: Option<&str>) -> Option<String> {
-    value.and_then(verdict_junit::case_key)
-}
-
 fn new_case(prefix: &str, c: &api::CreateCase, errors: &mut Vec<FieldError>) -> NewCase {
     NewCase {
         title: required_text(&format!("{prefix}title"), &c.title, errors),
@@ -63,110 +56,6 @@ fn new_case(prefix: &str, c: &api::CreateCase, errors: &mut Vec<FieldError>) -> 
             },
             errors,
         ),
-    }
-}
-
-/// A case's details as sent: `None` for a field left out.
-struct Given<'a> {
-    preconditions: Option<Option<&'a str>>,
-    steps: Option<&'a [api::Step]>,
-    priority: Option<Option<&'a str>>,
-    refs: Option<&'a [String]>,
-}
-
-/// Checks a case's details, naming each bad field after `prefix`
-/// (`steps[3].action`, `cases[2].priority`).
-fn details(prefix: &str, g: Given<'_>, errors: &mut Vec<FieldError>) -> DetailsPatch {
-    let preconditions = g.preconditions.map(|p| {
-        optional_text(
-            &format!("{prefix}preconditions"),
-            p,
-            api::MAX_PRECONDITIONS_CHARS,
-            errors,
-        )
-    });
-    let steps = g.steps.map(|steps| {
-        if steps.len() > api::MAX_STEPS {
-            errors.push(FieldError::new(
-                format!("{prefix}steps"),
-                format!("must have at most {} steps", api::MAX_STEPS),
-            ));
-        }
-        steps
-            .iter()
-            .enumerate()
-            .map(|(i, s)| {
-                let field = format!("{prefix}steps[{i}]");
-                let action = s.action.trim();
-                if s.action.chars().count() > api::MAX_STEP_CHARS {
-                    errors.push(FieldError::new(
-                        format!("{field}.action"),
-                        format!("must be at most {} characters", api::MAX_STEP_CHARS),
-                    ));
-                } else if action.is_empty() {
-                    errors.push(FieldError::new(
-                        format!("{field}.action"),
-                        "must not be empty",
-                    ));
-                }
-                Step {
-                    action: action.to_string(),
-                    expected: optional_text(
-                        &format!("{field}.expected"),
-                        s.expected.as_deref(),
-                        api::MAX_STEP_CHARS,
-                        errors,
-                    ),
-                }
-            })
-            .collect()
-    });
-    let priority = g.priority.map(|p| {
-        p.and_then(|p| {
-            let parsed = Priority::parse(p);
-            if parsed.is_none() {
-                errors.push(FieldError::new(
-                    format!("{prefix}priority"),
-                    "must be one of low, medium, high, critical",
-                ));
-            }
-            parsed
-        })
-    });
-    let refs = g.refs.map(|refs| {
-        if refs.len() > api::MAX_REFS {
-            errors.push(FieldError::new(
-                format!("{prefix}refs"),
-                format!("must have at most {} refs", api::MAX_REFS),
-            ));
-        }
-        refs.iter()
-            .enumerate()
-            .map(|(i, r)| {
-                let field = format!("{prefix}refs[{i}]");
-                let trimmed = r.trim();
-                if r.chars().count() > api::MAX_REF_CHARS {
-                    errors.push(FieldError::new(
-                        field,
-                        format!("must be at most {} characters", api::MAX_REF_CHARS),
-                    ));
-                } else if trimmed.is_empty() {
-                    errors.push(FieldError::new(field, "must not be empty"));
-                } else if r.chars().any(char::is_control) {
-                    errors.push(FieldError::new(
-                        field,
-                        "must not contain control characters",
-                    ));
-                }
-                trimmed.to_string()
-            })
-            .collect()
-    });
-    DetailsPatch {
-        preconditions,
-        steps,
-        priority,
-        refs,
     }
 }
 

@@ -18,6 +18,7 @@ use verdict_store::{
 };
 
 use crate::auth::{Caller, ensure};
+use crate::checks::{build_url, commit, meta_text};
 use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, NoQuery, PageQuery, ProjectPath, Query, QuerySet, RunPath};
@@ -37,67 +38,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 
 /// Longest run description, in characters.
 const MAX_DESCRIPTION_CHARS: usize = 64 * 1024;
-/// Longest branch or environment, in characters.
-const MAX_META_CHARS: usize = s::MAX_META_CHARS as usize;
-/// Longest build URL, in characters.
-const MAX_URL_CHARS: usize = s::MAX_URL_CHARS as usize;
-
-/// A branch or an environment: at most 255 characters as sent, no control
-/// character, trimmed and then not empty.
-pub(crate) fn meta_text(field: &str, value: &str, errors: &mut Vec<FieldError>) -> String {
-    let trimmed = value.trim();
-    if value.chars().count() > MAX_META_CHARS {
-        errors.push(FieldError::new(
-            field,
-            format!("must be at most {MAX_META_CHARS} characters"),
-        ));
-    } else if value.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
-    } else if trimmed.is_empty() {
-        errors.push(FieldError::new(
-            field,
-            "must not be empty (send null, or leave it out, for none)",
-        ));
-    }
-    trimmed.to_string()
-}
-
-/// A commit: 4 to 64 hex digits, stored lower-case.
-fn commit(value: &str, errors: &mut Vec<FieldError>) -> String {
-    if !(4..=64).contains(&value.len()) || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
-        errors.push(FieldError::new("commit", "must be 4 to 64 hex digits"));
-    }
-    value.to_ascii_lowercase()
-}
-
-/// A build URL: an absolute http or https URL with a host, at most 2048
-/// characters, no whitespace or control character.
-fn build_url(value: &str, errors: &mut Vec<FieldError>) -> String {
-    let bad = |c: char| c <= ' ' || ('\u{7f}'..='\u{9f}').contains(&c);
-    let rest = ["http://", "https://"].iter().find_map(|scheme| {
-        value
-            .get(..scheme.len())
-            .filter(|head| head.eq_ignore_ascii_case(scheme))
-            .map(|_| &value[scheme.len()..])
-    });
-    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
-    if value.chars().count() > MAX_URL_CHARS {
-        errors.push(FieldError::new(
-            "build_url",
-            format!("must be at most {MAX_URL_CHARS} characters"),
-        ));
-    } else if host.is_none_or(str::is_empty) || value.chars().any(bad) {
-        errors.push(FieldError::new(
-            "build_url",
-            "must be an absolute http or https URL with a host, without spaces or control characters",
-        ));
-    }
-    value.to_string()
-}
-
 /// Run metadata as sent (create): each field checked.
 fn run_meta(
     branch: Option<&str>,

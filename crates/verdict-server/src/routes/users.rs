@@ -6,10 +6,11 @@ use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use verdict_api as api;
-use verdict_store::{FieldError, NewUser, Timestamp};
+use verdict_store::{NewUser, Timestamp};
 
 use crate::auth::Caller;
 use crate::auth::passwords::{check_new_password, hash_password};
+use crate::checks::check_email;
 use crate::dto::{self, done, required_text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, NoQuery, PageQuery, Query, UserPath};
@@ -36,25 +37,6 @@ pub async fn me(caller: Caller, _: NoQuery) -> ApiResult<Json<api::Data<api::Use
     Ok(Json(api::Data {
         data: dto::user(&caller.user),
     }))
-}
-
-/// A plausible address: at most 254 characters as sent, then trimmed: one
-/// `@`, something either side, no spaces.
-fn check_email(email: &str, errors: &mut Vec<FieldError>) -> String {
-    let short = email.chars().count() <= 254;
-    let email = email.trim();
-    let plausible = short
-        && !email.chars().any(char::is_whitespace)
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
-        });
-    if !plausible {
-        errors.push(FieldError::new(
-            "email",
-            "must be an email address (name@example.com)",
-        ));
-    }
-    email.to_string()
 }
 
 #[utoipa::path(

@@ -7,7 +7,7 @@
 //! gate counts; the page still shows every result.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use verdict_store::{Case, CaseRunResult, Page, Quarantine, Role, Status, Timestamp};
@@ -16,6 +16,7 @@ use super::layout::{elapsed, page, pager, respond, status_badge, time};
 use super::projects::page_number;
 use super::run_view::tester_names;
 use super::session::{Session, SessionForm};
+use super::setup::{Notice, notice, notice_markup, shown};
 use super::timeline::{Cell, short_ms, sparkline, sparkline_words, status_strip};
 use super::{WebError, WebResult};
 use crate::auth::ensure;
@@ -34,11 +35,14 @@ pub async fn show(
     State(state): State<AppState>,
     session: Session,
     path: Result<CasePath, ApiError>,
+    headers: HeaderMap,
     mut q: WebQuery,
 ) -> WebResult<Response> {
     let CasePath { cid } = path?;
     let page_no = page_number(&mut q, "page");
-    render(&state, &session, cid, page_no, None, StatusCode::OK).await
+    let notice = notice(&headers);
+    let response = render(&state, &session, cid, page_no, None, notice, StatusCode::OK).await?;
+    Ok(shown(response, notice))
 }
 
 /// The case page; `error` is a quarantine form that could not be saved.
@@ -48,6 +52,7 @@ async fn render(
     cid: verdict_store::CaseId,
     page_no: u32,
     error: Option<String>,
+    notice: Option<Notice>,
     status: StatusCode,
 ) -> WebResult<Response> {
     let case = state.store.get_case(cid).await?;
@@ -105,6 +110,13 @@ async fn render(
             a href={ "/projects/" (project.id) } { (project.name) } " › "
         }
         h1 { (case.title) " " @if case.quarantine.is_some() { span.badge.quarantined { "Quarantined" } } }
+        (notice_markup(notice))
+        @if role >= Role::Manager {
+            p.case-actions {
+                a href={ "/cases/" (case.id) "/edit" } { "Edit" } " "
+                a href={ "/cases/" (case.id) "/delete" } { "Delete…" }
+            }
+        }
         @if let Some(e) = &error { p.notice.error role="alert" { (e) } }
         dl.case-fields {
             div { dt { "Key" } dd { @match &case.key { Some(k) => code { (k) }, None => "none" } } }
@@ -298,6 +310,7 @@ pub async fn quarantine(
             case.id,
             1,
             Some(message.into()),
+            None,
             status,
         )
         .await;

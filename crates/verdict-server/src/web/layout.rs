@@ -131,14 +131,16 @@ fn shell(title: &str, chrome: Chrome<'_>, main: Markup) -> Markup {
                         Chrome::Links => {
                             nav aria-label="Main" {
                                 a href="/projects" { "Projects" }
-                                a href="/tokens" { "Account" }
+                                a href="/work" { "My work" }
+                                a href="/tokens" { "Tokens" }
                             }
                         },
                         Chrome::Signed(s) => {
                             nav aria-label="Main" {
                                 a href="/projects" { "Projects" }
                                 a href="/work" { "My work" }
-                                a href="/tokens" { "Account" }
+                                @if s.user.admin { a href="/users" { "Users" } }
+                                a href="/tokens" { "Tokens" }
                             }
                             form.signout method="post" action="/logout" {
                                 input type="hidden" name="csrf" value=(s.csrf);

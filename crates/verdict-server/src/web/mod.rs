@@ -25,8 +25,13 @@ pub mod run_detail;
 pub mod run_list;
 pub mod run_view;
 pub mod session;
+pub mod setup;
+pub mod setup_cases;
+pub mod setup_projects;
+pub mod setup_runs;
 pub mod timeline;
 pub mod work;
+pub mod users;
 
 use std::sync::LazyLock;
 
@@ -47,10 +52,59 @@ pub fn router() -> Router<AppState> {
         .route("/", get(home))
         .route("/login", get(login::form).post(login::submit))
         .route("/logout", post(login::logout))
-        .route("/projects", get(projects::list))
+        .route(
+            "/projects",
+            get(projects::list).post(setup_projects::create),
+        )
         .route("/projects/{pid}", get(projects::show))
+        .route(
+            "/projects/{pid}/settings",
+            get(setup_projects::settings).post(setup_projects::save),
+        )
+        .route("/projects/{pid}/members", post(setup_projects::add_member))
+        .route(
+            "/projects/{pid}/members/{uid}",
+            post(setup_projects::set_role),
+        )
+        .route(
+            "/projects/{pid}/members/{uid}/remove",
+            get(setup_projects::confirm_remove).post(setup_projects::remove),
+        )
+        .route("/projects/{pid}/cases", get(setup_cases::list))
+        .route(
+            "/projects/{pid}/cases/new",
+            get(setup_cases::new_form).post(setup_cases::create),
+        )
+        .route(
+            "/cases/{cid}/edit",
+            get(setup_cases::edit_form).post(setup_cases::save),
+        )
+        .route(
+            "/cases/{cid}/delete",
+            get(setup_cases::confirm_delete).post(setup_cases::delete),
+        )
+        .route(
+            "/projects/{pid}/runs/new",
+            get(setup_runs::new_form).post(setup_runs::create),
+        )
+        .route(
+            "/runs/{rid}/edit",
+            get(setup_runs::edit_form).post(setup_runs::save),
+        )
         .route("/runs/{rid}", get(run::show))
-        .route("/runs/{rid}/close", post(run::close))
+        .route(
+            "/runs/{rid}/close",
+            get(setup_runs::confirm_close).post(run::close),
+        )
+        .route("/users", get(users::list).post(users::create))
+        .route(
+            "/users/{uid}/admin",
+            get(users::confirm_admin).post(users::set_admin),
+        )
+        .route(
+            "/users/{uid}/tokens",
+            get(users::confirm_revoke).post(users::revoke_tokens),
+        )
         .route("/runs/{rid}/compare", get(compare::changes))
         .route("/runs/{rid}/failures", get(compare::failures))
         .route("/cases/{cid}", get(case::show))

@@ -4,18 +4,20 @@
 //! 404 page as for a project that does not exist.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use maud::{Markup, html};
 use verdict_store::{
-    CaseQuery, Counts, DurationQuery, DurationSort, FlakyQuery, Page, ProjectId, Run, RunFilter,
-    RunState,
+    CaseQuery, Counts, DurationQuery, DurationSort, FlakyQuery, Page, ProjectId, Role, Run,
+    RunFilter, RunState,
 };
 
 use super::WebResult;
 use super::chart::{pass_rate, stacked_bar};
 use super::layout::{page, pager, pager_of, percent, respond, status_label, status_symbol, time};
 use super::session::Session;
+use super::setup;
+use super::setup_projects::{NewProjectForm, new_project_form};
 use super::timeline::{short_ms, trend_chart};
 use crate::error::ApiError;
 use crate::extract::{ProjectPath, WebQuery};
@@ -46,9 +48,33 @@ pub fn page_number(q: &mut WebQuery, name: &str) -> u32 {
 pub async fn list(
     State(state): State<AppState>,
     session: Session,
+    headers: HeaderMap,
     mut q: WebQuery,
 ) -> WebResult<Response> {
     let page_no = page_number(&mut q, "page");
+    let notice = setup::notice(&headers);
+    let response = render_list(
+        &state,
+        &session,
+        page_no,
+        &NewProjectForm::default(),
+        notice,
+        StatusCode::OK,
+    )
+    .await?;
+    Ok(setup::shown(response, notice))
+}
+
+/// The projects page, with the new-project form as given (refused, its
+/// values and problems; else empty).
+pub async fn render_list(
+    state: &AppState,
+    session: &Session,
+    page_no: u32,
+    form: &NewProjectForm,
+    notice: Option<setup::Notice>,
+    status: StatusCode,
+) -> WebResult<Response> {
     let paging = Page {
         page: page_no,
         per_page: PROJECTS_PER_PAGE,
@@ -58,12 +84,16 @@ pub async fn list(
     let caller = session.caller();
     let mut rows = Vec::with_capacity(projects.items.len());
     for p in &projects.items {
-        rows.push((p, caller.role_in_existing(&state, p.id).await?));
+        rows.push((p, caller.role_in_existing(state, p.id).await?));
     }
+    let first = projects.total == 0;
     let main = html! {
         h1 { "Projects" }
+        (setup::notice_markup(notice))
         @if rows.is_empty() {
-            p.notice { "You are not a member of any project yet. A project's manager (or an admin) can add you." }
+            @if !session.user.admin {
+                p.notice { "You are not a member of any project yet. A project's manager (or an admin) can add you, or you can create a project of your own below." }
+            }
         } @else {
             table.list {
                 thead { tr { th scope="col" { "Project" } th scope="col" { "Your role" } th scope="col" { "Created" } } }
@@ -79,11 +109,9 @@ pub async fn list(
             }
             (pager(page_no, PROJECTS_PER_PAGE, projects.total, |n| format!("/projects?page={n}")))
         }
+        (new_project_form(session, form, first))
     };
-    Ok(respond(
-        StatusCode::OK,
-        page("Projects", Some(&session), main),
-    ))
+    Ok(respond(status, page("Projects", Some(session), main)))
 }
 
 /// "12 passed, 3 failed, 24 not tested": the statuses a run has, in words.
@@ -192,11 +220,16 @@ pub async fn show(
         nav.crumbs aria-label="Breadcrumb" { a href="/projects" { "Projects" } " › " }
         h1 { (project.name) }
         p.meta { "Your role: " strong { (role.as_str()) } }
+        nav.project-actions aria-label="Project" {
+            a href={ "/projects/" (id) "/cases" } { "Test cases" }
+            @if role >= Role::Tester { a href={ "/projects/" (id) "/runs/new" } { "New run" } }
+            a href={ "/projects/" (id) "/settings" } { "Settings" }
+        }
         (history)
         section aria-labelledby="runs-heading" {
             h2 #runs-heading { "Runs " span.count { "(" (runs.total) ")" } }
             @if runs.items.is_empty() {
-                p { "No runs yet. Runs are created through the API or " code { "verdict upload" } "." }
+                p { "No runs yet. Start one with “New run” above, or through the API or " code { "verdict upload" } "." }
             } @else {
                 div.scroll {
                     table.list.runs {
@@ -214,7 +247,7 @@ pub async fn show(
         section aria-labelledby="cases-heading" {
             h2 #cases-heading { "Test cases " span.count { "(" (cases.total) ")" } }
             @if cases.items.is_empty() {
-                p { "No test cases yet." }
+                p { "No test cases yet. " a href={ "/projects/" (id) "/cases" } { "Write them on the test cases page" } "." }
             } @else {
                 div.scroll {
                     table.list.cases {

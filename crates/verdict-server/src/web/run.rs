@@ -3,11 +3,11 @@
 //! the selected result in detail (`?result=res_N`): its case's steps, and
 //! for a tester the form that records it (a result per step, the five
 //! statuses as buttons, a new note, elapsed, defects; what it holds now
-//! shown read-only) and its assignment. Managers close the run here; a
-//! closed run is read-only. The list's lines are what `app.js` moves
-//! through with the keyboard (see the help on the page). What the page
-//! shows is in [`super::run_view`], which saving a result (in `results`)
-//! renders too.
+//! shown read-only) and its assignment. Managers close the run here, after
+//! a confirmation page (`setup_runs`); a closed run is read-only. The
+//! list's lines are what `app.js` moves through with the keyboard (see the
+//! help on the page). What the page shows is in [`super::run_view`], which
+//! saving a result (in `results`) renders too.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -43,6 +43,11 @@ pub async fn close(
     let RunPath { rid: id } = path?;
     let (_, role) = posted.session.caller().run(&state, id).await?;
     ensure(role, Role::Manager, "close runs").map_err(WebError::Page)?;
+    // Closing cannot be undone: without the confirmation page's field,
+    // the post only leads to that page.
+    if posted.form.get("confirm") != Some("yes") {
+        return Ok(Redirect::to(&format!("/runs/{id}/close")).into_response());
+    }
     state
         .store
         .close_run(id, verdict_store::Timestamp::now())

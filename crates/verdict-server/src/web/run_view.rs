@@ -331,7 +331,8 @@ pub async fn render(
             @if let Some(d) = &run.description { p.description { (d) } }
             p.meta { "Created " (time(run.created_at))
                 @if let Some(at) = run.closed_at { " · closed " (time(at)) }
-                span.no-print { " · your role: " strong { (role.as_str()) } } }
+                span.no-print { " · your role: " strong { (role.as_str()) }
+                    @if role >= Role::Manager { " · " a href={ "/runs/" (id) "/edit" } { "Edit run" } } } }
             (run_meta(run))
         }
         @if let Some(f) = &flash { p.notice.error role="alert" { (f.message) } }

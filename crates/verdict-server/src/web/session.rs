@@ -198,17 +198,17 @@ impl Form {
             .map(|(_, v)| v.as_str())
     }
 
-    /// A field's value, or empty when absent.
-    pub fn text(&self, name: &str) -> String {
-        self.get(name).unwrap_or_default().to_string()
-    }
-
-    /// Every value of a field, in order (checkboxes of one name).
+    /// Every value of a field (checkboxes), in order.
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.0
             .iter()
             .filter(move |(k, _)| k == name)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// A field's value, or empty when absent.
+    pub fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_string()
     }
 
     /// Every field, in order.

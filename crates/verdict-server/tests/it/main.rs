@@ -42,4 +42,5 @@ mod web_passwords;
 mod web_run;
 mod web_search;
 mod web_session;
+mod web_setup;
 mod web_triage;

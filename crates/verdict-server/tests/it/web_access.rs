@@ -237,11 +237,32 @@ async fn a_manager_closes_a_run_and_it_is_read_only_afterwards() {
     let (project, _, run) = app.seeded(2).await;
     let (_, s) = app.web_member(&project, "max", "manager").await;
     assert!(html(&app.page(&format!("/runs/{run}"), Some(&s)).await).contains("Close run"));
+    // The button leads to a confirmation page first; the run stays open.
     let r = app
         .form(
             &format!("/runs/{run}/close"),
             Some(&s),
             &[("csrf", &csrf(&s))],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers["location"].to_str().expect("ascii"),
+        format!("/runs/{run}/close")
+    );
+    assert_eq!(
+        app.get(&format!("/v1/runs/{run}"), &app.admin).await.data()["state"],
+        "open"
+    );
+    let confirm = app.page(&format!("/runs/{run}/close"), Some(&s)).await;
+    assert_eq!(confirm.status, StatusCode::OK);
+    assert!(html(&confirm).contains("Yes, close the run"));
+    let r = app
+        .form(
+            &format!("/runs/{run}/close"),
+            Some(&s),
+            &[("csrf", &csrf(&s)), ("confirm", "yes")],
             &[],
         )
         .await;

@@ -220,7 +220,7 @@ async fn every_successful_form_redirects_to_a_page() {
         .form(
             &format!("/runs/{run}/close"),
             Some(&s),
-            &[("csrf", &token)],
+            &[("csrf", &token), ("confirm", "yes")],
             &[],
         )
         .await;
