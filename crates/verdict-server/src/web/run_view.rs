@@ -345,11 +345,9 @@ pub async fn render(
         div.no-print { (compare) }
         div.run-actions.no-print {
             @if open && role >= Role::Manager {
-                form.close method="post" action={ "/runs/" (id) "/close" }
-                    data-confirm="Close this run? Its results can no longer be changed afterwards." {
-                    input type="hidden" name="csrf" value=(session.csrf);
-                    button type="submit" { "Close run" }
-                }
+                // Closing cannot be undone: the link leads to a page that
+                // asks first (and posts the close).
+                a.button.close href={ "/runs/" (id) "/close" } { "Close run…" }
             }
             nav.export aria-label="Export" {
                 "Export: "

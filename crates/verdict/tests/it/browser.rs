@@ -411,7 +411,7 @@ async fn a_viewer_cannot_change_anything_and_a_wrong_password_is_refused() {
     b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
     assert!(b.text("main").await.contains("You are a viewer"));
     assert_eq!(b.count("form.record").await, 0, "no forms to record with");
-    assert_eq!(b.count("form.close").await, 0, "no closing");
+    assert_eq!(b.count(".run-actions .close").await, 0, "no closing");
     // Shortcuts do nothing for a viewer…
     b.press("pfj").await;
     // …and a forged post (with the viewer's own CSRF token) is refused.
