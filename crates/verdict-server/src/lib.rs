@@ -9,6 +9,7 @@ pub mod demo;
 mod dto;
 pub mod error;
 mod execution;
+pub mod export;
 mod extract;
 mod guard;
 mod listener;
@@ -37,7 +38,10 @@ pub use error::ApiError;
 pub use listener::ConnectionLimits;
 pub use state::{AppState, Limits, SIGN_IN_ADDRESS_FACTOR, WebConfig};
 
-use routes::{cases, health, junit, passwords, projects, results, runs, tokens, triage, users};
+use routes::{
+    assignment, cases, export as run_export, health, junit, passwords, projects, results, runs,
+    tokens, triage, users,
+};
 
 /// The documented routes: each handler registered once, in its resource's
 /// module, with the OpenAPI operation it serves (`openapi::document` is
@@ -53,6 +57,8 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(cases::router())
         .merge(runs::router())
         .merge(results::router())
+        .merge(assignment::router())
+        .merge(run_export::router())
         .merge(junit::router())
         .merge(triage::router())
 }

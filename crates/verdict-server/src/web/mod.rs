@@ -46,6 +46,8 @@ pub fn router() -> Router<AppState> {
         .route("/projects/{pid}", get(projects::show))
         .route("/runs/{rid}", get(run::show))
         .route("/runs/{rid}/close", post(run::close))
+        .route("/runs/{rid}/export.csv", get(run::export_csv))
+        .route("/runs/{rid}/export.xml", get(run::export_xml))
         .route("/runs/{rid}/compare", get(compare::changes))
         .route("/runs/{rid}/failures", get(compare::failures))
         .route("/cases/{cid}", get(case::show))
