@@ -310,8 +310,8 @@ fn cleared(with_case: bool) -> Value {
             "note": { "type": "null" },
             "elapsed": { "type": "null" },
             "elapsed_ms": { "type": "null" },
-            "step_results": { "type": ["array", "null"], "maxItems": 0 },
-            "defects": { "type": ["array", "null"], "maxItems": 0 },
+            "step_results": { "type": ["array", "null"], "items": component("StepResult"), "maxItems": 0 },
+            "defects": { "type": ["array", "null"], "items": { "type": "string" }, "maxItems": 0 },
         },
     });
     with_test_case(&mut value, with_case);
