@@ -103,7 +103,10 @@ mod tests {
             got,
             vec![
                 ("testrail_case_field".into(), "refs:A-1, A-2".into()),
-                ("testrail_result_comment".into(), "two\n  lines & more".into()),
+                (
+                    "testrail_result_comment".into(),
+                    "two\n  lines & more".into()
+                ),
                 ("empty".into(), String::new()),
                 ("both".into(), "attr".into()),
             ]
@@ -130,10 +133,19 @@ mod tests {
         let many: String = (0..10)
             .map(|i| format!("<property name=\"p{i}\" value=\"{big}\"/>"))
             .collect();
-        let xml = format!("<testsuite><testcase name=\"a\"><properties>{many}</properties></testcase></testsuite>");
-        let limits = Limits { max_text_bytes: 2500, ..Limits::default() };
+        let xml = format!(
+            "<testsuite><testcase name=\"a\"><properties>{many}</properties></testcase></testsuite>"
+        );
+        let limits = Limits {
+            max_text_bytes: 2500,
+            ..Limits::default()
+        };
         let report = parse_with(xml.as_bytes(), &limits).expect("parses");
-        let kept: usize = report.testcases[0].properties.iter().map(|p| p.value.len()).sum();
+        let kept: usize = report.testcases[0]
+            .properties
+            .iter()
+            .map(|p| p.value.len())
+            .sum();
         assert!(kept <= 2500, "{kept}");
         assert_eq!(report.testcases[0].properties.len(), 10);
     }

@@ -243,7 +243,10 @@ const ENDPOINTS: &[(&str, Access)] = &[
         "PATCH /v1/runs/{rid}/results/{id}/assignment",
         Access::Member(Role::Tester, 200),
     ),
-    ("POST /v1/runs/{rid}/assign", Access::Member(Role::Tester, 200)),
+    (
+        "POST /v1/runs/{rid}/assign",
+        Access::Member(Role::Tester, 200),
+    ),
     ("GET /v1/me/work", Access::AnyUser(200)),
     (
         "GET /v1/runs/{rid}/export",
@@ -373,9 +376,7 @@ async fn request(
                     Some(json!({"status": "failed"}))
                 }
                 "PATCH /v1/runs/{rid}/results/{id}/assignment" => Some(json!({"user_id": null})),
-                "POST /v1/runs/{rid}/assign" => {
-                    Some(json!({"user_id": null, "unassigned": true}))
-                }
+                "POST /v1/runs/{rid}/assign" => Some(json!({"user_id": null, "unassigned": true})),
                 _ => None,
             };
             if endpoint == "POST /v1/runs/{rid}/results/junit" {

@@ -85,16 +85,26 @@ async fn csv_export_quotes_and_guards_cells() {
         , cases[0])),
         "{csv}"
     );
-    assert!(csv.contains(",\"SHOP-1, SHOP-2\",1 passed; 2 failed: 500 error\r\n"), "{csv}");
+    assert!(
+        csv.contains(",\"SHOP-1, SHOP-2\",1 passed; 2 failed: 500 error\r\n"),
+        "{csv}"
+    );
     // Injection guard: =, - and @ cells get a leading '.
-    assert!(csv.contains(",\"'=HYPERLINK(\"\"x\"\")\",Checkout,blocked,'-1 items,"), "{csv}");
+    assert!(
+        csv.contains(",\"'=HYPERLINK(\"\"x\"\")\",Checkout,blocked,'-1 items,"),
+        "{csv}"
+    );
     assert!(csv.contains(&format!(",{admin_email},'@bug,\r\n")), "{csv}");
     // The untested case: empty cells.
     assert!(csv.contains(",login,Login,,not_tested,,,,,,,\r\n"), "{csv}");
     // format=csv is the default; an unknown format is a 422.
-    let again = app.get(&format!("/v1/runs/{run}/export?format=csv"), &viewer).await;
+    let again = app
+        .get(&format!("/v1/runs/{run}/export?format=csv"), &viewer)
+        .await;
     assert_eq!(text(&again), csv);
-    let bad = app.get(&format!("/v1/runs/{run}/export?format=pdf"), &viewer).await;
+    let bad = app
+        .get(&format!("/v1/runs/{run}/export?format=pdf"), &viewer)
+        .await;
     bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(bad.fields(), vec!["format"]);
     // Roles: a stranger sees nothing, no token is a 401.
@@ -102,7 +112,9 @@ async fn csv_export_quotes_and_guards_cells() {
     app.get(&format!("/v1/runs/{run}/export"), &stranger)
         .await
         .assert_error(StatusCode::NOT_FOUND, "not_found");
-    let anon = app.call("GET", &format!("/v1/runs/{run}/export"), None, None).await;
+    let anon = app
+        .call("GET", &format!("/v1/runs/{run}/export"), None, None)
+        .await;
     assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
     app.get("/v1/runs/run_99999/export", &viewer)
         .await
@@ -113,19 +125,35 @@ async fn csv_export_quotes_and_guards_cells() {
 async fn junit_export_carries_status_key_steps_and_defects() {
     let app = TestApp::new().await;
     let (_, _, run) = recorded(&app).await;
-    let r = app.get(&format!("/v1/runs/{run}/export?format=junit"), &app.admin).await;
+    let r = app
+        .get(&format!("/v1/runs/{run}/export?format=junit"), &app.admin)
+        .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers["content-type"], "application/xml");
     let xml = text(&r);
-    assert!(xml.contains("<testsuite name=\"Checkout\" tests=\"2\" failures=\"1\" skipped=\"1\">"), "{xml}");
-    assert!(xml.contains("<testsuite name=\"Release 1\" tests=\"1\""), "{xml}");
-    assert!(xml.contains("name=\"Pay, with &quot;card&quot;\" classname=\"Checkout\" time=\"12.345\""), "{xml}");
+    assert!(
+        xml.contains("<testsuite name=\"Checkout\" tests=\"2\" failures=\"1\" skipped=\"1\">"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("<testsuite name=\"Release 1\" tests=\"1\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("name=\"Pay, with &quot;card&quot;\" classname=\"Checkout\" time=\"12.345\""),
+        "{xml}"
+    );
     assert!(xml.contains("<property name=\"verdict_status\" value=\"failed\"/>"));
     assert!(xml.contains("<property name=\"verdict_key\" value=\"pay\"/>"));
     assert!(xml.contains("<property name=\"testrail_result_step\" value=\"passed:Step 1\"/>"));
     assert!(xml.contains("<property name=\"testrail_result_step\" value=\"failed:500 error\"/>"));
-    assert!(xml.contains("<property name=\"testrail_result_field\" value=\"defects:SHOP-1,SHOP-2\"/>"));
-    assert!(xml.contains("<failure message=\"500 on submit\">500 on submit&#10;second line</failure>"), "{xml}");
+    assert!(
+        xml.contains("<property name=\"testrail_result_field\" value=\"defects:SHOP-1,SHOP-2\"/>")
+    );
+    assert!(
+        xml.contains("<failure message=\"500 on submit\">500 on submit&#10;second line</failure>"),
+        "{xml}"
+    );
     assert!(xml.contains("<skipped message=\"-1 items\"/>"), "{xml}");
     // It parses as JUnit.
     let report = verdict_junit::parse(xml.as_bytes()).expect("parses");
@@ -152,7 +180,11 @@ fn essentials(results: &[Value]) -> Vec<(String, Value, Value, Value)> {
 async fn an_exported_run_imports_into_a_new_run_unchanged() {
     let app = TestApp::new().await;
     let (project, _, run) = recorded(&app).await;
-    let xml = text(&app.get(&format!("/v1/runs/{run}/export?format=junit"), &app.admin).await).to_string();
+    let xml = text(
+        &app.get(&format!("/v1/runs/{run}/export?format=junit"), &app.admin)
+            .await,
+    )
+    .to_string();
     let copy = app.run(&project, "Copy").await;
     let r = app
         .raw(
@@ -212,7 +244,10 @@ async fn junit_import_reads_testrail_properties() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let results = app.all_results(&run).await;
-    let pay = results.iter().find(|r| r["test_case_title"] == "test_pay").unwrap();
+    let pay = results
+        .iter()
+        .find(|r| r["test_case_title"] == "test_pay")
+        .unwrap();
     assert_eq!(pay["status"], "failed");
     assert_eq!(
         pay["step_results"],
@@ -220,8 +255,16 @@ async fn junit_import_reads_testrail_properties() {
                {"status": "blocked", "actual": "no card"}])
     );
     assert_eq!(pay["defects"], json!(["SHOP-9", "SHOP-10"]));
-    assert!(pay["note"].as_str().unwrap().ends_with("\nRun by hand"), "{pay}");
-    let case = app.get(&format!("/v1/cases/{}", pay["test_case_id"].as_str().unwrap()), &app.admin).await;
+    assert!(
+        pay["note"].as_str().unwrap().ends_with("\nRun by hand"),
+        "{pay}"
+    );
+    let case = app
+        .get(
+            &format!("/v1/cases/{}", pay["test_case_id"].as_str().unwrap()),
+            &app.admin,
+        )
+        .await;
     let c = case.data();
     assert_eq!(c["refs"], json!(["REQ-1", "REQ-2"]));
     assert_eq!(c["priority"], "critical");
@@ -230,9 +273,20 @@ async fn junit_import_reads_testrail_properties() {
         c["steps"],
         json!([{"action": "Open the cart", "expected": "Cart shows"}, {"action": "Pay"}])
     );
-    let login = results.iter().find(|r| r["test_case_title"] == "test_login").unwrap();
-    let case = app.get(&format!("/v1/cases/{}", login["test_case_id"].as_str().unwrap()), &app.admin).await;
-    assert_eq!(case.data()["steps"], json!([{"action": "Sign in", "expected": "Home page"}]));
+    let login = results
+        .iter()
+        .find(|r| r["test_case_title"] == "test_login")
+        .unwrap();
+    let case = app
+        .get(
+            &format!("/v1/cases/{}", login["test_case_id"].as_str().unwrap()),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(
+        case.data()["steps"],
+        json!([{"action": "Sign in", "expected": "Home page"}])
+    );
     let _ = project;
 }
 
@@ -273,12 +327,20 @@ async fn the_run_page_exports_need_a_session() {
     let (project, _, run) = recorded(&app).await;
     let (_, session) = app.web_member(&project, "wendy", "viewer").await;
     let api_csv = text(&app.get(&format!("/v1/runs/{run}/export"), &app.admin).await).to_string();
-    let api_xml = text(&app.get(&format!("/v1/runs/{run}/export?format=junit"), &app.admin).await).to_string();
-    let csv = app.page(&format!("/runs/{run}/export.csv"), Some(&session)).await;
+    let api_xml = text(
+        &app.get(&format!("/v1/runs/{run}/export?format=junit"), &app.admin)
+            .await,
+    )
+    .to_string();
+    let csv = app
+        .page(&format!("/runs/{run}/export.csv"), Some(&session))
+        .await;
     assert_eq!(csv.status, StatusCode::OK);
     assert_eq!(csv.headers["content-type"], "text/csv; charset=utf-8");
     assert_eq!(text(&csv), api_csv);
-    let xml = app.page(&format!("/runs/{run}/export.xml"), Some(&session)).await;
+    let xml = app
+        .page(&format!("/runs/{run}/export.xml"), Some(&session))
+        .await;
     assert_eq!(xml.status, StatusCode::OK);
     assert_eq!(text(&xml), api_xml);
     // No session: to the sign-in page; not a member: not found.
@@ -286,6 +348,8 @@ async fn the_run_page_exports_need_a_session() {
     assert!(anon.status.is_redirection(), "{:?}", anon.status);
     let other = app.project("other").await;
     let (_, outsider) = app.web_member(&other, "olga", "viewer").await;
-    let hidden = app.page(&format!("/runs/{run}/export.xml"), Some(&outsider)).await;
+    let hidden = app
+        .page(&format!("/runs/{run}/export.xml"), Some(&outsider))
+        .await;
     assert_eq!(hidden.status, StatusCode::NOT_FOUND);
 }

@@ -39,7 +39,11 @@ async fn patch_records_step_results_and_defects() {
     assert_eq!(h[0]["step_results"][1]["actual"], "500 error");
     // A plain execution clears them (a field not given is empty).
     let r = app
-        .patch(&results_path(&run, &res), &app.admin, json!({"status": "passed"}))
+        .patch(
+            &results_path(&run, &res),
+            &app.admin,
+            json!({"status": "passed"}),
+        )
         .await;
     assert_eq!(r.data()["step_results"], json!([]));
     assert_eq!(r.data()["defects"], json!([]));
@@ -49,22 +53,61 @@ fn bad_inputs() -> Vec<(Value, &'static str)> {
     let many_steps: Vec<Value> = (0..101).map(|_| json!({"status": "passed"})).collect();
     let many_defects: Vec<Value> = (0..51).map(|i| json!(format!("D-{i}"))).collect();
     vec![
-        (json!({"status": "passed", "step_results": "x"}), "step_results"),
-        (json!({"status": "passed", "step_results": many_steps}), "step_results"),
-        (json!({"status": "passed", "step_results": [{"status": "done"}]}), "step_results[0].status"),
-        (json!({"status": "passed", "step_results": [{"status": "passed"}, {}]}), "step_results[1].status"),
-        (json!({"status": "passed", "step_results": [7]}), "step_results[0]"),
-        (json!({"status": "passed", "step_results": [{"status": "passed", "actual": 3}]}), "step_results[0].actual"),
-        (json!({"status": "passed", "step_results": [{"status": "passed", "actual": "x".repeat(10_001)}]}), "step_results[0].actual"),
-        (json!({"status": "passed", "step_results": [{"status": "passed", "extra": 1}]}), "step_results[0].extra"),
+        (
+            json!({"status": "passed", "step_results": "x"}),
+            "step_results",
+        ),
+        (
+            json!({"status": "passed", "step_results": many_steps}),
+            "step_results",
+        ),
+        (
+            json!({"status": "passed", "step_results": [{"status": "done"}]}),
+            "step_results[0].status",
+        ),
+        (
+            json!({"status": "passed", "step_results": [{"status": "passed"}, {}]}),
+            "step_results[1].status",
+        ),
+        (
+            json!({"status": "passed", "step_results": [7]}),
+            "step_results[0]",
+        ),
+        (
+            json!({"status": "passed", "step_results": [{"status": "passed", "actual": 3}]}),
+            "step_results[0].actual",
+        ),
+        (
+            json!({"status": "passed", "step_results": [{"status": "passed", "actual": "x".repeat(10_001)}]}),
+            "step_results[0].actual",
+        ),
+        (
+            json!({"status": "passed", "step_results": [{"status": "passed", "extra": 1}]}),
+            "step_results[0].extra",
+        ),
         (json!({"status": "passed", "defects": "SHOP-1"}), "defects"),
-        (json!({"status": "passed", "defects": many_defects}), "defects"),
+        (
+            json!({"status": "passed", "defects": many_defects}),
+            "defects",
+        ),
         (json!({"status": "passed", "defects": ["  "]}), "defects[0]"),
-        (json!({"status": "passed", "defects": ["ok", "x".repeat(256)]}), "defects[1]"),
-        (json!({"status": "passed", "defects": ["a\u{7}b"]}), "defects[0]"),
+        (
+            json!({"status": "passed", "defects": ["ok", "x".repeat(256)]}),
+            "defects[1]",
+        ),
+        (
+            json!({"status": "passed", "defects": ["a\u{7}b"]}),
+            "defects[0]",
+        ),
         (json!({"status": "passed", "defects": [1]}), "defects[0]"),
-        (json!({"status": "not_tested", "step_results": [{"status": "passed"}]}), "step_results"),
-        (json!({"status": "not_tested", "defects": ["SHOP-1"]}), "defects"),
+        (
+            json!({"status": "not_tested", "step_results": [{"status": "passed"}]}),
+            "step_results",
+        ),
+        (
+            json!({"status": "not_tested", "defects": ["SHOP-1"]}),
+            "defects",
+        ),
     ]
 }
 
@@ -74,7 +117,9 @@ async fn patch_refuses_every_bad_step_result_and_defect() {
     let (_, cases, run) = setup(&app).await;
     let res = app.result_of(&run, &cases[0]).await;
     for (body, field) in bad_inputs() {
-        let r = app.patch(&results_path(&run, &res), &app.admin, body.clone()).await;
+        let r = app
+            .patch(&results_path(&run, &res), &app.admin, body.clone())
+            .await;
         r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert_eq!(r.fields(), vec![field.to_string()], "{body}");
     }
@@ -106,7 +151,10 @@ async fn bulk_checks_step_results_and_defects_atomic_and_partial() {
         assert_eq!(r.fields(), vec![format!("results[1].{field}")], "{bad}");
     }
     let res0 = app.result_of(&run, &cases[0]).await;
-    assert!(app.history(&run, &res0).await.is_empty(), "atomic: nothing written");
+    assert!(
+        app.history(&run, &res0).await.is_empty(),
+        "atomic: nothing written"
+    );
     // Partial: the good entry applies, the bad one is rejected.
     let r = app
         .post(
@@ -120,7 +168,10 @@ async fn bulk_checks_step_results_and_defects_atomic_and_partial() {
     assert_eq!(d["rejected"][0]["index"], 1);
     let one = app.get(&results_path(&run, &res0), &app.admin).await;
     assert_eq!(one.data()["defects"], json!(["BUG-1"]));
-    assert_eq!(one.data()["step_results"], json!([{"status": "failed", "actual": "no"}]));
+    assert_eq!(
+        one.data()["step_results"],
+        json!([{"status": "failed", "actual": "no"}])
+    );
 }
 
 #[tokio::test]
@@ -132,18 +183,26 @@ async fn assignment_of_one_result() {
     let (stranger_id, _) = app.user("stranger").await;
     let res = app.result_of(&run, &cases[0]).await;
     let path = format!("{}/assignment", results_path(&run, &res));
-    let r = app.patch(&path, &tester, json!({"user_id": tester_id})).await;
+    let r = app
+        .patch(&path, &tester, json!({"user_id": tester_id}))
+        .await;
     assert_eq!(r.data()["assigned_to"], tester_id);
     assert_eq!(r.data()["status"], "not_tested");
     assert!(app.history(&run, &res).await.is_empty(), "not an execution");
     // The assignee survives an execution.
     let r = app
-        .patch(&results_path(&run, &res), &tester, json!({"status": "passed"}))
+        .patch(
+            &results_path(&run, &res),
+            &tester,
+            json!({"status": "passed"}),
+        )
         .await;
     assert_eq!(r.data()["assigned_to"], tester_id);
     // An admin who is no member may be assigned.
     let admin_id = app.admin_id().await;
-    let r = app.patch(&path, &tester, json!({"user_id": admin_id})).await;
+    let r = app
+        .patch(&path, &tester, json!({"user_id": admin_id}))
+        .await;
     assert_eq!(r.data()["assigned_to"], admin_id);
     // Bad assignees and bodies.
     for (body, field) in [
@@ -166,9 +225,13 @@ async fn assignment_of_one_result() {
     let r = app.patch(&path, &tester, json!({"user_id": null})).await;
     assert_eq!(r.data()["assigned_to"], Value::Null);
     // Unknown result: 404; closed run: 409.
-    app.patch(&format!("{}/assignment", results_path(&run, "res_99999")), &tester, json!({"user_id": null}))
-        .await
-        .assert_error(StatusCode::NOT_FOUND, "not_found");
+    app.patch(
+        &format!("{}/assignment", results_path(&run, "res_99999")),
+        &tester,
+        json!({"user_id": null}),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "not_found");
     app.close_run(&run).await;
     app.patch(&path, &tester, json!({"user_id": tester_id}))
         .await
@@ -194,12 +257,30 @@ async fn assignment_by_selector() {
     let (tid, tester) = app.member_with_id(&project, "tess", "tester").await;
     let (mid, _) = app.member_with_id(&project, "mia", "manager").await;
     let assign = format!("/v1/runs/{run}/assign");
-    let r = app.post(&assign, &tester, json!({"user_id": tid, "suite": "Checkout"})).await;
+    let r = app
+        .post(
+            &assign,
+            &tester,
+            json!({"user_id": tid, "suite": "Checkout"}),
+        )
+        .await;
     assert_eq!(r.data()["assigned"], 2);
-    let r = app.post(&assign, &tester, json!({"user_id": mid, "unassigned": true})).await;
+    let r = app
+        .post(
+            &assign,
+            &tester,
+            json!({"user_id": mid, "unassigned": true}),
+        )
+        .await;
     assert_eq!(r.data()["assigned"], 2);
     let login = app.result_of(&run, &cases[3]).await;
-    let r = app.post(&assign, &tester, json!({"user_id": null, "result_ids": [login]})).await;
+    let r = app
+        .post(
+            &assign,
+            &tester,
+            json!({"user_id": null, "result_ids": [login]}),
+        )
+        .await;
     assert_eq!(r.data()["assigned"], 1);
     // The filter.
     let list = |q: String| {
@@ -207,51 +288,93 @@ async fn assignment_by_selector() {
         let tester = tester.clone();
         let run = run.clone();
         async move {
-            let r = app.get(&format!("/v1/runs/{run}/results?assigned_to={q}"), &tester).await;
-            let ids: Vec<String> = r.data().as_array().unwrap().iter()
-                .map(|x| x["test_case_id"].as_str().unwrap().to_string()).collect();
+            let r = app
+                .get(&format!("/v1/runs/{run}/results?assigned_to={q}"), &tester)
+                .await;
+            let ids: Vec<String> = r
+                .data()
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x["test_case_id"].as_str().unwrap().to_string())
+                .collect();
             (ids, r.body["meta"]["total"].clone())
         }
     };
-    assert_eq!(list(tid.clone()).await, (vec![cases[0].clone(), cases[1].clone()], json!(2)));
+    assert_eq!(
+        list(tid.clone()).await,
+        (vec![cases[0].clone(), cases[1].clone()], json!(2))
+    );
     assert_eq!(list(mid.clone()).await, (vec![cases[2].clone()], json!(1)));
-    assert_eq!(list("none".into()).await, (vec![cases[3].clone()], json!(1)));
-    let r = app.get(&format!("/v1/runs/{run}/results?assigned_to=bob"), &tester).await;
+    assert_eq!(
+        list("none".into()).await,
+        (vec![cases[3].clone()], json!(1))
+    );
+    let r = app
+        .get(&format!("/v1/runs/{run}/results?assigned_to=bob"), &tester)
+        .await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(r.fields(), vec!["assigned_to"]);
     // Bad selectors.
     for (body, field) in [
         (json!({"user_id": tid}), "body"),
-        (json!({"user_id": tid, "suite": "Checkout", "unassigned": true}), "body"),
+        (
+            json!({"user_id": tid, "suite": "Checkout", "unassigned": true}),
+            "body",
+        ),
         (json!({"user_id": tid, "result_ids": []}), "result_ids"),
         (json!({"user_id": tid, "result_ids": "res_1"}), "result_ids"),
-        (json!({"user_id": tid, "result_ids": [login, login]}), "result_ids[1]"),
-        (json!({"user_id": tid, "result_ids": ["nope"]}), "result_ids[0]"),
-        (json!({"user_id": tid, "result_ids": ["res_99999"]}), "result_ids[0]"),
+        (
+            json!({"user_id": tid, "result_ids": [login, login]}),
+            "result_ids[1]",
+        ),
+        (
+            json!({"user_id": tid, "result_ids": ["nope"]}),
+            "result_ids[0]",
+        ),
+        (
+            json!({"user_id": tid, "result_ids": ["res_99999"]}),
+            "result_ids[0]",
+        ),
         (json!({"user_id": tid, "suite": "  "}), "suite"),
         (json!({"user_id": tid, "suite": 1}), "suite"),
         (json!({"user_id": tid, "unassigned": false}), "unassigned"),
         (json!({"suite": "Checkout"}), "user_id"),
-        (json!({"user_id": "user_99999", "suite": "Checkout"}), "user_id"),
+        (
+            json!({"user_id": "user_99999", "suite": "Checkout"}),
+            "user_id",
+        ),
         (json!({"user_id": tid, "suite": "Checkout", "x": 1}), "x"),
     ] {
         let r = app.post(&assign, &tester, body.clone()).await;
         r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert_eq!(r.fields(), vec![field.to_string()], "{body}");
     }
-    let ids: Vec<Value> = (0..10_001).map(|i| json!(format!("res_{}", i + 1))).collect();
-    let r = app.post(&assign, &tester, json!({"user_id": tid, "result_ids": ids})).await;
+    let ids: Vec<Value> = (0..10_001)
+        .map(|i| json!(format!("res_{}", i + 1)))
+        .collect();
+    let r = app
+        .post(&assign, &tester, json!({"user_id": tid, "result_ids": ids}))
+        .await;
     assert_eq!(r.fields(), vec!["result_ids"]);
     // Nothing changed by the refused requests.
     assert_eq!(list(tid.clone()).await.1, json!(2));
     let viewer = app.member(&project, "vic", "viewer").await;
-    app.post(&assign, &viewer, json!({"user_id": null, "unassigned": true}))
-        .await
-        .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    app.post(
+        &assign,
+        &viewer,
+        json!({"user_id": null, "unassigned": true}),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "forbidden");
     app.close_run(&run).await;
-    app.post(&assign, &tester, json!({"user_id": tid, "unassigned": true}))
-        .await
-        .assert_error(StatusCode::CONFLICT, "run_closed");
+    app.post(
+        &assign,
+        &tester,
+        json!({"user_id": tid, "unassigned": true}),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "run_closed");
 }
 
 #[tokio::test]
@@ -261,12 +384,22 @@ async fn my_work_lists_untested_first_across_open_runs() {
     let (tid, tester) = app.member_with_id(&project, "tess", "tester").await;
     let run2 = app.run(&project, "second").await;
     for r in [&run, &run2] {
-        app.post(&format!("/v1/runs/{r}/assign"), &tester, json!({"user_id": tid, "unassigned": true}))
-            .await
-            .data();
+        app.post(
+            &format!("/v1/runs/{r}/assign"),
+            &tester,
+            json!({"user_id": tid, "unassigned": true}),
+        )
+        .await
+        .data();
     }
     let tested = app.result_of(&run, &cases[0]).await;
-    app.patch(&results_path(&run, &tested), &tester, json!({"status": "failed"})).await.data();
+    app.patch(
+        &results_path(&run, &tested),
+        &tester,
+        json!({"status": "failed"}),
+    )
+    .await
+    .data();
     let r = app.get("/v1/me/work?per_page=100", &tester).await;
     let items = r.data().as_array().unwrap().clone();
     assert_eq!(r.body["meta"]["total"], 6);
@@ -282,8 +415,14 @@ async fn my_work_lists_untested_first_across_open_runs() {
     assert_eq!(r.data()[0]["id"], items[2]["id"]);
     // A closed run's results leave the list; others see only their own.
     app.close_run(&run2).await;
-    assert_eq!(app.get("/v1/me/work", &tester).await.body["meta"]["total"], 3);
-    assert_eq!(app.get("/v1/me/work", &app.admin).await.body["meta"]["total"], 0);
+    assert_eq!(
+        app.get("/v1/me/work", &tester).await.body["meta"]["total"],
+        3
+    );
+    assert_eq!(
+        app.get("/v1/me/work", &app.admin).await.body["meta"]["total"],
+        0
+    );
     app.get("/v1/me/work?per_page=0", &tester)
         .await
         .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
