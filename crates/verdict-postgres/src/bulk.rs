@@ -17,13 +17,14 @@
 //! run row serializes them before any result row is locked.
 
 use deadpool_postgres::Transaction;
+use verdict_store::backend;
 use verdict_store::backend::bulk::{self, Applied, Located, Slot};
 use verdict_store::*;
 
 use crate::error::Result;
 use crate::idempotency;
 use crate::pool::{col, execute, query};
-use crate::results::{add_history, flag_bits, status_code, status_of};
+use crate::results::{add_history, any_manual, flag_bits, status_code, status_of};
 use crate::runs::{add_counts, lock_open_run, lock_run};
 
 /// Finds (and locks, in case id order) the run's results for these cases.
@@ -94,14 +95,43 @@ pub(crate) async fn write_applied(
         .iter()
         .map(|(_, at)| at.map(Timestamp::millis))
         .collect();
+    // Step results and defects only when some execution has any (never a
+    // CI upload's): otherwise the columns are cleared in the statement.
+    let manual = any_manual(current.iter().map(|(_, e, _)| *e));
     let update = async {
         if ids.is_empty() {
             return Ok(0);
         }
+        if manual {
+            let steps: Vec<Option<String>> = current
+                .iter()
+                .map(|(_, e, _)| backend::manual::stored_steps(e))
+                .collect();
+            let defects: Vec<Option<String>> = current
+                .iter()
+                .map(|(_, e, _)| backend::manual::stored_defects(e))
+                .collect();
+            return execute(
+                tx,
+                "UPDATE results r SET status = u.status, note = u.note, elapsed_ms = u.elapsed_ms,
+                     tested_by = u.tested_by, tested_at = u.tested_at, flags = u.flags,
+                     step_results = u.step_results, defects = u.defects
+                 FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::bigint[],
+                         $6::bigint[], $7::smallint[], $8::text[], $9::text[])
+                     AS u(id, status, note, elapsed_ms, tested_by, tested_at, flags,
+                          step_results, defects)
+                 WHERE r.id = u.id",
+                &[
+                    &ids, &statuses, &notes, &elapsed, &by, &at, &flags, &steps, &defects,
+                ],
+            )
+            .await;
+        }
         execute(
             tx,
             "UPDATE results r SET status = u.status, note = u.note, elapsed_ms = u.elapsed_ms,
-                 tested_by = u.tested_by, tested_at = u.tested_at, flags = u.flags
+                 tested_by = u.tested_by, tested_at = u.tested_at, flags = u.flags,
+                 step_results = NULL, defects = NULL
              FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::bigint[],
                      $6::bigint[], $7::smallint[])
                  AS u(id, status, note, elapsed_ms, tested_by, tested_at, flags)

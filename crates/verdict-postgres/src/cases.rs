@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
+use verdict_store::backend;
 use verdict_store::*;
 
 use crate::error::{Error, Result, db_err, is_unique_violation, other, unique_is_race};
@@ -288,6 +289,57 @@ pub(crate) async fn upsert_cases(
     Ok(out)
 }
 
+/// Applies case details to existing cases (each id once), set-based: their
+/// details read (in id order, with the lock the caller holds), patched
+/// here, written back with one statement.
+pub(crate) async fn apply_details(
+    tx: &Transaction<'_>,
+    patches: &HashMap<i64, &DetailsPatch>,
+) -> Result<()> {
+    if patches.is_empty() {
+        return Ok(());
+    }
+    let mut ids: Vec<i64> = patches.keys().copied().collect();
+    ids.sort_unstable();
+    let rows = query(
+        tx,
+        &format!(
+            "SELECT c.* FROM unnest($1::bigint[]) AS k(id)
+             CROSS JOIN LATERAL (SELECT {COLUMNS} FROM cases
+                 WHERE id = k.id AND deleted_at IS NULL OFFSET 0 FOR UPDATE) AS c"
+        ),
+        &[&ids],
+    )
+    .await?;
+    let mut cases = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let mut case = case_row(row)?;
+        if let Some(patch) = patches.get(&case.id.get()) {
+            patch.apply(&mut case.details);
+        }
+        cases.push(case);
+    }
+    let ids: Vec<i64> = cases.iter().map(|c| c.id.get()).collect();
+    let pre: Vec<Option<&str>> = cases
+        .iter()
+        .map(|c| c.details.preconditions.as_deref())
+        .collect();
+    let steps: Vec<Option<String>> = cases.iter().map(|c| c.details.steps_json()).collect();
+    let prio: Vec<Option<&str>> = cases.iter().map(|c| c.details.priority_str()).collect();
+    let refs: Vec<Option<String>> = cases.iter().map(|c| c.details.refs_json()).collect();
+    execute(
+        tx,
+        "UPDATE cases c SET preconditions = u.preconditions, steps = u.steps,
+             priority = u.priority, refs = u.refs
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
+              AS u(id, preconditions, steps, priority, refs)
+         WHERE c.id = u.id",
+        &[&ids, &pre, &steps, &prio, &refs],
+    )
+    .await?;
+    Ok(())
+}
+
 pub(crate) async fn get_case<C: GenericClient>(c: &C, id: CaseId) -> Result<Case> {
     let sql = format!("SELECT {COLUMNS} FROM cases WHERE id = $1 AND deleted_at IS NULL");
     case_row(&query_found(c, &sql, &[&id.get()]).await?)
@@ -307,23 +359,90 @@ pub(crate) async fn list_cases<C: GenericClient>(
         Some(false) => "quarantine_reason IS NULL",
         None => "true",
     };
+    // $4: a section (see `in_section_sql`), $5 its nested pattern, $6 a
+    // priority.
     let filter = format!(
         "project_id = $1 AND deleted_at IS NULL AND {quarantined}
         AND ($2::text IS NULL OR key = $2::text)
-        AND ($3::text IS NULL OR strpos(lower(title), lower($3::text)) > 0)"
+        AND ($3::text IS NULL OR strpos(lower(title), lower($3::text)) > 0)
+        AND ($4::text IS NULL OR {})
+        AND ($6::text IS NULL OR priority = $6::text)",
+        in_section_sql("$4", "$5")
     );
     let count = format!("SELECT count(*) FROM cases WHERE {filter}");
-    let list = format!("SELECT {COLUMNS} FROM cases WHERE {filter} ORDER BY id LIMIT $4 OFFSET $5");
+    let list = format!("SELECT {COLUMNS} FROM cases WHERE {filter} ORDER BY id LIMIT $7 OFFSET $8");
     let project = project.get();
-    let params: [&Param<'_>; 5] = [&project, &query_.key, &query_.q, &limit, &offset];
+    let pattern = query_.suite.as_deref().map(backend::manual::nested_pattern);
+    let priority = query_.priority.map(Priority::as_str);
+    let params: [&Param<'_>; 8] = [
+        &project,
+        &query_.key,
+        &query_.q,
+        &query_.suite,
+        &pattern,
+        &priority,
+        &limit,
+        &offset,
+    ];
     let (total, rows) = tokio::try_join!(
-        query_found(c, &count, &params[..3]),
+        query_found(c, &count, &params[..6]),
         query(c, &list, &params),
     )?;
     Ok(Listing {
         items: rows.iter().map(case_row).collect::<Result<_>>()?,
         total: col(&total, 0)?,
     })
+}
+
+/// [`in_section`] in SQL: whether `suite` is the section bound at
+/// `section` or nested in it, `pattern` being the section's
+/// [`nested_pattern`](backend::manual::nested_pattern) (LIKE is
+/// case-sensitive here, and its wildcards in the section are escaped).
+pub(crate) fn in_section_sql(section: &str, pattern: &str) -> String {
+    format!("(suite = {section}::text OR suite LIKE {pattern}::text ESCAPE '\\')")
+}
+
+/// The project's sections: the cases without a suite first, then each
+/// suite by name (byte order, as SQLite sorts), with its case count.
+pub(crate) async fn list_sections<C: GenericClient>(
+    c: &C,
+    project: ProjectId,
+) -> Result<Vec<Section>> {
+    get_project(c, project).await?;
+    let rows = query(
+        c,
+        "SELECT suite, count(*) FROM cases WHERE project_id = $1 AND deleted_at IS NULL
+         GROUP BY suite ORDER BY suite IS NOT NULL, suite COLLATE \"C\"",
+        &[&project.get()],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Section {
+                suite: col(r, 0)?,
+                cases: col(r, 1)?,
+            })
+        })
+        .collect()
+}
+
+/// The ids of the project's live cases in the section or nested in it.
+pub(crate) async fn section_case_ids<C: GenericClient>(
+    c: &C,
+    project: ProjectId,
+    suite: &str,
+) -> Result<Vec<CaseId>> {
+    get_project(c, project).await?;
+    let pattern = backend::manual::nested_pattern(suite);
+    let sql = format!(
+        "SELECT id FROM cases WHERE project_id = $1 AND deleted_at IS NULL AND {} ORDER BY id",
+        in_section_sql("$2", "$3")
+    );
+    query(c, &sql, &[&project.get(), &suite, &pattern])
+        .await?
+        .iter()
+        .map(|r| Ok(CaseId::from_db(col(r, 0)?)))
+        .collect()
 }
 
 pub(crate) async fn update_case(

@@ -12,7 +12,7 @@ use verdict_store::backend::import::{self, Found};
 use verdict_store::*;
 
 use crate::bulk::{locate, write_applied};
-use crate::cases::{insert_many, live_ids_by_key};
+use crate::cases::{apply_details, insert_many, live_ids_by_key};
 use crate::error::{Result, other};
 use crate::idempotency;
 use crate::pool::{alloc_ids, col, query};
@@ -38,12 +38,22 @@ pub(crate) async fn import_keyed(
     // writer locks cases) so none is deleted before its result is written.
     // A case whose key changed in between is not used (its key is read
     // again under the lock); that entry is then a case to create.
+    // A report that sets case fields locks the cases for update instead
+    // (it writes them below).
+    let mut details = import::details_by_key(&req.entries);
     let ids = live_ids_by_key(tx, run.project_id, &keys).await?;
+    let lock = if details.is_empty() {
+        "FOR SHARE"
+    } else {
+        "FOR UPDATE"
+    };
     let rows = query(
         tx,
-        "SELECT c.key, c.id FROM unnest($1::bigint[]) AS k(id)
-         CROSS JOIN LATERAL (SELECT key, id FROM cases
-             WHERE id = k.id AND deleted_at IS NULL OFFSET 0 FOR SHARE) AS c",
+        &format!(
+            "SELECT c.key, c.id FROM unnest($1::bigint[]) AS k(id)
+             CROSS JOIN LATERAL (SELECT key, id FROM cases
+                 WHERE id = k.id AND deleted_at IS NULL OFFSET 0 {lock}) AS c"
+        ),
         &[&ids],
     )
     .await?;
@@ -67,6 +77,26 @@ pub(crate) async fn import_keyed(
     }
     let rejected = plan.check(req, found)?;
 
+    // Case fields the report gives: set on the cases whose executions it
+    // records, with one statement; created cases get theirs below.
+    let mut patches: HashMap<i64, &DetailsPatch> = HashMap::new();
+    for e in &distinct {
+        let used = match found(e) {
+            Found::InRun => true,
+            Found::InProject(_) => req.create_missing,
+            Found::Missing => false,
+        };
+        if let (true, Some(patch), Some(Some(case))) = (
+            used,
+            details.get(e.key.as_str()),
+            case_of.get(e.key.as_str()),
+        ) {
+            patches.insert(case.get(), patch);
+        }
+    }
+    apply_details(tx, &patches).await?;
+    drop(patches);
+
     // New cases get ids in order of first appearance, then join the run
     // after the project cases it lacked.
     let to_create = std::mem::take(&mut plan.to_create);
@@ -84,7 +114,10 @@ pub(crate) async fn import_keyed(
             suite: e.suite.clone(),
             created_at: req.now,
             quarantine: None,
-            details: CaseDetails::default(),
+            details: details
+                .remove(e.key.as_str())
+                .map(|d| d.created())
+                .unwrap_or_default(),
         });
         case_of.insert(e.key.as_str(), Some(id));
         plan.to_add.push(id);

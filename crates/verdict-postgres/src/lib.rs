@@ -25,6 +25,7 @@ mod config;
 mod error;
 mod idempotency;
 mod import;
+mod manual;
 mod migrations;
 mod pool;
 mod projects;

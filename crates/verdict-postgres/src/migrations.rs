@@ -190,6 +190,24 @@ ALTER TABLE cases
     ADD COLUMN priority      TEXT,
     ADD COLUMN refs          TEXT;
 "#,
+    // 6. Manual testing, as SQLite stores it: step results and defects of
+    // an execution (JSON arrays as text, read and written whole, NULL when
+    // there are none, so CI uploads write nothing more) on the result and
+    // its history row; whom a result is assigned to (results_assigned, of
+    // assigned rows only, serves a tester's work and a run's filter by
+    // assignee); a project's defect link template. Adding NULL columns
+    // rewrites no table.
+    r#"
+ALTER TABLE results
+    ADD COLUMN step_results TEXT,
+    ADD COLUMN defects      TEXT,
+    ADD COLUMN assigned_to  BIGINT REFERENCES users (id);
+CREATE INDEX results_assigned ON results (assigned_to, run_id) WHERE assigned_to IS NOT NULL;
+ALTER TABLE history
+    ADD COLUMN step_results TEXT,
+    ADD COLUMN defects      TEXT;
+ALTER TABLE projects ADD COLUMN defect_url_template TEXT;
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

@@ -10,7 +10,7 @@ use crate::users::{get_user, user_at};
 
 fn project_row(r: &Row) -> Result<Project> {
     Ok(Project {
-        defect_url_template: None,
+        defect_url_template: col(r, 3)?,
         id: ProjectId::from_db(col(r, 0)?),
         name: col(r, 1)?,
         created_at: Timestamp::from_millis(col(r, 2)?),
@@ -28,22 +28,48 @@ pub(crate) fn role_code(role: Role) -> i16 {
 
 pub(crate) async fn create_project(
     tx: &Transaction<'_>,
-    name: &str,
+    project: &NewProject,
     creator: UserId,
     now: Timestamp,
 ) -> Result<Project> {
     // One statement: the project and its creator as manager.
     let row = query_found(
         tx,
-        "WITH p AS (INSERT INTO projects (name, created_at) VALUES ($1, $2)
-                    RETURNING id, name, created_at),
+        "WITH p AS (INSERT INTO projects (name, created_at, defect_url_template)
+                    VALUES ($1, $2, $5)
+                    RETURNING id, name, created_at, defect_url_template),
               m AS (INSERT INTO members (project_id, user_id, role) SELECT id, $3, $4 FROM p)
-         SELECT id, name, created_at FROM p",
+         SELECT id, name, created_at, defect_url_template FROM p",
         &[
-            &name,
+            &project.name,
             &now.millis(),
             &creator.get(),
             &role_code(Role::Manager),
+            &project.defect_url_template,
+        ],
+    )
+    .await?;
+    project_row(&row)
+}
+
+/// Renames the project or changes its defect link template (one
+/// statement: a field not in the patch keeps its value).
+pub(crate) async fn update_project<C: GenericClient>(
+    c: &C,
+    id: ProjectId,
+    patch: &ProjectPatch,
+) -> Result<Project> {
+    let template = patch.defect_url_template.clone().flatten();
+    let row = query_found(
+        c,
+        "UPDATE projects SET name = coalesce($2, name),
+             defect_url_template = CASE WHEN $3 THEN $4 ELSE defect_url_template END
+         WHERE id = $1 RETURNING id, name, created_at, defect_url_template",
+        &[
+            &id.get(),
+            &patch.name,
+            &patch.defect_url_template.is_some(),
+            &template,
         ],
     )
     .await?;
@@ -53,7 +79,7 @@ pub(crate) async fn create_project(
 pub(crate) async fn get_project<C: GenericClient>(c: &C, id: ProjectId) -> Result<Project> {
     let row = query_found(
         c,
-        "SELECT id, name, created_at FROM projects WHERE id = $1",
+        "SELECT id, name, created_at, defect_url_template FROM projects WHERE id = $1",
         &[&id.get()],
     )
     .await?;
@@ -73,7 +99,7 @@ pub(crate) async fn list_projects<C: GenericClient>(
                 query_found(c, "SELECT count(*) FROM projects", &[]),
                 query(
                     c,
-                    "SELECT id, name, created_at FROM projects ORDER BY id LIMIT $1 OFFSET $2",
+                    "SELECT id, name, created_at, defect_url_template FROM projects ORDER BY id LIMIT $1 OFFSET $2",
                     &params,
                 ),
             )?
@@ -89,7 +115,7 @@ pub(crate) async fn list_projects<C: GenericClient>(
                 ),
                 query(
                     c,
-                    "SELECT p.id, p.name, p.created_at FROM members m
+                    "SELECT p.id, p.name, p.created_at, p.defect_url_template FROM members m
                      JOIN projects p ON p.id = m.project_id
                      WHERE m.user_id = $1 ORDER BY p.id LIMIT $2 OFFSET $3",
                     &params,

@@ -26,6 +26,15 @@ pub(crate) fn flag_bits(flags: i64) -> i16 {
     i16::try_from(flags).unwrap_or(i16::MAX)
 }
 
+/// Whether any of these executions stores step results or defects: CI
+/// uploads never do, and then the statements that write them leave the
+/// columns out (NULL) instead of sending two arrays of NULLs.
+pub(crate) fn any_manual<'e>(mut executions: impl Iterator<Item = &'e Execution>) -> bool {
+    executions.any(|e| {
+        backend::manual::stored_steps(e).is_some() || backend::manual::stored_defects(e).is_some()
+    })
+}
+
 /// Appends one history row per execution; ids increase in slice order (they
 /// are drawn from the sequence, sorted, and the `n`-th goes to the `n`-th
 /// execution; see `runs::insert_results_from`).
@@ -45,6 +54,45 @@ pub(crate) async fn add_history(
         .collect();
     let notes: Vec<Option<&str>> = executions.iter().map(|(_, e)| e.note.as_deref()).collect();
     let elapsed: Vec<Option<i64>> = executions.iter().map(|(_, e)| e.elapsed_ms).collect();
+    if any_manual(executions.iter().map(|(_, e)| *e)) {
+        let steps: Vec<Option<String>> = executions
+            .iter()
+            .map(|(_, e)| backend::manual::stored_steps(e))
+            .collect();
+        let defects: Vec<Option<String>> = executions
+            .iter()
+            .map(|(_, e)| backend::manual::stored_defects(e))
+            .collect();
+        return execute(
+            tx,
+            "WITH e AS (
+                 SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[],
+                                      $7::text[], $8::text[])
+                     WITH ORDINALITY AS e(result_id, status, note, elapsed_ms, step_results, defects, n)
+             ),
+             drawn AS (
+                 SELECT array_agg(id ORDER BY id) AS ids
+                 FROM (SELECT nextval('history_id_seq') AS id FROM e) AS d
+             )
+             INSERT INTO history (id, result_id, status, note, elapsed_ms, tested_by, tested_at,
+                                  step_results, defects)
+             OVERRIDING SYSTEM VALUE
+             SELECT drawn.ids[e.n], e.result_id, e.status, e.note, e.elapsed_ms, $5, $6,
+                    e.step_results, e.defects
+             FROM e CROSS JOIN drawn",
+            &[
+                &results,
+                &statuses,
+                &notes,
+                &elapsed,
+                &actor.get(),
+                &now.millis(),
+                &steps,
+                &defects,
+            ],
+        )
+        .await;
+    }
     execute(
         tx,
         "WITH e AS (
@@ -71,14 +119,23 @@ pub(crate) async fn add_history(
     .await
 }
 
-const COLUMNS: &str =
-    "r.id, r.run_id, r.case_id, c.title, r.status, r.note, r.elapsed_ms, r.tested_by, r.tested_at";
+pub(crate) const COLUMNS: &str =
+    "r.id, r.run_id, r.case_id, c.title, r.status, r.note, r.elapsed_ms, r.tested_by, r.tested_at,
+     r.step_results, r.defects, r.assigned_to";
 
-fn result_row(r: &Row) -> Result<TestResult> {
+/// Step results and defects from the columns at `at` and `at + 1`.
+fn manual_columns(r: &Row, at: usize) -> Result<(Vec<StepResult>, Vec<String>)> {
+    let steps = step_results_from(col(r, at)?).map_err(other)?;
+    let defects = defects_from(col(r, at + 1)?).map_err(other)?;
+    Ok((steps, defects))
+}
+
+pub(crate) fn result_row(r: &Row) -> Result<TestResult> {
+    let (step_results, defects) = manual_columns(r, 9)?;
     Ok(TestResult {
-        step_results: Vec::new(),
-        defects: Vec::new(),
-        assigned_to: None,
+        step_results,
+        defects,
+        assigned_to: col::<Option<i64>>(r, 11)?.map(UserId::from_db),
         id: ResultId::from_db(col(r, 0)?),
         run_id: RunId::from_db(col(r, 1)?),
         case_id: CaseId::from_db(col(r, 2)?),
@@ -98,8 +155,8 @@ pub(crate) async fn list_results<C: GenericClient>(
 ) -> Result<Listing<TestResult>> {
     let counts = get_run(c, run).await?.counts;
     let page = query_.bounds();
-    if let Some(q) = &query_.q {
-        return search_results(c, run, &page, q).await;
+    if query_.q.is_some() || query_.assignee.is_some() {
+        return search_results(c, run, &page, query_.q.as_deref(), query_.assignee).await;
     }
     let total = counts.matching(&page.statuses);
     // Merged by id with a Merge Append.
@@ -131,29 +188,42 @@ pub(crate) async fn list_results<C: GenericClient>(
     })
 }
 
-/// A title search: the counters cannot say how many titles match, so this
-/// path counts and pages over the run's rows joined with their cases (a scan
-/// of one run, which is what a search costs), like SQLite's. strpos() on
-/// lower() keeps LIKE's wildcards out of user text.
+/// A title search or an assignee filter: the counters cannot say how many
+/// results match, so this path counts and pages over the run's rows joined
+/// with their cases (a scan of one run, which is what a search costs), like
+/// SQLite's. strpos() on lower() keeps LIKE's wildcards out of user text.
 async fn search_results<C: GenericClient>(
     c: &C,
     run: RunId,
     page: &ResultBounds,
-    q: &str,
+    q: Option<&str>,
+    assignee: Option<Assignee>,
 ) -> Result<Listing<TestResult>> {
     let codes: Vec<i16> = page.statuses.iter().map(|s| status_code(*s)).collect();
     let all = codes.is_empty();
-    let filter = "r.run_id = $1 AND ($2 OR r.status = ANY($3))
-        AND strpos(lower(c.title), lower($4)) > 0";
+    // $5: the assignee's id (a user), or NULL.
+    let assignee_filter = match assignee {
+        Some(Assignee::User(_)) => "AND r.assigned_to = $5::bigint",
+        Some(Assignee::Nobody) => "AND $5::bigint IS NULL AND r.assigned_to IS NULL",
+        None => "AND $5::bigint IS NULL",
+    };
+    let user = match assignee {
+        Some(Assignee::User(u)) => Some(u.get()),
+        _ => None,
+    };
+    let filter = format!(
+        "r.run_id = $1 AND ($2 OR r.status = ANY($3))
+        AND ($4::text IS NULL OR strpos(lower(c.title), lower($4::text)) > 0) {assignee_filter}"
+    );
     let count_sql =
         format!("SELECT count(*) FROM results r JOIN cases c ON c.id = r.case_id WHERE {filter}");
     let total: i64 = col(
-        &query_found(c, &count_sql, &[&run.get(), &all, &codes, &q]).await?,
+        &query_found(c, &count_sql, &[&run.get(), &all, &codes, &q, &user]).await?,
         0,
     )?;
     let sql = format!(
         "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
-         WHERE {filter} AND r.id > $5 ORDER BY r.id LIMIT $6 OFFSET $7"
+         WHERE {filter} AND r.id > $6 ORDER BY r.id LIMIT $7 OFFSET $8"
     );
     let rows = query(
         c,
@@ -163,6 +233,7 @@ async fn search_results<C: GenericClient>(
             &all,
             &codes,
             &q,
+            &user,
             &page.after,
             &page.limit,
             &page.offset,
@@ -202,14 +273,16 @@ pub(crate) async fn record_result(
     );
     let row = query_found(tx, &sql, &[&id.get(), &run.get()]).await?;
     let mut result = result_row(&row)?;
-    let old_flags = i64::from(col::<i16>(&row, 9)?);
+    let old_flags = i64::from(col::<i16>(&row, 12)?);
     let flags = flag_bits(triage::next_flags(old_flags, execution.status));
     let delta = Counts::moved(result.status, execution.status);
     let elapsed_delta = execution.elapsed_ms.unwrap_or(0) - result.elapsed_ms.unwrap_or(0);
     let (by, at) = execution.tested(actor, now);
     let (result_id, status) = (id.get(), status_code(execution.status));
     let (by_id, at_ms) = (by.map(|u| u.get()), at.map(|t| t.millis()));
-    let params: [&Param<'_>; 7] = [
+    let steps = backend::manual::stored_steps(execution);
+    let defects = backend::manual::stored_defects(execution);
+    let params: [&Param<'_>; 9] = [
         &result_id,
         &status,
         &execution.note,
@@ -217,11 +290,13 @@ pub(crate) async fn record_result(
         &by_id,
         &at_ms,
         &flags,
+        &steps,
+        &defects,
     ];
     let update = execute(
         tx,
         "UPDATE results SET status = $2, note = $3, elapsed_ms = $4, tested_by = $5,
-             tested_at = $6, flags = $7
+             tested_at = $6, flags = $7, step_results = $8, defects = $9
          WHERE id = $1",
         &params,
     );
@@ -234,6 +309,7 @@ pub(crate) async fn record_result(
     result.elapsed_ms = execution.elapsed_ms;
     result.tested_by = by;
     result.tested_at = at;
+    (result.step_results, result.defects) = backend::manual::kept(execution);
     Ok(result)
 }
 
@@ -255,17 +331,18 @@ pub(crate) async fn result_history<C: GenericClient>(
         ),
         query(
             c,
-            "SELECT status, note, elapsed_ms, tested_by, tested_at FROM history
-             WHERE result_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
+            "SELECT status, note, elapsed_ms, tested_by, tested_at, step_results, defects
+             FROM history WHERE result_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
             &params,
         ),
     )?;
     let items = rows
         .iter()
         .map(|r| {
+            let (step_results, defects) = manual_columns(r, 5)?;
             Ok(HistoryEntry {
-                step_results: Vec::new(),
-                defects: Vec::new(),
+                step_results,
+                defects,
                 result_id: id,
                 status: status_of(col(r, 0)?)?,
                 note: col(r, 1)?,

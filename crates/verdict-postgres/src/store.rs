@@ -8,7 +8,7 @@ use verdict_store::backend;
 use verdict_store::*;
 
 use crate::pool::{read, snapshot, statement, write_tx};
-use crate::{PgStore, bulk, cases, import, projects, results, runs, triage, users};
+use crate::{PgStore, bulk, cases, import, manual, projects, results, runs, triage, users};
 
 #[async_trait]
 impl Store for PgStore {
@@ -135,40 +135,55 @@ impl Store for PgStore {
         statement!(self, |c| users::delete_token(&c, id))
     }
 
-    // --- manual testing (interface; the backends fill these in) ----------
+    // --- manual testing -------------------------------------------------
 
-    async fn update_project(&self, _id: ProjectId, _patch: ProjectPatch) -> StoreResult<Project> {
-        unimplemented!("update_project")
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %id))]
+    async fn update_project(&self, id: ProjectId, patch: ProjectPatch) -> StoreResult<Project> {
+        statement!(self, |c| projects::update_project(&c, id, &patch))
     }
-    async fn update_user(&self, _id: UserId, _patch: UserPatch) -> StoreResult<User> {
-        unimplemented!("update_user")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %id))]
+    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User> {
+        statement!(self, |c| users::update_user(&c, id, &patch))
     }
-    async fn delete_user_tokens(&self, _user: UserId) -> StoreResult<u64> {
-        unimplemented!("delete_user_tokens")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
+    async fn delete_user_tokens(&self, user: UserId) -> StoreResult<u64> {
+        statement!(self, |c| users::delete_user_tokens(&c, user))
     }
-    async fn list_sections(&self, _project: ProjectId) -> StoreResult<Vec<Section>> {
-        unimplemented!("list_sections")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn list_sections(&self, project: ProjectId) -> StoreResult<Vec<Section>> {
+        snapshot!(self, |tx| cases::list_sections(&tx, project))
     }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
     async fn section_case_ids(
         &self,
-        _project: ProjectId,
-        _suite: String,
+        project: ProjectId,
+        suite: String,
     ) -> StoreResult<Vec<CaseId>> {
-        unimplemented!("section_case_ids")
+        snapshot!(self, |tx| cases::section_case_ids(&tx, project, &suite))
     }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run))]
     async fn assign_results(
         &self,
-        _run: RunId,
-        _target: AssignTarget,
-        _user: Option<UserId>,
+        run: RunId,
+        target: AssignTarget,
+        user: Option<UserId>,
     ) -> StoreResult<u64> {
-        unimplemented!("assign_results")
+        write_tx!(self, |tx| manual::assign_results(&tx, run, &target, user))
     }
-    async fn my_work(&self, _user: UserId, _page: Page) -> StoreResult<Listing<WorkItem>> {
-        unimplemented!("my_work")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
+    async fn my_work(&self, user: UserId, page: Page) -> StoreResult<Listing<WorkItem>> {
+        snapshot!(self, |tx| manual::my_work(&tx, user, page))
     }
-    async fn export_rows(&self, _run: RunId) -> StoreResult<Vec<ExportRow>> {
-        unimplemented!("export_rows")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run))]
+    async fn export_rows(&self, run: RunId) -> StoreResult<Vec<ExportRow>> {
+        snapshot!(self, |tx| manual::export_rows(&tx, run))
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(creator = %creator))]
@@ -179,10 +194,7 @@ impl Store for PgStore {
         now: Timestamp,
     ) -> StoreResult<Project> {
         write_tx!(self, |tx| projects::create_project(
-            &tx,
-            &project.name,
-            creator,
-            now
+            &tx, &project, creator, now
         ))
     }
 

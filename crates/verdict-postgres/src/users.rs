@@ -291,6 +291,28 @@ pub(crate) async fn get_token<C: GenericClient>(c: &C, id: TokenId) -> Result<To
     token_row(&query_found(c, &sql, &[&id.get()]).await?)
 }
 
+/// Renames the user or sets their admin flag (one statement: a field not
+/// in the patch keeps its value).
+pub(crate) async fn update_user<C: GenericClient>(
+    c: &C,
+    id: UserId,
+    patch: &UserPatch,
+) -> Result<User> {
+    let sql = format!(
+        "UPDATE users u SET name = coalesce($2, u.name), admin = coalesce($3, u.admin)
+         WHERE u.id = $1 RETURNING {USER_COLUMNS}"
+    );
+    user_at(
+        &query_found(c, &sql, &[&id.get(), &patch.name, &patch.admin]).await?,
+        0,
+    )
+}
+
+/// Deletes every token of the user (API tokens and browser sessions).
+pub(crate) async fn delete_user_tokens<C: GenericClient>(c: &C, user: UserId) -> Result<u64> {
+    execute(c, "DELETE FROM tokens WHERE user_id = $1", &[&user.get()]).await
+}
+
 pub(crate) async fn delete_token<C: GenericClient>(c: &C, id: TokenId) -> Result<()> {
     match execute(c, "DELETE FROM tokens WHERE id = $1", &[&id.get()]).await? {
         0 => Err(StoreError::NotFound.into()),

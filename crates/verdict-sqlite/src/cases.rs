@@ -172,11 +172,18 @@ pub(crate) fn list_cases(
     let (limit, offset) = page.bounds();
     // A plain substring test (no LIKE wildcards in user text), ignoring
     // case beyond ASCII like PostgreSQL's lower(): see `search`.
-    let filter = "project_id = ?1 AND deleted_at IS NULL
+    // ?7: a section (see `IN_SECTION`), ?8: a priority.
+    let filter = format!(
+        "project_id = ?1 AND deleted_at IS NULL
         AND (?2 IS NULL OR key = ?2)
         AND (?3 IS NULL OR verdict_contains(title, ?3))
-        AND (?6 IS NULL OR (quarantine_reason IS NOT NULL) = ?6)";
+        AND (?6 IS NULL OR (quarantine_reason IS NOT NULL) = ?6)
+        AND (?7 IS NULL OR {})
+        AND (?8 IS NULL OR priority = ?8)",
+        in_section_sql("?7")
+    );
     let q = query.q.as_deref().map(crate::search::fold);
+    let priority = query.priority.map(Priority::as_str);
     let total = c
         .query_row(
             // ?4 and ?5 are the page's; absent here, bound as NULL.
@@ -187,7 +194,9 @@ pub(crate) fn list_cases(
                 q,
                 None::<i64>,
                 None::<i64>,
-                query.quarantined
+                query.quarantined,
+                query.suite,
+                priority
             ],
             |r| r.get(0),
         )
@@ -205,13 +214,63 @@ pub(crate) fn list_cases(
                 q,
                 limit,
                 offset,
-                query.quarantined
+                query.quarantined,
+                query.suite,
+                priority
             ],
             case_row,
         )
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(db_err)?;
     Ok(Listing { items, total })
+}
+
+/// [`in_section`] in SQL: whether `suite` is the section bound at
+/// `param` or nested in it. A prefix compared as text, not `LIKE` (which
+/// ignores ASCII case in SQLite and reads `%` and `_` in the section).
+pub(crate) fn in_section_sql(param: &str) -> String {
+    format!("(suite = {param} OR substr(suite, 1, length({param}) + 3) = {param} || ' / ')")
+}
+
+/// The project's sections: the cases without a suite first, then each
+/// suite by name (byte order), with its case count.
+pub(crate) fn list_sections(c: &Connection, project: ProjectId) -> StoreResult<Vec<Section>> {
+    get_project(c, project)?;
+    let mut stmt = c
+        .prepare_cached(
+            "SELECT suite, count(*) FROM cases WHERE project_id = ?1 AND deleted_at IS NULL
+             GROUP BY suite ORDER BY suite IS NOT NULL, suite",
+        )
+        .map_err(db_err)?;
+    stmt.query_map([project.get()], |r| {
+        Ok(Section {
+            suite: r.get(0)?,
+            cases: r.get(1)?,
+        })
+    })
+    .and_then(|rows| rows.collect())
+    .map_err(db_err)
+}
+
+/// The ids of the project's live cases in the section or nested in it.
+pub(crate) fn section_case_ids(
+    c: &Connection,
+    project: ProjectId,
+    suite: &str,
+) -> StoreResult<Vec<CaseId>> {
+    get_project(c, project)?;
+    let mut stmt = c
+        .prepare_cached(&format!(
+            "SELECT id FROM cases WHERE project_id = ?1 AND deleted_at IS NULL AND {}
+             ORDER BY id",
+            in_section_sql("?2")
+        ))
+        .map_err(db_err)?;
+    stmt.query_map(params![project.get(), suite], |r| {
+        Ok(CaseId::from_db(r.get(0)?))
+    })
+    .and_then(|rows| rows.collect())
+    .map_err(db_err)
 }
 
 pub(crate) fn update_case(c: &Connection, id: CaseId, patch: &CasePatch) -> StoreResult<Case> {

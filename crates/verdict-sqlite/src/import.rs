@@ -12,7 +12,7 @@ use verdict_store::backend::import::{self, Found};
 use verdict_store::*;
 
 use crate::bulk::{locate, write_applied};
-use crate::cases::insert as insert_case;
+use crate::cases::{insert as insert_case, update_case};
 use crate::runs::open_run;
 use crate::{db_err, idempotency};
 
@@ -54,6 +54,29 @@ pub(crate) fn import_keyed(c: &Connection, req: ImportRequest) -> StoreResult<Im
     }
     let rejected = plan.check(&req, found)?;
 
+    // Case fields the report gives: set on the cases whose executions it
+    // records (one update per case that has any; a report without any
+    // costs nothing). Created cases get theirs below.
+    let mut details = import::details_by_key(&req.entries);
+    for e in &distinct {
+        let used = match found(e) {
+            Found::InRun => true,
+            Found::InProject(_) => req.create_missing,
+            Found::Missing => false,
+        };
+        if let (true, Some(patch), Some(Some(case))) = (
+            used,
+            details.get(e.key.as_str()),
+            case_of.get(e.key.as_str()),
+        ) {
+            let patch = CasePatch {
+                details: patch.clone(),
+                ..CasePatch::default()
+            };
+            update_case(c, *case, &patch)?;
+        }
+    }
+
     let mut add = c
         .prepare_cached("INSERT INTO results (run_id, case_id) VALUES (?1, ?2)")
         .map_err(db_err)?;
@@ -62,7 +85,7 @@ pub(crate) fn import_keyed(c: &Connection, req: ImportRequest) -> StoreResult<Im
             title: e.title.clone(),
             key: Some(e.key.clone()),
             suite: e.suite.clone(),
-            details: DetailsPatch::default(),
+            details: details.remove(e.key.as_str()).unwrap_or_default(),
         };
         let case = insert_case(c, run.project_id, &new, req.now)?;
         case_of.insert(&e.key, Some(case.id));

@@ -10,6 +10,7 @@ mod config;
 mod error;
 mod idempotency;
 mod import;
+mod manual;
 mod migrations;
 mod pool;
 mod projects;

@@ -152,6 +152,21 @@ ALTER TABLE cases ADD COLUMN steps TEXT;
 ALTER TABLE cases ADD COLUMN priority TEXT;
 ALTER TABLE cases ADD COLUMN refs TEXT;
 "#,
+    // 5. Manual testing: what an execution records besides its status
+    // (step results, defects: JSON arrays as text, NULL when there are none,
+    // so CI uploads store nothing more), on the result and on its history
+    // row; whom a result is assigned to (results_assigned serves a tester's
+    // work and a run's filter by assignee, and holds only assigned rows); a
+    // project's defect link template.
+    r#"
+ALTER TABLE results ADD COLUMN step_results TEXT;
+ALTER TABLE results ADD COLUMN defects TEXT;
+ALTER TABLE results ADD COLUMN assigned_to INTEGER REFERENCES users (id);
+CREATE INDEX results_assigned ON results (assigned_to, run_id) WHERE assigned_to IS NOT NULL;
+ALTER TABLE history ADD COLUMN step_results TEXT;
+ALTER TABLE history ADD COLUMN defects TEXT;
+ALTER TABLE projects ADD COLUMN defect_url_template TEXT;
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

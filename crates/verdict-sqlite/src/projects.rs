@@ -8,7 +8,7 @@ use crate::{db_err, found};
 
 fn project_row(r: &Row<'_>) -> rusqlite::Result<Project> {
     Ok(Project {
-        defect_url_template: None,
+        defect_url_template: r.get(3)?,
         id: ProjectId::from_db(r.get(0)?),
         name: r.get(1)?,
         created_at: Timestamp::from_millis(r.get(2)?),
@@ -21,13 +21,13 @@ fn role_of(code: i64) -> rusqlite::Result<Role> {
 
 pub(crate) fn create_project(
     c: &Connection,
-    name: &str,
+    project: &NewProject,
     creator: UserId,
     now: Timestamp,
 ) -> StoreResult<Project> {
     c.execute(
-        "INSERT INTO projects (name, created_at) VALUES (?1, ?2)",
-        params![name, now.millis()],
+        "INSERT INTO projects (name, created_at, defect_url_template) VALUES (?1, ?2, ?3)",
+        params![project.name, now.millis(), project.defect_url_template],
     )
     .map_err(db_err)?;
     let id = ProjectId::from_db(c.last_insert_rowid());
@@ -41,9 +41,32 @@ pub(crate) fn create_project(
 
 pub(crate) fn get_project(c: &Connection, id: ProjectId) -> StoreResult<Project> {
     let mut stmt = c
-        .prepare_cached("SELECT id, name, created_at FROM projects WHERE id = ?1")
+        .prepare_cached(
+            "SELECT id, name, created_at, defect_url_template FROM projects WHERE id = ?1",
+        )
         .map_err(db_err)?;
     found(stmt.query_row([id.get()], project_row))
+}
+
+/// Renames the project or changes its defect link template.
+pub(crate) fn update_project(
+    c: &Connection,
+    id: ProjectId,
+    patch: &ProjectPatch,
+) -> StoreResult<Project> {
+    let mut project = get_project(c, id)?;
+    if let Some(name) = &patch.name {
+        project.name = name.clone();
+    }
+    if let Some(template) = &patch.defect_url_template {
+        project.defect_url_template = template.clone();
+    }
+    c.execute(
+        "UPDATE projects SET name = ?2, defect_url_template = ?3 WHERE id = ?1",
+        params![id.get(), project.name, project.defect_url_template],
+    )
+    .map_err(db_err)?;
+    Ok(project)
 }
 
 pub(crate) fn list_projects(
@@ -59,7 +82,7 @@ pub(crate) fn list_projects(
                 .map_err(db_err)?;
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT id, name, created_at FROM projects ORDER BY id LIMIT ?1 OFFSET ?2",
+                    "SELECT id, name, created_at, defect_url_template FROM projects ORDER BY id LIMIT ?1 OFFSET ?2",
                 )
                 .map_err(db_err)?;
             let items = stmt
@@ -78,7 +101,7 @@ pub(crate) fn list_projects(
                 .map_err(db_err)?;
             let mut stmt = c
                 .prepare_cached(
-                    "SELECT p.id, p.name, p.created_at FROM members m
+                    "SELECT p.id, p.name, p.created_at, p.defect_url_template FROM members m
                      JOIN projects p ON p.id = m.project_id
                      WHERE m.user_id = ?1 ORDER BY p.id LIMIT ?2 OFFSET ?3",
                 )

@@ -13,14 +13,31 @@ pub(crate) fn status_of(code: i64) -> rusqlite::Result<Status> {
     Status::from_code(code).ok_or_else(|| rusqlite::Error::IntegralValueOutOfRange(0, code))
 }
 
-const COLUMNS: &str =
-    "r.id, r.run_id, r.case_id, c.title, r.status, r.note, r.elapsed_ms, r.tested_by, r.tested_at";
+pub(crate) const COLUMNS: &str =
+    "r.id, r.run_id, r.case_id, c.title, r.status, r.note, r.elapsed_ms, r.tested_by, r.tested_at,
+     r.step_results, r.defects, r.assigned_to";
 
-fn result_row(r: &Row<'_>) -> rusqlite::Result<TestResult> {
+/// A stored JSON column this version cannot read.
+fn unreadable(column: usize, e: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, e.into())
+}
+
+/// Step results and defects from the columns at `at` and `at + 1`.
+pub(crate) fn manual_columns(
+    r: &Row<'_>,
+    at: usize,
+) -> rusqlite::Result<(Vec<StepResult>, Vec<String>)> {
+    let steps = step_results_from(r.get(at)?).map_err(|e| unreadable(at, e))?;
+    let defects = defects_from(r.get(at + 1)?).map_err(|e| unreadable(at + 1, e))?;
+    Ok((steps, defects))
+}
+
+pub(crate) fn result_row(r: &Row<'_>) -> rusqlite::Result<TestResult> {
+    let (step_results, defects) = manual_columns(r, 9)?;
     Ok(TestResult {
-        step_results: Vec::new(),
-        defects: Vec::new(),
-        assigned_to: None,
+        step_results,
+        defects,
+        assigned_to: r.get::<_, Option<i64>>(11)?.map(UserId::from_db),
         id: ResultId::from_db(r.get(0)?),
         run_id: RunId::from_db(r.get(1)?),
         case_id: CaseId::from_db(r.get(2)?),
@@ -40,8 +57,8 @@ pub(crate) fn list_results(
 ) -> StoreResult<Listing<TestResult>> {
     let counts = get_run(c, run)?.counts;
     let page = query.bounds();
-    if let Some(q) = &query.q {
-        return search_results(c, run, &page, q);
+    if query.q.is_some() || query.assignee.is_some() {
+        return search_results(c, run, &page, query.q.as_deref(), query.assignee);
     }
     let total = counts.matching(&page.statuses);
     let ids = backend::ids_by_status(
@@ -70,15 +87,17 @@ pub(crate) fn list_results(
     Ok(Listing { items, total })
 }
 
-/// A title search: the counters cannot say how many titles match, so this
-/// path counts and pages over the run's rows joined with their cases (a
-/// scan of one run, which is what a search costs). The statuses are sorted
-/// and distinct.
+/// A title search or an assignee filter: the counters cannot say how many
+/// results match, so this path counts and pages over the run's rows joined
+/// with their cases (a scan of one run, which is what a search costs; a
+/// user's results come from results_assigned). The statuses are sorted and
+/// distinct.
 fn search_results(
     c: &Connection,
     run: RunId,
     page: &ResultBounds,
-    q: &str,
+    q: Option<&str>,
+    assignee: Option<Assignee>,
 ) -> StoreResult<Listing<TestResult>> {
     // Status codes are our own small integers, safe to inline; the title
     // test is the case search's (`search`).
@@ -88,25 +107,47 @@ fn search_results(
         let codes: Vec<String> = page.statuses.iter().map(|s| s.code().to_string()).collect();
         format!(" AND r.status IN ({})", codes.join(", "))
     };
-    let q = crate::search::fold(q);
+    // ?5: the folded title text, ?6: the assignee's id; each bound (NULL
+    // when unused) and named in every form of the statement.
+    let title_filter = if q.is_some() {
+        " AND verdict_contains(c.title, ?5)"
+    } else {
+        " AND ?5 IS NULL"
+    };
+    let assignee_filter = match assignee {
+        Some(Assignee::User(_)) => " AND r.assigned_to = ?6",
+        Some(Assignee::Nobody) => " AND ?6 IS NULL AND r.assigned_to IS NULL",
+        None => " AND ?6 IS NULL",
+    };
+    let q = q.map(crate::search::fold);
+    let user = match assignee {
+        Some(Assignee::User(u)) => Some(u.get()),
+        _ => None,
+    };
+    let filter = format!("{status_filter}{title_filter}{assignee_filter}");
+    // ?2..?4 are the page's; absent from the count, bound as NULL.
     let total = c
         .prepare_cached(&format!(
             "SELECT count(*) FROM results r JOIN cases c ON c.id = r.case_id
-             WHERE r.run_id = ?1{status_filter} AND verdict_contains(c.title, ?2)"
+             WHERE r.run_id = ?1{filter}"
         ))
-        .and_then(|mut stmt| stmt.query_row(params![run.get(), q], |r| r.get(0)))
+        .and_then(|mut stmt| {
+            stmt.query_row(
+                params![run.get(), None::<i64>, None::<i64>, None::<i64>, q, user],
+                |r| r.get(0),
+            )
+        })
         .map_err(db_err)?;
     let mut stmt = c
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
-             WHERE r.run_id = ?1 AND r.id > ?2{status_filter}
-               AND verdict_contains(c.title, ?5)
+             WHERE r.run_id = ?1 AND r.id > ?2{filter}
              ORDER BY r.id LIMIT ?3 OFFSET ?4"
         ))
         .map_err(db_err)?;
     let items = stmt
         .query_map(
-            params![run.get(), page.after, page.limit, page.offset, q],
+            params![run.get(), page.after, page.limit, page.offset, q, user],
             result_row,
         )
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -138,14 +179,15 @@ impl<'c> Executions<'c> {
             update: c
                 .prepare_cached(
                     "UPDATE results SET status = ?2, note = ?3, elapsed_ms = ?4, tested_by = ?5, tested_at = ?6,
-                         flags = ?7
+                         flags = ?7, step_results = ?8, defects = ?9
                      WHERE id = ?1",
                 )
                 .map_err(db_err)?,
             history: c
                 .prepare_cached(
-                    "INSERT INTO history (result_id, status, note, elapsed_ms, tested_by, tested_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT INTO history (result_id, status, note, elapsed_ms, tested_by, tested_at,
+                         step_results, defects)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 )
                 .map_err(db_err)?,
         })
@@ -162,6 +204,9 @@ impl<'c> Executions<'c> {
     ) -> StoreResult<()> {
         let (by, at) = execution.tested(actor, now);
         let (by, at) = (by.map(UserId::get), at.map(Timestamp::millis));
+        // Both NULL for CI uploads, which carry neither.
+        let steps = backend::manual::stored_steps(execution);
+        let defects = backend::manual::stored_defects(execution);
         self.update
             .execute(params![
                 result,
@@ -170,7 +215,9 @@ impl<'c> Executions<'c> {
                 execution.elapsed_ms,
                 by,
                 at,
-                flags
+                flags,
+                steps,
+                defects
             ])
             .map_err(db_err)?;
         self.history
@@ -180,7 +227,9 @@ impl<'c> Executions<'c> {
                 execution.note,
                 execution.elapsed_ms,
                 actor.get(),
-                now.millis()
+                now.millis(),
+                steps,
+                defects
             ])
             .map_err(db_err)?;
         Ok(())
@@ -200,14 +249,15 @@ pub(crate) fn record_result(
     // execution itself.
     let mut current = c
         .prepare_cached(
-            "SELECT ru.closed_at IS NOT NULL, r.status, r.case_id, ca.title, r.elapsed_ms, r.flags
+            "SELECT ru.closed_at IS NOT NULL, r.status, r.case_id, ca.title, r.elapsed_ms, r.flags,
+                 r.assigned_to
              FROM runs ru
              LEFT JOIN results r ON r.id = ?2 AND r.run_id = ru.id
              LEFT JOIN cases ca ON ca.id = r.case_id
              WHERE ru.id = ?1",
         )
         .map_err(db_err)?;
-    let (closed, old, case, title, old_elapsed, old_flags) =
+    let (closed, old, case, title, old_elapsed, old_flags, assigned) =
         found(current.query_row([run.get(), id.get()], |r| {
             Ok((
                 r.get::<_, bool>(0)?,
@@ -216,6 +266,7 @@ pub(crate) fn record_result(
                 r.get::<_, Option<String>>(3)?,
                 r.get::<_, Option<i64>>(4)?,
                 r.get::<_, Option<i64>>(5)?,
+                r.get::<_, Option<i64>>(6)?,
             ))
         }))?;
     if closed {
@@ -230,10 +281,11 @@ pub(crate) fn record_result(
     let delta = Counts::moved(status_of(old).map_err(db_err)?, execution.status);
     let elapsed = execution.elapsed_ms.unwrap_or(0) - old_elapsed.unwrap_or(0);
     add_counts(c, run, &delta, elapsed)?;
+    let (step_results, defects) = backend::manual::kept(execution);
     Ok(TestResult {
-        step_results: Vec::new(),
-        defects: Vec::new(),
-        assigned_to: None,
+        step_results,
+        defects,
+        assigned_to: assigned.map(UserId::from_db),
         id,
         run_id: run,
         case_id: CaseId::from_db(case),
@@ -263,15 +315,16 @@ pub(crate) fn result_history(
         .map_err(db_err)?;
     let mut stmt = c
         .prepare_cached(
-            "SELECT status, note, elapsed_ms, tested_by, tested_at FROM history
-             WHERE result_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+            "SELECT status, note, elapsed_ms, tested_by, tested_at, step_results, defects
+             FROM history WHERE result_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
         )
         .map_err(db_err)?;
     let items = stmt
         .query_map([id.get(), limit, offset], |r| {
+            let (step_results, defects) = manual_columns(r, 5)?;
             Ok(HistoryEntry {
-                step_results: Vec::new(),
-                defects: Vec::new(),
+                step_results,
+                defects,
                 result_id: id,
                 status: status_of(r.get(0)?)?,
                 note: r.get(1)?,

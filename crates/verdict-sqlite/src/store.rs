@@ -12,7 +12,9 @@ use rusqlite::Connection;
 use verdict_store::backend;
 use verdict_store::*;
 
-use crate::{SqliteStore, bulk, cases, db_err, import, projects, results, runs, triage, users};
+use crate::{
+    SqliteStore, bulk, cases, db_err, import, manual, projects, results, runs, triage, users,
+};
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -130,40 +132,69 @@ impl Store for SqliteStore {
         self.pool.write(move |c| users::delete_token(c, id)).await
     }
 
-    // --- manual testing (interface; the backends fill these in) ----------
+    // --- manual testing -------------------------------------------------
 
-    async fn update_project(&self, _id: ProjectId, _patch: ProjectPatch) -> StoreResult<Project> {
-        unimplemented!("update_project")
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %id))]
+    async fn update_project(&self, id: ProjectId, patch: ProjectPatch) -> StoreResult<Project> {
+        self.pool
+            .write(move |c| projects::update_project(c, id, &patch))
+            .await
     }
-    async fn update_user(&self, _id: UserId, _patch: UserPatch) -> StoreResult<User> {
-        unimplemented!("update_user")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %id))]
+    async fn update_user(&self, id: UserId, patch: UserPatch) -> StoreResult<User> {
+        self.pool
+            .write(move |c| users::update_user(c, id, &patch))
+            .await
     }
-    async fn delete_user_tokens(&self, _user: UserId) -> StoreResult<u64> {
-        unimplemented!("delete_user_tokens")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
+    async fn delete_user_tokens(&self, user: UserId) -> StoreResult<u64> {
+        self.pool
+            .write(move |c| users::delete_user_tokens(c, user))
+            .await
     }
-    async fn list_sections(&self, _project: ProjectId) -> StoreResult<Vec<Section>> {
-        unimplemented!("list_sections")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn list_sections(&self, project: ProjectId) -> StoreResult<Vec<Section>> {
+        self.pool
+            .read(move |c| cases::list_sections(c, project))
+            .await
     }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
     async fn section_case_ids(
         &self,
-        _project: ProjectId,
-        _suite: String,
+        project: ProjectId,
+        suite: String,
     ) -> StoreResult<Vec<CaseId>> {
-        unimplemented!("section_case_ids")
+        self.pool
+            .read(move |c| cases::section_case_ids(c, project, &suite))
+            .await
     }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run))]
     async fn assign_results(
         &self,
-        _run: RunId,
-        _target: AssignTarget,
-        _user: Option<UserId>,
+        run: RunId,
+        target: AssignTarget,
+        user: Option<UserId>,
     ) -> StoreResult<u64> {
-        unimplemented!("assign_results")
+        self.pool
+            .write(move |c| manual::assign_results(c, run, &target, user))
+            .await
     }
-    async fn my_work(&self, _user: UserId, _page: Page) -> StoreResult<Listing<WorkItem>> {
-        unimplemented!("my_work")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(user = %user))]
+    async fn my_work(&self, user: UserId, page: Page) -> StoreResult<Listing<WorkItem>> {
+        self.pool
+            .read(move |c| manual::my_work(c, user, page))
+            .await
     }
-    async fn export_rows(&self, _run: RunId) -> StoreResult<Vec<ExportRow>> {
-        unimplemented!("export_rows")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run))]
+    async fn export_rows(&self, run: RunId) -> StoreResult<Vec<ExportRow>> {
+        self.pool.read(move |c| manual::export_rows(c, run)).await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(creator = %creator))]
@@ -174,7 +205,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> StoreResult<Project> {
         self.pool
-            .write(move |c| projects::create_project(c, &project.name, creator, now))
+            .write(move |c| projects::create_project(c, &project, creator, now))
             .await
     }
 

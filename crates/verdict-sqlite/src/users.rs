@@ -267,6 +267,31 @@ pub(crate) fn get_token(c: &Connection, id: TokenId) -> StoreResult<Token> {
     ))
 }
 
+/// Renames the user or sets their admin flag.
+pub(crate) fn update_user(c: &Connection, id: UserId, patch: &UserPatch) -> StoreResult<User> {
+    let mut user = get_user(c, id)?;
+    if let Some(name) = &patch.name {
+        user.name = name.clone();
+    }
+    if let Some(admin) = patch.admin {
+        user.admin = admin;
+    }
+    c.execute(
+        "UPDATE users SET name = ?2, admin = ?3 WHERE id = ?1",
+        params![id.get(), user.name, user.admin],
+    )
+    .map_err(db_err)?;
+    Ok(user)
+}
+
+/// Deletes every token of the user (API tokens and browser sessions).
+pub(crate) fn delete_user_tokens(c: &Connection, user: UserId) -> StoreResult<u64> {
+    let n = c
+        .execute("DELETE FROM tokens WHERE user_id = ?1", [user.get()])
+        .map_err(db_err)?;
+    Ok(n as u64)
+}
+
 pub(crate) fn delete_token(c: &Connection, id: TokenId) -> StoreResult<()> {
     match c.execute("DELETE FROM tokens WHERE id = ?1", [id.get()]) {
         Ok(0) => Err(StoreError::NotFound),

@@ -4,11 +4,11 @@
 //! [`plan`]; it creates and adds what the plan says, and applies the
 //! entries like a bulk ([`super::bulk::apply`]).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use crate::{
-    BulkEntry, BulkOutcome, CaseId, FieldError, ImportOutcome, ImportRequest, KeyedEntry,
-    Rejection, StoreError, StoreResult,
+    BulkEntry, BulkOutcome, CaseId, DetailsPatch, FieldError, ImportOutcome, ImportRequest,
+    KeyedEntry, Rejection, StoreError, StoreResult,
 };
 
 /// What a key turned out to be.
@@ -39,6 +39,36 @@ pub fn distinct(entries: &[KeyedEntry]) -> Vec<&KeyedEntry> {
         .iter()
         .filter(|e| seen.insert(e.key.as_str()))
         .collect()
+}
+
+/// Whether a patch changes nothing.
+pub fn is_empty(patch: &DetailsPatch) -> bool {
+    *patch == DetailsPatch::default()
+}
+
+/// The case details the report gives, by key: each key whose entries carry
+/// any, their patches merged in report order (a later entry's field wins,
+/// a field no entry gives is left alone). Keys without details are absent,
+/// so a report without any costs nothing.
+pub fn details_by_key(entries: &[KeyedEntry]) -> HashMap<&str, DetailsPatch> {
+    let mut out: HashMap<&str, DetailsPatch> = HashMap::new();
+    for e in entries.iter().filter(|e| !is_empty(&e.details)) {
+        let d = &e.details;
+        let merged = out.entry(e.key.as_str()).or_default();
+        if d.preconditions.is_some() {
+            merged.preconditions = d.preconditions.clone();
+        }
+        if d.steps.is_some() {
+            merged.steps = d.steps.clone();
+        }
+        if d.priority.is_some() {
+            merged.priority = d.priority;
+        }
+        if d.refs.is_some() {
+            merged.refs = d.refs.clone();
+        }
+    }
+    out
 }
 
 /// The entries whose key has a case, addressed by that case.

@@ -8,6 +8,7 @@
 pub mod bulk;
 pub mod idempotency;
 pub mod import;
+pub mod manual;
 pub mod triage;
 
 use crate::{NewUser, Status, StoreError, Timestamp, TokenHash};

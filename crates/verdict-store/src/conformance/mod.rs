@@ -24,6 +24,7 @@
 mod bulk;
 mod cases;
 mod concurrency;
+mod manual;
 mod projects;
 mod results;
 mod runs;
@@ -132,6 +133,15 @@ macro_rules! conformance_tests {
             triage::a_case_across_runs_newest_first,
             triage::quarantine_sets_replaces_releases_and_filters,
             triage::triage_of_unknown_ids_is_not_found,
+            manual::step_results_and_defects_on_every_execution_path,
+            manual::assignment_targets_and_rules,
+            manual::my_work_lists_open_runs_of_member_projects,
+            manual::sections_and_nested_suites,
+            manual::case_filters_by_suite_and_priority,
+            manual::results_filter_by_assignee,
+            manual::export_rows_hold_every_result_with_its_case,
+            manual::project_and_user_changes,
+            manual::imports_apply_case_details,
         }
     };
     (@tests ($fresh:expr) $($module:ident :: $name:ident),* $(,)?) => {
