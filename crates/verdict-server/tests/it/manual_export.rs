@@ -4,8 +4,12 @@
 use crate::common;
 
 use axum::http::StatusCode;
-use common::{TestApp, results_path};
+use common::TestApp;
 use serde_json::{Value, json};
+
+fn result_path(run: &str, id: &str) -> String {
+    format!("/v1/runs/{run}/results/{id}")
+}
 
 /// A project with three keyed cases (two in suites), a run, and results
 /// with notes, step results, defects and an assignee.
@@ -26,7 +30,7 @@ async fn recorded(app: &TestApp) -> (String, Vec<String>, String) {
     let r0 = app.result_of(&run, &cases[0]).await;
     let r1 = app.result_of(&run, &cases[1]).await;
     app.patch(
-        &results_path(&run, &r0),
+        &result_path(&run, &r0),
         &app.admin,
         json!({"status": "failed", "note": "500 on submit\nsecond line", "elapsed_ms": 12_345,
                "step_results": [{"status": "passed"}, {"status": "failed", "actual": "500 error"}],
@@ -35,14 +39,14 @@ async fn recorded(app: &TestApp) -> (String, Vec<String>, String) {
     .await
     .data();
     app.patch(
-        &results_path(&run, &r1),
+        &result_path(&run, &r1),
         &app.admin,
         json!({"status": "blocked", "note": "-1 items", "defects": ["@bug"]}),
     )
     .await
     .data();
     app.patch(
-        &format!("{}/assignment", results_path(&run, &r1)),
+        &format!("{}/assignment", result_path(&run, &r1)),
         &app.admin,
         json!({"user_id": admin_id}),
     )
@@ -271,7 +275,7 @@ async fn junit_import_reads_testrail_properties() {
     assert_eq!(c["preconditions"], "A signed-in user");
     assert_eq!(
         c["steps"],
-        json!([{"action": "Open the cart", "expected": "Cart shows"}, {"action": "Pay"}])
+        json!([{"action": "Open the cart", "expected": "Cart shows"}, {"action": "Pay", "expected": null}])
     );
     let login = results
         .iter()
@@ -297,9 +301,12 @@ async fn malformed_testrail_properties_are_a_422() {
     for prop in [
         r#"<property name="testrail_case_field" value="priority_id:9"/>"#,
         r#"<property name="testrail_case_field" value="no colon"/>"#,
-        r#"<property name="testrail_case_field" value="custom_steps_separated:[{"#,
+        r#"<property name="testrail_case_field" value="custom_steps_separated:[1, 2]"/>"#,
         r#"<property name="testrail_result_step" value="done:x"/>"#,
-        r#"<property name="testrail_result_field" value="defects:A,&#7;"/>"#,
+        &format!(
+            r#"<property name="testrail_result_field" value="defects:A,{}"/>"#,
+            "x".repeat(256)
+        ),
         r#"<property name="verdict_status" value="great"/>"#,
         r#"<property name="verdict_key" value="  "/>"#,
     ] {

@@ -5,8 +5,12 @@
 use crate::common;
 
 use axum::http::StatusCode;
-use common::{TestApp, results_path};
+use common::TestApp;
 use serde_json::{Value, json};
+
+fn result_path(run: &str, id: &str) -> String {
+    format!("/v1/runs/{run}/results/{id}")
+}
 
 async fn setup(app: &TestApp) -> (String, Vec<String>, String) {
     app.seeded(3).await
@@ -19,7 +23,7 @@ async fn patch_records_step_results_and_defects() {
     let res = app.result_of(&run, &cases[0]).await;
     let r = app
         .patch(
-            &results_path(&run, &res),
+            &result_path(&run, &res),
             &app.admin,
             json!({"status": "failed", "note": "checkout broke",
                    "step_results": [{"status": "passed"}, {"status": "failed", "actual": "  500 error  "},
@@ -40,7 +44,7 @@ async fn patch_records_step_results_and_defects() {
     // A plain execution clears them (a field not given is empty).
     let r = app
         .patch(
-            &results_path(&run, &res),
+            &result_path(&run, &res),
             &app.admin,
             json!({"status": "passed"}),
         )
@@ -118,7 +122,7 @@ async fn patch_refuses_every_bad_step_result_and_defect() {
     let res = app.result_of(&run, &cases[0]).await;
     for (body, field) in bad_inputs() {
         let r = app
-            .patch(&results_path(&run, &res), &app.admin, body.clone())
+            .patch(&result_path(&run, &res), &app.admin, body.clone())
             .await;
         r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert_eq!(r.fields(), vec![field.to_string()], "{body}");
@@ -127,7 +131,7 @@ async fn patch_refuses_every_bad_step_result_and_defect() {
     assert!(app.history(&run, &res).await.is_empty());
     let r = app
         .patch(
-            &results_path(&run, &res),
+            &result_path(&run, &res),
             &app.admin,
             json!({"status": "not_tested", "step_results": [], "defects": null}),
         )
@@ -166,7 +170,7 @@ async fn bulk_checks_step_results_and_defects_atomic_and_partial() {
     let d = r.data();
     assert_eq!(d["updated"], 1);
     assert_eq!(d["rejected"][0]["index"], 1);
-    let one = app.get(&results_path(&run, &res0), &app.admin).await;
+    let one = app.get(&result_path(&run, &res0), &app.admin).await;
     assert_eq!(one.data()["defects"], json!(["BUG-1"]));
     assert_eq!(
         one.data()["step_results"],
@@ -182,7 +186,7 @@ async fn assignment_of_one_result() {
     let (viewer_id, viewer) = app.member_with_id(&project, "vic", "viewer").await;
     let (stranger_id, _) = app.user("stranger").await;
     let res = app.result_of(&run, &cases[0]).await;
-    let path = format!("{}/assignment", results_path(&run, &res));
+    let path = format!("{}/assignment", result_path(&run, &res));
     let r = app
         .patch(&path, &tester, json!({"user_id": tester_id}))
         .await;
@@ -192,7 +196,7 @@ async fn assignment_of_one_result() {
     // The assignee survives an execution.
     let r = app
         .patch(
-            &results_path(&run, &res),
+            &result_path(&run, &res),
             &tester,
             json!({"status": "passed"}),
         )
@@ -226,7 +230,7 @@ async fn assignment_of_one_result() {
     assert_eq!(r.data()["assigned_to"], Value::Null);
     // Unknown result: 404; closed run: 409.
     app.patch(
-        &format!("{}/assignment", results_path(&run, "res_99999")),
+        &format!("{}/assignment", result_path(&run, "res_99999")),
         &tester,
         json!({"user_id": null}),
     )
@@ -394,7 +398,7 @@ async fn my_work_lists_untested_first_across_open_runs() {
     }
     let tested = app.result_of(&run, &cases[0]).await;
     app.patch(
-        &results_path(&run, &tested),
+        &result_path(&run, &tested),
         &tester,
         json!({"status": "failed"}),
     )
