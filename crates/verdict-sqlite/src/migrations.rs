@@ -292,4 +292,80 @@ mod tests {
         let trend = store.trends(p, None, 30).await.unwrap();
         assert_eq!(trend[0].elapsed_ms, 130, "80 - 30 + 40 + 40");
     }
+
+    /// A database written by version 4 comes out of migration 5 with no
+    /// step results, defects, assignee or defect template, and takes them
+    /// from there: on the result, on new history rows only.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn manual_testing_columns_start_empty_on_a_version_4_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (i, sql) in MIGRATIONS[..4].iter().enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", i as i64 + 1)
+                    .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO users (id, name, email, admin, created_at)
+                     VALUES (1, 'o', 'o@example.com', 1, 0);
+                 INSERT INTO projects (id, name, created_at) VALUES (1, 'P', 0);
+                 INSERT INTO members (project_id, user_id, role) VALUES (1, 1, 3);
+                 INSERT INTO cases (id, project_id, title, key, suite, created_at)
+                     VALUES (1, 1, 'a', 'a', 'Cart', 0);
+                 INSERT INTO runs (id, project_id, name, created_at, failed)
+                     VALUES (1, 1, 'r1', 0, 1);
+                 INSERT INTO results (id, run_id, case_id, status, note, tested_by, tested_at)
+                     VALUES (1, 1, 1, 2, 'old', 1, 0);
+                 INSERT INTO history (id, result_id, status, note, tested_by, tested_at)
+                     VALUES (1, 1, 2, 'old', 1, 0);",
+            )
+            .unwrap();
+        }
+        let config = SqliteConfig {
+            path,
+            synchronous: Synchronous::Normal,
+        };
+        let store = SqliteStore::open(&config).unwrap();
+        let (p, run, id) = (
+            ProjectId::from_db(1),
+            RunId::from_db(1),
+            ResultId::from_db(1),
+        );
+        let actor = UserId::from_db(1);
+        let project = store.get_project(p).await.unwrap();
+        assert_eq!(project.defect_url_template, None);
+        let old = store.get_result(run, id).await.unwrap();
+        assert_eq!(
+            (old.step_results.len(), old.defects.len(), old.assigned_to),
+            (0, 0, None)
+        );
+        let sections = store.list_sections(p).await.unwrap();
+        assert_eq!(sections.len(), 1);
+        store
+            .assign_results(run, AssignTarget::Unassigned, Some(actor))
+            .await
+            .unwrap();
+        let mut again = Execution::new(Status::Failed, Some("new".into()), None);
+        again.defects = vec!["A-1".into()];
+        store
+            .record_result(run, id, again, actor, Timestamp::from_millis(1))
+            .await
+            .unwrap();
+        let now = store.get_result(run, id).await.unwrap();
+        assert_eq!(
+            (now.defects, now.assigned_to),
+            (vec!["A-1".into()], Some(actor))
+        );
+        let page = Page {
+            page: 1,
+            per_page: 10,
+        };
+        let h = store.result_history(run, id, page).await.unwrap().items;
+        assert_eq!(
+            h.iter().map(|e| e.defects.len()).collect::<Vec<_>>(),
+            [1, 0]
+        );
+    }
 }

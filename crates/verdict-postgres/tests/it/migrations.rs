@@ -155,3 +155,110 @@ async fn migration_4_backfills_what_writes_keep() {
     drop(again);
     db.drop_database().await.unwrap();
 }
+
+/// Migration 6 (manual testing) on a database that already holds results
+/// and history: they read back with no step results, defects or assignee,
+/// the project with no defect template, and take them from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_6_adds_manual_testing_to_what_is_there() {
+    let Some((db, store)) = fresh().await else {
+        return;
+    };
+    let user = ci_user(&store).await;
+    let project = store
+        .create_project("p".into(), user.id, t(0))
+        .await
+        .unwrap();
+    store
+        .create_case(
+            project.id,
+            NewCase {
+                title: "a".into(),
+                key: Some("a".into()),
+                suite: Some("Cart".into()),
+                details: Default::default(),
+            },
+            t(0),
+        )
+        .await
+        .unwrap();
+    let run = store
+        .create_run(
+            project.id,
+            NewRun {
+                name: "r".into(),
+                description: None,
+                key: None,
+                meta: RunMeta::default(),
+                case_ids: None,
+            },
+            t(1),
+        )
+        .await
+        .unwrap()
+        .0
+        .id;
+    let id = store.list_results(run, all_results()).await.unwrap().items[0].id;
+    store
+        .record_result(
+            run,
+            id,
+            Execution::new(Status::Failed, Some("old".into()), None),
+            user.id,
+            t(2),
+        )
+        .await
+        .unwrap();
+    let client = db.client().await.unwrap();
+    client
+        .batch_execute(
+            "ALTER TABLE results DROP COLUMN step_results, DROP COLUMN defects,
+                 DROP COLUMN assigned_to;
+             ALTER TABLE history DROP COLUMN step_results, DROP COLUMN defects;
+             ALTER TABLE projects DROP COLUMN defect_url_template;
+             DELETE FROM verdict_migrations WHERE version = 6;",
+        )
+        .await
+        .unwrap();
+    drop(store);
+    let store = db.connect().await.unwrap();
+    assert_eq!(
+        store
+            .get_project(project.id)
+            .await
+            .unwrap()
+            .defect_url_template,
+        None
+    );
+    let old = store.get_result(run, id).await.unwrap();
+    assert_eq!(
+        (old.step_results.len(), old.defects.len(), old.assigned_to),
+        (0, 0, None)
+    );
+    store
+        .assign_results(run, AssignTarget::Unassigned, Some(user.id))
+        .await
+        .unwrap();
+    let mut again = Execution::new(Status::Failed, Some("new".into()), None);
+    again.defects = vec!["A-1".into()];
+    store
+        .record_result(run, id, again, user.id, t(3))
+        .await
+        .unwrap();
+    let now = store.get_result(run, id).await.unwrap();
+    assert_eq!(
+        (now.defects, now.assigned_to),
+        (vec!["A-1".to_string()], Some(user.id))
+    );
+    let page = Page {
+        page: 1,
+        per_page: 10,
+    };
+    let h = store.result_history(run, id, page).await.unwrap().items;
+    assert_eq!(
+        h.iter().map(|e| e.defects.len()).collect::<Vec<_>>(),
+        [1, 0]
+    );
+    drop(store);
+    db.drop_database().await.unwrap();
+}

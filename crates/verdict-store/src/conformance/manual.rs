@@ -763,7 +763,7 @@ pub async fn project_and_user_changes(s: Arc<dyn Store>) {
     );
     assert_eq!(s.get_project(created.id).await.expect("get"), cleared);
     let listed = s.list_projects(None, page(1, 10)).await.expect("list");
-    assert_eq!(listed.items, [cleared.clone()]);
+    assert_eq!(listed.items, [cleared]);
     let other = s
         .update_project(
             created.id,

@@ -1,12 +1,13 @@
 //! The same script of store calls against SQLite (the reference) and
 //! PostgreSQL: every answer, error or not, must be the same (ids compared
 //! by rank, see `common::normalize_ids`). Covers every `Store` method and
-//! its error cases, in five parts run in order on one database.
+//! its error cases, in six parts run in order on one database.
 
 mod catalog;
 use crate::common;
 mod helpers;
 mod lifecycle;
+mod manual;
 mod people;
 mod results;
 mod triage;
@@ -20,6 +21,7 @@ async fn script(s: &dyn Store) -> Vec<String> {
     let ids = results::run(s, &mut log, &people, &catalog).await;
     lifecycle::run(s, &mut log, &people, &catalog, &ids).await;
     triage::run(s, &mut log, &people).await;
+    manual::run(s, &mut log).await;
     log.0
 }
 
