@@ -169,6 +169,14 @@ pub const MAX_STEP_CHARS: usize = 10_000;
 pub const MAX_REFS: usize = 100;
 /// The most characters of one ref.
 pub const MAX_REF_CHARS: usize = 255;
+/// Most step results one execution carries.
+pub const MAX_STEP_RESULTS: usize = 100;
+/// Longest step result `actual`, in characters.
+pub const MAX_ACTUAL_CHARS: usize = 10_000;
+/// Most defects one execution carries.
+pub const MAX_DEFECTS: usize = 50;
+/// Longest defect id, in characters.
+pub const MAX_DEFECT_CHARS: usize = 255;
 
 /// One step of a case: what to do and, optionally, what should happen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,6 +284,83 @@ pub struct TestResult {
     pub tested_by: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Timestamp>))]
     pub tested_at: Option<String>,
+    /// The latest execution's outcome of each of the case's steps, by
+    /// position (`[]` when none were recorded).
+    #[serde(default)]
+    pub step_results: Vec<StepResult>,
+    /// The latest execution's defect ids (`[]` when none).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Defects))]
+    pub defects: Vec<String>,
+    /// Who is to test it next (null: nobody). Kept across executions.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::UserId>))]
+    pub assigned_to: Option<String>,
+}
+
+/// The outcome of one step of a case in one execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StepResult {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Status))]
+    pub status: String,
+    /// What actually happened, when it differs from the expected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 10000))]
+    pub actual: Option<String>,
+}
+
+/// One result on the caller's *My work* list: the result and where it is.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WorkItem {
+    #[serde(flatten)]
+    pub result: TestResult,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::RunId))]
+    pub run_id: String,
+    pub run_name: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ProjectId))]
+    pub project_id: String,
+    pub project_name: String,
+}
+
+/// `PATCH /v1/runs/:rid/results/:id/assignment`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct SetAssignment {
+    /// The assignee: a member of the run's project with role tester or
+    /// manager, or an admin. `null` assigns the result to nobody.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::UserId>, required = true))]
+    pub user_id: Option<String>,
+}
+
+/// `POST /v1/runs/:rid/assign`: an assignee and exactly one selector.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AssignResults {
+    /// The assignee (see `SetAssignment`); `null`: nobody.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::UserId>, required = true))]
+    pub user_id: Option<String>,
+    /// These results of the run: 1 to 10,000 distinct ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<crate::schema::ResultId>>, min_items = 1, max_items = 10000))]
+    pub result_ids: Option<Vec<String>>,
+    /// Every result whose case lies in this section (its suite, or one
+    /// nested in it: `Checkout / Payments` is in `Checkout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suite: Option<String>,
+    /// `true`: every result of the run assigned to nobody.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unassigned: Option<bool>,
+}
+
+/// How many results an assignment matched.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Assigned {
+    pub assigned: u64,
 }
 
 /// One execution in a result's history.
@@ -296,6 +381,11 @@ pub struct Execution {
     pub tested_by: String,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Timestamp))]
     pub tested_at: String,
+    #[serde(default)]
+    pub step_results: Vec<StepResult>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Defects))]
+    pub defects: Vec<String>,
 }
 
 // --- requests ----------------------------------------------------------------
@@ -517,6 +607,10 @@ pub struct UpdateResult {
     pub elapsed: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_results: Option<Vec<StepResult>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defects: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -537,6 +631,10 @@ pub struct BulkResultEntry {
     pub elapsed: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub elapsed_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step_results: Option<Vec<StepResult>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defects: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

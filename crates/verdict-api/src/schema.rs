@@ -160,6 +160,27 @@ Refs => schema(json!({
     "description": "Requirement or issue keys, at most 100, each at most 255 characters without control characters; trimmed, and then not empty. `null` or `[]` means none.",
 })));
 
+named_schema!(/// An execution's defects: issue ids in a tracker.
+Defects => schema(json!({
+    "type": "array",
+    "maxItems": crate::MAX_DEFECTS,
+    "items": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": crate::MAX_DEFECT_CHARS,
+        "pattern": format!("^[^{CONTROL}]*[^{WHITESPACE}{CONTROL}][^{CONTROL}]*$"),
+    },
+    "description": "Defect ids (`SHOP-2291`), at most 50, each at most 255 characters without control characters; trimmed, and then not empty. Duplicates are dropped (the first kept).",
+})));
+
+named_schema!(/// An execution's step results, by position of the case's steps.
+StepResults => schema(json!({
+    "type": "array",
+    "maxItems": crate::MAX_STEP_RESULTS,
+    "items": component("StepResult"),
+    "description": "One per step of the case, in order (matched by position; not checked against the case's steps, which may change later). At most 100.",
+})));
+
 named_schema!(/// A case key as sent: any length, stored by the one key rule.
 CaseKey => schema(json!({
     "type": ["string", "null"],
@@ -276,6 +297,8 @@ fn recorded(with_case: bool) -> Value {
             "note": component("Note"),
             "elapsed": component("Elapsed"),
             "elapsed_ms": component("ElapsedMs"),
+            "step_results": component("StepResults"),
+            "defects": component("Defects"),
         },
     });
     with_test_case(&mut value, with_case);
@@ -287,7 +310,7 @@ fn recorded(with_case: bool) -> Value {
 fn cleared(with_case: bool) -> Value {
     let mut value = json!({
         "type": "object",
-        "description": "`not_tested` clears the result: a note or an elapsed time with it is a 422.",
+        "description": "`not_tested` clears the result: a note, an elapsed time, step results or defects with it are a 422.",
         "additionalProperties": false,
         "required": ["status"],
         "properties": {
@@ -295,6 +318,8 @@ fn cleared(with_case: bool) -> Value {
             "note": { "type": "null" },
             "elapsed": { "type": "null" },
             "elapsed_ms": { "type": "null" },
+            "step_results": { "type": ["array", "null"], "items": component("StepResult"), "maxItems": 0 },
+            "defects": { "type": ["array", "null"], "items": { "type": "string" }, "maxItems": 0 },
         },
     });
     with_test_case(&mut value, with_case);
@@ -368,6 +393,12 @@ fn execution_dependencies(schemas: &mut Vec<(String, RefOr<Schema>)>, with_case:
     schemas.push((Note::name().into(), Note::schema()));
     schemas.push((Elapsed::name().into(), Elapsed::schema()));
     schemas.push((ElapsedMs::name().into(), ElapsedMs::schema()));
+    schemas.push((StepResults::name().into(), StepResults::schema()));
+    schemas.push((
+        crate::StepResult::name().into(),
+        <crate::StepResult as PartialSchema>::schema(),
+    ));
+    schemas.push((Defects::name().into(), Defects::schema()));
 }
 
 impl utoipa::PartialSchema for crate::UpdateResult {

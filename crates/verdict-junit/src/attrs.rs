@@ -21,6 +21,7 @@ pub(crate) struct Attrs {
     pub message: Option<String>,
     pub status: Option<String>,
     pub result: Option<String>,
+    pub value: Option<String>,
 }
 
 /// A bad attribute: `at` is the byte offset from the tag's `<`.
@@ -55,6 +56,7 @@ pub(crate) fn read_attrs(
             "message" => &mut out.message,
             "status" => &mut out.status,
             "result" => &mut out.result,
+            "value" => &mut out.value,
             _ => {
                 // Not needed, but its references must still be valid.
                 if attr.value.contains('&') {

@@ -11,7 +11,7 @@
 //! bounded tail buffer: a failure that says nothing (ctest's `message=""`,
 //! cucumber-js's bare `<failure/>`) is noted by the end of that output.
 
-use crate::model::{Attempt, Detail, Outcome, TestCase};
+use crate::model::{Attempt, Detail, Outcome, Property, TestCase};
 use crate::text::{TailBuf, TextBuf, clip_charged};
 
 /// The three result elements that decide a testcase's outcome.
@@ -89,6 +89,10 @@ pub(crate) struct CaseBuilder {
     attempts_budget: usize,
     /// The end of the testcase's system-out/err, in document order.
     output: TailBuf,
+    properties: Vec<Property>,
+    /// An open `<property>` without a `value` attribute: its name and text.
+    property: Option<(String, TextBuf)>,
+    properties_budget: usize,
 }
 
 impl CaseBuilder {
@@ -115,6 +119,39 @@ impl CaseBuilder {
             attempt: None,
             attempts_budget: limit,
             output: TailBuf::new(limit),
+            properties: Vec::new(),
+            property: None,
+            properties_budget: limit,
+        }
+    }
+
+    /// A `<property>` of the testcase's `<properties>` begins. With a
+    /// `value` attribute it is complete; without one its text is the value.
+    pub(crate) fn begin_property(&mut self, name: Option<String>, value: Option<String>) {
+        let name = name.unwrap_or_default();
+        match value {
+            Some(v) => {
+                let value = clip_charged(Some(v), &mut self.properties_budget).unwrap_or_default();
+                self.properties.push(Property { name, value });
+            }
+            None => {
+                self.property = Some((name, TextBuf::new(self.properties_budget)));
+            }
+        }
+    }
+
+    /// `raw_xml` text still needs XML end-of-line normalisation.
+    pub(crate) fn property_text(&mut self, s: &str, raw_xml: bool) {
+        if let Some((_, buf)) = &mut self.property {
+            buf.push_text(s, raw_xml);
+        }
+    }
+
+    pub(crate) fn end_property(&mut self) {
+        if let Some((name, buf)) = self.property.take() {
+            let value = buf.finish().unwrap_or_default();
+            self.properties_budget -= value.len().min(self.properties_budget);
+            self.properties.push(Property { name, value });
         }
     }
 
@@ -271,6 +308,7 @@ impl CaseBuilder {
             time_ms: self.time_ms,
             outcome,
             attempts: self.attempts,
+            properties: self.properties,
         }
     }
 }

@@ -31,7 +31,7 @@ mod write;
 
 pub use error::ParseError;
 pub use key::{MAX_KEY_CHARS, case_key, case_text};
-pub use model::{Attempt, Counts, Detail, Outcome, Report, TestCase};
+pub use model::{Attempt, Counts, Detail, Outcome, Property, Report, TestCase};
 pub use text::{TAIL_MARKER, TRUNCATION_MARKER};
 pub use time::parse_time_ms;
 pub use write::to_xml;
@@ -78,6 +78,77 @@ pub fn parse_with(input: &[u8], limits: &Limits) -> Result<Report, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn props(xml: &str) -> Vec<(String, String)> {
+        let report = parse(xml.as_bytes()).expect("parses");
+        report.testcases[0]
+            .properties
+            .iter()
+            .map(|p| (p.name.clone(), p.value.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn testcase_properties_are_read_from_value_or_text() {
+        let got = props(
+            "<testsuite name=\"s\"><properties><property name=\"suite\" value=\"no\"/></properties>\
+             <testcase name=\"a\"><properties>\
+             <property name=\"testrail_case_field\" value=\"refs:A-1, A-2\"/>\
+             <property name=\"testrail_result_comment\">\n  two\r\n  lines &amp; more\n</property>\
+             <property name=\"empty\"/>\
+             <property name=\"both\" value=\"attr\">text</property>\
+             </properties><failure message=\"m\"/></testcase></testsuite>",
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("testrail_case_field".into(), "refs:A-1, A-2".into()),
+                (
+                    "testrail_result_comment".into(),
+                    "two\n  lines & more".into()
+                ),
+                ("empty".into(), String::new()),
+                ("both".into(), "attr".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn suite_properties_are_not_a_testcase_s() {
+        assert!(props("<testsuite><properties><property name=\"x\" value=\"1\"/></properties><testcase name=\"a\"/></testsuite>").is_empty());
+    }
+
+    #[test]
+    fn properties_round_trip_through_to_xml() {
+        let xml = "<testsuite name=\"s\"><testcase name=\"a\"><properties>\
+                   <property name=\"n\">line 1\nline \"2\" &lt;3&gt;</property></properties></testcase></testsuite>";
+        let report = parse(xml.as_bytes()).expect("parses");
+        let again = parse(to_xml(&report.testcases).as_bytes()).expect("parses again");
+        assert_eq!(again.testcases, report.testcases);
+    }
+
+    #[test]
+    fn property_values_share_the_text_limit() {
+        let big = "v".repeat(1000);
+        let many: String = (0..10)
+            .map(|i| format!("<property name=\"p{i}\" value=\"{big}\"/>"))
+            .collect();
+        let xml = format!(
+            "<testsuite><testcase name=\"a\"><properties>{many}</properties></testcase></testsuite>"
+        );
+        let limits = Limits {
+            max_text_bytes: 2500,
+            ..Limits::default()
+        };
+        let report = parse_with(xml.as_bytes(), &limits).expect("parses");
+        let kept: usize = report.testcases[0]
+            .properties
+            .iter()
+            .map(|p| p.value.len())
+            .sum();
+        assert!(kept <= 2500, "{kept}");
+        assert_eq!(report.testcases[0].properties.len(), 10);
+    }
 
     /// A ~50 MB `<system-out>` (with CRLFs, which would force a copy if we
     /// normalised ignored text) and a ~5 MB failure body: neither may be kept

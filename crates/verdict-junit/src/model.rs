@@ -90,6 +90,29 @@ pub struct TestCase {
     /// Surefire `flakyFailure`/`flakyError`/`rerunFailure`/`rerunError`
     /// children in document order. They never change `outcome`.
     pub attempts: Vec<Attempt>,
+    /// The testcase's own `<properties>` (not its suite's), in document
+    /// order. Their values share one budget of
+    /// [`crate::Limits::max_text_bytes`] per testcase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub properties: Vec<Property>,
+}
+
+/// One `<property name=… value=…/>` of a testcase; the value is the
+/// `value` attribute, else the element's text (trimmed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Property {
+    pub name: String,
+    pub value: String,
+}
+
+impl TestCase {
+    /// The values of the properties named `name`, in document order.
+    pub fn property_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.properties
+            .iter()
+            .filter(move |p| p.name == name)
+            .map(|p| p.value.as_str())
+    }
 }
 
 impl TestCase {

@@ -5,7 +5,7 @@
 //! declarations or expansion), only predefined entities and character
 //! references, no `<` in attribute values, a depth limit, one root element of
 //! the right name, and no content outside it. Text of elements we do not care
-//! about (suite-level output, properties, unknown elements) is never copied;
+//! about (suite-level output and properties, unknown elements) is never copied;
 //! a testcase's own output only into a bounded tail.
 
 use quick_xml::XmlVersion;
@@ -31,6 +31,10 @@ enum Frame {
     StackTrace,
     /// A testcase's own `<system-out>`/`<system-err>`.
     Output,
+    /// A testcase's own `<properties>`.
+    Properties,
+    /// A `<property>` in them whose text is its value.
+    Property,
     Other,
 }
 
@@ -205,6 +209,7 @@ impl<'a> Parser<'a> {
                 Frame::Result => case.result_text(s, raw_xml),
                 Frame::Attempt | Frame::StackTrace => case.attempt_text(s, raw_xml),
                 Frame::Output => case.output_text(s, raw_xml),
+                Frame::Property => case.property_text(s, raw_xml),
                 _ => {}
             }
         }
@@ -274,6 +279,12 @@ impl<'a> Parser<'a> {
                 _ => Frame::Other,
             },
             Some(Frame::Case) => self.begin_case_child(name, attrs),
+            Some(Frame::Properties) if name == "property" => {
+                if let Some(case) = &mut self.case {
+                    case.begin_property(attrs.name, attrs.value);
+                }
+                Frame::Property
+            }
             Some(Frame::Attempt) if name == "stackTrace" => {
                 if let Some(case) = &mut self.case {
                     case.begin_stack_trace();
@@ -331,6 +342,7 @@ impl<'a> Parser<'a> {
                 case.begin_output();
                 return Frame::Output;
             }
+            "properties" => return Frame::Properties,
             _ => return Frame::Other,
         };
         if let Some(kind) = result {
@@ -369,7 +381,12 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            Frame::Suites | Frame::Output | Frame::Other => {}
+            Frame::Property => {
+                if let Some(case) = &mut self.case {
+                    case.end_property();
+                }
+            }
+            Frame::Suites | Frame::Output | Frame::Properties | Frame::Other => {}
         }
     }
 

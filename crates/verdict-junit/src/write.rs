@@ -80,6 +80,16 @@ fn testcase(out: &mut String, tc: &TestCase) {
     attr(out, "name", tc.name.as_deref());
     attr(out, "time", tc.time_ms.map(seconds).as_deref());
     out.push('>');
+    if !tc.properties.is_empty() {
+        out.push_str("<properties>");
+        for p in &tc.properties {
+            out.push_str("<property");
+            attr(out, "name", Some(&p.name));
+            attr(out, "value", Some(&p.value));
+            out.push_str("/>");
+        }
+        out.push_str("</properties>");
+    }
     match &tc.outcome {
         Outcome::Passed => {}
         Outcome::Failed(d) => detail(out, "failure", d, None, None),

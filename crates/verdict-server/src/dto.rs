@@ -116,6 +116,29 @@ pub fn result(r: &domain::TestResult) -> api::TestResult {
         elapsed_ms: r.elapsed_ms,
         tested_by: r.tested_by.map(|u| u.to_string()),
         tested_at: r.tested_at.map(|t| t.to_string()),
+        step_results: step_results(&r.step_results),
+        defects: r.defects.clone(),
+        assigned_to: r.assigned_to.map(|u| u.to_string()),
+    }
+}
+
+pub fn step_results(steps: &[domain::StepResult]) -> Vec<api::StepResult> {
+    steps
+        .iter()
+        .map(|s| api::StepResult {
+            status: s.status.as_str().into(),
+            actual: s.actual.clone(),
+        })
+        .collect()
+}
+
+pub fn work_item(w: &domain::WorkItem) -> api::WorkItem {
+    api::WorkItem {
+        result: result(&w.result),
+        run_id: w.result.run_id.to_string(),
+        run_name: w.run_name.clone(),
+        project_id: w.project_id.to_string(),
+        project_name: w.project_name.clone(),
     }
 }
 
@@ -128,6 +151,8 @@ pub fn execution(h: &domain::HistoryEntry) -> api::Execution {
         elapsed_ms: h.elapsed_ms,
         tested_by: h.tested_by.to_string(),
         tested_at: h.tested_at.to_string(),
+        step_results: step_results(&h.step_results),
+        defects: h.defects.clone(),
     }
 }
 

@@ -8,7 +8,8 @@ use std::fmt;
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
-use verdict_store::{CaseId, Execution, FieldError, Status};
+use verdict_api::{MAX_ACTUAL_CHARS, MAX_DEFECT_CHARS, MAX_DEFECTS, MAX_STEP_RESULTS};
+use verdict_store::{CaseId, Execution, FieldError, Status, StepResult};
 
 /// The largest elapsed time accepted, in seconds (about 68 years): keeps
 /// milliseconds well inside 64 bits and databases' integer columns.
@@ -23,6 +24,8 @@ pub struct RawEntry {
     note: Option<Value>,
     elapsed: Option<Value>,
     elapsed_ms: Option<Value>,
+    step_results: Option<Value>,
+    defects: Option<Value>,
     unknown: Vec<String>,
     repeated: Vec<String>,
 }
@@ -60,6 +63,8 @@ impl<'de> Visitor<'de> for EntryVisitor {
                 "note" => &mut entry.note,
                 "elapsed" => &mut entry.elapsed,
                 "elapsed_ms" => &mut entry.elapsed_ms,
+                "step_results" => &mut entry.step_results,
+                "defects" => &mut entry.defects,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                     entry.unknown.push(key.into_owned());
@@ -268,7 +273,29 @@ pub fn check(
         (Some(s), None) => Some(s * 1000),
         (None, None) => None,
     };
+    let step_results = raw
+        .step_results
+        .as_ref()
+        .map(|v| step_results(v, &name, &mut errors))
+        .unwrap_or_default();
+    let defects = raw
+        .defects
+        .as_ref()
+        .map(|v| defects(v, &name, &mut errors))
+        .unwrap_or_default();
     if status == Some(Status::NotTested) {
+        if !step_results.is_empty() {
+            errors.push(FieldError::new(
+                name("step_results"),
+                "must be empty when status is not_tested (it clears the result)",
+            ));
+        }
+        if !defects.is_empty() {
+            errors.push(FieldError::new(
+                name("defects"),
+                "must be empty when status is not_tested (it clears the result)",
+            ));
+        }
         if note.is_some() {
             errors.push(FieldError::new(
                 name("note"),
@@ -286,13 +313,153 @@ pub fn check(
         Some(status) if errors.is_empty() => Ok((
             case,
             Execution {
-                step_results: Vec::new(),
-                defects: Vec::new(),
+                step_results,
+                defects,
                 status,
                 note,
                 elapsed_ms,
             },
         )),
         _ => Err(errors),
+    }
+}
+
+const STATUSES: &str = "passed, failed, blocked, retest, not_tested";
+
+/// `step_results`: at most [`MAX_STEP_RESULTS`] objects `{status, actual?}`;
+/// `actual` trimmed, blank meaning none. `null` is none.
+fn step_results(
+    value: &Value,
+    name: &impl Fn(&str) -> String,
+    errors: &mut Vec<FieldError>,
+) -> Vec<StepResult> {
+    let items = match value {
+        Value::Null => return Vec::new(),
+        Value::Array(items) => items,
+        _ => {
+            errors.push(FieldError::new(
+                name("step_results"),
+                "must be an array of {status, actual}",
+            ));
+            return Vec::new();
+        }
+    };
+    if items.len() > MAX_STEP_RESULTS {
+        errors.push(FieldError::new(
+            name("step_results"),
+            format!(
+                "must have at most {MAX_STEP_RESULTS} entries (it has {})",
+                items.len()
+            ),
+        ));
+        return Vec::new();
+    }
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let field = |f: &str| name(&format!("step_results[{i}]{f}"));
+        let Value::Object(map) = item else {
+            errors.push(FieldError::new(
+                field(""),
+                "must be an object {status, actual}",
+            ));
+            continue;
+        };
+        for key in map.keys() {
+            if key != "status" && key != "actual" {
+                errors.push(FieldError::new(field(&format!(".{key}")), "unknown field"));
+            }
+        }
+        let status = match map.get("status") {
+            Some(Value::String(s)) => Status::parse(s),
+            _ => None,
+        };
+        if status.is_none() {
+            let message = match map.get("status") {
+                None | Some(Value::Null) => format!("is required: one of {STATUSES}"),
+                _ => format!("must be one of {STATUSES}"),
+            };
+            errors.push(FieldError::new(field(".status"), message));
+        }
+        let actual = match map.get("actual") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.chars().count() > MAX_ACTUAL_CHARS => {
+                errors.push(FieldError::new(
+                    field(".actual"),
+                    format!("must be at most {MAX_ACTUAL_CHARS} characters"),
+                ));
+                None
+            }
+            Some(Value::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+            Some(_) => {
+                errors.push(FieldError::new(field(".actual"), "must be a string"));
+                None
+            }
+        };
+        if let Some(status) = status {
+            out.push(StepResult { status, actual });
+        }
+    }
+    out
+}
+
+/// `defects`: at most [`MAX_DEFECTS`] strings, each trimmed and then 1 to
+/// [`MAX_DEFECT_CHARS`] characters without control characters; repeats
+/// dropped (the first kept). `null` is none.
+fn defects(
+    value: &Value,
+    name: &impl Fn(&str) -> String,
+    errors: &mut Vec<FieldError>,
+) -> Vec<String> {
+    let items = match value {
+        Value::Null => return Vec::new(),
+        Value::Array(items) => items,
+        _ => {
+            errors.push(FieldError::new(
+                name("defects"),
+                "must be an array of strings",
+            ));
+            return Vec::new();
+        }
+    };
+    if items.len() > MAX_DEFECTS {
+        errors.push(FieldError::new(
+            name("defects"),
+            format!(
+                "must have at most {MAX_DEFECTS} entries (it has {})",
+                items.len()
+            ),
+        ));
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let field = || name(&format!("defects[{i}]"));
+        let Value::String(s) = item else {
+            errors.push(FieldError::new(field(), "must be a string"));
+            continue;
+        };
+        match defect(s) {
+            Ok(d) => {
+                if !out.contains(&d) {
+                    out.push(d);
+                }
+            }
+            Err(message) => errors.push(FieldError::new(field(), message)),
+        }
+    }
+    out
+}
+
+/// One defect id, trimmed; `Err` says what is wrong with it.
+pub fn defect(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() {
+        Err("must not be empty".into())
+    } else if t.chars().count() > MAX_DEFECT_CHARS {
+        Err(format!("must be at most {MAX_DEFECT_CHARS} characters"))
+    } else if t.chars().any(char::is_control) {
+        Err("must not contain control characters".into())
+    } else {
+        Ok(t.to_string())
     }
 }

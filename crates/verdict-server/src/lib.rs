@@ -10,6 +10,7 @@ pub mod demo;
 mod dto;
 pub mod error;
 mod execution;
+pub mod export;
 mod extract;
 mod guard;
 mod listener;
@@ -39,7 +40,8 @@ pub use listener::ConnectionLimits;
 pub use state::{AppState, Limits, SIGN_IN_ADDRESS_FACTOR, WebConfig};
 
 use routes::{
-    cases, health, junit, passwords, projects, results, runs, setup, tokens, triage, users,
+    assignment, cases, export as run_export, health, junit, passwords, projects, results, runs,
+    setup, tokens, triage, users,
 };
 
 /// The documented routes: each handler registered once, in its resource's
@@ -56,6 +58,8 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(cases::router())
         .merge(runs::router())
         .merge(results::router())
+        .merge(assignment::router())
+        .merge(run_export::router())
         .merge(junit::router())
         .merge(triage::router())
         .merge(setup::router())

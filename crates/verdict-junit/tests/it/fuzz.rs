@@ -91,6 +91,7 @@ fn testcase() -> impl Strategy<Value = TestCase> {
                 time_ms,
                 outcome,
                 attempts,
+                properties: Vec::new(),
             }
         })
 }

@@ -66,6 +66,7 @@ fn awkward_text_survives_a_roundtrip() {
                 detail: detail.clone(),
                 time_ms: Some(5),
             }],
+            properties: Vec::new(),
         },
         TestCase {
             classname: None,
@@ -74,6 +75,7 @@ fn awkward_text_survives_a_roundtrip() {
             time_ms: None,
             outcome: Outcome::Skipped { message: None },
             attempts: vec![],
+            properties: Vec::new(),
         },
         TestCase {
             classname: Some("c".into()),
@@ -87,6 +89,7 @@ fn awkward_text_survives_a_roundtrip() {
                 // An attempt without a time reads back with the testcase's.
                 time_ms: Some(0),
             }],
+            properties: Vec::new(),
         },
         TestCase {
             classname: Some("ctest".into()),
@@ -99,6 +102,7 @@ fn awkward_text_survives_a_roundtrip() {
                 ..Detail::default()
             }),
             attempts: vec![],
+            properties: Vec::new(),
         },
     ];
     let again = parse(to_xml(&cases).as_bytes()).expect("parses");

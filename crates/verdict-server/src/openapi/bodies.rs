@@ -99,6 +99,8 @@ bodies! {
     data api::TestResult => TestResultData;
     page api::TestResult => TestResultPage;
     data api::BulkOutcome => BulkOutcomeData;
+    data api::Assigned => AssignedData;
+    page api::WorkItem => WorkItemPage;
     page api::Execution => ExecutionPage;
     data JunitAnswer => JunitAnswerData;
     data api::Health => HealthData;

@@ -12,8 +12,8 @@ use utoipa_axum::routes;
 use verdict_api as api;
 use verdict_api::schema as s;
 use verdict_store::{
-    BulkEntry, BulkRequest, IdempotencyKey, RefusedEntry, ResultId, ResultQuery, Role, Status,
-    Timestamp,
+    Assignee, BulkEntry, BulkRequest, IdempotencyKey, RefusedEntry, ResultId, ResultQuery, Role,
+    Status, Timestamp, UserId,
 };
 
 use crate::auth::{Caller, ensure};
@@ -54,9 +54,38 @@ pub struct ResultFilter {
     /// Only results whose case title contains this text, regardless of case; `meta.total` counts the matches.
     #[serde(default)]
     q: Option<String>,
+    /// Only results assigned to this user (`user_3`), or with `none` to nobody.
+    #[serde(default, deserialize_with = "assignee")]
+    #[param(value_type = Option<AssignedTo>, inline)]
+    assigned_to: Option<Assignee>,
 }
 
 impl QuerySet for ResultFilter {}
+
+fn assignee<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Assignee>, D::Error> {
+    let s = String::deserialize(d)?;
+    let s = s.trim();
+    if s == "none" {
+        return Ok(Some(Assignee::Nobody));
+    }
+    s.parse::<UserId>()
+        .map(|u| Some(Assignee::User(u)))
+        .map_err(|_| serde::de::Error::custom(format!("{s:?} is not a user id (user_…) or none")))
+}
+
+/// A user id or `none`.
+struct AssignedTo;
+
+impl utoipa::PartialSchema for AssignedTo {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        s::schema(serde_json::json!({
+            "type": "string",
+            "pattern": "^(user_0*[1-9][0-9]{0,17}|none)$",
+        }))
+    }
+}
+
+impl utoipa::ToSchema for AssignedTo {}
 
 fn statuses<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Status>, D::Error> {
     String::deserialize(d)?
@@ -91,13 +120,14 @@ impl utoipa::ToSchema for StatusList {}
 #[utoipa::path(
     get, path = "/v1/runs/{rid}/results", tag = "results", operation_id = "list_results",
     summary = "List a run's results, ordered by result id",
-    description = "`meta.total` counts what the status filter matches in the whole run; a page past the end is an empty `data` with the true total. When a page is full, `meta.next_after` is the id to pass as `after`.",
+    description = "`meta.total` counts what the filters match in the whole run; a page past the end is an empty `data` with the true total. When a page is full, `meta.next_after` is the id to pass as `after`.",
     params(RunPath, PageQuery, ResultFilter),
     responses((status = 200, description = "A page of results.", body = TestResultPage,
         example = json!({"data": [{"id": "res_001", "test_case_id": "tc_001",
             "test_case_title": "Login with valid credentials", "status": "passed",
             "note": "Verified on Chrome 120 and Firefox 121", "elapsed": 45, "elapsed_ms": 45000,
-            "tested_by": "user_001", "tested_at": "2026-03-26T10:15:00Z"}],
+            "tested_by": "user_001", "tested_at": "2026-03-26T10:15:00Z",
+            "step_results": [{"status": "passed"}], "defects": [], "assigned_to": "user_001"}],
             "meta": {"total": 45, "page": 1, "per_page": 20}})),
         Unauthorized, NotFound, Invalid),
 )]
@@ -119,7 +149,7 @@ pub async fn list(
         .list_results(
             run,
             ResultQuery {
-                assignee: None,
+                assignee: filter.assigned_to,
                 statuses: filter.status,
                 after: filter.after,
                 q: title,
@@ -166,10 +196,12 @@ pub async fn get_one(
     // gets its own operation id in `openapi::Finish`.
     method(patch, put), path = "/v1/runs/{rid}/results/{id}", tag = "results", operation_id = "update_result",
     summary = "Record one execution (tester)",
-    description = "Sets status, note and elapsed together (a field not given is null) as the caller, now; appended to the result's history. `not_tested` clears the result. PUT is accepted as the same.",
+    description = "Sets status, note, elapsed, step results and defects together (a field not given is null or empty) as the caller, now; appended to the result's history. Step results match the case's steps by position; defects are trimmed and repeats dropped. `not_tested` clears the result and takes none of them. The assignee is kept. PUT is accepted as the same.",
     params(ResultPath),
     request_body(content = api::UpdateResult,
-        example = json!({"status": "failed", "note": "…", "elapsed": 120})),
+        example = json!({"status": "failed", "note": "…", "elapsed": 120,
+            "step_results": [{"status": "passed"}, {"status": "failed", "actual": "500 error"}],
+            "defects": ["SHOP-2291"]})),
     responses((status = 200, description = "The result, with the caller as `tested_by`.", body = TestResultData),
         Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
 )]

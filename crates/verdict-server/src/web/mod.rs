@@ -105,6 +105,8 @@ pub fn router() -> Router<AppState> {
             "/users/{uid}/tokens",
             get(users::confirm_revoke).post(users::revoke_tokens),
         )
+        .route("/runs/{rid}/export.csv", get(run::export_csv))
+        .route("/runs/{rid}/export.xml", get(run::export_xml))
         .route("/runs/{rid}/compare", get(compare::changes))
         .route("/runs/{rid}/failures", get(compare::failures))
         .route("/cases/{cid}", get(case::show))

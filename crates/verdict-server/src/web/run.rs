@@ -54,3 +54,33 @@ pub async fn close(
         .await?;
     Ok(Redirect::to(&format!("/runs/{id}")).into_response())
 }
+
+/// GET /runs/:rid/export.csv (viewer): the API's CSV export, for the run
+/// page's download link.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    session: Session,
+    path: Result<RunPath, ApiError>,
+) -> WebResult<Response> {
+    export(&state, &session, path?, crate::export::Format::Csv).await
+}
+
+/// GET /runs/:rid/export.xml (viewer): the API's JUnit XML export.
+pub async fn export_xml(
+    State(state): State<AppState>,
+    session: Session,
+    path: Result<RunPath, ApiError>,
+) -> WebResult<Response> {
+    export(&state, &session, path?, crate::export::Format::Junit).await
+}
+
+async fn export(
+    state: &AppState,
+    session: &Session,
+    RunPath { rid }: RunPath,
+    format: crate::export::Format,
+) -> WebResult<Response> {
+    let (run, _) = session.caller().run(state, rid).await?;
+    let export = crate::export::Export::load(state, run).await?;
+    Ok(export.response(format))
+}

@@ -250,6 +250,19 @@ const ENDPOINTS: &[(&str, Access)] = &[
         Access::Member(Role::Viewer, 200),
     ),
     (
+        "PATCH /v1/runs/{rid}/results/{id}/assignment",
+        Access::Member(Role::Tester, 200),
+    ),
+    (
+        "POST /v1/runs/{rid}/assign",
+        Access::Member(Role::Tester, 200),
+    ),
+    ("GET /v1/me/work", Access::AnyUser(200)),
+    (
+        "GET /v1/runs/{rid}/export",
+        Access::Member(Role::Viewer, 200),
+    ),
+    (
         "PUT /v1/cases/{cid}/quarantine",
         Access::Member(Role::Manager, 200),
     ),
@@ -376,6 +389,8 @@ async fn request(
                 "PATCH /v1/runs/{rid}/results/{id}" | "PUT /v1/runs/{rid}/results/{id}" => {
                     Some(json!({"status": "failed"}))
                 }
+                "PATCH /v1/runs/{rid}/results/{id}/assignment" => Some(json!({"user_id": null})),
+                "POST /v1/runs/{rid}/assign" => Some(json!({"user_id": null, "unassigned": true})),
                 _ => None,
             };
             if endpoint == "POST /v1/runs/{rid}/results/junit" {

@@ -15,6 +15,8 @@ mod guards;
 mod gzip_bodies;
 mod junit_import;
 mod junit_notes;
+mod manual_export;
+mod manual_results;
 mod manual_setup;
 mod openapi;
 mod openapi_docs;

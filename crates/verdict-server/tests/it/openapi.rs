@@ -117,6 +117,8 @@ fn sample(name: &str) -> &'static str {
         "quarantined" | "no_new_failures" | "ignore_quarantined" => "true",
         "max_failures" | "min_tests" => "1",
         "min_pass_rate" => "50",
+        "assigned_to" => "none",
+        "format" => "junit",
         other => panic!("no sample value for the query parameter {other:?}: add one"),
     }
 }

@@ -73,9 +73,9 @@ async fn history_lists_every_execution_newest_first() {
     assert_eq!(
         rest,
         [
-            json!({"result_id": res, "status": "blocked", "note": null, "elapsed": 4, "elapsed_ms": 4000, "tested_by": admin}),
-            json!({"result_id": res, "status": "failed", "note": "second", "elapsed": null, "elapsed_ms": null, "tested_by": admin}),
-            json!({"result_id": res, "status": "passed", "note": null, "elapsed": 1, "elapsed_ms": 1500, "tested_by": admin}),
+            json!({"result_id": res, "status": "blocked", "note": null, "elapsed": 4, "elapsed_ms": 4000, "tested_by": admin, "step_results": [], "defects": []}),
+            json!({"result_id": res, "status": "failed", "note": "second", "elapsed": null, "elapsed_ms": null, "tested_by": admin, "step_results": [], "defects": []}),
+            json!({"result_id": res, "status": "passed", "note": null, "elapsed": 1, "elapsed_ms": 1500, "tested_by": admin, "step_results": [], "defects": []}),
         ]
     );
 }

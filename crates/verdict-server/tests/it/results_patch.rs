@@ -30,7 +30,8 @@ async fn get_untested_result_has_not_tested_and_null_fields() {
         r.data(),
         &json!({"id": res, "test_case_id": cases[0], "test_case_title": "Case 1",
                 "status": "not_tested", "note": null, "elapsed": null, "elapsed_ms": null,
-                "tested_by": null, "tested_at": null})
+                "tested_by": null, "tested_at": null,
+        "step_results": [], "defects": [], "assigned_to": null})
     );
 }
 
@@ -55,7 +56,8 @@ async fn patch_with_the_contract_example_records_the_caller_and_time() {
         data,
         json!({"id": res, "test_case_id": cases[0], "test_case_title": "Case 1",
                "status": "failed", "note": "…", "elapsed": 120, "elapsed_ms": 120_000,
-               "tested_by": uid, "tested_at": at})
+               "tested_by": uid, "tested_at": at,
+               "step_results": [], "defects": [], "assigned_to": null})
     );
     // GET answers exactly what the PATCH did, and the run counts it.
     assert_eq!(app.get(&one(&run, &res), &app.admin).await.data(), &data);
@@ -64,7 +66,8 @@ async fn patch_with_the_contract_example_records_the_caller_and_time() {
         history,
         [
             json!({"result_id": res, "status": "failed", "note": "…", "elapsed": 120,
-                "elapsed_ms": 120_000, "tested_by": uid, "tested_at": at})
+                "elapsed_ms": 120_000, "tested_by": uid, "tested_at": at,
+               "step_results": [], "defects": []})
         ]
     );
     assert_eq!(
@@ -239,7 +242,8 @@ async fn not_tested_clears_the_result_and_is_kept_in_history() {
         .await;
     let cleared = json!({"id": res, "test_case_id": cases[0], "test_case_title": "Case 1",
         "status": "not_tested", "note": null, "elapsed": null, "elapsed_ms": null,
-        "tested_by": null, "tested_at": null});
+        "tested_by": null, "tested_at": null,
+        "step_results": [], "defects": [], "assigned_to": null});
     assert_eq!(r.data(), &cleared);
     assert_eq!(app.get(&one(&run, &res), &app.admin).await.data(), &cleared);
     assert_eq!(app.counts(&run).await["not_tested"], 2);

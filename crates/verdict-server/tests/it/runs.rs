@@ -81,7 +81,8 @@ async fn a_run_without_case_ids_takes_every_live_case_untested() {
     for result in &results {
         let untested = json!({"id": result["id"], "test_case_id": result["test_case_id"],
             "test_case_title": result["test_case_title"], "status": "not_tested", "note": null,
-            "elapsed": null, "elapsed_ms": null, "tested_by": null, "tested_at": null});
+            "elapsed": null, "elapsed_ms": null, "tested_by": null, "tested_at": null,
+            "step_results": [], "defects": [], "assigned_to": null});
         assert_eq!(*result, untested);
     }
     assert_eq!(app.get(&at(&rid), &tester).await.body["data"], run);
