@@ -203,18 +203,15 @@ pub(crate) fn check_email(email: &str, errors: &mut Vec<FieldError>) -> String {
     email.to_string()
 }
 
-/// The longest defect link template, in characters (as the API).
-pub(crate) const MAX_TEMPLATE_CHARS: usize = 2048;
+/// The longest defect link template, in characters (the published schema's).
+pub(crate) const MAX_TEMPLATE_CHARS: usize = verdict_api::schema::MAX_URL_CHARS as usize;
 
-/// A defect link template as entered: trimmed, blank means none; else an
-/// absolute http(s) URL with a host, at most 2,048 characters, without
-/// spaces or control characters, containing `{id}`.
-pub(crate) fn defect_url_template(value: &str, errors: &mut Vec<FieldError>) -> Option<String> {
-    let value = value.trim();
-    if value.is_empty() {
-        return None;
-    }
-    let field = "defect_url_template";
+/// A defect link template: an absolute http or https URL with a host, at
+/// most 2048 characters, no whitespace or control character, holding
+/// `{id}` (where the defect goes).
+pub(crate) fn defect_url_template(value: &str, errors: &mut Vec<FieldError>) -> String {
+    const FIELD: &str = "defect_url_template";
+    let bad = |c: char| c <= ' ' || ('\u{7f}'..='\u{9f}').contains(&c);
     let rest = ["http://", "https://"].iter().find_map(|scheme| {
         value
             .get(..scheme.len())
@@ -224,23 +221,34 @@ pub(crate) fn defect_url_template(value: &str, errors: &mut Vec<FieldError>) -> 
     let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
     if value.chars().count() > MAX_TEMPLATE_CHARS {
         errors.push(FieldError::new(
-            field,
+            FIELD,
             format!("must be at most {MAX_TEMPLATE_CHARS} characters"),
         ));
-    } else if host.is_none_or(str::is_empty)
-        || value.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
+    } else if host.is_none_or(str::is_empty) || value.chars().any(bad) {
         errors.push(FieldError::new(
-            field,
-            "must be an absolute http or https URL, without spaces (e.g. https://tracker.example.com/browse/{id})",
+            FIELD,
+            "must be an absolute http or https URL with a host, without spaces or control characters",
         ));
     } else if !value.contains("{id}") {
         errors.push(FieldError::new(
-            field,
-            "must contain {id}, where the defect's id goes",
+            FIELD,
+            "must contain {id}, where the defect goes (https://tracker.example.com/browse/{id})",
         ));
     }
-    Some(value.to_string())
+    value.to_string()
+}
+
+/// The same check for a form's field: surrounding spaces are dropped and a
+/// blank field is no template.
+pub(crate) fn defect_url_template_field(
+    value: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let value = value.trim();
+    if value.is_empty() {
+        return None;
+    }
+    Some(defect_url_template(value, errors))
 }
 
 #[cfg(test)]
@@ -251,7 +259,7 @@ mod tests {
     fn templates_are_absolute_urls_with_an_id() {
         let check = |v: &str| {
             let mut errors = Vec::new();
-            let t = defect_url_template(v, &mut errors);
+            let t = defect_url_template_field(v, &mut errors);
             (t, errors.len())
         };
         assert_eq!(check("  "), (None, 0));

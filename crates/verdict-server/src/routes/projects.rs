@@ -9,12 +9,12 @@ use verdict_api as api;
 use verdict_store::{NewProject, Role, Timestamp};
 
 use crate::auth::Caller;
+use crate::checks::defect_url_template;
 use crate::dto::{self, done, required_text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, MemberPath, NoQuery, PageQuery, ProjectPath, Query};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
-use crate::routes::setup::defect_url_template;
 use crate::routes::{listing, page_of};
 use crate::state::AppState;
 

@@ -9,9 +9,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use verdict_api as api;
 use verdict_api::schema as s;
-use verdict_store::{FieldError, ProjectPatch, Role, UserPatch};
+use verdict_store::{ProjectPatch, Role, UserPatch};
 
 use crate::auth::Caller;
+use crate::checks::defect_url_template;
 use crate::dto::{self, done, required_text};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{JsonBody, NoQuery, ProjectPath, UserPath};
@@ -32,39 +33,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 }
 
 /// Longest defect link template, in characters.
-const MAX_TEMPLATE_CHARS: usize = s::MAX_URL_CHARS as usize;
-
-/// A defect link template: an absolute http or https URL with a host, at
-/// most 2048 characters, no whitespace or control character, holding
-/// `{id}` (where the defect goes).
-pub(crate) fn defect_url_template(value: &str, errors: &mut Vec<FieldError>) -> String {
-    const FIELD: &str = "defect_url_template";
-    let bad = |c: char| c <= ' ' || ('\u{7f}'..='\u{9f}').contains(&c);
-    let rest = ["http://", "https://"].iter().find_map(|scheme| {
-        value
-            .get(..scheme.len())
-            .filter(|head| head.eq_ignore_ascii_case(scheme))
-            .map(|_| &value[scheme.len()..])
-    });
-    let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or(""));
-    if value.chars().count() > MAX_TEMPLATE_CHARS {
-        errors.push(FieldError::new(
-            FIELD,
-            format!("must be at most {MAX_TEMPLATE_CHARS} characters"),
-        ));
-    } else if host.is_none_or(str::is_empty) || value.chars().any(bad) {
-        errors.push(FieldError::new(
-            FIELD,
-            "must be an absolute http or https URL with a host, without spaces or control characters",
-        ));
-    } else if !value.contains("{id}") {
-        errors.push(FieldError::new(
-            FIELD,
-            "must contain {id}, where the defect goes (https://tracker.example.com/browse/{id})",
-        ));
-    }
-    value.to_string()
-}
 
 /// A project's changes: a field not given is left alone;
 /// `defect_url_template: null` clears the template.

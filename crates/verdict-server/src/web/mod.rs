@@ -30,8 +30,8 @@ pub mod setup_cases;
 pub mod setup_projects;
 pub mod setup_runs;
 pub mod timeline;
-pub mod work;
 pub mod users;
+pub mod work;
 
 use std::sync::LazyLock;
 

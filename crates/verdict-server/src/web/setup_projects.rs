@@ -19,7 +19,7 @@ use super::layout::{page, respond};
 use super::session::{Session, SessionForm};
 use super::setup::{Notice, notice, notice_markup, problems, redirect_notice, shown};
 use super::{WebError, WebResult};
-use crate::checks::{MAX_TEMPLATE_CHARS, defect_url_template};
+use crate::checks::{MAX_TEMPLATE_CHARS, defect_url_template_field};
 use crate::dto::required_text;
 use crate::error::ApiError;
 use crate::extract::{MemberPath, ProjectPath};
@@ -64,7 +64,7 @@ pub async fn create(State(state): State<AppState>, posted: SessionForm) -> WebRe
     let form = &posted.form;
     let mut errors = Vec::new();
     let name = required_text("name", &form.text("name"), &mut errors);
-    let template = defect_url_template(&form.text("defect_url_template"), &mut errors);
+    let template = defect_url_template_field(&form.text("defect_url_template"), &mut errors);
     if !errors.is_empty() {
         let entered = NewProjectForm {
             name: form.text("name"),
@@ -286,7 +286,7 @@ pub async fn save(
     let form = &posted.form;
     let mut errors = Vec::new();
     let name = required_text("name", &form.text("name"), &mut errors);
-    let template = defect_url_template(&form.text("defect_url_template"), &mut errors);
+    let template = defect_url_template_field(&form.text("defect_url_template"), &mut errors);
     if !errors.is_empty() {
         let entered = Entered {
             project: Some((form.text("name"), form.text("defect_url_template"), errors)),
