@@ -15,6 +15,7 @@ mod connections;
 mod crash_safety;
 mod demo;
 mod e2e;
+mod manual_flow;
 mod postgres_multi;
 mod postgres_outage;
 mod readme;
