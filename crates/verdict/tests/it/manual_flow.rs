@@ -67,6 +67,9 @@ impl Api {
     }
 }
 
+/// A case's steps: (action, expected).
+type Steps = &'static [(&'static str, &'static str)];
+
 /// `verdict password set` from a pipe, as the README's fresh install does.
 fn set_admin_password(server: &Server) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_verdict"))
@@ -186,7 +189,7 @@ async fn a_fresh_install_is_set_up_tested_by_hand_and_reported_in_the_browser() 
     .await;
 
     // Three cases with steps, in two sections.
-    let cases: [(&str, &str, &[(&str, &str)]); 3] = [
+    let cases: [(&str, &str, Steps); 3] = [
         (
             "Pay by card",
             "Checkout",
