@@ -26,7 +26,7 @@ use webdriver::{Browser, ONE_AT_A_TIME, available};
 /// progress, run_032 a nightly with failures, tc_024 a case). `{result}`
 /// stands for a result of run_029, `{stepped}` for one of its results with
 /// step results and `{stepped_case}` for that result's case (a case with
-/// steps), `{token}` for an API token of the server's admin, `{user}` for
+/// steps), `{quarantined}` for the quarantined case, `{token}` for an API token of the server's admin, `{user}` for
 /// a tester of the project (Sam Rivera). Use
 /// `SignedOut` for pages seen before signing in, `Admin` for the demo
 /// user (who manages the project), `SiteAdmin` for the server's admin (the
@@ -61,6 +61,7 @@ const PAGES: &[(Who, &str)] = &[
     (Who::Admin, "/cases/{stepped_case}"),
     (Who::Admin, "/cases/{stepped_case}/edit"),
     (Who::Admin, "/cases/{stepped_case}/delete"),
+    (Who::Admin, "/cases/{quarantined}/release"),
     (Who::Admin, "/work"),
     (Who::SiteAdmin, "/users"),
     (Who::SiteAdmin, "/users/{user}/admin"),
@@ -225,6 +226,21 @@ async fn every_page_has_no_serious_or_critical_accessibility_violation() {
     let stepped_case = stepped["test_case_id"].as_str().expect("case").to_string();
     let stepped = stepped["id"].as_str().expect("id").to_string();
 
+    let cases = api(
+        reqwest::Method::GET,
+        "/v1/projects/prj_001/cases?per_page=100",
+        None,
+    )
+    .await;
+    let quarantined = cases["data"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["quarantined"].is_object())
+        .and_then(|c| c["id"].as_str())
+        .expect("the quarantined case")
+        .to_string();
+
     // The tester signs in with a password; the newcomer is in no project.
     let users = api(reqwest::Method::GET, "/v1/users?per_page=100", None).await;
     let user = users["data"]
@@ -301,6 +317,7 @@ async fn every_page_has_no_serious_or_critical_accessibility_violation() {
                 .replace("{stepped_case}", &stepped_case)
                 .replace("{stepped}", &stepped)
                 .replace("{token}", &token)
+                .replace("{quarantined}", &quarantined)
                 .replace("{user}", &user);
             let url = format!("{base}{path}");
             // The page is there (not a "Not found" checked by mistake).
