@@ -1504,7 +1504,12 @@ async fn screenshots_of_the_manual_testing_pages() {
         .expect("the password reset result");
     let b = Browser::start().await;
     b.sign_in(&base, "demo@example.com", "demo-password").await;
+    // A 1280×800 page: the window is taller by its frame.
     b.resize(1280, 800).await;
+    let inner = js(&b, "return window.innerHeight;").await;
+    let frame = 800 - inner.as_u64().expect("height").min(800) as u32;
+    b.resize(1280, 800 + frame).await;
+    assert_eq!(js(&b, "return window.innerHeight;").await, json!(800));
 
     // The run page: the compact list and, beside it, the selected result
     // with its steps and what was recorded for each.
@@ -1524,7 +1529,7 @@ async fn screenshots_of_the_manual_testing_pages() {
     // The list and the detail where a tester works with them.
     js(
         &b,
-        "document.getElementById('results').scrollIntoView(); return null;",
+        "document.getElementById('results-heading').scrollIntoView(); return null;",
     )
     .await;
     b.screenshot("run").await;
