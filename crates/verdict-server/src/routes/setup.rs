@@ -32,8 +32,6 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke_tokens))
 }
 
-/// Longest defect link template, in characters.
-
 /// A project's changes: a field not given is left alone;
 /// `defect_url_template: null` clears the template.
 #[derive(Deserialize, utoipa::ToSchema)]
