@@ -160,10 +160,8 @@ async fn render(
                                 td data-label="Created" { (time(t.created_at)) }
                                 td data-label="Last used" { @match t.last_used_at { Some(at) => (time(at)), None => "never" } }
                                 td.actions {
-                                    form method="post" action={ "/tokens/" (t.id) "/revoke" }
-                                        data-confirm={ "Revoke the token “" (t.name) "”? Whatever uses it stops working." } {
-                                        input type="hidden" name="csrf" value=(session.csrf);
-                                        button type="submit" aria-label={ "Revoke " (t.name) " (" (t.id) ")" } { "Revoke" }
+                                    a.button.revoke href={ "/tokens/" (t.id) "/revoke" } {
+                                        "Revoke…" span.sr-only { " " (t.name) " (" (t.id) ")" }
                                     }
                                 }
                             }
@@ -252,6 +250,38 @@ pub async fn create_token(
 
 /// POST /tokens/:tid/revoke: one's own tokens only (as in the API, another
 /// user's token is not there). Revoking this browser's signs it out.
+/// GET /tokens/:tid/revoke: asks first — whatever uses the token stops
+/// working, and revoking this browser's own signs it out. Someone else's
+/// token is "Not found", as on the POST.
+pub async fn confirm_revoke_token(
+    State(state): State<AppState>,
+    session: Session,
+    path: Result<TokenPath, ApiError>,
+) -> WebResult<Response> {
+    let TokenPath { tid: id } = path?;
+    let token = state.store.get_token(id).await?;
+    if token.user_id != session.user.id {
+        return Err(WebError::Page(ApiError::NotFound));
+    }
+    let title = format!("Revoke the token “{}”?", token.name);
+    let main = html! {
+        nav.crumbs aria-label="Breadcrumb" { a href="/tokens" { "Your account" } " › " }
+        h1 { (title) }
+        p { "Whatever uses it stops working at once. This cannot be undone: a new token has a new secret." }
+        @if id == session.token {
+            p.notice.error { "This is this browser's session: revoking it signs you out here." }
+        } @else if token.name == SESSION_TOKEN_NAME {
+            p { "It is a signed-in browser: revoking it signs that browser out." }
+        }
+        form.confirm method="post" action={ "/tokens/" (id) "/revoke" } {
+            input type="hidden" name="csrf" value=(session.csrf);
+            button.danger type="submit" { "Yes, revoke it" }
+            " " a href="/tokens" { "Cancel" }
+        }
+    };
+    Ok(respond(StatusCode::OK, page(&title, Some(&session), main)))
+}
+
 pub async fn revoke_token(
     State(state): State<AppState>,
     path: Result<TokenPath, ApiError>,

@@ -1,9 +1,10 @@
 //! One test case across runs (`/cases/:cid`): its fields and quarantine
 //! state, its status in the latest runs (a strip of squares) and its
 //! duration (a sparkline), then its result in every run, newest first,
-//! paged. Managers quarantine it with a reason, or release it, by a form
-//! post (CSRF-checked, answered with a redirect back to the page, so a
-//! reload never writes twice). Quarantine changes only what the quality
+//! paged. Managers quarantine it with a reason, or release it (after a
+//! confirmation page, `/cases/:cid/release`), by a form post
+//! (CSRF-checked, answered with a redirect back to the page, so a reload
+//! never writes twice). Quarantine changes only what the quality
 //! gate counts; the page still shows every result.
 
 use axum::extract::State;
@@ -243,7 +244,7 @@ fn quarantine_form(case: &Case, csrf: &str) -> Markup {
                 form.inline method="post" action={ "/cases/" (case.id) "/release" } {
                     input type="hidden" name="csrf" value=(csrf);
                     p.small { "Its failures count for no quality gate rule while it is quarantined." }
-                    button type="submit" { "Release from quarantine" }
+                    button type="submit" { "Release from quarantine…" }
                 }
             } @else {
                 form.stacked method="post" action={ "/cases/" (case.id) "/quarantine" } {
@@ -265,10 +266,17 @@ async fn managed(
     posted: &SessionForm,
     path: Result<CasePath, ApiError>,
 ) -> WebResult<Case> {
+    managed_by(state, &posted.session, path).await
+}
+
+async fn managed_by(
+    state: &AppState,
+    session: &Session,
+    path: Result<CasePath, ApiError>,
+) -> WebResult<Case> {
     let CasePath { cid } = path?;
     let case = state.store.get_case(cid).await?;
-    let role = posted
-        .session
+    let role = session
         .caller()
         .role_in_existing(state, case.project_id)
         .await?;
@@ -329,13 +337,57 @@ pub async fn quarantine(
     Ok(Redirect::to(&format!("/cases/{}", case.id)).into_response())
 }
 
-/// POST /cases/:cid/release (manager)
+/// GET /cases/:cid/release: asks first (manager) — the quarantine's
+/// reason is not kept, and the case's failures count for the quality gate
+/// again.
+pub async fn confirm_release(
+    State(state): State<AppState>,
+    session: Session,
+    path: Result<CasePath, ApiError>,
+) -> WebResult<Response> {
+    let case = managed_by(&state, &session, path).await?;
+    let project = state.store.get_project(case.project_id).await?;
+    let main = html! {
+        nav.crumbs aria-label="Breadcrumb" {
+            a href="/projects" { "Projects" } " › "
+            a href={ "/projects/" (project.id) } { (project.name) } " › "
+            a href={ "/cases/" (case.id) } { (case.title) } " › "
+        }
+        @match &case.quarantine {
+            None => {
+                h1 { (case.title) " is not quarantined" }
+                p { a href={ "/cases/" (case.id) } { "Back to the case" } }
+            }
+            Some(q) => {
+                h1 { "Release " (case.title) " from quarantine?" }
+                p { "Its failures count for the quality gate again. The reason is not kept:" }
+                blockquote { (q.reason) }
+                form.confirm method="post" action={ "/cases/" (case.id) "/release" } {
+                    input type="hidden" name="csrf" value=(session.csrf);
+                    input type="hidden" name="confirm" value="yes";
+                    button.danger type="submit" { "Yes, release it" }
+                    " "
+                    a href={ "/cases/" (case.id) } { "Cancel" }
+                }
+            }
+        }
+    };
+    let title = format!("Release {}", case.title);
+    Ok(respond(StatusCode::OK, page(&title, Some(&session), main)))
+}
+
+/// POST /cases/:cid/release (`confirm=yes`; manager)
 pub async fn release(
     State(state): State<AppState>,
     path: Result<CasePath, ApiError>,
     posted: SessionForm,
 ) -> WebResult<Response> {
     let case = managed(&state, &posted, path).await?;
+    // The reason is lost: without the confirmation page's field, the
+    // post changes nothing and only leads to that page.
+    if posted.form.get("confirm") != Some("yes") {
+        return Ok(Redirect::to(&format!("/cases/{}/release", case.id)).into_response());
+    }
     state.store.set_quarantine(case.id, None).await?;
     Ok(Redirect::to(&format!("/cases/{}", case.id)).into_response())
 }

@@ -111,7 +111,10 @@ pub fn router() -> Router<AppState> {
         .route("/runs/{rid}/failures", get(compare::failures))
         .route("/cases/{cid}", get(case::show))
         .route("/cases/{cid}/quarantine", post(case::quarantine))
-        .route("/cases/{cid}/release", post(case::release))
+        .route(
+            "/cases/{cid}/release",
+            get(case::confirm_release).post(case::release),
+        )
         .route("/runs/{rid}/assign", post(assign::many))
         .route(
             "/runs/{rid}/results/{id}",
@@ -121,7 +124,10 @@ pub fn router() -> Router<AppState> {
         .route("/work", get(work::show))
         .route("/runs/{rid}/results/{id}/history", get(results::history))
         .route("/tokens", get(account::show).post(account::create_token))
-        .route("/tokens/{tid}/revoke", post(account::revoke_token))
+        .route(
+            "/tokens/{tid}/revoke",
+            get(account::confirm_revoke_token).post(account::revoke_token),
+        )
         .route("/password", post(account::change_password))
         .route("/assets/style.css", get(stylesheet))
         .route("/assets/app.js", get(script))

@@ -104,13 +104,13 @@ async fn render(
                                         form.inline method="post" action={ "/users/" (u.id) "/admin" } {
                                             input type="hidden" name="csrf" value=(session.csrf);
                                             input type="hidden" name="admin" value="yes";
-                                            button type="submit" aria-label={ "Make " (u.name) " an admin" } { "Make admin" }
+                                            button type="submit" { "Make admin" span.sr-only { ": " (u.name) } }
                                         }
                                     } @else if !own {
-                                        a href={ "/users/" (u.id) "/admin" } aria-label={ "Remove admin rights of " (u.name) } { "Remove admin…" }
+                                        a href={ "/users/" (u.id) "/admin" } { "Remove admin…" span.sr-only { " " (u.name) } }
                                     }
                                     " "
-                                    a href={ "/users/" (u.id) "/tokens" } aria-label={ "Revoke every token of " (u.name) } { "Revoke tokens…" }
+                                    a href={ "/users/" (u.id) "/tokens" } { "Revoke tokens…" span.sr-only { " " (u.name) } }
                                 }
                             }
                         }

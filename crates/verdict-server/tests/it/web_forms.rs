@@ -205,6 +205,20 @@ async fn every_successful_form_redirects_to_a_page() {
         .find(|t| t.name == "spare")
         .expect("the spare token")
         .id;
+    // The list links to a page that asks first; it names the token and
+    // posts the revocation.
+    let tokens = app.page("/tokens", Some(&s)).await;
+    let tokens = html(&tokens);
+    assert!(tokens.contains(&format!("href=\"/tokens/{spare}/revoke\"")));
+    let asks = app.page(&format!("/tokens/{spare}/revoke"), Some(&s)).await;
+    assert_eq!(asks.status, StatusCode::OK);
+    let asks = html(&asks);
+    assert!(asks.contains("Revoke the token “spare”?"), "{asks}");
+    assert!(asks.contains(&format!("action=\"/tokens/{spare}/revoke\"")));
+    assert_eq!(
+        app.page("/tokens/tok_999999/revoke", Some(&s)).await.status,
+        StatusCode::NOT_FOUND
+    );
     let r = app
         .form(
             &format!("/tokens/{spare}/revoke"),

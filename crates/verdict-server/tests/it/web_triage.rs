@@ -340,12 +340,32 @@ async fn the_case_page_shows_its_runs_and_a_manager_quarantines_it_by_a_form() {
         .await;
     assert!(html(&project_page).contains("badge quarantined"));
 
-    // Released.
+    // Released after a page that asks: the case page's button posts
+    // without its "Yes", which changes nothing and leads to that page.
     let r = app
         .form(
             &format!("{path}/release"),
             Some(&manager),
             &[("csrf", &csrf(&manager))],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.headers["location"], format!("{path}/release").as_str());
+    assert_eq!(quarantined().await["reason"], "Times out <sometimes>");
+    let asks = app.page(&format!("{path}/release"), Some(&manager)).await;
+    assert_eq!(asks.status, StatusCode::OK);
+    let asks = html(&asks);
+    assert!(
+        asks.contains("from quarantine?") && asks.contains("Times out &lt;sometimes&gt;"),
+        "{asks}"
+    );
+    assert!(asks.contains("name=\"confirm\" value=\"yes\""));
+    let r = app
+        .form(
+            &format!("{path}/release"),
+            Some(&manager),
+            &[("csrf", &csrf(&manager)), ("confirm", "yes")],
             &[],
         )
         .await;

@@ -24,24 +24,59 @@ use webdriver::{Browser, ONE_AT_A_TIME, available};
 /// To add a page: add one line with its path on the demo data (the demo's
 /// ids are stable: prj_001 is the project, run_029 the manual release in
 /// progress, run_032 a nightly with failures, tc_024 a case). `{result}`
-/// stands for a result of run_029. Use `SignedOut` for pages seen before
-/// signing in, `Admin` for the rest (the demo admin, signed in). Each page
-/// must answer 200, except `/no/such/page`, the "Not found" page.
+/// stands for a result of run_029, `{stepped}` for one of its results with
+/// step results and `{stepped_case}` for that result's case (a case with
+/// steps), `{quarantined}` for the quarantined case, `{token}` for an API token of the server's admin, `{user}` for
+/// a tester of the project (Sam Rivera). Use
+/// `SignedOut` for pages seen before signing in, `Admin` for the demo
+/// user (who manages the project), `SiteAdmin` for the server's admin (the
+/// users pages), `Tester` for that tester signed in, `Newcomer` for a user in no
+/// project. Each page must answer 200, except `/no/such/page`, the "Not
+/// found" page.
 const PAGES: &[(Who, &str)] = &[
     (Who::SignedOut, "/login"),
     (Who::Admin, "/projects"),
     (Who::Admin, "/projects/prj_001"),
     (Who::Admin, "/projects/prj_001?branch=main"),
+    (Who::Admin, "/projects/prj_001/settings"),
+    (Who::Admin, "/projects/prj_001/members/{user}/remove"),
+    (Who::Admin, "/projects/prj_001/cases"),
+    (
+        Who::Admin,
+        "/projects/prj_001/cases?suite=Checkout&q=card&priority=high",
+    ),
+    (Who::Admin, "/projects/prj_001/cases/new"),
+    (Who::Admin, "/projects/prj_001/runs/new"),
     (Who::Admin, "/runs/run_029"),
     (Who::Admin, "/runs/run_029?status=not_tested"),
+    (Who::Admin, "/runs/run_029?result={stepped}"),
     (Who::Admin, "/runs/run_029/results/{result}/history"),
+    (Who::Admin, "/runs/run_029/edit"),
+    (Who::Admin, "/runs/run_029/close"),
     (Who::Admin, "/runs/run_032"),
     (Who::Admin, "/runs/run_032/compare"),
     (Who::Admin, "/runs/run_032/compare?category=new_failure"),
     (Who::Admin, "/runs/run_032/failures"),
     (Who::Admin, "/cases/tc_024"),
+    (Who::Admin, "/cases/{stepped_case}"),
+    (Who::Admin, "/cases/{stepped_case}/edit"),
+    (Who::Admin, "/cases/{stepped_case}/delete"),
+    (Who::Admin, "/cases/{quarantined}/release"),
+    (Who::Admin, "/work"),
+    (Who::SiteAdmin, "/users"),
+    (Who::SiteAdmin, "/users/{user}/admin"),
+    (Who::SiteAdmin, "/users/{user}/tokens"),
+    (Who::SiteAdmin, "/tokens/{token}/revoke"),
     (Who::Admin, "/tokens"),
     (Who::Admin, NOT_FOUND),
+    (Who::Tester, "/projects"),
+    (Who::Tester, "/runs/run_029"),
+    (Who::Tester, "/runs/run_029?result={stepped}"),
+    (Who::Tester, "/work"),
+    (Who::Tester, "/cases/{stepped_case}"),
+    (Who::Tester, "/tokens"),
+    (Who::Newcomer, "/projects"),
+    (Who::Newcomer, "/work"),
 ];
 
 /// The widths every page is checked at, with the window's height.
@@ -57,7 +92,16 @@ const NOT_FOUND: &str = "/no/such/page";
 enum Who {
     SignedOut,
     Admin,
+    Tester,
+    Newcomer,
+    SiteAdmin,
 }
+
+/// The tester's email (a demo user given a password by the test) and the
+/// newcomer's, and the password both sign in with.
+const TESTER: &str = "sam@example.com";
+const NEWCOMER: &str = "nia@example.com";
+const PASSWORD: &str = "correct horse battery";
 
 const ADMIN: &str = "vdt_accessibility_test_admin_012345";
 const DEMO_RUN: &str = "run_029";
@@ -151,30 +195,115 @@ async fn every_page_has_no_serious_or_critical_accessibility_violation() {
     let base = server.url.clone();
     let http = common::http();
 
-    // A result of the manual run, for its history page.
-    let results: Value = http
-        .get(format!("{base}/v1/runs/{DEMO_RUN}/results?per_page=1"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .expect("results")
-        .json()
-        .await
-        .expect("json");
-    let result = results["data"][0]["id"]
-        .as_str()
-        .expect("a result")
+    let api = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut req = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(ADMIN);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        async move {
+            let res = req.send().await.expect("API request");
+            assert!(res.status().is_success(), "{}", res.status());
+            res.json::<Value>().await.unwrap_or(Value::Null)
+        }
+    };
+
+    // A result of the manual run, for its history page, and one with step
+    // results (its case has steps).
+    let results = api(
+        reqwest::Method::GET,
+        &format!("/v1/runs/{DEMO_RUN}/results?per_page=100"),
+        None,
+    )
+    .await;
+    let results = results["data"].as_array().expect("results").clone();
+    let result = results[0]["id"].as_str().expect("a result").to_string();
+    let stepped = results
+        .iter()
+        .find(|r| r["step_results"].as_array().is_some_and(|s| !s.is_empty()))
+        .expect("a result with step results");
+    let stepped_case = stepped["test_case_id"].as_str().expect("case").to_string();
+    let stepped = stepped["id"].as_str().expect("id").to_string();
+
+    let cases = api(
+        reqwest::Method::GET,
+        "/v1/projects/prj_001/cases?per_page=100",
+        None,
+    )
+    .await;
+    let quarantined = cases["data"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["quarantined"].is_object())
+        .and_then(|c| c["id"].as_str())
+        .expect("the quarantined case")
         .to_string();
+
+    // The tester signs in with a password; the newcomer is in no project.
+    let users = api(reqwest::Method::GET, "/v1/users?per_page=100", None).await;
+    let user = users["data"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["email"] == TESTER)
+        .and_then(|u| u["id"].as_str())
+        .expect("the demo tester")
+        .to_string();
+    api(
+        reqwest::Method::PUT,
+        &format!("/v1/users/{user}/password"),
+        Some(json!({"new_password": PASSWORD})),
+    )
+    .await;
+    let token = api(
+        reqwest::Method::POST,
+        "/v1/tokens",
+        Some(json!({"name": "CI on main"})),
+    )
+    .await;
+    let token = token["data"]["id"].as_str().expect("token id").to_string();
+    let me = api(reqwest::Method::GET, "/v1/me", None).await;
+    let admin_email = me["data"]["email"].as_str().expect("email").to_string();
+    let admin_id = me["data"]["id"].as_str().expect("id").to_string();
+    api(
+        reqwest::Method::PUT,
+        &format!("/v1/users/{admin_id}/password"),
+        Some(json!({"new_password": PASSWORD})),
+    )
+    .await;
+    api(
+        reqwest::Method::POST,
+        "/v1/users",
+        Some(json!({"name": "Nia Newcomer", "email": NEWCOMER, "password": PASSWORD})),
+    )
+    .await;
 
     let b = Browser::start().await;
     let mut failures = Vec::new();
     let mut others = Vec::new();
     let mut undecided = Vec::new();
     let mut checked = 0;
-    for who in [Who::SignedOut, Who::Admin] {
-        if who == Who::Admin {
-            b.sign_in(&base, "demo@example.com", "demo-password").await;
-            assert_eq!(b.path().await, "/projects", "the demo admin signed in");
+    let everyone = [
+        Who::SignedOut,
+        Who::Admin,
+        Who::SiteAdmin,
+        Who::Tester,
+        Who::Newcomer,
+    ];
+    for who in everyone {
+        let account = match who {
+            Who::SignedOut => None,
+            Who::Admin => Some(("demo@example.com", "demo-password")),
+            Who::Tester => Some((TESTER, PASSWORD)),
+            Who::Newcomer => Some((NEWCOMER, PASSWORD)),
+            Who::SiteAdmin => Some((admin_email.as_str(), PASSWORD)),
+        };
+        if let Some((email, password)) = account {
+            b.client.delete_all_cookies().await.expect("sign out");
+            b.sign_in(&base, email, password).await;
+            assert_eq!(b.path().await, "/projects", "{email} signed in");
         }
         let cookie = b
             .client
@@ -183,7 +312,13 @@ async fn every_page_has_no_serious_or_critical_accessibility_violation() {
             .map(|c| format!("verdict_session={}", c.value()))
             .unwrap_or_default();
         for (_, page) in PAGES.iter().filter(|(w, _)| *w == who) {
-            let path = page.replace("{result}", &result);
+            let path = page
+                .replace("{result}", &result)
+                .replace("{stepped_case}", &stepped_case)
+                .replace("{stepped}", &stepped)
+                .replace("{token}", &token)
+                .replace("{quarantined}", &quarantined)
+                .replace("{user}", &user);
             let url = format!("{base}{path}");
             // The page is there (not a "Not found" checked by mistake).
             let status = reqwest::Client::builder()

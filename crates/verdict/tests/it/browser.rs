@@ -293,9 +293,6 @@ async fn a_tester_works_through_a_run_by_click_and_by_keyboard() {
         api.status_of(DEMO_RUN, &clicked).await.0 == "passed"
     })
     .await;
-    b.client.set_window_size(1280, 1300).await.expect("resize");
-    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
-    b.screenshot("run").await;
     b.goto(&format!("{base}/runs/{DEMO_RUN}/results/{clicked}/history"))
         .await;
     let rows = b.count("table.history tbody tr").await;
@@ -884,11 +881,11 @@ async fn every_page_fits_a_phone_screen() {
             "{path}: no horizontal scrolling at 390 px ({fits})"
         );
     }
-    // Every Revoke button is on screen, whole.
+    // Every Revoke link is on screen, whole.
     b.goto(&format!("{base}/tokens")).await;
     let revoke = js(
         &b,
-        "return Array.from(document.querySelectorAll('table.tokens button'))
+        "return Array.from(document.querySelectorAll('table.tokens a.revoke'))
            .map(x => { const r = x.getBoundingClientRect();
                        return [r.left >= 0 && r.right <= window.innerWidth, r.right]; });",
     )
@@ -1130,6 +1127,19 @@ async fn a_manager_releases_and_quarantines_a_case_from_its_page() {
     // Released by the form, then quarantined again with a reason: each a
     // post answered by a redirect to the page, so a reload writes nothing.
     b.click("section.quarantine button[type=submit]").await;
+    b.until("the page that asks", || async {
+        b.path().await == format!("/cases/{case}/release")
+    })
+    .await;
+    assert!(
+        b.text("main").await.contains("SHOP-2310"),
+        "the reason shown"
+    );
+    assert!(
+        quarantine().await["reason"].is_string(),
+        "nothing changed yet"
+    );
+    b.click("form.confirm button.danger").await;
     // A form post and a redirect: the old page's element goes stale.
     b.until("the release", || async {
         b.try_text("#quarantine-state").await.as_deref() == Some("Not quarantined")
@@ -1457,5 +1467,113 @@ async fn the_run_page_prints_as_a_report() {
         json!(false),
         "notes in full: {printed}"
     );
+    b.quit().await;
+}
+
+// --- the README's screenshots of the manual testing pages
+
+/// Waits for the page, then its screenshot (written with
+/// `VERDICT_UPDATE_SCREENSHOTS=1`) from the top.
+async fn shoot(b: &Browser, name: &str) {
+    js(b, "window.scrollTo(0, 0); return null;").await;
+    b.screenshot(name).await;
+}
+
+#[tokio::test]
+async fn screenshots_of_the_manual_testing_pages() {
+    let Some(demo) = demo("screenshots_of_the_manual_testing_pages").await else {
+        return;
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
+    // The demo's password reset result: its case has steps, and the
+    // tester recorded a result for each.
+    let (reset, case) = api
+        .get(&format!("/v1/runs/{DEMO_RUN}/results?per_page=100"))
+        .await["data"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["note"] == "Link arrives within a minute.")
+        .map(|r| {
+            (
+                r["id"].as_str().expect("id").to_string(),
+                r["test_case_id"].as_str().expect("case").to_string(),
+            )
+        })
+        .expect("the password reset result");
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    // A 1280×800 page: the window is taller by its frame.
+    b.resize(1280, 800).await;
+    let inner = js(&b, "return window.innerHeight;").await;
+    let frame = 800 - inner.as_u64().expect("height").min(800) as u32;
+    b.resize(1280, 800 + frame).await;
+    assert_eq!(js(&b, "return window.innerHeight;").await, json!(800));
+
+    // The run page: the compact list and, beside it, the selected result
+    // with its steps and what was recorded for each.
+    b.goto(&format!("{base}/runs/{DEMO_RUN}?result={reset}"))
+        .await;
+    b.text(&format!("#detail[data-result='{reset}'] #record-{reset}"))
+        .await;
+    let detail = b.text("#detail").await;
+    for shown in [
+        "Choose Forgot password and enter the email",
+        "The link arrived after 40 s",
+    ] {
+        assert!(detail.contains(shown), "{shown}: {detail}");
+    }
+    assert!(b.count("#results tbody tr.result").await >= 25);
+    assert_eq!(b.count(&format!("#r-{reset}.current")).await, 1);
+    // The list and the detail where a tester works with them.
+    js(
+        &b,
+        "document.getElementById('results-heading').scrollIntoView(); return null;",
+    )
+    .await;
+    b.screenshot("run").await;
+
+    // A case with its preconditions and steps.
+    b.goto(&format!("{base}/cases/{case}")).await;
+    let steps = b.text("#steps ol.steps").await;
+    assert!(
+        steps.contains("Choose Forgot password and enter the email"),
+        "{steps}"
+    );
+    assert!(b.count("#steps ol.steps li").await >= 2);
+    shoot(&b, "case-steps").await;
+
+    // My work: what is assigned to Dana in open runs.
+    b.goto(&format!("{base}/work")).await;
+    assert!(b.count("table.work tbody tr").await > 0);
+    assert!(b.text("main").await.contains("Release 2.4 regression"));
+    shoot(&b, "my-work").await;
+
+    // The project's settings: its defect link template and its members.
+    b.goto(&format!("{base}/projects/prj_001/settings")).await;
+    assert_eq!(
+        b.text("h1").await,
+        "Settings of Demo: Web shop (sample data)"
+    );
+    let members = b.text("main").await;
+    for name in ["Dana Demo", "Sam Rivera", "Lee Okafor"] {
+        assert!(members.contains(name), "{name}: {members}");
+    }
+    shoot(&b, "project-settings").await;
+
+    // The test cases with the section tree.
+    b.goto(&format!("{base}/projects/prj_001/cases")).await;
+    let sections = b.text("nav.sections").await;
+    for suite in ["Account", "Cart", "Checkout"] {
+        assert!(sections.contains(suite), "{suite}: {sections}");
+    }
+    shoot(&b, "cases").await;
+
+    // A new run: its name and the cases to pick.
+    b.goto(&format!("{base}/projects/prj_001/runs/new")).await;
+    assert_eq!(b.text("h1").await, "New run");
+    assert_eq!(b.count("form.run-form").await, 1);
+    shoot(&b, "new-run").await;
     b.quit().await;
 }

@@ -1,6 +1,6 @@
-// Verdict's only script. Every page works without it; it adds confirmation
-// before closing a run or revoking a token, and on the run page selecting
-// a result and saving without a reload, a Print button, and keyboard
+// Verdict's only script. Every page works without it (destructive actions
+// ask on a page of their own); it adds, on the run page, selecting a
+// result and saving without a reload, a Print button, and keyboard
 // shortcuts for working down a long run: j/k (or the arrows) select the
 // next or previous result (its detail follows), p/f/b/r/n mark the current
 // result and move to the next untested one, u undoes this tester's last
@@ -8,11 +8,6 @@
 // when no text field has the focus, so typing a note never marks anything.
 (() => {
   'use strict';
-
-  document.addEventListener('submit', (e) => {
-    const message = e.target.dataset && e.target.dataset.confirm;
-    if (message && !window.confirm(message)) e.preventDefault();
-  });
 
   // The run page's "Print report" button (the page says how to print
   // without it).
