@@ -1235,7 +1235,6 @@ async fn twenty_five_results_fit_a_1280_by_800_window_beside_the_detail() {
     );
     assert_eq!(shown[3], json!(true), "the detail beside the list: {shown}");
     assert_eq!(shown[4], json!(true), "and on screen with it: {shown}");
-    b.screenshot("run-list").await;
 
     // Narrow: the detail below the list, nothing sideways.
     b.client.set_window_size(390, 844).await.expect("resize");
