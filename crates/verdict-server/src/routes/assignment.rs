@@ -97,7 +97,7 @@ async fn check_assignee(state: &AppState, run: &Run, user: UserId) -> ApiResult<
     summary = "Assign one result to a tester (tester)",
     description = "`user_id` is who is to test it next: a member of the run's project with role tester or manager, or an admin (anyone else is a 422 naming `user_id`); `null` assigns it to nobody. Not an execution: status, note, tester and history are unchanged, and later executions keep the assignee. A closed run is a 409 `run_closed`.",
     params(ResultPath),
-    request_body(content = api::SetAssignment, example = json!({"user_id": "user_003"})),
+    request_body(content = api::SetAssignment, example = json!({"user_id": "user_002"})),
     responses((status = 200, description = "The result, with its new `assigned_to`.", body = TestResultData),
         Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
 )]
@@ -224,7 +224,7 @@ fn target(body: &Map<String, Value>, errors: &mut Vec<FieldError>) -> Option<Ass
     description = "Exactly one selector: `result_ids` (1 to 10,000 distinct results of the run; one not in it is a 422 naming `result_ids[i]` and nothing changes), `suite` (every result whose case lies in that section or one nested in it) or `unassigned: true` (every result assigned to nobody). None or two: a 422 naming `body`. The assignee is checked as for one result. A closed run is a 409 `run_closed`. `assigned` counts the results the selector matched.",
     params(RunPath),
     request_body(content = api::AssignResults,
-        example = json!({"user_id": "user_003", "suite": "Checkout"})),
+        example = json!({"user_id": "user_002", "suite": "Checkout"})),
     responses((status = 200, description = "How many results were assigned.", body = AssignedData,
         example = json!({"data": {"assigned": 12}})),
         Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
