@@ -36,6 +36,8 @@ api() {
 echo "== seeding: users, a project, cases, runs, results"
 api "$url/v1/users" -d '{"name": "Tess Tester", "email": "tess@example.com", "password": "correct horse"}'
 api "$url/v1/tokens" -d '{"name": "ci", "user_id": "user_002"}'
+api "$url/v1/users" -d '{"name": "Rita Revoked", "email": "rita@example.com"}'
+api "$url/v1/tokens" -d '{"name": "laptop", "user_id": "user_003"}'
 api "$url/v1/projects" -d '{"name": "Web shop"}'
 api -X PUT "$url/v1/projects/prj_001/members/user_002" -d '{"role": "tester"}'
 api "$url/v1/projects/prj_001/cases/bulk" -d '{"cases": [
@@ -60,7 +62,8 @@ curl -sS --fail-with-body -H "Authorization: Bearer $TOKEN" -H 'Content-Type: ap
 # positive_data_acceptance (a schema-valid request must not be refused with
 # 400/422) where the API contract makes validity depend on what is stored, which no
 # schema can say: an unknown or deleted id in a body is a 422 naming the
-# field (API §2: `case_ids[i]`, `results[i].test_case_id`, `user_id`), a
+# field (API §2: `case_ids[i]`, `results[i].test_case_id`, `user_id`; an
+# assignee must also be a tester of the run's project, §11), a
 # JUnit testcase whose key has no case in the run is a 422 without
 # `create_missing` (API §4), an Idempotency-Key sent again with another
 # body is a 422 `idempotency_key_reused` (API §3), and
@@ -86,7 +89,7 @@ curl -sS --fail-with-body -H "Authorization: Bearer $TOKEN" -H 'Content-Type: ap
 # `rules`), which no schema can say either.
 #
 # Every other check runs on these operations, and every check on the rest.
-no_positive=(create_run add_cases_to_run bulk_results create_token change_my_password update_result replace_result compare_run run_failures run_gate)
+no_positive=(create_run add_cases_to_run bulk_results create_token change_my_password update_result replace_result compare_run run_failures run_gate assign_result assign_results)
 xml=(import_junit)
 seed_args=()
 [ "$SEED" = random ] || seed_args=(--seed "$SEED")
