@@ -66,8 +66,10 @@ pub async fn export(
     Query(ExportQuery { format }): Query<ExportQuery>,
 ) -> ApiResult<Response> {
     let (run, _) = caller.run(&state, rid).await?;
-    let format = match format.as_deref().map(str::trim) {
-        None | Some("") => Format::Csv,
+    // Left out, CSV; given, exactly one of the two (an empty value too is
+    // a 422, as the published enum says).
+    let format = match format.as_deref() {
+        None => Format::Csv,
         Some(f) => {
             Format::parse(f).ok_or_else(|| ApiError::invalid("format", "must be csv or junit"))?
         }
