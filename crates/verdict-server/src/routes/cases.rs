@@ -8,6 +8,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use verdict_api as api;
+use verdict_api::schema as s;
 use verdict_store::{
     CasePatch, CaseQuery, FieldError, NewCase, Priority, Quarantine, Role, Timestamp,
 };
@@ -162,7 +163,7 @@ pub struct CaseFilter {
     /// the suites `Checkout` and `Checkout / Payments`, not `Checkout2`.
     /// Trimmed; not empty.
     #[serde(default, deserialize_with = "section")]
-    #[param(value_type = Option<String>, min_length = 1, max_length = 1000)]
+    #[param(value_type = Option<s::Name>)]
     suite: Option<String>,
     /// Only cases of this priority.
     #[serde(default, deserialize_with = "priority")]
