@@ -266,13 +266,19 @@ async fn managed(
     posted: &SessionForm,
     path: Result<CasePath, ApiError>,
 ) -> WebResult<Case> {
-    managed_by(state, &posted.session, path).await
+    managed_by(state, &posted.session, path, QUARANTINE).await
 }
 
-async fn managed_by(
+/// What a manager may do to cases here (the 403 page names it).
+const QUARANTINE: &str = "quarantine cases";
+
+/// The case in `path`, for a manager of its project (or an admin) about to
+/// `action` it; anyone else gets the page the API's answer would be.
+pub(super) async fn managed_by(
     state: &AppState,
     session: &Session,
     path: Result<CasePath, ApiError>,
+    action: &str,
 ) -> WebResult<Case> {
     let CasePath { cid } = path?;
     let case = state.store.get_case(cid).await?;
@@ -280,7 +286,7 @@ async fn managed_by(
         .caller()
         .role_in_existing(state, case.project_id)
         .await?;
-    ensure(role, Role::Manager, "quarantine cases").map_err(WebError::Page)?;
+    ensure(role, Role::Manager, action).map_err(WebError::Page)?;
     Ok(case)
 }
 
@@ -345,7 +351,7 @@ pub async fn confirm_release(
     session: Session,
     path: Result<CasePath, ApiError>,
 ) -> WebResult<Response> {
-    let case = managed_by(&state, &session, path).await?;
+    let case = managed_by(&state, &session, path, QUARANTINE).await?;
     let project = state.store.get_project(case.project_id).await?;
     let main = html! {
         nav.crumbs aria-label="Breadcrumb" {

@@ -561,14 +561,7 @@ async fn managed(
     session: &Session,
     path: Result<CasePath, ApiError>,
 ) -> WebResult<Case> {
-    let CasePath { cid } = path?;
-    let case = state.store.get_case(cid).await?;
-    let role = session
-        .caller()
-        .role_in_existing(state, case.project_id)
-        .await?;
-    crate::auth::ensure(role, Role::Manager, EDIT).map_err(WebError::Page)?;
-    Ok(case)
+    super::case::managed_by(state, session, path, EDIT).await
 }
 
 /// GET /cases/:cid/edit (manager)
