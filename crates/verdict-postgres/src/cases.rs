@@ -147,6 +147,22 @@ pub(crate) async fn insert_many(
     analyze_after_insert(tx, "cases", cases.len()).await
 }
 
+/// The live cases with these ids (sorted: the order writers lock cases
+/// in), locked for update; one index probe per id.
+async fn lock_live(tx: &Transaction<'_>, ids: &[i64]) -> Result<Vec<Case>> {
+    let rows = query(
+        tx,
+        &format!(
+            "SELECT c.* FROM unnest($1::bigint[]) AS k(id)
+             CROSS JOIN LATERAL (SELECT {COLUMNS} FROM cases
+                 WHERE id = k.id AND deleted_at IS NULL OFFSET 0 FOR UPDATE) AS c"
+        ),
+        &[&ids],
+    )
+    .await?;
+    rows.iter().map(case_row).collect()
+}
+
 /// The ids of the live cases of `project` with these keys, sorted (the
 /// order writers lock cases in), read without locking: one index probe per
 /// key (see `bulk::locate` for why not `key = ANY($2)`).
@@ -179,19 +195,8 @@ pub(crate) async fn upsert_cases(
     // The live cases these keys name, locked in id order. (A key changed in
     // between makes the insert below collide, and the whole upsert runs again.)
     let ids = live_ids_by_key(tx, project, &keys).await?;
-    let rows = query(
-        tx,
-        &format!(
-            "SELECT c.* FROM unnest($1::bigint[]) AS k(id)
-             CROSS JOIN LATERAL (SELECT {COLUMNS} FROM cases
-                 WHERE id = k.id AND deleted_at IS NULL OFFSET 0 FOR UPDATE) AS c"
-        ),
-        &[&ids],
-    )
-    .await?;
     let mut by_key: HashMap<String, Case> = HashMap::new();
-    for row in &rows {
-        let case = case_row(row)?;
+    for case in lock_live(tx, &ids).await? {
         if let Some(key) = case.key.clone() {
             by_key.insert(key, case);
         }
@@ -301,23 +306,11 @@ pub(crate) async fn apply_details(
     }
     let mut ids: Vec<i64> = patches.keys().copied().collect();
     ids.sort_unstable();
-    let rows = query(
-        tx,
-        &format!(
-            "SELECT c.* FROM unnest($1::bigint[]) AS k(id)
-             CROSS JOIN LATERAL (SELECT {COLUMNS} FROM cases
-                 WHERE id = k.id AND deleted_at IS NULL OFFSET 0 FOR UPDATE) AS c"
-        ),
-        &[&ids],
-    )
-    .await?;
-    let mut cases = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let mut case = case_row(row)?;
+    let mut cases = lock_live(tx, &ids).await?;
+    for case in &mut cases {
         if let Some(patch) = patches.get(&case.id.get()) {
             patch.apply(&mut case.details);
         }
-        cases.push(case);
     }
     let ids: Vec<i64> = cases.iter().map(|c| c.id.get()).collect();
     let pre: Vec<Option<&str>> = cases
