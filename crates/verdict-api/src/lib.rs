@@ -296,6 +296,15 @@ pub struct TestResult {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::UserId>))]
     pub assigned_to: Option<String>,
+    /// The latest execution's output (a JUnit testcase's `system-out`, `system-err` and failure text, its last `--max-output-bytes`): present only when asked for with `?include=output` (then
+    /// null when there is none).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, nullable))]
+    pub output: Option<Option<String>>,
 }
 
 /// The outcome of one step of a case in one execution.
@@ -386,6 +395,15 @@ pub struct Execution {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Defects))]
     pub defects: Vec<String>,
+    /// The execution's output: present only when asked for with `?include=output` (then
+    /// null when there is none).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "double_option"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, nullable))]
+    pub output: Option<Option<String>>,
 }
 
 // --- requests ----------------------------------------------------------------

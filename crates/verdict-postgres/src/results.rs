@@ -145,6 +145,7 @@ pub(crate) fn result_row(r: &Row) -> Result<TestResult> {
         elapsed_ms: col(r, 6)?,
         tested_by: col::<Option<i64>>(r, 7)?.map(UserId::from_db),
         tested_at: col::<Option<i64>>(r, 8)?.map(Timestamp::from_millis),
+        output: None,
     })
 }
 
@@ -349,6 +350,7 @@ pub(crate) async fn result_history<C: GenericClient>(
                 elapsed_ms: col(r, 2)?,
                 tested_by: UserId::from_db(col(r, 3)?),
                 tested_at: Timestamp::from_millis(col(r, 4)?),
+                output: None,
             })
         })
         .collect::<Result<_>>()?;

@@ -478,4 +478,41 @@ impl Store for PgStore {
             quarantine.as_ref()
         ))
     }
+    // --- attachments and retention (being written) ---
+
+    async fn add_attachments(
+        &self,
+        _run: RunId,
+        _result: ResultId,
+        _files: Vec<NewAttachment>,
+        _actor: UserId,
+        _now: Timestamp,
+    ) -> StoreResult<Vec<Attachment>> {
+        unimplemented!("attachments")
+    }
+    async fn list_attachments(
+        &self,
+        _run: RunId,
+        _result: ResultId,
+    ) -> StoreResult<Vec<Attachment>> {
+        unimplemented!("attachments")
+    }
+    async fn get_attachment(&self, _id: AttachmentId) -> StoreResult<Attachment> {
+        unimplemented!("attachments")
+    }
+    async fn delete_attachment(&self, _id: AttachmentId) -> StoreResult<()> {
+        unimplemented!("attachments")
+    }
+    async fn referenced_digests(&self, _digests: Vec<String>) -> StoreResult<Vec<String>> {
+        unimplemented!("attachments")
+    }
+    async fn prune(&self, _request: PruneRequest) -> StoreResult<PruneOutcome> {
+        unimplemented!("attachments")
+    }
+    async fn reclaim(&self) -> StoreResult<()> {
+        unimplemented!("attachments")
+    }
+    async fn database_bytes(&self) -> StoreResult<u64> {
+        unimplemented!("attachments")
+    }
 }

@@ -119,6 +119,7 @@ pub fn result(r: &domain::TestResult) -> api::TestResult {
         step_results: step_results(&r.step_results),
         defects: r.defects.clone(),
         assigned_to: r.assigned_to.map(|u| u.to_string()),
+        output: None,
     }
 }
 
@@ -153,6 +154,7 @@ pub fn execution(h: &domain::HistoryEntry) -> api::Execution {
         tested_at: h.tested_at.to_string(),
         step_results: step_results(&h.step_results),
         defects: h.defects.clone(),
+        output: None,
     }
 }
 

@@ -318,6 +318,7 @@ pub fn check(
                 status,
                 note,
                 elapsed_ms,
+                output: None,
             },
         )),
         _ => Err(errors),

@@ -3,7 +3,9 @@
 //! [`serve`] runs it on a listener, within [`ConnectionLimits`], with
 //! graceful shutdown.
 
+pub mod attachments;
 pub mod auth;
+pub mod blobs;
 mod checks;
 pub mod client;
 pub mod demo;
@@ -17,6 +19,7 @@ mod listener;
 #[doc(hidden)] // public for the registry benchmark (verdict-bench)
 pub mod metrics;
 pub mod openapi;
+pub mod retention;
 mod routes;
 mod state;
 pub mod web;

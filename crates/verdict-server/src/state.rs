@@ -40,6 +40,10 @@ pub struct Limits {
     pub sign_in_burst: u32,
     /// Proxies whose `X-Forwarded-For` names the client (see `client`).
     pub trusted_proxies: Vec<Cidr>,
+    /// The bytes of one attachment upload request (413 beyond).
+    pub max_attachment_bytes: u64,
+    /// The output kept per execution: its last this many bytes.
+    pub max_output_bytes: usize,
 }
 
 /// How many times the per-(address, email) sign-in allowance one address
@@ -70,6 +74,10 @@ impl Limits {
     pub const DEFAULT_SIGN_IN_FAILURES_PER_HOUR: u32 = 30;
     /// `--sign-in-burst`'s default.
     pub const DEFAULT_SIGN_IN_BURST: u32 = 10;
+    /// `--max-attachment-bytes`' default: 256 MiB.
+    pub const DEFAULT_MAX_ATTACHMENT_BYTES: u64 = 256 * 1024 * 1024;
+    /// `--max-output-bytes`' default: 1 MiB.
+    pub const DEFAULT_MAX_OUTPUT_BYTES: usize = 1024 * 1024;
 }
 
 impl Default for Limits {
@@ -87,6 +95,8 @@ impl Default for Limits {
             sign_in_failures_per_hour: Self::DEFAULT_SIGN_IN_FAILURES_PER_HOUR,
             sign_in_burst: Self::DEFAULT_SIGN_IN_BURST,
             trusted_proxies: Vec::new(),
+            max_attachment_bytes: Self::DEFAULT_MAX_ATTACHMENT_BYTES,
+            max_output_bytes: Self::DEFAULT_MAX_OUTPUT_BYTES,
         }
     }
 }
@@ -122,6 +132,8 @@ impl Default for WebConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Where attachment bytes live.
+    pub blobs: Arc<crate::blobs::Blobs>,
     pub limits: Arc<Limits>,
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<RateLimiter>,
@@ -133,9 +145,10 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, limits: Limits) -> Self {
+    pub fn new(store: Arc<dyn Store>, limits: Limits, blobs: Arc<crate::blobs::Blobs>) -> Self {
         Self {
             store,
+            blobs,
             limiter: Arc::new(RateLimiter::new(
                 limits.rate_limit_per_minute,
                 limits.rate_limit_burst,

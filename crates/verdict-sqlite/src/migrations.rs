@@ -273,6 +273,7 @@ mod tests {
             status: Status::Passed,
             note: None,
             elapsed_ms: Some(40),
+            output: None,
         };
         let at = Timestamp::from_millis(1);
         let actor = UserId::from_db(1);

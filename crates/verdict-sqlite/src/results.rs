@@ -47,6 +47,7 @@ pub(crate) fn result_row(r: &Row<'_>) -> rusqlite::Result<TestResult> {
         elapsed_ms: r.get(6)?,
         tested_by: r.get::<_, Option<i64>>(7)?.map(UserId::from_db),
         tested_at: ts(r.get(8)?),
+        output: None,
     })
 }
 
@@ -295,6 +296,7 @@ pub(crate) fn record_result(
         elapsed_ms: execution.elapsed_ms,
         tested_by,
         tested_at,
+        output: None,
     })
 }
 
@@ -331,6 +333,7 @@ pub(crate) fn result_history(
                 elapsed_ms: r.get(2)?,
                 tested_by: UserId::from_db(r.get(3)?),
                 tested_at: Timestamp::from_millis(r.get(4)?),
+                output: None,
             })
         })
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())

@@ -96,6 +96,9 @@ id_type!(
 id_type!(
     /// A result: one per (run, case) (`res_001`).
     ResultId, "res");
+id_type!(
+    /// A file kept with an execution (`att_001`).
+    AttachmentId, "att");
 
 #[cfg(test)]
 mod tests {

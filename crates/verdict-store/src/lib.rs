@@ -3,6 +3,7 @@
 //! [`backend`]), and (in [`conformance`]) the behaviour suite each backend
 //! must pass. Transactions live inside store methods; callers never see SQL.
 
+mod attachments;
 pub mod backend;
 pub mod conformance;
 mod error;
@@ -12,8 +13,9 @@ mod model;
 mod time;
 mod triage;
 
+pub use attachments::*;
 pub use error::{FieldError, StoreError, StoreResult};
-pub use ids::{BadId, CaseId, ProjectId, ResultId, RunId, TokenId, UserId};
+pub use ids::{AttachmentId, BadId, CaseId, ProjectId, ResultId, RunId, TokenId, UserId};
 pub use manual::*;
 pub use model::*;
 pub use time::Timestamp;
@@ -313,4 +315,46 @@ pub trait Store: Send + Sync + 'static {
         case: CaseId,
         quarantine: Option<Quarantine>,
     ) -> StoreResult<Case>;
+
+    // --- attachments and retention -------------------------------------------
+    //
+    // An attachment's bytes live in the attachment storage (outside the
+    // database) under their sha256; rows name them. Bytes are stored
+    // before their row is committed, so a row always has its bytes; bytes
+    // no row names are freed by a prune.
+
+    /// Attaches files whose bytes are already stored to the result's
+    /// latest execution (`execution` 0 when it has none yet), in order. A
+    /// file with the same name and sha256 already on that execution is
+    /// returned as it is, not added twice (so a retried upload is
+    /// harmless). Unknown run, or a result not in the run: `NotFound`; a
+    /// closed run: `Conflict` `run_closed`.
+    async fn add_attachments(
+        &self,
+        run: RunId,
+        result: ResultId,
+        files: Vec<NewAttachment>,
+        actor: UserId,
+        now: Timestamp,
+    ) -> StoreResult<Vec<Attachment>>;
+    /// The result's attachments, by id. `NotFound` as for `add_attachments`.
+    async fn list_attachments(&self, run: RunId, result: ResultId) -> StoreResult<Vec<Attachment>>;
+    async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Attachment>;
+    /// Removes the row; its bytes are freed by a prune once no row names
+    /// them. `NotFound` for an unknown id.
+    async fn delete_attachment(&self, id: AttachmentId) -> StoreResult<()>;
+    /// Which of these sha256 digests (lowercase hex) some attachment row
+    /// names, in any order.
+    async fn referenced_digests(&self, digests: Vec<String>) -> StoreResult<Vec<String>>;
+    /// Deletes the runs closed before `closed_before` (of one project, or
+    /// of all), with their results, history and attachment rows, in one
+    /// transaction, and answers what went. A dry run counts and deletes
+    /// nothing. Open runs are never pruned.
+    async fn prune(&self, request: PruneRequest) -> StoreResult<PruneOutcome>;
+    /// Gives the database's free pages back to the filesystem (after a
+    /// prune): SQLite's vacuum, PostgreSQL's `VACUUM` of the tables a
+    /// prune empties.
+    async fn reclaim(&self) -> StoreResult<()>;
+    /// The bytes the database takes on disk now.
+    async fn database_bytes(&self) -> StoreResult<u64>;
 }

@@ -107,6 +107,10 @@ pub struct Execution {
     pub step_results: Vec<crate::StepResult>,
     /// Defect ids (`SHOP-2291`), distinct, in the order given.
     pub defects: Vec<String>,
+    /// What the test printed (a JUnit testcase's `<system-out>`,
+    /// `<system-err>` and failure text), already cut to the server's
+    /// `--max-output-bytes`; `None` when there was none.
+    pub output: Option<String>,
 }
 
 impl Execution {
@@ -118,6 +122,7 @@ impl Execution {
             elapsed_ms,
             step_results: Vec::new(),
             defects: Vec::new(),
+            output: None,
         }
     }
 
@@ -516,6 +521,9 @@ pub struct TestResult {
     pub defects: Vec<String>,
     /// Who is to test it next; kept across executions.
     pub assigned_to: Option<UserId>,
+    /// The latest execution's output. Read by `get_result` always, by
+    /// `list_results` only with [`ResultQuery::output`]; `None` otherwise.
+    pub output: Option<String>,
 }
 
 /// One past execution of a result.
@@ -529,6 +537,8 @@ pub struct HistoryEntry {
     pub tested_at: Timestamp,
     pub step_results: Vec<crate::StepResult>,
     pub defects: Vec<String>,
+    /// The execution's output (always read).
+    pub output: Option<String>,
 }
 
 /// Offset paging; `page` starts at 1.
@@ -560,6 +570,10 @@ pub struct ResultQuery {
     pub q: Option<String>,
     /// Only results assigned to this user, or to nobody.
     pub assignee: Option<crate::Assignee>,
+    /// Only the result of the case with exactly this key.
+    pub key: Option<String>,
+    /// Read each result's output too (otherwise `output` is `None`).
+    pub output: bool,
     pub page: Page,
 }
 

@@ -89,6 +89,22 @@ pub struct ServeArgs {
     /// into an empty database, for a first look at the web UI.
     #[arg(long, env = "VERDICT_DEMO")]
     demo: bool,
+    /// Where attachment bytes are kept: `file:///path` (default: the
+    /// folder `verdict-attachments` beside the SQLite file, or in the
+    /// current directory on PostgreSQL) or `s3://bucket/prefix?endpoint=…&region=…`
+    /// (credentials from the AWS environment variables).
+    #[arg(long, env = "VERDICT_ATTACHMENTS")]
+    attachments: Option<String>,
+    /// The bytes one attachment upload may hold (413 beyond).
+    #[arg(long, env = "VERDICT_MAX_ATTACHMENT_BYTES", default_value_t = Limits::DEFAULT_MAX_ATTACHMENT_BYTES, value_parser = clap::value_parser!(u64).range(1..))]
+    max_attachment_bytes: u64,
+    /// The output kept per execution (its last this many bytes).
+    #[arg(long, env = "VERDICT_MAX_OUTPUT_BYTES", default_value_t = Limits::DEFAULT_MAX_OUTPUT_BYTES)]
+    max_output_bytes: usize,
+    /// Prune closed runs older than this many days, daily (like
+    /// `verdict admin prune --older-than Nd`); off by default.
+    #[arg(long, env = "VERDICT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+    retention_days: Option<u32>,
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
@@ -183,6 +199,27 @@ async fn open_store(url: &str, request_timeout: Duration) -> Result<Arc<dyn Stor
     }
 }
 
+/// The attachment storage: as configured, or a folder beside the SQLite
+/// file (in the current directory for PostgreSQL).
+pub fn open_blobs(
+    location: Option<&str>,
+    database_url: &str,
+) -> Result<verdict_server::blobs::Blobs, String> {
+    use verdict_server::blobs::Blobs;
+    if let Some(location) = location {
+        return Blobs::open(location).map_err(|e| format!("--attachments {location}: {e}"));
+    }
+    let dir = match SqliteConfig::from_url(database_url) {
+        Ok(config) if database_url.starts_with("sqlite:") => config
+            .path
+            .parent()
+            .map(|p| p.join("verdict-attachments"))
+            .unwrap_or_else(|| "verdict-attachments".into()),
+        _ => "verdict-attachments".into(),
+    };
+    Blobs::folder(&dir).map_err(|e| format!("attachment folder {}: {e}", dir.display()))
+}
+
 pub fn run(args: ServeArgs) -> ExitCode {
     // Before the runtime starts its threads.
     let allocator = crate::alloc::tune();
@@ -270,6 +307,8 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         sign_in_failures_per_hour: args.sign_in_failures_per_hour,
         sign_in_burst: args.sign_in_burst,
         trusted_proxies: args.trusted_proxies.clone(),
+        max_attachment_bytes: args.max_attachment_bytes,
+        max_output_bytes: args.max_output_bytes,
     };
     let web = WebConfig {
         session_lifetime: std::time::Duration::from_secs(args.session_hours * 3600),
@@ -281,7 +320,11 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             )
         }),
     };
-    let state = AppState::new(store, limits).with_web(web);
+    let blobs = Arc::new(open_blobs(args.attachments.as_deref(), &args.database_url)?);
+    tracing::info!(attachments = %blobs.describe(), "attachment storage ready");
+    // `--retention-days` is started by the retention work (being written).
+    let _ = args.retention_days;
+    let state = AppState::new(store, limits, blobs).with_web(web);
     let connections = ConnectionLimits {
         max_connections: args.max_connections,
         header_timeout: Duration::from_secs(args.header_timeout_secs),

@@ -286,6 +286,7 @@ async fn statements_end_at_the_bound_but_migrations_wait() {
         status: Status::Failed,
         note: None,
         elapsed_ms: None,
+        output: None,
     };
     let holder = admin.transaction().await.unwrap();
     holder
@@ -433,6 +434,7 @@ async fn connections_of_large_writes_are_closed_after_them() {
                 status: Status::Passed,
                 note: None,
                 elapsed_ms: None,
+                output: None,
             },
         })
         .collect();

@@ -92,6 +92,7 @@ async fn overlapping_bulks_in_opposite_orders_all_apply() {
                     status: statuses[(i + index) % 4],
                     note: Some(format!("upload {i}")),
                     elapsed_ms: Some(index as i64),
+                    output: None,
                 },
             })
             .collect();
@@ -130,6 +131,7 @@ async fn overlapping_bulks_in_opposite_orders_all_apply() {
                         status: Status::Failed,
                         note: None,
                         elapsed_ms: None,
+                        output: None,
                     },
                     user.id,
                     t(3),
@@ -261,6 +263,7 @@ async fn idempotent_retries_racing_apply_once() {
                     status: Status::Passed,
                     note: None,
                     elapsed_ms: None,
+                    output: None,
                 },
             })
             .collect(),

@@ -56,6 +56,7 @@ async fn imports_and_upserts_creating_the_same_keys_in_opposite_orders() {
                     status: Status::Passed,
                     note: None,
                     elapsed_ms: None,
+                    output: None,
                 },
             })
             .collect();

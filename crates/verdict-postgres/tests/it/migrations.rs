@@ -68,6 +68,7 @@ async fn migration_4_backfills_what_writes_keep() {
         status,
         note: None,
         elapsed_ms: ms,
+        output: None,
     };
     for (n, plays) in [
         // Failed then passed (a retried pass), passed then failed, failed

@@ -67,6 +67,7 @@ async fn bulk(
                 status: s,
                 note: if s == Status::Failed { note } else { None },
                 elapsed_ms: Some(ms),
+                output: None,
             },
         })
         .collect();

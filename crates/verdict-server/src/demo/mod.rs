@@ -69,6 +69,7 @@ fn run_of(status: Status, note: Option<&str>, elapsed_s: i64) -> Execution {
         status,
         note: note.map(str::to_string),
         elapsed_ms: (status != Status::NotTested && elapsed_s > 0).then_some(elapsed_s * 1000),
+        output: None,
     }
 }
 
@@ -119,6 +120,8 @@ async fn record(
                     page: 1,
                     per_page: 1000,
                 },
+                key: None,
+                output: false,
             },
         )
         .await
@@ -156,6 +159,8 @@ async fn assign_release_24(store: &dyn Store, run: RunId, p: &data::People) -> R
                     page: 1,
                     per_page: 1000,
                 },
+                key: None,
+                output: false,
             },
         )
         .await
@@ -215,6 +220,7 @@ async fn upload(
                     status: *status,
                     note: note.clone(),
                     elapsed_ms: Some(*ms),
+                    output: None,
                 },
             });
         }

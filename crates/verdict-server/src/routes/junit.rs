@@ -69,6 +69,7 @@ fn executions(tc: &TestCase, skipped_as: Status, note_limit: usize) -> Vec<Execu
         status: Status::Failed,
         note: Some(d.note(note_limit)).filter(|n| !n.is_empty()),
         elapsed_ms: elapsed(ms),
+        output: None,
     };
     let attempts = tc.attempts.iter().map(|a| failed(&a.detail, a.time_ms));
     let last = match &tc.outcome {
@@ -78,6 +79,7 @@ fn executions(tc: &TestCase, skipped_as: Status, note_limit: usize) -> Vec<Execu
             status: Status::Passed,
             note: None,
             elapsed_ms: elapsed(tc.time_ms),
+            output: None,
         },
         Outcome::Failed(d) | Outcome::Errored(d) => {
             let mut all = vec![failed(d, tc.time_ms)];
@@ -90,6 +92,7 @@ fn executions(tc: &TestCase, skipped_as: Status, note_limit: usize) -> Vec<Execu
             status: Status::NotTested,
             note: None,
             elapsed_ms: None,
+            output: None,
         },
         Outcome::Skipped { message } => Execution {
             step_results: Vec::new(),
@@ -103,6 +106,7 @@ fn executions(tc: &TestCase, skipped_as: Status, note_limit: usize) -> Vec<Execu
                 note_limit,
             )),
             elapsed_ms: elapsed(tc.time_ms),
+            output: None,
         },
     };
     let mut all: Vec<Execution> = attempts.collect();

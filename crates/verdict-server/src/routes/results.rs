@@ -154,6 +154,8 @@ pub async fn list(
                 after: filter.after,
                 q: title,
                 page,
+                key: None,
+                output: false,
             },
         )
         .await?;

@@ -264,6 +264,8 @@ pub async fn render(
                     page: page_no,
                     per_page,
                 },
+                key: None,
+                output: false,
             },
         )
         .await?;

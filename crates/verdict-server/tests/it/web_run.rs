@@ -70,6 +70,8 @@ async fn stored(app: &TestApp, run: &str) -> String {
                     page: 1,
                     per_page: 1000,
                 },
+                key: None,
+                output: false,
             },
         )
         .await

@@ -75,6 +75,7 @@ async fn run(
                     status,
                     note,
                     elapsed_ms: Some((i % 700) as i64),
+                    output: None,
                 },
             }
         })

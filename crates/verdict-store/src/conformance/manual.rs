@@ -25,6 +25,7 @@ fn manual_exec() -> Execution {
             step(Status::Failed, Some("500 error")),
         ],
         defects: vec!["SHOP-1".into(), "SHOP-2".into()],
+        output: None,
     }
 }
 

@@ -157,6 +157,8 @@ pub async fn title_search(s: Arc<dyn Store>) {
         after,
         q: Some(q.into()),
         page: page(1, 2),
+        key: None,
+        output: false,
     };
     // "case 1", "case 10", "case 11" contain "CASE 1".
     let found = s
@@ -252,6 +254,7 @@ pub async fn recording_sets_fields_and_counts(s: Arc<dyn Store>) {
         status: Status::Passed,
         note: None,
         elapsed_ms: None,
+        output: None,
     };
     let passed = s
         .record_result(run, id, bare, owner, t(8))
@@ -291,6 +294,7 @@ pub async fn not_tested_clears_the_result_but_history_keeps_it(s: Arc<dyn Store>
         status: Status::NotTested,
         note: None,
         elapsed_ms: None,
+        output: None,
     };
     let cleared = s
         .record_result(run, before.id, untested, owner, t(2))
@@ -346,6 +350,7 @@ pub async fn history_newest_first_with_paging(s: Arc<dyn Store>) {
             elapsed_ms: Some(1500),
             tested_by: actor,
             tested_at: t(i as i64),
+            output: None,
         };
         assert_eq!(e, &expected, "newest first");
     }

@@ -97,6 +97,7 @@ pub(crate) fn exec(status: Status, note: Option<&str>) -> Execution {
         status,
         note: note.map(str::to_string),
         elapsed_ms: Some(1500),
+        output: None,
     }
 }
 
@@ -139,6 +140,8 @@ pub(crate) fn query(statuses: Vec<Status>, after: Option<ResultId>, p: Page) -> 
         after,
         q: None,
         page: p,
+        key: None,
+        output: false,
     }
 }
 

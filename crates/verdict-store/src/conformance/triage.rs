@@ -50,6 +50,7 @@ async fn play(s: &dyn Store, owner: UserId, run: RunId, executions: &[Play<'_>])
                 status: *status,
                 note: note.map(str::to_string),
                 elapsed_ms: *elapsed_ms,
+                output: None,
             },
         })
         .collect();
@@ -1104,6 +1105,7 @@ pub async fn trends_count_runs_oldest_first(s: Arc<dyn Store>) {
         status,
         note: None,
         elapsed_ms: ms,
+        output: None,
     };
     s.record_result(r4.id, results[0].id, timed(Passed, Some(50)), owner, t(3))
         .await

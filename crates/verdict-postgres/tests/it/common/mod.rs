@@ -112,6 +112,8 @@ pub fn all_results() -> ResultQuery {
             page: 1,
             per_page: 1000,
         },
+        key: None,
+        output: false,
     }
 }
 

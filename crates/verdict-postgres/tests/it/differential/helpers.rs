@@ -32,6 +32,7 @@ pub fn exec(status: Status, note: Option<&str>, elapsed_ms: Option<i64>) -> Exec
         status,
         note: note.map(Into::into),
         elapsed_ms,
+        output: None,
     }
 }
 

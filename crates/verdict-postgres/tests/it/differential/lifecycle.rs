@@ -108,7 +108,9 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog, i
                 statuses: vec![],
                 after: None,
                 q: None,
-                page: page(1, 50)
+                page: page(1, 50),
+                key: None,
+                output: false,
             }
         )
     );
@@ -142,7 +144,9 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog, i
                 statuses: vec![],
                 after: None,
                 q: None,
-                page: page(1, 50)
+                page: page(1, 50),
+                key: None,
+                output: false,
             }
         )
     );

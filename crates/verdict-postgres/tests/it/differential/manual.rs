@@ -130,6 +130,8 @@ pub async fn run(s: &dyn Store, log: &mut Log) {
                 q: None,
                 assignee: None,
                 page: page(1, 100),
+                key: None,
+                output: false,
             },
         )
         .await)
@@ -262,6 +264,8 @@ pub async fn run(s: &dyn Store, log: &mut Log) {
             q: None,
             assignee,
             page: page(1, 3),
+            key: None,
+            output: false,
         };
         let r = s.list_results(run.id, q).await;
         log.note(&format!("list_results {assignee:?}"), &r);
@@ -272,6 +276,8 @@ pub async fn run(s: &dyn Store, log: &mut Log) {
         q: Some("MANUAL".into()),
         assignee: Some(Assignee::User(tester.id)),
         page: page(1, 10),
+        key: None,
+        output: false,
     };
     let r = s.list_results(run.id, q).await;
     log.note("list_results filtered", &r);

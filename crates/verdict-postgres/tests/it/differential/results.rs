@@ -28,7 +28,9 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
                 statuses: vec![],
                 after: None,
                 q: None,
-                page: page(1, 100)
+                page: page(1, 100),
+                key: None,
+                output: false,
             }
         )
     ));
@@ -250,7 +252,9 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
                 statuses: vec![Status::Passed, Status::Blocked, Status::Passed],
                 after: None,
                 q: None,
-                page: page(1, 100)
+                page: page(1, 100),
+                key: None,
+                output: false,
             }
         )
     );
@@ -263,7 +267,9 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
                 statuses: vec![Status::Retest, Status::Failed, Status::NotTested],
                 after: None,
                 q: None,
-                page: page(2, 2)
+                page: page(2, 2),
+                key: None,
+                output: false,
             }
         )
     );
@@ -276,7 +282,9 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
                 statuses: vec![],
                 after: Some(ids[1]),
                 q: None,
-                page: page(1, 2)
+                page: page(1, 2),
+                key: None,
+                output: false,
             }
         )
     );
@@ -289,7 +297,9 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
                 statuses: vec![Status::NotTested],
                 after: Some(ids[0]),
                 q: None,
-                page: page(1, 10)
+                page: page(1, 10),
+                key: None,
+                output: false,
             }
         )
     );
@@ -302,7 +312,9 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
                 statuses: vec![],
                 after: None,
                 q: None,
-                page: page(50, 10)
+                page: page(50, 10),
+                key: None,
+                output: false,
             }
         )
     );
@@ -315,7 +327,9 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People, cat: &Catalog) -
                 statuses: vec![],
                 after: None,
                 q: None,
-                page: page(1, 10)
+                page: page(1, 10),
+                key: None,
+                output: false,
             }
         )
     );

@@ -316,7 +316,9 @@ pub async fn run(s: &dyn Store, log: &mut Log, people: &People) {
                 statuses: vec![],
                 after: None,
                 q: None,
-                page: page(1, 20)
+                page: page(1, 20),
+                key: None,
+                output: false,
             }
         )
     ));

@@ -48,6 +48,14 @@ async fn open_store(dir: &tempfile::TempDir) -> (Arc<dyn Store>, Option<TestData
     (store, None)
 }
 
+/// The attachment storage of a test: a folder in its temp dir.
+pub fn blobs_in(dir: &tempfile::TempDir) -> Arc<verdict_server::blobs::Blobs> {
+    Arc::new(
+        verdict_server::blobs::Blobs::folder(dir.path().join("attachments"))
+            .expect("attachment folder"),
+    )
+}
+
 #[derive(Debug)]
 pub struct Resp {
     pub status: StatusCode,
@@ -106,7 +114,8 @@ impl TestApp {
         verdict_server::bootstrap(store.as_ref(), Some(ADMIN))
             .await
             .expect("bootstrap");
-        let router = verdict_server::build_router(AppState::new(store.clone(), limits));
+        let router =
+            verdict_server::build_router(AppState::new(store.clone(), limits, blobs_in(&dir)));
         TestApp {
             router,
             store,
@@ -476,7 +485,7 @@ impl TestApp {
         verdict_server::bootstrap(store.as_ref(), Some(ADMIN))
             .await
             .expect("bootstrap");
-        let state = AppState::new(store.clone(), Limits::default()).with_web(web);
+        let state = AppState::new(store.clone(), Limits::default(), blobs_in(&dir)).with_web(web);
         TestApp {
             router: verdict_server::build_router(state),
             store,
@@ -588,7 +597,11 @@ impl TestApp {
     pub async fn empty() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, pg) = open_store(&dir).await;
-        let router = verdict_server::build_router(AppState::new(store.clone(), Limits::default()));
+        let router = verdict_server::build_router(AppState::new(
+            store.clone(),
+            Limits::default(),
+            blobs_in(&dir),
+        ));
         TestApp {
             router,
             store,
