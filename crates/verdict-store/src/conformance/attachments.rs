@@ -196,6 +196,30 @@ pub async fn attachments_belong_to_the_latest_execution_and_re_adds_are_idempote
     );
 }
 
+/// Retries of one upload arriving at once add the file once.
+pub async fn concurrent_re_adds_add_once(s: Arc<dyn Store>) {
+    let (owner, p, _) = project_with_cases(s.as_ref(), 1).await;
+    let run = run_over_all(s.as_ref(), p, "r").await;
+    let id = everything(s.as_ref(), run.id).await[0].id;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let s = Arc::clone(&s);
+            tokio::spawn(async move {
+                s.add_attachments(run.id, id, vec![file("a.txt", 'a', 1)], owner, t(1))
+                    .await
+                    .expect("add")
+            })
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for task in tasks {
+        ids.push(task.await.expect("task")[0].id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(s.list_attachments(run.id, id).await.expect("list").len(), 1);
+}
+
 pub async fn attachments_refuse_closed_runs_and_unknown_ids(s: Arc<dyn Store>) {
     let s = s.as_ref();
     let (owner, p, _) = project_with_cases(s, 1).await;

@@ -145,6 +145,7 @@ macro_rules! conformance_tests {
             manual::imports_apply_case_details,
             attachments::attachments_add_list_get_and_delete,
             attachments::attachments_belong_to_the_latest_execution_and_re_adds_are_idempotent,
+            attachments::concurrent_re_adds_add_once,
             attachments::attachments_refuse_closed_runs_and_unknown_ids,
             attachments::output_round_trips_on_every_execution_path,
             attachments::results_filter_by_key,
