@@ -696,6 +696,7 @@ pub async fn reclaim_gives_pruned_space_back(s: Arc<dyn Store>) {
     assert_eq!((pruned.runs, pruned.executions), (1, 3000));
     s.reclaim().await.expect("reclaim");
     let after = s.database_bytes().await.expect("bytes");
+    println!("database bytes: {before} before the prune, {after} after it and a reclaim");
     assert!(
         after + 8_000_000 < before,
         "pruning about 12 MB of output frees it: {before} bytes before, {after} after"
