@@ -61,8 +61,32 @@ fn elapsed(ms: Option<u64>) -> Option<i64> {
 
 /// One testcase's executions in order; the last one is current. A flaky
 /// pass is its failed attempts then the pass; a failure with reruns is the
-/// first failure then each rerun.
-fn executions(tc: &TestCase, skipped_as: Status, note_limit: usize) -> Vec<Execution> {
+/// first failure then each rerun. Only the last carries the testcase's
+/// output, cut to its last `output_limit` bytes (a not-tested one none).
+fn executions(
+    tc: &TestCase,
+    skipped_as: Status,
+    note_limit: usize,
+    output_limit: usize,
+) -> Vec<Execution> {
+    let mut all = executions_without_output(tc, skipped_as, note_limit);
+    if let Some(last) = all.last_mut()
+        && last.status != Status::NotTested
+    {
+        last.output = tc
+            .output
+            .as_deref()
+            .map(|o| verdict_junit::tail(o, output_limit).into_owned())
+            .filter(|o| !o.is_empty());
+    }
+    all
+}
+
+fn executions_without_output(
+    tc: &TestCase,
+    skipped_as: Status,
+    note_limit: usize,
+) -> Vec<Execution> {
     let failed = |d: &verdict_junit::Detail, ms| Execution {
         step_results: Vec::new(),
         defects: Vec::new(),
@@ -343,6 +367,7 @@ fn entries(
     testcases: &[TestCase],
     skipped_as: Status,
     note_limit: usize,
+    output_limit: usize,
 ) -> Result<Vec<KeyedEntry>, ApiError> {
     let mut out = Vec::with_capacity(testcases.len());
     let mut errors = Vec::new();
@@ -370,7 +395,7 @@ fn entries(
             .and_then(verdict_junit::case_text)
             .unwrap_or_else(|| key.clone());
         let suite = tc.classname.as_deref().and_then(verdict_junit::case_text);
-        let mut all = executions(tc, skipped_as, note_limit);
+        let mut all = executions(tc, skipped_as, note_limit, output_limit);
         if !tc.properties.is_empty()
             && let Some(last) = all.last_mut()
         {
@@ -498,6 +523,7 @@ pub async fn import(
     let parse_limits = verdict_junit::Limits {
         max_depth: limits.max_xml_depth,
         max_text_bytes: limits.max_note_bytes,
+        max_output_bytes: limits.max_output_bytes,
     };
     // Parsing is CPU work proportional to the report: keep it off the
     // async workers.
@@ -507,7 +533,12 @@ pub async fn import(
             .map_err(|e| ApiError::Internal(format!("parse task failed: {e}")))?
             .map_err(|e| ApiError::Malformed(format!("malformed JUnit XML at {e}")))?;
     let testcases = report.testcases.len() as u64;
-    let entries = entries(&report.testcases, skipped_as, limits.max_note_bytes)?;
+    let entries = entries(
+        &report.testcases,
+        skipped_as,
+        limits.max_note_bytes,
+        limits.max_output_bytes,
+    )?;
     if entries.len() > limits.max_bulk_results {
         return Err(ApiError::TooLarge(format!(
             "the report holds {} executions; the limit is {} per request: split it \
