@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth_roles;
+mod attachments;
 mod authz_matrix;
 mod case_keys;
 mod cases;
