@@ -82,9 +82,8 @@ pub fn name_problem(name: &str) -> Option<String> {
 pub fn is_media_type(value: &str) -> bool {
     fn token(s: &str) -> bool {
         !s.is_empty()
-            && s.bytes().all(|b| {
-                b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-            })
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
     }
     if value.len() > 255 {
         return false;
@@ -168,7 +167,10 @@ impl Spool {
             .map_err(|e| storage_error(format!("cannot spool in {}: {e}", dir.display())))?;
         let (file, path) = named.into_parts();
         Ok(Spool {
-            file: tokio::io::BufWriter::with_capacity(SPOOL_BUFFER, tokio::fs::File::from_std(file)),
+            file: tokio::io::BufWriter::with_capacity(
+                SPOOL_BUFFER,
+                tokio::fs::File::from_std(file),
+            ),
             path,
             hasher: Sha256::new(),
             size: 0,
@@ -260,7 +262,10 @@ fn multipart_error(e: axum::extract::multipart::MultipartError, limit: u64) -> A
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return too_large(limit);
     }
-    ApiError::Malformed(format!("the multipart body cannot be read: {}", e.body_text()))
+    ApiError::Malformed(format!(
+        "the multipart body cannot be read: {}",
+        e.body_text()
+    ))
 }
 
 /// Spools every `file` part of a multipart body; other parts are
@@ -286,7 +291,9 @@ pub async fn receive_multipart(state: &AppState, mut multipart: Multipart) -> Ap
                 if text.len() + chunk.len() > MAX_FIELD_BYTES {
                     return Err(ApiError::invalid(
                         part,
-                        format!("a form field may have at most {MAX_FIELD_BYTES} bytes; send files as parts named file"),
+                        format!(
+                            "a form field may have at most {MAX_FIELD_BYTES} bytes; send files as parts named file"
+                        ),
                     ));
                 }
                 text.extend_from_slice(&chunk);
@@ -313,8 +320,17 @@ pub async fn receive_multipart(state: &AppState, mut multipart: Multipart) -> Ap
                 problem,
             )]));
         }
-        let content_type =
-            content_type_of(field.content_type(), &format!("{field_name}.content_type"))?;
+        // The header as sent: multer drops a type it cannot parse.
+        let type_field = format!("{field_name}.content_type");
+        let given = match field.headers().get(header::CONTENT_TYPE) {
+            None => None,
+            Some(v) => Some(
+                v.to_str()
+                    .map_err(|_| ApiError::invalid(type_field.clone(), "must be a MIME type"))?
+                    .to_string(),
+            ),
+        };
+        let content_type = content_type_of(given.as_deref(), &type_field)?;
         let mut spool = Spool::create(state.blobs.spool_dir())?;
         while let Some(chunk) = next_chunk(state, field.chunk())
             .await?
@@ -556,7 +572,11 @@ pub async fn content(state: &AppState, attachment: &Attachment, request: &Header
         Wanted::Whole => (StatusCode::OK, None),
         Wanted::Part(a, b) => (StatusCode::PARTIAL_CONTENT, Some((a, b))),
         Wanted::Unsatisfiable => {
-            set(&mut headers, header::CONTENT_RANGE, &format!("bytes */{size}"));
+            set(
+                &mut headers,
+                header::CONTENT_RANGE,
+                &format!("bytes */{size}"),
+            );
             let body = verdict_api::ErrorBody {
                 error: verdict_api::ErrorDetail {
                     code: "range_not_satisfiable".into(),

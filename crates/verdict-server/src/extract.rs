@@ -16,7 +16,9 @@ use serde::de::DeserializeOwned;
 use serde::de::value::StrDeserializer;
 use utoipa::IntoParams;
 use verdict_api::schema as s;
-use verdict_store::{AttachmentId, CaseId, FieldError, Page, ProjectId, ResultId, RunId, TokenId, UserId};
+use verdict_store::{
+    AttachmentId, CaseId, FieldError, Page, ProjectId, ResultId, RunId, TokenId, UserId,
+};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;

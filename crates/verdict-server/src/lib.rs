@@ -43,8 +43,8 @@ pub use listener::ConnectionLimits;
 pub use state::{AppState, Limits, SIGN_IN_ADDRESS_FACTOR, WebConfig};
 
 use routes::{
-    assignment, attachments as attachment_routes, cases, export as run_export, health, junit, passwords, projects, results, runs,
-    setup, tokens, triage, users,
+    assignment, attachments as attachment_routes, cases, export as run_export, health, junit,
+    passwords, projects, results, runs, setup, tokens, triage, users,
 };
 
 /// The documented routes: each handler registered once, in its resource's

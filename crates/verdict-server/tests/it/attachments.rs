@@ -65,8 +65,11 @@ async fn upload_raw(
         .await
 }
 
-/// A multipart body of `parts` (field name, filename, content type, bytes).
-fn multipart(parts: &[(&str, Option<&str>, Option<&str>, &[u8])]) -> (String, Vec<u8>) {
+/// One part of a multipart body: field name, filename, content type, bytes.
+type Part<'a> = (&'a str, Option<&'a str>, Option<&'a str>, &'a [u8]);
+
+/// A multipart body of `parts`: (its content type, its bytes).
+fn multipart(parts: &[Part<'_>]) -> (String, Vec<u8>) {
     let boundary = "verdict-test-boundary-7d3f";
     let mut body = Vec::new();
     for (field, filename, content_type, bytes) in parts {
@@ -93,7 +96,7 @@ async fn upload_multipart(
     token: &str,
     run: &str,
     result: &str,
-    parts: &[(&str, Option<&str>, Option<&str>, &[u8])],
+    parts: &[Part<'_>],
 ) -> Resp {
     let (ct, body) = multipart(parts);
     app.raw("POST", &upload_path(run, result), token, Some(&ct), body)
@@ -238,11 +241,44 @@ async fn a_multipart_upload_takes_several_files_in_order() {
 async fn the_same_file_uploaded_again_is_the_same_attachment_stored_once() {
     let app = TestApp::new().await;
     let (_, run, result, tester) = arrange(&app).await;
-    let first = only(&upload_raw(&app, &tester, &run, &result, "a.png", Some("image/png"), PNG).await);
-    let again = only(&upload_raw(&app, &tester, &run, &result, "a.png", Some("image/png"), PNG).await);
+    let first = only(
+        &upload_raw(
+            &app,
+            &tester,
+            &run,
+            &result,
+            "a.png",
+            Some("image/png"),
+            PNG,
+        )
+        .await,
+    );
+    let again = only(
+        &upload_raw(
+            &app,
+            &tester,
+            &run,
+            &result,
+            "a.png",
+            Some("image/png"),
+            PNG,
+        )
+        .await,
+    );
     assert_eq!(first["id"], again["id"]);
     // Another name, the same bytes: another attachment, one stored file.
-    let other = only(&upload_raw(&app, &tester, &run, &result, "b.png", Some("image/png"), PNG).await);
+    let other = only(
+        &upload_raw(
+            &app,
+            &tester,
+            &run,
+            &result,
+            "b.png",
+            Some("image/png"),
+            PNG,
+        )
+        .await,
+    );
     assert_ne!(first["id"], other["id"]);
     assert_eq!(stored_files(&app).await, 1);
     let listed = app.get(&upload_path(&run, &result), &tester).await;
@@ -267,7 +303,16 @@ async fn only_images_and_plain_text_are_inline_and_nothing_is_rendered_as_a_page
     for (name, ct, inline) in cases {
         let body = format!("<script>alert('{name}')</script>");
         let att = only(
-            &upload_raw(&app, &tester, &run, &result, name, Some(ct), body.as_bytes()).await,
+            &upload_raw(
+                &app,
+                &tester,
+                &run,
+                &result,
+                name,
+                Some(ct),
+                body.as_bytes(),
+            )
+            .await,
         );
         let (status, h, bytes) = download(&app, &tester, att["id"].as_str().unwrap(), &[]).await;
         assert_eq!(status, StatusCode::OK, "{name}");
@@ -324,7 +369,18 @@ async fn a_range_is_answered_with_its_bytes_or_416() {
 async fn a_matching_etag_is_304() {
     let app = TestApp::new().await;
     let (_, run, result, tester) = arrange(&app).await;
-    let att = only(&upload_raw(&app, &tester, &run, &result, "e.png", Some("image/png"), PNG).await);
+    let att = only(
+        &upload_raw(
+            &app,
+            &tester,
+            &run,
+            &result,
+            "e.png",
+            Some("image/png"),
+            PNG,
+        )
+        .await,
+    );
     let aid = att["id"].as_str().unwrap();
     let etag = format!("\"{}\"", sha256(PNG));
     let (status, h, bytes) = download(&app, &tester, aid, &[("if-none-match", &etag)]).await;
@@ -341,7 +397,16 @@ async fn bad_names_are_refused_and_nothing_is_stored() {
     let app = TestApp::new().await;
     let (_, run, result, tester) = arrange(&app).await;
     let long = "a".repeat(256);
-    for name in ["../etc/passwd", "a/b.png", "a\\b.png", "a\nb", "tab\there", "", " ", &long] {
+    for name in [
+        "../etc/passwd",
+        "a/b.png",
+        "a\\b.png",
+        "a\nb",
+        "tab\there",
+        "",
+        " ",
+        &long,
+    ] {
         let r = upload_raw(&app, &tester, &run, &result, name, Some("image/png"), PNG).await;
         r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
         assert_eq!(r.fields(), ["name"], "{name:?}");
@@ -350,7 +415,14 @@ async fn bad_names_are_refused_and_nothing_is_stored() {
     let r = upload_raw(&app, &tester, &run, &result, &"é".repeat(128), None, PNG).await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     // The same in a multipart filename.
-    let r = upload_multipart(&app, &tester, &run, &result, &[("file", Some("a\\b"), None, PNG)]).await;
+    let r = upload_multipart(
+        &app,
+        &tester,
+        &run,
+        &result,
+        &[("file", Some("a\\b"), None, PNG)],
+    )
+    .await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(r.fields(), ["file[0].filename"]);
     let r = upload_multipart(&app, &tester, &run, &result, &[("file", None, None, PNG)]).await;
@@ -364,7 +436,13 @@ async fn bad_requests_are_refused_with_their_field_named() {
     let (_, run, result, tester) = arrange(&app).await;
     // A raw body without a name.
     let r = app
-        .raw("POST", &upload_path(&run, &result), &tester, Some("image/png"), PNG.to_vec())
+        .raw(
+            "POST",
+            &upload_path(&run, &result),
+            &tester,
+            Some("image/png"),
+            PNG.to_vec(),
+        )
         .await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(r.fields(), ["name"]);
@@ -388,18 +466,36 @@ async fn bad_requests_are_refused_with_their_field_named() {
     assert_eq!(r.fields(), ["other"]);
     let (ct, _) = multipart(&[]);
     let r = app
-        .raw("POST", &upload_path(&run, &result), &tester, Some(&ct), format!("--verdict-test-boundary-7d3f--\r\n"))
+        .raw(
+            "POST",
+            &upload_path(&run, &result),
+            &tester,
+            Some(&ct),
+            "--verdict-test-boundary-7d3f--\r\n",
+        )
         .await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(r.fields(), ["file"]);
     // A broken multipart body.
     let r = app
-        .raw("POST", &upload_path(&run, &result), &tester, Some(&ct), "--verdict-test-boundary-7d3f\r\nbroken")
+        .raw(
+            "POST",
+            &upload_path(&run, &result),
+            &tester,
+            Some(&ct),
+            "--verdict-test-boundary-7d3f\r\nbroken",
+        )
         .await;
     r.assert_error(StatusCode::BAD_REQUEST, "malformed_request");
     // An unknown query parameter.
     let r = app
-        .raw("POST", &format!("{}?name=a&x=1", upload_path(&run, &result)), &tester, None, PNG.to_vec())
+        .raw(
+            "POST",
+            &format!("{}?name=a&x=1", upload_path(&run, &result)),
+            &tester,
+            None,
+            PNG.to_vec(),
+        )
         .await;
     r.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(r.fields(), ["x"]);
@@ -461,7 +557,13 @@ async fn uploads_need_a_tester_and_an_open_run() {
         upload_path(&run, "nope"),
     ] {
         let r = app
-            .raw("POST", &format!("{path}?name=a.png"), &tester, None, PNG.to_vec())
+            .raw(
+                "POST",
+                &format!("{path}?name=a.png"),
+                &tester,
+                None,
+                PNG.to_vec(),
+            )
             .await;
         r.assert_error(StatusCode::NOT_FOUND, "not_found");
         let r = app.get(&path, &tester).await;
@@ -519,7 +621,8 @@ async fn managers_and_uploaders_delete_other_testers_and_viewers_may_not() {
     let viewer = app.member(&project, "vic", "viewer").await;
     let manager = app.member(&project, "mia", "manager").await;
     let mine = only(&upload_raw(&app, &tester, &run, &result, "mine.png", None, b"mine").await);
-    let theirs = only(&upload_raw(&app, &other, &run, &result, "theirs.png", None, b"theirs").await);
+    let theirs =
+        only(&upload_raw(&app, &other, &run, &result, "theirs.png", None, b"theirs").await);
     let path = |a: &Value| format!("/v1/attachments/{}", a["id"].as_str().unwrap());
 
     app.delete(&path(&theirs), &tester)
@@ -553,9 +656,12 @@ async fn an_uploader_who_became_a_viewer_may_not_delete() {
         json!({"role": "viewer"}),
     )
     .await;
-    app.delete(&format!("/v1/attachments/{}", att["id"].as_str().unwrap()), &token)
-        .await
-        .assert_error(StatusCode::FORBIDDEN, "forbidden");
+    app.delete(
+        &format!("/v1/attachments/{}", att["id"].as_str().unwrap()),
+        &token,
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "forbidden");
 }
 
 #[tokio::test]
@@ -580,7 +686,10 @@ async fn output_is_included_only_when_asked_for() {
     assert_eq!(with.data()["output"], "stdout line\nAssertionError: boom");
 
     let list = app
-        .get(&format!("/v1/runs/{run}/results?include=output"), &app.admin)
+        .get(
+            &format!("/v1/runs/{run}/results?include=output"),
+            &app.admin,
+        )
         .await;
     let rows = list.data().as_array().unwrap();
     let row = rows.iter().find(|r| r["id"] == result.as_str()).unwrap();
@@ -588,13 +697,18 @@ async fn output_is_included_only_when_asked_for() {
     let other = rows.iter().find(|r| r["id"] != result.as_str()).unwrap();
     assert_eq!(other["output"], Value::Null);
     assert!(other.as_object().unwrap().contains_key("output"));
-    let list = app.get(&format!("/v1/runs/{run}/results"), &app.admin).await;
+    let list = app
+        .get(&format!("/v1/runs/{run}/results"), &app.admin)
+        .await;
     assert!(list.data()[0].get("output").is_none());
 
     let history = app
         .get(&format!("{one}/history?include=output"), &app.admin)
         .await;
-    assert_eq!(history.data()[0]["output"], "stdout line\nAssertionError: boom");
+    assert_eq!(
+        history.data()[0]["output"],
+        "stdout line\nAssertionError: boom"
+    );
     let history = app.get(&format!("{one}/history"), &app.admin).await;
     assert!(history.data()[0].get("output").is_none());
 
@@ -616,7 +730,10 @@ async fn output_is_included_only_when_asked_for() {
         assert_eq!(r.fields(), ["per_page"], "{path}");
     }
     let r = app
-        .get(&format!("/v1/runs/{run}/results?include=output&per_page=50"), &app.admin)
+        .get(
+            &format!("/v1/runs/{run}/results?include=output&per_page=50"),
+            &app.admin,
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK);
 }
@@ -625,14 +742,19 @@ async fn output_is_included_only_when_asked_for() {
 async fn the_result_list_filters_by_exact_case_key() {
     let app = TestApp::new().await;
     let (_, cases, run) = app.seeded(3).await;
-    let r = app.get(&format!("/v1/runs/{run}/results?key=k2"), &app.admin).await;
+    let r = app
+        .get(&format!("/v1/runs/{run}/results?key=k2"), &app.admin)
+        .await;
     let rows = r.data().as_array().unwrap();
     assert_eq!(rows.len(), 1, "{}", r.body);
     assert_eq!(rows[0]["test_case_id"], cases[1].as_str());
     assert_eq!(r.body["meta"]["total"], 1);
     for other in ["K2", "k", "k2 "] {
         let r = app
-            .get(&format!("/v1/runs/{run}/results?key={}", encode(other)), &app.admin)
+            .get(
+                &format!("/v1/runs/{run}/results?key={}", encode(other)),
+                &app.admin,
+            )
             .await;
         assert_eq!(r.data(), &json!([]), "{other:?}");
     }

@@ -275,7 +275,10 @@ const ENDPOINTS: &[(&str, Access)] = &[
         "GET /v1/runs/{rid}/results/{id}/attachments",
         Access::Member(Role::Viewer, 200),
     ),
-    ("GET /v1/attachments/{aid}", Access::Member(Role::Viewer, 200)),
+    (
+        "GET /v1/attachments/{aid}",
+        Access::Member(Role::Viewer, 200),
+    ),
     (
         "DELETE /v1/attachments/{aid}",
         Access::Member(Role::Manager, 204),

@@ -4,8 +4,8 @@
 // Test code, helpers outside #[test] functions included, may unwrap.
 #![allow(clippy::unwrap_used)]
 
-mod auth_roles;
 mod attachments;
+mod auth_roles;
 mod authz_matrix;
 mod case_keys;
 mod cases;

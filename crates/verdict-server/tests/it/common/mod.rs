@@ -142,7 +142,9 @@ impl TestApp {
 
     /// The attachment folder (`None` on S3 storage).
     pub fn attachments_dir(&self) -> Option<std::path::PathBuf> {
-        s3_location().is_none().then(|| attachments_dir_in(&self._dir))
+        s3_location()
+            .is_none()
+            .then(|| attachments_dir_in(&self._dir))
     }
 
     pub async fn with_limits(limits: Limits) -> Self {
