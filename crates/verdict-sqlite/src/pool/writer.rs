@@ -589,4 +589,34 @@ mod tests {
             "{outcome:?}"
         );
     }
+
+    /// Maintenance runs outside any transaction (VACUUM refuses to run
+    /// inside one), between groups, and the writer goes on afterwards.
+    #[test]
+    fn maintenance_runs_outside_a_transaction() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pool = Pool::start(dir.path().join("bare.db"), Synchronous::Full).expect("start");
+        runtime().block_on(async {
+            pool.write(|c: &Connection| {
+                c.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1)")
+                    .map_err(db_err)
+            })
+            .await
+            .expect("write");
+            let bare = pool
+                .maintain(|c: &Connection| {
+                    let outside = c.is_autocommit();
+                    c.execute_batch("VACUUM").map_err(db_err)?;
+                    Ok(outside)
+                })
+                .await
+                .expect("maintain");
+            assert!(bare, "no transaction around maintenance");
+            let grouped = pool
+                .write(|c: &Connection| Ok(c.is_autocommit()))
+                .await
+                .expect("write");
+            assert!(!grouped, "writes still run in a transaction");
+        });
+    }
 }
