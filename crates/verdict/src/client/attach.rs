@@ -321,6 +321,53 @@ mod tests {
     }
 
     #[test]
+    fn paths_are_read_from_the_report_folder_and_kept_inside_the_root() {
+        let work = tempfile::tempdir().expect("tempdir");
+        let root = work.path().join("root");
+        let shots = root.join("shots");
+        std::fs::create_dir_all(&shots).expect("mkdir");
+        std::fs::write(shots.join("a.png"), b"png").expect("write");
+        std::fs::write(work.path().join("secret.txt"), b"secret").expect("write");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(work.path().join("secret.txt"), shots.join("link.txt"))
+            .expect("symlink");
+        let outside = work.path().join("secret.txt");
+        let output = format!(
+            "[[ATTACHMENT|shots\\a.png]]\n[[ATTACHMENT|./shots/a.png]]\n[[ATTACHMENT|../secret.txt]]\n\
+             [[ATTACHMENT|{}]]\n[[ATTACHMENT|shots/link.txt]]\n[[ATTACHMENT|shots/none.png]]\n[[ATTACHMENT|shots]]",
+            outside.display()
+        );
+        let tc = TestCase {
+            classname: Some("C".into()),
+            name: Some("t".into()),
+            suite: None,
+            time_ms: None,
+            outcome: verdict_junit::Outcome::Passed,
+            attempts: Vec::new(),
+            properties: Vec::new(),
+            output: Some(output),
+        };
+        let report = root.join("report.xml");
+        let cases = [tc];
+        let plan = plan(&[(report.as_path(), &cases[..])], &root).expect("plan");
+        // The same file named twice is attached once.
+        assert_eq!(plan.files.len(), 1, "{:?}", plan.files);
+        assert_eq!(plan.files[0].name, "a.png");
+        assert_eq!(plan.files[0].key, "C.t");
+        let refused = plan.refused.join("\n");
+        let expected_refusals = if cfg!(unix) { 5 } else { 4 };
+        assert_eq!(plan.refused.len(), expected_refusals, "{refused}");
+        assert!(
+            refused.contains("\"../secret.txt\" of testcase \"C.t\""),
+            "{refused}"
+        );
+        assert!(refused.contains("outside --attachments-root"), "{refused}");
+        assert!(refused.contains("shots/none.png"), "{refused}");
+        assert!(refused.contains("is not a file"), "{refused}");
+        assert!(super::plan(&[], &work.path().join("missing")).is_err());
+    }
+
+    #[test]
     fn content_types_by_extension() {
         assert_eq!(content_type("shot.PNG"), "image/png");
         assert_eq!(content_type("a.jpeg"), "image/jpeg");
