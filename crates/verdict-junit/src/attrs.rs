@@ -22,6 +22,8 @@ pub(crate) struct Attrs {
     pub status: Option<String>,
     pub result: Option<String>,
     pub value: Option<String>,
+    /// `verdict-output` on a `<system-out>` (see the `write` module).
+    pub verdict_output: Option<String>,
 }
 
 /// A bad attribute: `at` is the byte offset from the tag's `<`.
@@ -57,6 +59,7 @@ pub(crate) fn read_attrs(
             "status" => &mut out.status,
             "result" => &mut out.result,
             "value" => &mut out.value,
+            "verdict-output" => &mut out.verdict_output,
             _ => {
                 // Not needed, but its references must still be valid.
                 if attr.value.contains('&') {

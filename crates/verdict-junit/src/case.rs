@@ -7,12 +7,16 @@
 //! times `max_text_bytes` while open and at most twice that once finished
 //! (outcome detail + attempts budget).
 //!
-//! The testcase's own `<system-out>`/`<system-err>` are followed with a
-//! bounded tail buffer: a failure that says nothing (ctest's `message=""`,
-//! cucumber-js's bare `<failure/>`) is noted by the end of that output.
+//! The testcase's own `<system-out>` and `<system-err>` are followed with a
+//! bounded tail buffer each, and the failure/error bodies with one more: they
+//! make the testcase's output (out, err, body, joined by newlines, the last
+//! `max_output_bytes` of it), and a failure that says nothing (ctest's
+//! `message=""`, cucumber-js's bare `<failure/>`) is noted by the end of out
+//! and err. Tail buffers hold at most twice their limit, so an open testcase
+//! holds at most about eight times `max_output_bytes` of output.
 
 use crate::model::{Attempt, Detail, Outcome, Property, TestCase};
-use crate::text::{TailBuf, TextBuf, clip_charged};
+use crate::text::{TailBuf, TextBuf, clip_charged, join_tail};
 
 /// The three result elements that decide a testcase's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,11 +39,15 @@ struct Capture {
     kind: Option<String>,
     message: Option<String>,
     body: TextBuf,
+    /// The end of the body, for the testcase's output (limit 0 when the
+    /// body is not part of it).
+    tail: TailBuf,
 }
 
 impl Capture {
-    /// Type, then message, then body share one budget of `limit` bytes.
-    fn new(attrs: DetailAttrs, limit: usize) -> Self {
+    /// Type, then message, then body share one budget of `limit` bytes; the
+    /// body's last `tail_limit` bytes are kept apart for the output.
+    fn new(attrs: DetailAttrs, limit: usize, tail_limit: usize) -> Self {
         let mut budget = limit;
         let kind = clip_charged(attrs.kind, &mut budget);
         let message = clip_charged(attrs.message, &mut budget);
@@ -47,6 +55,14 @@ impl Capture {
             kind,
             message,
             body: TextBuf::new(budget),
+            tail: TailBuf::new(tail_limit),
+        }
+    }
+
+    fn push_text(&mut self, s: &str, raw_xml: bool) {
+        self.body.push_text(s, raw_xml);
+        if self.tail.limit() > 0 {
+            self.tail.push_text(s, raw_xml);
         }
     }
 
@@ -78,6 +94,7 @@ pub(crate) struct CaseBuilder {
     time_ms: Option<u64>,
     not_run: bool,
     limit: usize,
+    output_limit: usize,
     failure: Option<Capture>,
     error: Option<Capture>,
     skipped: Option<Capture>,
@@ -87,8 +104,16 @@ pub(crate) struct CaseBuilder {
     attempts: Vec<Attempt>,
     attempt: Option<AttemptCapture>,
     attempts_budget: usize,
-    /// The end of the testcase's system-out/err, in document order.
-    output: TailBuf,
+    /// The end of the testcase's system-out blocks, then of its system-err
+    /// blocks (each limited to the larger of the two limits: the output's
+    /// and the note's).
+    out: TailBuf,
+    err: TailBuf,
+    /// Which of the two the open output element feeds.
+    in_err: bool,
+    /// A `<system-out verdict-output="whole">` was read: it is the whole
+    /// output, as `to_xml` writes it, and the body is not added again.
+    whole: bool,
     properties: Vec<Property>,
     /// An open `<property>` without a `value` attribute: its name and text.
     property: Option<(String, TextBuf)>,
@@ -103,7 +128,9 @@ impl CaseBuilder {
         time_ms: Option<u64>,
         not_run: bool,
         limit: usize,
+        output_limit: usize,
     ) -> Self {
+        let buffers = limit.max(output_limit);
         Self {
             classname,
             name,
@@ -111,6 +138,7 @@ impl CaseBuilder {
             time_ms,
             not_run,
             limit,
+            output_limit,
             failure: None,
             error: None,
             skipped: None,
@@ -118,7 +146,10 @@ impl CaseBuilder {
             attempts: Vec::new(),
             attempt: None,
             attempts_budget: limit,
-            output: TailBuf::new(limit),
+            out: TailBuf::new(buffers),
+            err: TailBuf::new(buffers),
+            in_err: false,
+            whole: false,
             properties: Vec::new(),
             property: None,
             properties_budget: limit,
@@ -165,9 +196,14 @@ impl CaseBuilder {
 
     pub(crate) fn begin_result(&mut self, kind: ResultKind, attrs: DetailAttrs) {
         let limit = self.limit;
+        // Only a failure's or an error's body is part of the output.
+        let tail_limit = match kind {
+            ResultKind::Failure | ResultKind::Error => self.output_limit,
+            ResultKind::Skipped => 0,
+        };
         let slot = self.slot(kind);
         if slot.is_none() {
-            *slot = Some(Capture::new(attrs, limit));
+            *slot = Some(Capture::new(attrs, limit, tail_limit));
             self.active = Some(kind);
         } else {
             self.active = None;
@@ -179,7 +215,7 @@ impl CaseBuilder {
         if let Some(kind) = self.active
             && let Some(capture) = self.slot(kind)
         {
-            capture.body.push_text(s, raw_xml);
+            capture.push_text(s, raw_xml);
         }
     }
 
@@ -187,17 +223,26 @@ impl CaseBuilder {
         self.active = None;
     }
 
-    /// A `<system-out>`/`<system-err>` child of the testcase begins; blocks
-    /// are joined by a newline.
-    pub(crate) fn begin_output(&mut self) {
-        if !self.output.is_empty() {
-            self.output.push("\n");
+    /// A `<system-out>` (`err` false) or `<system-err>` child of the
+    /// testcase begins; blocks of one kind are joined by a newline. `whole`:
+    /// it is marked as the testcase's whole output.
+    pub(crate) fn begin_output(&mut self, err: bool, whole: bool) {
+        self.in_err = err;
+        self.whole |= whole && !err;
+        let buf = if err { &mut self.err } else { &mut self.out };
+        if !buf.is_empty() {
+            buf.push("\n");
         }
     }
 
     /// `raw_xml` text still needs XML end-of-line normalisation.
     pub(crate) fn output_text(&mut self, s: &str, raw_xml: bool) {
-        self.output.push_text(s, raw_xml);
+        let buf = if self.in_err {
+            &mut self.err
+        } else {
+            &mut self.out
+        };
+        buf.push_text(s, raw_xml);
     }
 
     pub(crate) fn begin_attempt(&mut self, errored: bool, attrs: DetailAttrs) {
@@ -210,7 +255,7 @@ impl CaseBuilder {
         self.attempt = Some(AttemptCapture {
             errored,
             time_ms,
-            head: Capture::new(attrs, self.attempts_budget),
+            head: Capture::new(attrs, self.attempts_budget, 0),
             stack_trace: None,
             in_stack_trace: false,
         });
@@ -278,12 +323,20 @@ impl CaseBuilder {
     pub(crate) fn finish(mut self) -> TestCase {
         // An attempt left open cannot happen with well-formed XML, but be safe.
         self.end_attempt();
-        let output = self.output;
-        // The output is kept only when the detail says nothing else.
+        let (out, err) = (self.out.kept(), self.err.kept());
+        // The body of the element that decides the outcome.
+        let decisive = self.error.as_ref().or(self.failure.as_ref());
+        let body = match decisive {
+            Some(c) if !self.whole => c.tail.kept(),
+            _ => ("", false),
+        };
+        let output = join_tail(&[out, err, body], self.output_limit);
+        // The note of a failure that says nothing else.
+        let note_output = join_tail(&[out, err], self.limit);
         let explained = |c: Capture| {
             let mut d = c.into_detail();
             if d.is_blank() {
-                d.output = output.finish();
+                d.output = note_output;
             }
             d
         };
@@ -309,6 +362,7 @@ impl CaseBuilder {
             outcome,
             attempts: self.attempts,
             properties: self.properties,
+            output,
         }
     }
 }

@@ -32,7 +32,7 @@ mod write;
 pub use error::ParseError;
 pub use key::{MAX_KEY_CHARS, case_key, case_text};
 pub use model::{Attempt, Counts, Detail, Outcome, Property, Report, TestCase};
-pub use text::{TAIL_MARKER, TRUNCATION_MARKER};
+pub use text::{TAIL_MARKER, TRUNCATION_MARKER, tail};
 pub use time::parse_time_ms;
 pub use write::to_xml;
 
@@ -49,6 +49,12 @@ pub struct Limits {
     /// budget of the same size. Anything beyond is cut on a character boundary
     /// and ends with [`TRUNCATION_MARKER`].
     pub max_text_bytes: usize,
+    /// Bytes of a testcase's output ([`TestCase::output`]: its own
+    /// `<system-out>`, `<system-err>` and failure/error body) kept: the last
+    /// this many, cut on a character boundary and starting with
+    /// [`TAIL_MARKER`] when cut. 0 keeps none. While a testcase is read its
+    /// output costs at most about eight times this in memory.
+    pub max_output_bytes: usize,
 }
 
 impl Default for Limits {
@@ -56,6 +62,7 @@ impl Default for Limits {
         Self {
             max_depth: 32,
             max_text_bytes: 64 * 1024,
+            max_output_bytes: 1024 * 1024,
         }
     }
 }

@@ -95,6 +95,15 @@ pub struct TestCase {
     /// [`crate::Limits::max_text_bytes`] per testcase.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub properties: Vec<Property>,
+    /// What the test printed and how it failed: the testcase's own
+    /// `<system-out>` blocks, then its `<system-err>` blocks, then the body of
+    /// the failure/error that decided its outcome, joined by newlines (blank
+    /// parts left out, each trimmed). The last
+    /// [`crate::Limits::max_output_bytes`] are kept, starting with
+    /// [`crate::TAIL_MARKER`] when cut. A suite's own output and the output
+    /// inside rerun/flaky attempts are not part of it. `None` when blank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
 }
 
 /// One `<property name=… value=…/>` of a testcase; the value is the
@@ -174,8 +183,8 @@ pub struct Detail {
     pub message: Option<String>,
     /// Start of the body text (CDATA included), trimmed; `None` when empty.
     pub text: Option<String>,
-    /// The end of the testcase's `<system-out>`/`<system-err>` (in document
-    /// order, joined by newlines), kept only when type, message and text are
+    /// The end of the testcase's `<system-out>` then `<system-err>` (joined
+    /// by newlines), kept only when type, message and text are
     /// all blank, so such a failure still has a note. Bounded like the text;
     /// starts with [`crate::TAIL_MARKER`] when its start was cut. Always
     /// `None` for attempts.

@@ -319,6 +319,7 @@ impl<'a> Parser<'a> {
             attrs.time.as_deref().and_then(crate::time::parse_time_ms),
             not_run,
             self.limits.max_text_bytes,
+            self.limits.max_output_bytes,
         ));
         Frame::Case
     }
@@ -339,7 +340,8 @@ impl<'a> Parser<'a> {
             "flakyFailure" | "rerunFailure" => (None, Some(false)),
             "flakyError" | "rerunError" => (None, Some(true)),
             "system-out" | "system-err" => {
-                case.begin_output();
+                let whole = attrs.verdict_output.as_deref() == Some("whole");
+                case.begin_output(name == "system-err", whole);
                 return Frame::Output;
             }
             "properties" => return Frame::Properties,

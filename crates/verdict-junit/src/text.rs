@@ -14,6 +14,13 @@ pub const TRUNCATION_MARKER: &str = "… [truncated]";
 /// long log is where the reason usually is).
 pub const TAIL_MARKER: &str = "[truncated] …";
 
+/// The last part of `s` in at most `limit` bytes, cut on a character
+/// boundary and starting with [`TAIL_MARKER`] when cut (if the marker fits):
+/// the rule for a testcase's output, for callers that keep less of it.
+pub fn tail(s: &str, limit: usize) -> Cow<'_, str> {
+    clip_tail(s, limit)
+}
+
 /// Largest index `<= max` that is a char boundary of `s`.
 pub(crate) fn floor_char_boundary(s: &str, max: usize) -> usize {
     if max >= s.len() {
@@ -208,25 +215,50 @@ impl TailBuf {
         self.push(rest);
     }
 
+    pub(crate) fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The kept text, trimmed, and whether its start was dropped.
+    pub(crate) fn kept(&self) -> (&str, bool) {
+        (self.buf.trim(), self.cut)
+    }
+
     /// Whether nothing has been pushed.
     pub(crate) fn is_empty(&self) -> bool {
         self.buf.is_empty() && !self.cut
     }
+}
 
-    /// The kept tail (`None` when blank), starting with [`TAIL_MARKER`]
-    /// when the start was dropped.
-    pub(crate) fn finish(self) -> Option<String> {
-        let s = self.buf.trim();
-        if s.is_empty() {
-            return None;
-        }
-        let kept = if self.cut {
-            cut_tail(s, self.limit)
-        } else {
-            clip_tail(s, self.limit)
-        };
-        Some(kept.into_owned())
+/// Joins the non-blank `parts` (text, whether its start was dropped),
+/// trimmed, by newlines and keeps the last `limit` bytes, starting with [`TAIL_MARKER`]
+/// when anything was cut. `None` when all are blank or `limit` is 0.
+pub(crate) fn join_tail(parts: &[(&str, bool)], limit: usize) -> Option<String> {
+    if limit == 0 {
+        return None;
     }
+    let mut joined = String::new();
+    let mut cut = false;
+    for &(text, part_cut) in parts {
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        if !joined.is_empty() {
+            joined.push('\n');
+        }
+        joined.push_str(text);
+        cut |= part_cut;
+    }
+    if joined.is_empty() {
+        return None;
+    }
+    let kept = if cut {
+        cut_tail(&joined, limit)
+    } else {
+        clip_tail(&joined, limit)
+    };
+    Some(kept.into_owned())
 }
 
 #[cfg(test)]
@@ -271,6 +303,26 @@ mod tests {
         assert_eq!(t.finish().as_deref(), Some("x\ry"));
     }
 
+    fn finish_tail(t: &TailBuf) -> Option<String> {
+        join_tail(&[t.kept()], t.limit())
+    }
+
+    #[test]
+    fn join_tail_orders_bounds_and_marks() {
+        assert_eq!(join_tail(&[("", false), ("  ", false)], 10), None);
+        assert_eq!(join_tail(&[("a", false)], 0), None);
+        assert_eq!(
+            join_tail(&[("out", false), ("", false), ("body", false)], 100).as_deref(),
+            Some("out\nbody")
+        );
+        // A part whose start was dropped marks the whole, even when short.
+        let marked = join_tail(&[("end", true)], 100).unwrap_or_default();
+        assert_eq!(marked, format!("{TAIL_MARKER}end"));
+        let long = join_tail(&[(&"é".repeat(100), false), ("last", false)], 30).unwrap_or_default();
+        assert!(long.len() <= 30 && long.starts_with(TAIL_MARKER), "{long}");
+        assert!(long.ends_with("é\nlast"), "{long}");
+    }
+
     #[test]
     fn tail_keeps_the_end_on_char_boundaries() {
         assert_eq!(clip_tail("abc", 3), "abc");
@@ -283,18 +335,18 @@ mod tests {
         for i in 0..1000 {
             t.push_text(&format!("é{i}\r\n"), true);
         }
-        let out = t.finish().unwrap_or_default();
+        let out = finish_tail(&t).unwrap_or_default();
         assert!(out.len() <= 20 && out.starts_with(TAIL_MARKER), "{out}");
         assert!(out.ends_with("é999"), "{out}");
 
         let mut t = TailBuf::new(64);
         t.push("  one\n");
         t.push("two  ");
-        assert_eq!(t.finish().as_deref(), Some("one\ntwo"));
+        assert_eq!(finish_tail(&t).as_deref(), Some("one\ntwo"));
         let mut t = TailBuf::new(4);
         t.push(&"x".repeat(100));
         assert_eq!(
-            t.finish().as_deref(),
+            finish_tail(&t).as_deref(),
             Some("xxxx"),
             "the marker does not fit"
         );

@@ -2,6 +2,12 @@
 //! locally and uploads them in chunks; each chunk is written with this, so
 //! the server reads exactly what the CLI read (`parse(to_xml(t))` gives `t`
 //! back, which the corpus test checks for every file).
+//!
+//! A testcase's output is written as one `<system-out verdict-output="whole">`:
+//! the attribute tells the parser that this block already is the whole
+//! output (out, err and the failure body), so the failure body written
+//! beside it is not added to the output a second time. Other readers ignore
+//! the attribute and see the output as the testcase's standard output.
 
 use std::borrow::Borrow;
 
@@ -100,11 +106,19 @@ fn testcase(out: &mut String, tc: &TestCase) {
             out.push_str("/>");
         }
     }
-    // The output a blank failure is noted by reads back as the same output.
-    if let Some(output) = tc.outcome.detail().and_then(|d| d.output.as_deref()) {
+    // The output reads back as the same output, and the note of a blank
+    // failure (the end of out and err, which the output then is) with it.
+    if let Some(output) = &tc.output {
+        out.push_str("<system-out verdict-output=\"whole\">");
+        escape_into(out, output, false);
+        out.push_str("</system-out>");
+    } else if let Some(output) = tc.outcome.detail().and_then(|d| d.output.as_deref()) {
         out.push_str("<system-out>");
         escape_into(out, output, false);
         out.push_str("</system-out>");
+    } else if tc.outcome.detail().is_some_and(|d| d.text.is_some()) {
+        // No output (none was kept): the body must not become one.
+        out.push_str("<system-out verdict-output=\"whole\"/>");
     }
     // Attempts of a passing case were flaky; of a failing one, reruns.
     let flaky = matches!(tc.outcome, Outcome::Passed | Outcome::Skipped { .. });

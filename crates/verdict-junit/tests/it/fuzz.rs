@@ -78,22 +78,37 @@ fn testcase() -> impl Strategy<Value = TestCase> {
         proptest::option::of(0u64..100_000_000),
         outcome,
         proptest::collection::vec(attempt, 0..3),
+        proptest::option::of(text()),
     )
-        .prop_map(|(classname, name, suite, time_ms, outcome, mut attempts)| {
-            // An attempt without a time takes the testcase's.
-            for a in &mut attempts {
-                a.time_ms = a.time_ms.or(time_ms);
-            }
-            TestCase {
-                classname,
-                name,
-                suite,
-                time_ms,
-                outcome,
-                attempts,
-                properties: Vec::new(),
-            }
-        })
+        .prop_map(
+            |(classname, name, suite, time_ms, mut outcome, mut attempts, output)| {
+                // An attempt without a time takes the testcase's.
+                for a in &mut attempts {
+                    a.time_ms = a.time_ms.or(time_ms);
+                }
+                // The parser trims output and drops a blank one.
+                let output = output
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty());
+                // A blank failure is noted by the end of the output, which
+                // (with no body) is its out and err.
+                if let Outcome::Failed(d) | Outcome::Errored(d) = &mut outcome
+                    && d.is_blank()
+                {
+                    d.output = output.clone();
+                }
+                TestCase {
+                    classname,
+                    name,
+                    suite,
+                    time_ms,
+                    outcome,
+                    attempts,
+                    properties: Vec::new(),
+                    output,
+                }
+            },
+        )
 }
 
 /// 2,000 per property in CI; `PROPTEST_CASES=1000000` for a long run.

@@ -9,5 +9,6 @@ mod fallbacks;
 mod fuzz;
 mod hostile;
 mod keys;
+mod output;
 mod roundtrip;
 mod rules;

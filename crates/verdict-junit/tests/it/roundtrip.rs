@@ -67,6 +67,7 @@ fn awkward_text_survives_a_roundtrip() {
                 time_ms: Some(5),
             }],
             properties: Vec::new(),
+            output: Some("out <&> ]]>\r\nerr\n\nx < y && y > z ]]> \u{1F600}".into()),
         },
         TestCase {
             classname: None,
@@ -76,6 +77,7 @@ fn awkward_text_survives_a_roundtrip() {
             outcome: Outcome::Skipped { message: None },
             attempts: vec![],
             properties: Vec::new(),
+            output: None,
         },
         TestCase {
             classname: Some("c".into()),
@@ -90,6 +92,7 @@ fn awkward_text_survives_a_roundtrip() {
                 time_ms: Some(0),
             }],
             properties: Vec::new(),
+            output: None,
         },
         TestCase {
             classname: Some("ctest".into()),
@@ -103,6 +106,7 @@ fn awkward_text_survives_a_roundtrip() {
             }),
             attempts: vec![],
             properties: Vec::new(),
+            output: Some("[truncated] …last <line>\r\n & done".into()),
         },
     ];
     let again = parse(to_xml(&cases).as_bytes()).expect("parses");

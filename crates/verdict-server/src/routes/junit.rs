@@ -61,8 +61,32 @@ fn elapsed(ms: Option<u64>) -> Option<i64> {
 
 /// One testcase's executions in order; the last one is current. A flaky
 /// pass is its failed attempts then the pass; a failure with reruns is the
-/// first failure then each rerun.
-fn executions(tc: &TestCase, skipped_as: Status, note_limit: usize) -> Vec<Execution> {
+/// first failure then each rerun. Only the last carries the testcase's
+/// output, cut to its last `output_limit` bytes (a not-tested one none).
+fn executions(
+    tc: &TestCase,
+    skipped_as: Status,
+    note_limit: usize,
+    output_limit: usize,
+) -> Vec<Execution> {
+    let mut all = executions_without_output(tc, skipped_as, note_limit);
+    if let Some(last) = all.last_mut()
+        && last.status != Status::NotTested
+    {
+        last.output = tc
+            .output
+            .as_deref()
+            .map(|o| verdict_junit::tail(o, output_limit).into_owned())
+            .filter(|o| !o.is_empty());
+    }
+    all
+}
+
+fn executions_without_output(
+    tc: &TestCase,
+    skipped_as: Status,
+    note_limit: usize,
+) -> Vec<Execution> {
     let failed = |d: &verdict_junit::Detail, ms| Execution {
         step_results: Vec::new(),
         defects: Vec::new(),
@@ -343,6 +367,7 @@ fn entries(
     testcases: &[TestCase],
     skipped_as: Status,
     note_limit: usize,
+    output_limit: usize,
 ) -> Result<Vec<KeyedEntry>, ApiError> {
     let mut out = Vec::with_capacity(testcases.len());
     let mut errors = Vec::new();
@@ -370,7 +395,7 @@ fn entries(
             .and_then(verdict_junit::case_text)
             .unwrap_or_else(|| key.clone());
         let suite = tc.classname.as_deref().and_then(verdict_junit::case_text);
-        let mut all = executions(tc, skipped_as, note_limit);
+        let mut all = executions(tc, skipped_as, note_limit, output_limit);
         if !tc.properties.is_empty()
             && let Some(last) = all.last_mut()
         {
@@ -451,7 +476,7 @@ impl utoipa::ToSchema for SkippedAs {}
 #[utoipa::path(
     post, path = "/v1/runs/{rid}/results/junit", tag = "results", operation_id = "import_junit",
     summary = "Import a JUnit XML report (tester)",
-    description = "Testcases map to cases by key (`classname.name`, or a `verdict_key` property): no child element is `passed`, `<failure>`/`<error>` is `failed`, `<skipped>` is `blocked` (see `skipped_as`), and a `verdict_status` property wins over the elements; flaky and rerun attempts are separate executions, the last one current. TestRail-style testcase properties (trcli's names) are read: `testrail_case_field` `refs:`, `priority_id:1..4`, `custom_preconds:`, `custom_steps_separated:` (JSON), `custom_steps:`/`custom_expected:` set the case's details; `testrail_result_step` (`passed:actual`), `testrail_result_field` `defects:A-1,A-2` and `testrail_result_comment` go with the current execution. A malformed value of one of these is a 422 naming `testcases[i].properties`. Atomic like a bulk upload (`?partial=true` as there): without `create_missing`, a key with no case in the run is a 422 naming `testcases[i]`. Gzip bodies are accepted (`Content-Encoding: gzip` or the gzip magic bytes); the size limit applies after decoding. Not XML, truncated, a DTD or entity declaration, or too deep: 400 with the position, nothing written.",
+    description = "Testcases map to cases by key (`classname.name`, or a `verdict_key` property): no child element is `passed`, `<failure>`/`<error>` is `failed`, `<skipped>` is `blocked` (see `skipped_as`), and a `verdict_status` property wins over the elements; flaky and rerun attempts are separate executions, the last one current, which keeps the testcase's `system-out`, `system-err` and failure body as its `output` (the last `--max-output-bytes`; read with `?include=output`). TestRail-style testcase properties (trcli's names) are read: `testrail_case_field` `refs:`, `priority_id:1..4`, `custom_preconds:`, `custom_steps_separated:` (JSON), `custom_steps:`/`custom_expected:` set the case's details; `testrail_result_step` (`passed:actual`), `testrail_result_field` `defects:A-1,A-2` and `testrail_result_comment` go with the current execution. A malformed value of one of these is a 422 naming `testcases[i].properties`. Atomic like a bulk upload (`?partial=true` as there): without `create_missing`, a key with no case in the run is a 422 naming `testcases[i]`. Gzip bodies are accepted (`Content-Encoding: gzip` or the gzip magic bytes); the size limit applies after decoding. Not XML, truncated, a DTD or entity declaration, or too deep: 400 with the position, nothing written.",
     params(RunPath, JunitQuery, IdempotencyKeyHeader),
     request_body(content = crate::openapi::xml::JunitReport, content_type = "application/xml",
         description = "A JUnit/xUnit XML report (`application/xml`, `text/xml` or `*+xml`; gzip allowed).",
@@ -498,6 +523,7 @@ pub async fn import(
     let parse_limits = verdict_junit::Limits {
         max_depth: limits.max_xml_depth,
         max_text_bytes: limits.max_note_bytes,
+        max_output_bytes: limits.max_output_bytes,
     };
     // Parsing is CPU work proportional to the report: keep it off the
     // async workers.
@@ -507,7 +533,12 @@ pub async fn import(
             .map_err(|e| ApiError::Internal(format!("parse task failed: {e}")))?
             .map_err(|e| ApiError::Malformed(format!("malformed JUnit XML at {e}")))?;
     let testcases = report.testcases.len() as u64;
-    let entries = entries(&report.testcases, skipped_as, limits.max_note_bytes)?;
+    let entries = entries(
+        &report.testcases,
+        skipped_as,
+        limits.max_note_bytes,
+        limits.max_output_bytes,
+    )?;
     if entries.len() > limits.max_bulk_results {
         return Err(ApiError::TooLarge(format!(
             "the report holds {} executions; the limit is {} per request: split it \

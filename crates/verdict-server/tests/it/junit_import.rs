@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use axum::http::StatusCode;
 use common::TestApp;
 use serde_json::{Value, json};
+use verdict_server::Limits;
 
 const XML: &str = "application/xml";
 
@@ -405,4 +406,102 @@ async fn a_large_report_resolves_keys_like_a_small_one() {
     let r = import(&app, &run, "", r#"<testsuite name="s"><testcase classname="s" name="t0"/><testcase classname="s" name="outside"/></testsuite>"#).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["data"]["matched"], 2, "{}", r.body);
+}
+
+const WITH_OUTPUT: &str = r#"<testsuite name="s">
+  <testcase classname="C" name="broken">
+    <system-err>warning: slow</system-err>
+    <failure message="expected 4" type="AssertionError"><![CDATA[at C.broken(C.java:9)]]></failure>
+    <system-out>step 1 &amp; 2 ok
+step 3 &lt;fails&gt;</system-out>
+  </testcase>
+  <testcase classname="C" name="flaky">
+    <flakyFailure message="boom"><stackTrace>attempt trace</stackTrace><system-out>attempt out</system-out></flakyFailure>
+    <system-out>final out</system-out>
+  </testcase>
+  <testcase classname="C" name="quiet"/>
+</testsuite>"#;
+
+/// `GET path` as the admin, `?include=output` added.
+async fn with_output(app: &TestApp, path: &str) -> common::Resp {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    app.get(&format!("{path}{sep}include=output"), &app.admin)
+        .await
+}
+
+#[tokio::test]
+async fn testcase_output_is_kept_with_the_current_execution() {
+    let app = TestApp::new().await;
+    let (_, run) = app.empty_run("JUnit").await;
+    let r = import(&app, &run, "?create_missing=true", WITH_OUTPUT).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let results = app.all_results(&run).await;
+    let id = |i: usize| results[i]["id"].as_str().unwrap().to_string();
+    // Without ?include=output there is no output field at all.
+    assert!(results.iter().all(|r| r.get("output").is_none()));
+    let plain = app
+        .get(&format!("/v1/runs/{run}/results/{}", id(0)), &app.admin)
+        .await;
+    assert!(plain.data().get("output").is_none(), "{}", plain.body);
+
+    let broken = with_output(&app, &format!("/v1/runs/{run}/results/{}", id(0))).await;
+    assert_eq!(broken.status, StatusCode::OK, "{}", broken.body);
+    assert_eq!(
+        broken.data()["output"],
+        "step 1 & 2 ok\nstep 3 <fails>\nwarning: slow\nat C.broken(C.java:9)"
+    );
+    // The note is what it was: type, message and body.
+    assert_eq!(
+        broken.data()["note"],
+        "AssertionError: expected 4\nat C.broken(C.java:9)"
+    );
+    let quiet = with_output(&app, &format!("/v1/runs/{run}/results/{}", id(2))).await;
+    assert_eq!(quiet.data()["output"], Value::Null);
+
+    // A flaky pass: only its final execution carries output.
+    let history = with_output(&app, &format!("/v1/runs/{run}/results/{}/history", id(1))).await;
+    assert_eq!(history.status, StatusCode::OK, "{}", history.body);
+    let outputs: Vec<&Value> = history
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| &h["output"])
+        .collect();
+    assert_eq!(outputs, [&json!("final out"), &Value::Null], "newest first");
+    // The list returns it too when asked.
+    let listed = with_output(&app, &format!("/v1/runs/{run}/results")).await;
+    assert_eq!(listed.data()[1]["output"], "final out");
+}
+
+#[tokio::test]
+async fn output_is_cut_to_its_last_max_output_bytes() {
+    let app = TestApp::with_limits(Limits {
+        max_output_bytes: 1000,
+        ..Limits::default()
+    })
+    .await;
+    let (_, run) = app.empty_run("JUnit").await;
+    let log: String = (0..5000).map(|i| format!("step {i}: ok ✓\n")).collect();
+    let xml = format!(
+        "<testsuite><testcase name=\"t\"><system-out>{log}</system-out>\
+         <failure message=\"m\">the reason ✗</failure></testcase></testsuite>"
+    );
+    let r = import(&app, &run, "?create_missing=true", xml).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let id = app.all_results(&run).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let got = with_output(&app, &format!("/v1/runs/{run}/results/{id}")).await;
+    let output = got.data()["output"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(output.len() <= 1000, "{}", output.len());
+    assert!(output.starts_with(verdict_junit::TAIL_MARKER), "{output}");
+    assert!(
+        output.ends_with("step 4999: ok ✓\nthe reason ✗"),
+        "{output}"
+    );
 }

@@ -2,6 +2,7 @@
 //! over HTTP only, configured by flags or `VERDICT_URL` / `VERDICT_TOKEN`.
 //! The token is never printed.
 
+mod attach;
 mod ci;
 pub mod http;
 pub mod password;

@@ -9,6 +9,9 @@
 //! carries its own idempotency key, so retries after 429, 5xx or a dropped
 //! connection never apply a chunk twice.
 //!
+//! Files a testcase's output names with `[[ATTACHMENT|path]]` lines are
+//! attached to its result once the results are in (see `attach`).
+//!
 //! The summary counts as the server does: one test per key, the last
 //! testcase with that key deciding, so it matches the run.
 
@@ -22,6 +25,7 @@ use reqwest::{Method, StatusCode};
 use verdict_api as api;
 use verdict_junit::{Outcome, TestCase};
 
+use super::attach;
 use super::http::Client;
 use super::run::print_run;
 use super::triage::{self, GateFlags};
@@ -107,6 +111,10 @@ pub struct UploadArgs {
     /// Leave out the closing line that compares the run with its baseline (it costs a few reads).
     #[arg(long)]
     no_compare: bool,
+    /// Only files inside this folder are attached: `[[ATTACHMENT|path]]` lines in a
+    /// testcase's output (paths relative to its report's folder) attach those files to its result.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    attachments_root: PathBuf,
     #[command(flatten)]
     gate: GateFlags,
     /// Report files, directories (searched for *.xml) or glob patterns.
@@ -407,6 +415,14 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
     for e in &unreadable {
         eprintln!("skipping {e}");
     }
+    let reports: Vec<(&Path, &[TestCase])> = parsed
+        .iter()
+        .map(|p| (p.path.as_path(), p.testcases.as_slice()))
+        .collect();
+    let attachments = attach::plan(&reports, &args.attachments_root)?;
+    for line in &attachments.refused {
+        eprintln!("verdict: {line}");
+    }
     let client = Client::with_retries(&args.conn, 7)?;
     let run = find_run(&client, &args).await?;
     if run.project_id != args.project {
@@ -531,9 +547,51 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         for key in dry.unmatched.iter().take(20) {
             println!("  unmatched: {key}");
         }
-        return skipped.map_or(Ok(()), Err);
+        for w in &attachments.files {
+            println!(
+                "  would attach {} ({}) to {}",
+                w.name,
+                w.path.display(),
+                w.key
+            );
+        }
+        println!(
+            "dry run: would attach {} files, {} refused",
+            attachments.files.len(),
+            attachments.refused.len()
+        );
+        return skipped
+            .or_else(|| refused_failure(attachments.refused.len(), 0))
+            .map_or(Ok(()), Err);
     }
     println!("uploaded {updated} executions ({created} cases created, {added} added to the run)");
+    // Before a --close: a closed run takes no attachments.
+    let attached = if attachments.files.is_empty() {
+        attach::Attached::default()
+    } else {
+        attach::upload(&client, &run.id, &attachments.files, &mut |r| {
+            eprintln!("{r}")
+        })
+        .await
+    };
+    for line in &attached.failed {
+        eprintln!("verdict: cannot attach {line}");
+    }
+    if !attachments.files.is_empty() || !attachments.refused.is_empty() {
+        let mut line = format!(
+            "attached {} files, {} refused",
+            attached.attached,
+            attachments.refused.len()
+        );
+        if attached.already > 0 {
+            line.push_str(&format!(", {} already attached", attached.already));
+        }
+        if !attached.failed.is_empty() {
+            line.push_str(&format!(", {} failed", attached.failed.len()));
+        }
+        println!("{line}");
+    }
+    let not_attached = refused_failure(attachments.refused.len(), attached.failed.len());
     let named = |f: super::http::ApiFailure| f.naming(&format!("run {}", run.id));
     let run = if args.close {
         let (_, closed): (_, api::Data<api::Run>) = client
@@ -581,11 +639,11 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
     } else {
         false
     };
-    if let Some(skipped) = skipped {
+    if let Some(failure) = skipped.or(not_attached) {
         if args.fail_on_failed && tally.failed > 0 {
             eprintln!("verdict: {} test(s) failed", tally.failed);
         }
-        return Err(skipped);
+        return Err(failure);
     }
     if gate_failed {
         return Err(Failure {
@@ -600,6 +658,17 @@ pub async fn run(args: UploadArgs) -> Result<(), Failure> {
         });
     }
     Ok(())
+}
+
+/// The command fails, once everything else is done, when a file named by a
+/// report was not attached.
+fn refused_failure(refused: usize, failed: usize) -> Option<Failure> {
+    (refused + failed > 0).then(|| {
+        Failure::new(format!(
+            "{} attachment(s) were not uploaded ({refused} refused, {failed} failed; the rest was uploaded)",
+            refused + failed
+        ))
+    })
 }
 
 /// The table of reports and their tests (each report on its own, then all

@@ -7,6 +7,7 @@
 mod accessibility;
 mod admin_token;
 mod browser;
+mod cli_attachments;
 mod cli_password;
 mod cli_triage;
 mod cli_upload;
