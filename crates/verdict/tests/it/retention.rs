@@ -632,14 +632,8 @@ fn prune_refuses_bad_input_with_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db_url = format!("sqlite://{}", dir.path().join("v.db").display());
     for bad in ["90", "90x", "1.5d", "-1d", "d", "1w", ""] {
-        let (code, out, err) = verdict(&[
-            "admin",
-            "prune",
-            "--older-than",
-            bad,
-            "--database-url",
-            &db_url,
-        ]);
+        let flag = format!("--older-than={bad}");
+        let (code, out, err) = verdict(&["admin", "prune", &flag, "--database-url", &db_url]);
         assert_eq!(code, 2, "--older-than {bad:?}: {out}{err}");
         assert!(err.contains("not a duration"), "{bad:?}: {err}");
     }
