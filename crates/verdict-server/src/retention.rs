@@ -86,7 +86,9 @@ pub async fn prune(
         database_bytes_before,
         ..PruneReport::default()
     };
-    if !options.dry_run {
+    // Nothing deleted, nothing to reclaim: a daily prune that finds no
+    // old run does not rewrite the database.
+    if !options.dry_run && outcome.runs > 0 {
         store.reclaim().await.map_err(db)?;
     }
     // Listed after the rows went: the sizes of the files to delete, and

@@ -157,7 +157,7 @@ async fn killing_the_server_mid_upload_never_leaves_a_row_without_bytes() {
                 mine
             }));
         }
-        tokio::time::sleep(Duration::from_millis(30 + next() % 600)).await;
+        tokio::time::sleep(Duration::from_millis(100 + next() % 1500)).await;
         server.child.kill().expect("SIGKILL");
         server.child.wait().expect("reap");
         for t in tasks {
