@@ -208,7 +208,7 @@ pub fn attach_form(run: &str, result: &str, csrf: &str, back: &str, max: u64) ->
             button type="submit" { "Attach" }
             p.small.attach-hint #{ "attach-hint-" (result) } {
                 "Up to " (size(max)) " at once. "
-                span.with-script hidden { "You can also drop files on this result, or paste an image (Ctrl+V)." }
+                span.with-script { "You can also drop files on this result, or paste an image (Ctrl+V)." }
             }
             p.attach-status.small role="status" aria-live="polite" {}
         }
