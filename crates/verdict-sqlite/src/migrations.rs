@@ -167,6 +167,32 @@ ALTER TABLE history ADD COLUMN step_results TEXT;
 ALTER TABLE history ADD COLUMN defects TEXT;
 ALTER TABLE projects ADD COLUMN defect_url_template TEXT;
 "#,
+    // 6. Attachments and test output. What an execution printed, on the
+    // result (its latest) and on its history row, NULL when none (so
+    // uploads without output store nothing more). Files kept with an
+    // execution: the bytes are in the attachment storage under their
+    // sha256; a row names them. AUTOINCREMENT: an id is never reused, so
+    // a link to a deleted attachment never shows another file.
+    // attachments_result serves a result's list and the idempotent add
+    // (same execution, name and digest); attachments_sha256 tells a prune
+    // whether any row still names a digest.
+    r#"
+ALTER TABLE results ADD COLUMN output TEXT;
+ALTER TABLE history ADD COLUMN output TEXT;
+CREATE TABLE attachments (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    result_id    INTEGER NOT NULL REFERENCES results (id),
+    execution    INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    sha256       TEXT NOT NULL,
+    created_by   INTEGER NOT NULL REFERENCES users (id),
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX attachments_result ON attachments (result_id, execution, name);
+CREATE INDEX attachments_sha256 ON attachments (sha256);
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.
@@ -368,5 +394,113 @@ mod tests {
             h.iter().map(|e| e.defects.len()).collect::<Vec<_>>(),
             [1, 0]
         );
+    }
+
+    /// A database written by version 5 (created without incremental
+    /// auto-vacuum) comes out of migration 6 with no output on its results
+    /// and history and no attachments, takes both from there, and is
+    /// converted to incremental auto-vacuum by its first reclaim, which
+    /// then gives a prune's pages back.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn output_and_attachments_on_a_version_5_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
+            for (i, sql) in MIGRATIONS[..5].iter().enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", i as i64 + 1)
+                    .unwrap();
+            }
+            conn.execute_batch(
+                "INSERT INTO users (id, name, email, admin, created_at)
+                     VALUES (1, 'o', 'o@example.com', 1, 0);
+                 INSERT INTO projects (id, name, created_at) VALUES (1, 'P', 0);
+                 INSERT INTO members (project_id, user_id, role) VALUES (1, 1, 3);
+                 INSERT INTO cases (id, project_id, title, key, created_at)
+                     VALUES (1, 1, 'a', 'a', 0);
+                 INSERT INTO runs (id, project_id, name, created_at, failed, closed_at)
+                     VALUES (1, 1, 'r1', 0, 1, 5);
+                 INSERT INTO results (id, run_id, case_id, status, note, tested_by, tested_at)
+                     VALUES (1, 1, 1, 2, 'old', 1, 0);
+                 INSERT INTO history (id, result_id, status, note, tested_by, tested_at)
+                     VALUES (1, 1, 2, 'old', 1, 0);",
+            )
+            .unwrap();
+            // Pages a prune will free.
+            conn.execute_batch(
+                "CREATE TABLE filler (x BLOB);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+                 INSERT INTO filler SELECT randomblob(2000) FROM n;",
+            )
+            .unwrap();
+            let mode: i64 = conn
+                .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(mode, 0, "an older file has no auto-vacuum");
+        }
+        let config = SqliteConfig {
+            path: path.clone(),
+            synchronous: Synchronous::Normal,
+        };
+        let store = SqliteStore::open(&config).unwrap();
+        let (run, id) = (RunId::from_db(1), ResultId::from_db(1));
+        assert_eq!(store.get_result(run, id).await.unwrap().output, None);
+        let page = Page {
+            page: 1,
+            per_page: 10,
+        };
+        let h = store.result_history(run, id, page).await.unwrap().items;
+        assert_eq!(h[0].output, None);
+        assert_eq!(store.list_attachments(run, id).await.unwrap(), vec![]);
+
+        // The filler stands for pruned rows: dropped, its pages are free
+        // but stay in the file until a reclaim converts it.
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("DROP TABLE filler").unwrap();
+        }
+        let before = store.database_bytes().await.unwrap();
+        store.reclaim().await.unwrap();
+        let after = store.database_bytes().await.unwrap();
+        assert!(
+            after + 3_000_000 < before,
+            "{before} bytes before, {after} after"
+        );
+        let conn = Connection::open(&path).unwrap();
+        let mode: i64 = conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, 2, "converted to incremental");
+        drop(conn);
+        let pruned = store
+            .prune(PruneRequest {
+                closed_before: Timestamp::from_millis(10),
+                project: None,
+                dry_run: false,
+            })
+            .await
+            .unwrap();
+        assert_eq!((pruned.runs, pruned.results, pruned.executions), (1, 1, 1));
+        store.reclaim().await.unwrap();
+    }
+
+    /// A new file is created with incremental auto-vacuum (it can only be
+    /// set before the first table), so a reclaim never has to rewrite it.
+    #[test]
+    fn new_databases_are_created_with_incremental_auto_vacuum() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("new.db");
+        let config = SqliteConfig {
+            path: path.clone(),
+            synchronous: Synchronous::Normal,
+        };
+        drop(SqliteStore::open(&config).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        let mode: i64 = conn
+            .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, 2);
     }
 }

@@ -263,3 +263,100 @@ async fn migration_6_adds_manual_testing_to_what_is_there() {
     drop(store);
     db.drop_database().await.unwrap();
 }
+
+/// Migration 7 (attachments and output) on a database that already holds
+/// results and history: they read back with no output and no attachments,
+/// and take both from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_7_adds_output_and_attachments_to_what_is_there() {
+    let Some((db, store)) = fresh().await else {
+        return;
+    };
+    let user = ci_user(&store).await;
+    let project = store
+        .create_project("p".into(), user.id, t(0))
+        .await
+        .unwrap();
+    store
+        .create_case(
+            project.id,
+            NewCase {
+                title: "a".into(),
+                key: Some("a".into()),
+                suite: None,
+                details: Default::default(),
+            },
+            t(0),
+        )
+        .await
+        .unwrap();
+    let run = store
+        .create_run(
+            project.id,
+            NewRun {
+                name: "r".into(),
+                description: None,
+                key: None,
+                meta: RunMeta::default(),
+                case_ids: None,
+            },
+            t(1),
+        )
+        .await
+        .unwrap()
+        .0
+        .id;
+    let id = store.list_results(run, all_results()).await.unwrap().items[0].id;
+    store
+        .record_result(
+            run,
+            id,
+            Execution::new(Status::Failed, Some("old".into()), None),
+            user.id,
+            t(2),
+        )
+        .await
+        .unwrap();
+    let client = db.client().await.unwrap();
+    client
+        .batch_execute(
+            "DROP TABLE attachments;
+             ALTER TABLE results DROP COLUMN output;
+             ALTER TABLE history DROP COLUMN output;
+             DELETE FROM verdict_migrations WHERE version = 7;",
+        )
+        .await
+        .unwrap();
+    drop(store);
+    let store = db.connect().await.unwrap();
+    assert_eq!(store.get_result(run, id).await.unwrap().output, None);
+    assert_eq!(store.list_attachments(run, id).await.unwrap(), vec![]);
+    let mut again = Execution::new(Status::Failed, Some("new".into()), None);
+    again.output = Some("printed".into());
+    store
+        .record_result(run, id, again, user.id, t(3))
+        .await
+        .unwrap();
+    let file = NewAttachment {
+        name: "log.txt".into(),
+        content_type: "text/plain".into(),
+        size: 3,
+        sha256: "a".repeat(64),
+    };
+    let added = store
+        .add_attachments(run, id, vec![file], user.id, t(4))
+        .await
+        .unwrap();
+    assert_eq!(added[0].execution, 2, "the old execution counts");
+    let page = Page {
+        page: 1,
+        per_page: 10,
+    };
+    let h = store.result_history(run, id, page).await.unwrap().items;
+    assert_eq!(
+        h.iter().map(|e| e.output.as_deref()).collect::<Vec<_>>(),
+        [Some("printed"), None]
+    );
+    drop(store);
+    db.drop_database().await.unwrap();
+}

@@ -19,6 +19,13 @@ pub(crate) fn open_connection(
     path: &Path,
     synchronous: Synchronous,
 ) -> rusqlite::Result<Connection> {
+    // A new file gets incremental auto-vacuum (a prune's free pages can
+    // then be given back without rewriting the file; see
+    // `retention::reclaim`). It must be set before WAL mode writes the
+    // file's header and before the first table, and only then: on an
+    // existing file the pragma takes a write lock, which a connection
+    // opened while the writer works would wait for.
+    let fresh = std::fs::metadata(path).map_or(true, |m| m.len() == 0);
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -29,9 +36,12 @@ pub(crate) fn open_connection(
         Synchronous::Full => "FULL",
         Synchronous::Normal => "NORMAL",
     };
+    conn.execute_batch("PRAGMA busy_timeout = 10000")?;
+    if fresh {
+        conn.execute_batch("PRAGMA auto_vacuum = INCREMENTAL")?;
+    }
     conn.execute_batch(&format!(
-        "PRAGMA busy_timeout = 10000;
-         PRAGMA journal_mode = WAL;
+        "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = {sync};
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;

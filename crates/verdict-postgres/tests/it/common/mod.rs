@@ -25,13 +25,14 @@ pub async fn fresh() -> Option<(TestDatabase, PgStore)> {
 /// never reuses a number an aborted insert took) compare equal while their
 /// order is still checked.
 pub fn normalize_ids(lines: &[String]) -> Vec<String> {
-    const KINDS: [(&str, &str); 6] = [
+    const KINDS: [(&str, &str); 7] = [
         ("UserId(", "user_"),
         ("TokenId(", "tok_"),
         ("ProjectId(", "prj_"),
         ("CaseId(", "tc_"),
         ("RunId(", "run_"),
         ("ResultId(", "res_"),
+        ("AttachmentId(", "att_"),
     ];
     let mut seen: Vec<std::collections::BTreeSet<u64>> = vec![Default::default(); KINDS.len()];
     let scan = |line: &str, f: &mut dyn FnMut(usize, usize, usize, u64)| {

@@ -1,8 +1,9 @@
 //! The same script of store calls against SQLite (the reference) and
 //! PostgreSQL: every answer, error or not, must be the same (ids compared
 //! by rank, see `common::normalize_ids`). Covers every `Store` method and
-//! its error cases, in six parts run in order on one database.
+//! its error cases, in seven parts run in order on one database.
 
+mod attachments;
 mod catalog;
 use crate::common;
 mod helpers;
@@ -22,6 +23,7 @@ async fn script(s: &dyn Store) -> Vec<String> {
     lifecycle::run(s, &mut log, &people, &catalog, &ids).await;
     triage::run(s, &mut log, &people).await;
     manual::run(s, &mut log).await;
+    attachments::run(s, &mut log).await;
     log.0
 }
 
