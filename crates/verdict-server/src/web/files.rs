@@ -327,7 +327,7 @@ pub async fn show(
                     p.notice { "Showing the first " (size(TEXT_SHOWN)) " of " (size(a.size)) ". "
                         a href=(content) download=(a.name) { "Download the whole file" } "." }
                 }
-                pre.file-text tabindex="0" aria-label={ "Contents of " (a.name) } { code { (t) } }
+                pre.file-text tabindex="0" role="region" aria-label={ "Contents of " (a.name) } { code { (t) } }
             },
             _ => {
                 p { "This file is not shown in the browser. "
