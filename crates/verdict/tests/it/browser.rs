@@ -1715,6 +1715,13 @@ async fn a_tester_attaches_screenshots_by_file_drop_and_paste_and_reads_a_failur
     })
     .await;
     assert_eq!(b.attr(&thumbs, "alt").await, "checkout-error.png");
+    b.client
+        .execute(
+            "document.querySelector('#detail .detail-files').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .expect("scroll");
     b.screenshot("attachments").await;
 
     // A thumbnail opens the full image on a page of its own.
