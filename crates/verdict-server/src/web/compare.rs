@@ -6,12 +6,15 @@
 //! groups the baseline did not have marked "New". The baseline is the
 //! store's rule (`BaselineChoice::Auto`), as for `GET /v1/runs/:rid/compare`.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{Markup, html};
 use verdict_store::{
-    BaselineChoice, Category, CompareSummary, Comparison, FailureGroup, Page, Run, RunId, Status,
+    BaselineChoice, Category, CompareSummary, Comparison, FailureGroup, Page, ResultId, Run, RunId,
+    Status,
 };
 
 use super::WebResult;
@@ -308,7 +311,39 @@ fn first_line(note: &str) -> &str {
         .trim()
 }
 
-fn group(run: RunId, g: &FailureGroup, index: usize) -> Markup {
+/// How many failures of a page of the failures report show their output
+/// (each at most [`super::files::OUTPUT_SHOWN`] bytes): a report page
+/// lists up to 20 groups of 500, and a page stays a few megabytes at most.
+const OUTPUTS_PER_PAGE: usize = 50;
+
+/// The outputs of the first failures on a page, by result.
+async fn outputs(
+    state: &AppState,
+    run: RunId,
+    groups: &[FailureGroup],
+) -> HashMap<ResultId, String> {
+    let mut out = HashMap::new();
+    let shown = groups
+        .iter()
+        .flat_map(|g| &g.results)
+        .take(OUTPUTS_PER_PAGE);
+    for f in shown {
+        // An output is a help, not worth failing the page for.
+        if let Ok(r) = state.store.get_result(run, f.result_id).await
+            && let Some(o) = r.output
+        {
+            out.insert(f.result_id, o);
+        }
+    }
+    out
+}
+
+fn group(
+    run: RunId,
+    g: &FailureGroup,
+    index: usize,
+    outputs: &HashMap<ResultId, String>,
+) -> Markup {
     let shown = g.results.len() as i64;
     html! {
         section.failure-group data-signature=(g.signature) aria-labelledby={ "group-" (index) } {
@@ -336,6 +371,9 @@ fn group(run: RunId, g: &FailureGroup, index: usize) -> Markup {
                                 span.first-line { @if line.is_empty() { "(no message)" } @else { (line) } }
                             }
                             pre.trace tabindex="0" { code { (f.note.as_deref().unwrap_or("(no message)")) } }
+                            @if let Some(o) = outputs.get(&f.result_id) {
+                                (super::files::output(o, &format!("/runs/{run}/results/{}/output", f.result_id)))
+                            }
                             p.small { a href={ "/runs/" (run) "/results/" (f.result_id) "/history" } { "History of this result" } }
                         }
                     }
@@ -370,6 +408,7 @@ pub async fn failures(
         .await?;
     let baseline = baseline_run(&state, report.baseline_id).await;
     let groups = &report.groups;
+    let outputs = outputs(&state, id, &groups.items).await;
     let new_groups = groups.items.iter().filter(|g| g.new).count();
     let title = format!("Failures in {}", run.name);
     let first = (page_no as usize - 1) * GROUPS_PER_PAGE as usize;
@@ -387,7 +426,7 @@ pub async fn failures(
             p.notice { "Nothing failed in this run." }
         } @else {
             h2.sr-only { "Failure groups" }
-            @for (i, g) in groups.items.iter().enumerate() { (group(id, g, first + i + 1)) }
+            @for (i, g) in groups.items.iter().enumerate() { (group(id, g, first + i + 1, &outputs)) }
             (pager(page_no, GROUPS_PER_PAGE, groups.total, |n| format!("/runs/{id}/failures?page={n}")))
         }
     };

@@ -12,9 +12,11 @@
 
 pub mod account;
 pub mod assign;
+pub mod attach;
 pub mod case;
 pub mod chart;
 pub mod compare;
+pub mod files;
 pub mod layout;
 pub mod login;
 pub mod projects;
@@ -36,7 +38,7 @@ pub mod work;
 use std::sync::LazyLock;
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -121,6 +123,19 @@ pub fn router() -> Router<AppState> {
             get(results::detail).post(results::save),
         )
         .route("/runs/{rid}/results/{id}/assign", post(assign::one))
+        // The body is bounded by `--max-attachment-bytes` as it is read
+        // (`attachments::receive_multipart`), not by axum's 2 MB default.
+        .route(
+            "/runs/{rid}/results/{id}/attachments",
+            post(attach::create).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/runs/{rid}/results/{id}/output", get(files::whole_output))
+        .route("/attachments/{aid}", get(files::show))
+        .route("/attachments/{aid}/content", get(files::content))
+        .route(
+            "/attachments/{aid}/delete",
+            get(attach::confirm_delete).post(attach::delete),
+        )
         .route("/work", get(work::show))
         .route("/runs/{rid}/results/{id}/history", get(results::history))
         .route("/tokens", get(account::show).post(account::create_token))

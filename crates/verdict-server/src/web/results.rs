@@ -122,6 +122,7 @@ pub async fn save(
         csrf: &session.csrf,
         back: &back,
         error: None,
+        user: session.user.id,
     };
     let detail_html = run_detail::render(&state, &detail, &result)
         .await
@@ -186,6 +187,7 @@ pub async fn detail(
         csrf: &session.csrf,
         back: &back,
         error: None,
+        user: session.user.id,
     };
     let html = run_detail::render(&state, &d, &result)
         .await

@@ -28,9 +28,11 @@ pub async fn show(
     session: Session,
     path: Result<RunPath, ApiError>,
     mut q: WebQuery,
+    headers: axum::http::HeaderMap,
 ) -> WebResult<Response> {
     let RunPath { rid: id } = path?;
-    let view = View::from_query(&mut q);
+    let mut view = View::from_query(&mut q);
+    view.notice = super::setup::notice(&headers);
     render(&state, &session, id, &view, None, StatusCode::OK).await
 }
 

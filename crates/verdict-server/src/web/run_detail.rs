@@ -10,12 +10,12 @@
 //! selection moves, and after each save.
 
 use maud::{Markup, html};
-use verdict_store::{Case, Page, Status, StepResult, TestResult};
+use verdict_store::{Case, Page, Status, StepResult, TestResult, UserId};
 
-use super::WebResult;
 use super::layout::{elapsed, status_badge, status_key, status_label, status_symbol, time};
 use super::run_list::assignee_select;
 use super::run_view::{Names, RunContext, add_names};
+use super::{WebResult, files};
 use crate::state::AppState;
 
 /// How many executions the detail lists (the history page has them all).
@@ -29,6 +29,8 @@ pub struct Detail<'a> {
     pub back: &'a str,
     /// A problem with the last post of this form.
     pub error: Option<&'a str>,
+    /// Who looks (an uploader may delete their own files).
+    pub user: UserId,
 }
 
 /// Percent-encodes everything but the unreserved characters of RFC 3986.
@@ -132,6 +134,13 @@ pub async fn render(state: &AppState, d: &Detail<'_>, r: &TestResult) -> WebResu
     let name = |u| names.get(&u).cloned().unwrap_or_else(|| u.to_string());
     let id = r.id;
     let rid = r.run_id;
+    let files = state.store.list_attachments(rid, id).await?;
+    // The latest execution's output: the result's own when it was read,
+    // else the newest history entry's (the same execution).
+    let output = r
+        .output
+        .as_deref()
+        .or_else(|| history.items.first().and_then(|e| e.output.as_deref()));
     Ok(html! {
         h3 #detail-heading { (r.case_title) }
         p.detail-status {
@@ -150,6 +159,9 @@ pub async fn render(state: &AppState, d: &Detail<'_>, r: &TestResult) -> WebResu
             p.multiline.preconditions { (p) }
         }
         (current(r, template))
+        @if let Some(o) = output {
+            (files::output(o, &format!("/runs/{rid}/results/{id}/output")))
+        }
         @if d.ctx.can_record {
             (record_form(d, r, &case))
         } @else if !case.details.steps.is_empty() {
@@ -162,6 +174,15 @@ pub async fn render(state: &AppState, d: &Detail<'_>, r: &TestResult) -> WebResu
                         @if let Some(s) = r.step_results.get(i) { span.now { "Result: " (step_result(s)) } }
                     }
                 }
+            }
+        }
+        section.detail-files #{ "files-" (id) } aria-labelledby={ "files-heading-" (id) } {
+            h4 #{ "files-heading-" (id) } { "Attachments" }
+            (files::list(&files, &history.items, history.total,
+                |a| files::can_delete(a, ctx.role, d.user)))
+            @if ctx.can_record {
+                (files::attach_form(&rid.to_string(), &id.to_string(), d.csrf, d.back,
+                    state.limits.max_attachment_bytes))
             }
         }
         @if ctx.can_assign {

@@ -41,6 +41,8 @@ pub struct View {
     pub result: Option<ResultId>,
     /// Every result on one page (for printing the report).
     pub all: bool,
+    /// What the last form said (from its one-time cookie), shown once.
+    pub notice: Option<super::setup::Notice>,
 }
 
 impl View {
@@ -68,6 +70,7 @@ impl View {
             page: page_number(q, "page"),
             result,
             all,
+            notice: None,
         }
     }
 
@@ -305,6 +308,7 @@ pub async fn render(
                 csrf: &session.csrf,
                 back: &back,
                 error,
+                user: session.user.id,
             };
             Some(run_detail::render(state, &d, r).await?)
         }
@@ -337,6 +341,7 @@ pub async fn render(
                     @if role >= Role::Manager { " · " a href={ "/runs/" (id) "/edit" } { "Edit run" } } } }
             (run_meta(run))
         }
+        (super::setup::notice_markup(view.notice))
         @if let Some(f) = &flash { p.notice.error role="alert" { (f.message) } }
         @if !open {
             p.notice { "This run is closed: its results can no longer be changed." }
@@ -396,7 +401,10 @@ pub async fn render(
             div #live.sr-only aria-live="polite" {}
         }
     };
-    Ok(respond(status, page(&run.name, Some(session), main)))
+    Ok(super::setup::shown(
+        respond(status, page(&run.name, Some(session), main)),
+        view.notice,
+    ))
 }
 
 /// Where the run's results came from (branch, commit, environment, the CI

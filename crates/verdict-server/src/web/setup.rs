@@ -36,9 +36,11 @@ pub enum Notice {
     AdminGranted,
     AdminRemoved,
     TokensRevoked,
+    FilesAttached,
+    FileDeleted,
 }
 
-const NOTICES: [(Notice, &str, &str); 11] = [
+const NOTICES: [(Notice, &str, &str); 13] = [
     (Notice::Saved, "saved", "Saved."),
     (
         Notice::ProjectCreated,
@@ -66,6 +68,8 @@ const NOTICES: [(Notice, &str, &str); 11] = [
         "tokens_revoked",
         "Every token of theirs was revoked; their browsers are signed out.",
     ),
+    (Notice::FilesAttached, "files_attached", "Attached."),
+    (Notice::FileDeleted, "file_deleted", "File deleted."),
 ];
 
 impl Notice {

@@ -37,6 +37,7 @@ mod schemathesis_regressions;
 mod triage;
 mod users_tokens;
 mod web_access;
+mod web_attachments;
 mod web_csrf;
 mod web_forms;
 mod web_login;

@@ -26,7 +26,8 @@ use webdriver::{Browser, ONE_AT_A_TIME, available};
 /// progress, run_032 a nightly with failures, tc_024 a case). `{result}`
 /// stands for a result of run_029, `{stepped}` for one of its results with
 /// step results and `{stepped_case}` for that result's case (a case with
-/// steps), `{quarantined}` for the quarantined case, `{token}` for an API token of the server's admin, `{user}` for
+/// steps), `{image}` and `{log}` for a screenshot and a log attached to
+/// `{stepped}` by the test, `{quarantined}` for the quarantined case, `{token}` for an API token of the server's admin, `{user}` for
 /// a tester of the project (Sam Rivera). Use
 /// `SignedOut` for pages seen before signing in, `Admin` for the demo
 /// user (who manages the project), `SiteAdmin` for the server's admin (the
@@ -50,6 +51,9 @@ const PAGES: &[(Who, &str)] = &[
     (Who::Admin, "/runs/run_029"),
     (Who::Admin, "/runs/run_029?status=not_tested"),
     (Who::Admin, "/runs/run_029?result={stepped}"),
+    (Who::Admin, "/attachments/{image}"),
+    (Who::Admin, "/attachments/{log}"),
+    (Who::Admin, "/attachments/{image}/delete"),
     (Who::Admin, "/runs/run_029/results/{result}/history"),
     (Who::Admin, "/runs/run_029/edit"),
     (Who::Admin, "/runs/run_029/close"),
@@ -72,6 +76,7 @@ const PAGES: &[(Who, &str)] = &[
     (Who::Tester, "/projects"),
     (Who::Tester, "/runs/run_029"),
     (Who::Tester, "/runs/run_029?result={stepped}"),
+    (Who::Tester, "/attachments/{log}"),
     (Who::Tester, "/work"),
     (Who::Tester, "/cases/{stepped_case}"),
     (Who::Tester, "/tokens"),
@@ -104,6 +109,15 @@ const NEWCOMER: &str = "nia@example.com";
 const PASSWORD: &str = "correct horse battery";
 
 const ADMIN: &str = "vdt_accessibility_test_admin_012345";
+
+/// A 4×4 red PNG (an attached screenshot).
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x04, 0x08, 0x06, 0x00, 0x00, 0x00, 0xa9, 0xf1, 0x9e,
+    0x7e, 0x00, 0x00, 0x00, 0x12, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x38, 0xa6, 0xa1, 0xf1,
+    0x1f, 0x19, 0x33, 0x90, 0x2e, 0x00, 0x00, 0x67, 0xc8, 0x21, 0x51, 0x77, 0x38, 0xa9, 0xc5, 0x00,
+    0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
 const DEMO_RUN: &str = "run_029";
 
 /// axe.min.js, read from `VERDICT_AXE_JS`; `None` (the test says it was
@@ -226,6 +240,33 @@ async fn every_page_has_no_serious_or_critical_accessibility_violation() {
     let stepped_case = stepped["test_case_id"].as_str().expect("case").to_string();
     let stepped = stepped["id"].as_str().expect("id").to_string();
 
+    // A screenshot and a log on that result (its detail shows them).
+    let attach = |name: &str, content_type: &str, body: Vec<u8>| {
+        let req = http
+            .post(format!(
+                "{base}/v1/runs/{DEMO_RUN}/results/{stepped}/attachments?name={name}"
+            ))
+            .bearer_auth(ADMIN)
+            .header("content-type", content_type)
+            .body(body);
+        async move {
+            let res = req.send().await.expect("upload");
+            assert!(res.status().is_success(), "{}", res.status());
+            let body = res.json::<Value>().await.expect("json");
+            body["data"][0]["id"]
+                .as_str()
+                .expect("attachment id")
+                .to_string()
+        }
+    };
+    let image = attach("checkout.png", "image/png", PNG.to_vec()).await;
+    let log = attach(
+        "server.log",
+        "text/plain",
+        b"GET /cart 200\nPOST /pay 500 <timeout>\n".to_vec(),
+    )
+    .await;
+
     let cases = api(
         reqwest::Method::GET,
         "/v1/projects/prj_001/cases?per_page=100",
@@ -316,6 +357,8 @@ async fn every_page_has_no_serious_or_critical_accessibility_violation() {
                 .replace("{result}", &result)
                 .replace("{stepped_case}", &stepped_case)
                 .replace("{stepped}", &stepped)
+                .replace("{image}", &image)
+                .replace("{log}", &log)
                 .replace("{token}", &token)
                 .replace("{quarantined}", &quarantined)
                 .replace("{user}", &user);

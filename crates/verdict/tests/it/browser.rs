@@ -1576,3 +1576,206 @@ async fn screenshots_of_the_manual_testing_pages() {
     shoot(&b, "new-run").await;
     b.quit().await;
 }
+
+/// A 4×4 red PNG, base64 (for files made in the page).
+const PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAYAAACp8Z5+AAAAEklEQVR4nGM4pqHxHxkzkC4AAGfIIVF3OKnFAAAAAElFTkSuQmCC";
+
+/// Dispatches a synthetic `drop` (on the detail) or `paste` (on the page)
+/// carrying one PNG named `name`, as a browser does for a dragged file or
+/// a screenshot on the clipboard.
+async fn hand_over(b: &Browser, how: &str, name: &str) {
+    let done = b
+        .execute_async(
+            "const [how, name, data, done] = arguments;
+             const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
+             const dt = new DataTransfer();
+             dt.items.add(new File([bytes], name, { type: 'image/png' }));
+             const init = { bubbles: true, cancelable: true };
+             if (how === 'drop') {
+               const target = document.getElementById('detail');
+               target.dispatchEvent(new DragEvent('dragover', { ...init, dataTransfer: dt }));
+               target.dispatchEvent(new DragEvent('drop', { ...init, dataTransfer: dt }));
+             } else {
+               document.body.dispatchEvent(new ClipboardEvent('paste', { ...init, clipboardData: dt }));
+             }
+             done(true);",
+            vec![json!(how), json!(name), json!(PNG_BASE64)],
+        )
+        .await;
+    assert_eq!(done, json!(true), "{how}");
+}
+
+#[tokio::test]
+async fn a_tester_attaches_screenshots_by_file_drop_and_paste_and_reads_a_failures_output() {
+    let Some(demo) =
+        demo("a_tester_attaches_screenshots_by_file_drop_and_paste_and_reads_a_failures_output")
+            .await
+    else {
+        return;
+    };
+    let base = demo.base.clone();
+    let api = &demo.api;
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.goto(&format!("{base}/runs/{DEMO_RUN}")).await;
+    let id = api.results(DEMO_RUN, Some("not_tested")).await[0].0.clone();
+    select(&b, &id).await;
+    let thumbs = format!("#detail[data-result='{id}'] ul.attachments img");
+    assert_eq!(b.count(&thumbs).await, 0);
+    assert!(
+        b.text(&format!("#attach-{id}"))
+            .await
+            .contains("paste an image"),
+        "the script's ways are offered"
+    );
+
+    // By the form's file input (a person's "Choose files").
+    let dir = tempfile::tempdir().expect("tempdir");
+    let shot = dir.path().join("checkout-error.png");
+    let png = {
+        // The same PNG as the page makes, from its base64.
+        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut bits = 0u32;
+        let mut n = 0;
+        let mut out = Vec::new();
+        for c in PNG_BASE64.bytes().filter(|c| *c != b'=') {
+            let v = alphabet.iter().position(|a| *a == c).expect("base64") as u32;
+            bits = (bits << 6) | v;
+            n += 6;
+            if n >= 8 {
+                n -= 8;
+                out.push((bits >> n) as u8);
+                bits &= (1 << n) - 1;
+            }
+        }
+        out
+    };
+    std::fs::write(&shot, &png).expect("write the screenshot");
+    b.client
+        .find(fantoccini::Locator::Css(&format!("#file-{id}")))
+        .await
+        .expect("the file input")
+        .send_keys(&shot.display().to_string())
+        .await
+        .expect("choose the file");
+    b.click(&format!("#attach-{id} button[type=submit]")).await;
+    b.until("the chosen file's thumbnail", || async {
+        b.count(&thumbs).await == 1
+    })
+    .await;
+    assert!(
+        b.text(&format!("#attach-{id} .attach-status"))
+            .await
+            .contains("Attached checkout-error.png")
+    );
+
+    // By a drop on the detail, and by a paste anywhere on the page.
+    hand_over(&b, "drop", "dropped.png").await;
+    b.until("the dropped file's thumbnail", || async {
+        b.count(&thumbs).await == 2
+    })
+    .await;
+    hand_over(&b, "paste", "image.png").await;
+    b.until("the pasted image's thumbnail", || async {
+        b.count(&thumbs).await == 3
+    })
+    .await;
+
+    // Stored on the result, the pasted one named by the time.
+    let listed = api
+        .get(&format!("/v1/runs/{DEMO_RUN}/results/{id}/attachments"))
+        .await;
+    let names: Vec<String> = listed["data"]
+        .as_array()
+        .expect("attachments")
+        .iter()
+        .map(|a| a["name"].as_str().expect("name").to_string())
+        .collect();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert_eq!(names[0], "checkout-error.png");
+    assert_eq!(names[1], "dropped.png");
+    assert!(
+        names[2].starts_with("pasted-20") && names[2].ends_with(".png") && names[2].len() == 30,
+        "{names:?}"
+    );
+    for a in listed["data"].as_array().expect("attachments") {
+        assert_eq!(a["size"], json!(png.len()), "{a}");
+    }
+    // Each thumbnail is the image itself, loaded, with its name as text.
+    b.until("the thumbnails to load", || async {
+        b.client
+            .execute(
+                "return Array.from(document.querySelectorAll(arguments[0]))
+                   .every((i) => i.complete && i.naturalWidth === 4);",
+                vec![json!(thumbs)],
+            )
+            .await
+            .ok()
+            == Some(json!(true))
+    })
+    .await;
+    assert_eq!(b.attr(&thumbs, "alt").await, "checkout-error.png");
+    b.client
+        .execute(
+            "document.querySelector('#detail .detail-files').scrollIntoView();",
+            vec![],
+        )
+        .await
+        .expect("scroll");
+    b.screenshot("attachments").await;
+
+    // A thumbnail opens the full image on a page of its own.
+    b.click(&format!("#detail[data-result='{id}'] a.thumb"))
+        .await;
+    b.until("the image's page", || async {
+        b.path().await.starts_with("/attachments/att_")
+    })
+    .await;
+    assert_eq!(b.text("h1").await, "checkout-error.png");
+    assert_eq!(b.count(".full-image img").await, 1);
+
+    // A failure from CI with its output: shown with the failure, collapsed.
+    let run = api
+        .send(
+            reqwest::Method::POST,
+            "/v1/projects/prj_001/runs",
+            Some(json!({"name": "Nightly with output", "case_ids": []})),
+        )
+        .await;
+    let run = run["data"]["id"].as_str().expect("run").to_string();
+    let report = r#"<testsuite name="shop"><testcase classname="shop.cart" name="totals">
+        <failure message="expected 42, got 41">AssertionError: expected 42, got 41</failure>
+        <system-out>adding 2 items
+cart total 41 &lt;wrong&gt;</system-out></testcase></testsuite>"#;
+    let res = api
+        .http
+        .post(format!(
+            "{base}/v1/runs/{run}/results/junit?create_missing=true"
+        ))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/xml")
+        .body(report)
+        .send()
+        .await
+        .expect("import");
+    assert!(res.status().is_success(), "{}", res.status());
+    let failed = api.results(&run, Some("failed")).await[0].0.clone();
+    b.goto(&format!("{base}/runs/{run}?result={failed}")).await;
+    assert_eq!(
+        b.count("#detail details.output[open]").await,
+        0,
+        "collapsed"
+    );
+    b.click("#detail details.output summary").await;
+    let shown = b.text("#detail details.output pre").await;
+    assert!(shown.contains("cart total 41 <wrong>"), "{shown}");
+    b.goto(&format!("{base}/runs/{run}/failures")).await;
+    b.click("ul.failures details summary").await;
+    b.click("ul.failures details.output summary").await;
+    assert!(
+        b.text("ul.failures details.output pre")
+            .await
+            .contains("adding 2 items")
+    );
+    b.quit().await;
+}

@@ -6,8 +6,13 @@
 // result and move to the next untested one, u undoes this tester's last
 // mark, Enter edits the note, / searches, ? shows the help. Keys act only
 // when no text field has the focus, so typing a note never marks anything.
+// Files reach the selected result through its attach form, or dropped on
+// its detail, or pasted (an image) anywhere on the run page.
 (() => {
   'use strict';
+
+  // What only works with this script is shown only with it.
+  document.documentElement.classList.add('js');
 
   // The run page's "Print report" button (the page says how to print
   // without it).
@@ -276,6 +281,110 @@
       form.requestSubmit(keep);
     }
   });
+
+  // Attaching files to the selected result: the attach form's own input
+  // (a plain post without this script), files dropped on the detail, or
+  // an image pasted anywhere on the page. Each goes up through the form's
+  // endpoint with its CSRF field, with the progress shown and said, and
+  // the detail is drawn again with the new files.
+  const attachForm = () => (detail ? detail.querySelector('form.attach') : null);
+  function attachStatus(text) {
+    const form = attachForm();
+    const box = form && form.querySelector('.attach-status');
+    if (box) box.textContent = text;
+    say(text);
+  }
+  function upload(files) {
+    const form = attachForm();
+    if (!form || !files.length) return;
+    const id = shown();
+    const body = new FormData();
+    const token = form.querySelector('input[name=csrf]');
+    body.append('csrf', token ? token.value : '');
+    body.append('back', here());
+    files.forEach((f) => body.append('file', f, f.name));
+    const names = files.map((f) => f.name).join(', ');
+    attachStatus('Uploading ' + names + '…');
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', form.getAttribute('action'));
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.addEventListener('progress', (e) => {
+      if (e.lengthComputable && shown() === id) {
+        const box = attachForm() && attachForm().querySelector('.attach-status');
+        // The visible text follows every step; the live region is told
+        // the start and the end only.
+        if (box) box.textContent = 'Uploading ' + names + '… ' + Math.round((100 * e.loaded) / e.total) + '%';
+      }
+    });
+    xhr.addEventListener('load', () => {
+      let json = {};
+      try { json = JSON.parse(xhr.responseText); } catch (_) { json = {}; }
+      if (xhr.status === 401) {
+        relogin();
+      } else if (xhr.status < 200 || xhr.status >= 300) {
+        attachStatus((json.error && json.error.message) || 'Could not attach (' + xhr.status + ').');
+      } else if (shown() === id) {
+        detail.innerHTML = json.data.detail_html;
+        attachStatus('Attached ' + names + '.');
+      } else {
+        say('Attached ' + names + '.');
+      }
+    });
+    xhr.addEventListener('error', () => attachStatus('Could not reach the server; nothing was attached.'));
+    xhr.send(body);
+  }
+
+  if (detail) {
+    // The form's button uploads in place.
+    document.addEventListener('submit', (e) => {
+      const form = e.target;
+      if (!form.matches('form.attach') || !detail.contains(form)) return;
+      e.preventDefault();
+      const input = form.querySelector('input[type=file]');
+      const files = input ? Array.from(input.files) : [];
+      if (!files.length) {
+        attachStatus('Choose one or more files first.');
+        return;
+      }
+      upload(files);
+      input.value = '';
+    });
+    // A drop on the detail (while it has an attach form).
+    const carriesFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
+    detail.addEventListener('dragover', (e) => {
+      if (!attachForm() || !carriesFiles(e)) return;
+      e.preventDefault();
+      e.dataTransfer.dropEffect = 'copy';
+      detail.classList.add('dropping');
+    });
+    detail.addEventListener('dragleave', (e) => {
+      if (!detail.contains(e.relatedTarget)) detail.classList.remove('dropping');
+    });
+    detail.addEventListener('drop', (e) => {
+      detail.classList.remove('dropping');
+      if (!attachForm() || !e.dataTransfer || !e.dataTransfer.files.length) return;
+      e.preventDefault();
+      upload(Array.from(e.dataTransfer.files));
+    });
+    // A paste of files (a screenshot from the clipboard) anywhere on the
+    // page; text pasted into a field stays text. A pasted image has no
+    // name worth keeping: it is named by the time, `pasted-…`.
+    document.addEventListener('paste', (e) => {
+      if (!attachForm() || !e.clipboardData) return;
+      const files = Array.from(e.clipboardData.files || []);
+      if (!files.length) return;
+      e.preventDefault();
+      const stamp = new Date().toISOString().slice(0, 19).replace(/:/g, '-');
+      const EXT = { 'image/png': 'png', 'image/jpeg': 'jpg', 'image/gif': 'gif', 'image/webp': 'webp' };
+      const named = files.map((f, i) => {
+        const ext = EXT[f.type];
+        if (!ext) return f;
+        const name = 'pasted-' + stamp + (i > 0 ? '-' + (i + 1) : '') + '.' + ext;
+        return new File([f], name, { type: f.type });
+      });
+      upload(named);
+    });
+  }
 
   table.addEventListener('focusin', (e) => {
     const row = e.target.closest('tr.result');
