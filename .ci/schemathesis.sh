@@ -56,6 +56,11 @@ api "$url/v1/runs/run_001/results/bulk" -d '{"results": [
 curl -sS --fail-with-body -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/xml' \
   --data-binary '<testsuite name="auth"><testcase classname="auth.LoginTest" name="validCredentials" time="1.5"/></testsuite>' \
   "$url/v1/runs/run_002/results/junit" >/dev/null
+# Two attachments: att_001 for the reads, att_002 for the delete.
+for name in screenshot.png trace.txt; do
+  curl -sS --fail-with-body -H "Authorization: Bearer $TOKEN" -H 'Content-Type: image/png' \
+    --data-binary 'not really a png' "$url/v1/runs/run_001/results/res_001/attachments?name=$name" >/dev/null
+done
 
 # Two checks cannot hold everywhere, and are left out only where they cannot:
 #
@@ -72,12 +77,17 @@ curl -sS --fail-with-body -H "Authorization: Bearer $TOKEN" -H 'Content-Type: ap
 # must agree, which no schema can say either: `elapsed` with `elapsed_ms`
 # on a PATCH/PUT or a bulk entry is taken when `elapsed` is `elapsed_ms` /
 # 1000 rounded down, so the schema allows both and a disagreeing pair is a
-# 422.
+# 422. So must `include=output` and `per_page` (at most 50 together, API
+# §12) on a result list or a result's history. Nor for an attachment
+# upload, where `?name=` is required only with a raw body (a multipart
+# part's filename names it instead), which a schema cannot say either, and
+# a name's limit is 255 bytes of UTF-8 where a schema counts characters.
 #
 # negative_data_rejection for the JUnit import, whose body is XML: XML has
 # no types, so a "wrongly typed" value (`<testsuite>true</testsuite>`) is
 # still a well-formed report, rightly accepted (API §4: a report with no
-# testcases is a 200). Nor for a bulk upload with `?partial=true`, which
+# testcases is a 200). Nor for an attachment upload, whose raw body is any
+# bytes at all: there is no wrongly typed file. Nor for a bulk upload with `?partial=true`, which
 # answers 200 listing the invalid entries in `rejected` (API §3); the
 # config pins `partial` per run, so bulk uploads without it are checked
 # for negative data like everything else. Their parameters are the same
@@ -89,8 +99,8 @@ curl -sS --fail-with-body -H "Authorization: Bearer $TOKEN" -H 'Content-Type: ap
 # `rules`), which no schema can say either.
 #
 # Every other check runs on these operations, and every check on the rest.
-no_positive=(create_run add_cases_to_run bulk_results create_token change_my_password update_result replace_result compare_run run_failures run_gate assign_result assign_results)
-xml=(import_junit)
+no_positive=(create_run add_cases_to_run bulk_results create_token change_my_password update_result replace_result compare_run run_failures run_gate assign_result assign_results list_results result_history)
+xml=(import_junit upload_attachments)
 seed_args=()
 [ "$SEED" = random ] || seed_args=(--seed "$SEED")
 status=0

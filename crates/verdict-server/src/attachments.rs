@@ -258,6 +258,28 @@ pub async fn receive_raw(
     spool.finish(name, content_type).await
 }
 
+/// A multipart request's body, bounded by the limit (and
+/// [`MULTIPART_OVERHEAD`]): refused at once when its `Content-Length` is
+/// over, cut (413) when its bytes are. The route must turn axum's default
+/// body limit off (`DefaultBodyLimit::disable()`), which would otherwise
+/// cut it at 2 MB, and be listed in `guard::UNTIMED`.
+pub async fn multipart(state: &AppState, req: axum::extract::Request) -> ApiResult<Multipart> {
+    use axum::extract::FromRequest;
+    check_length(state, req.headers(), MULTIPART_OVERHEAD)?;
+    let limit = state
+        .limits
+        .max_attachment_bytes
+        .saturating_add(MULTIPART_OVERHEAD);
+    let (parts, body) = req.into_parts();
+    let limited = Body::new(http_body_util::Limited::new(
+        body,
+        usize::try_from(limit).unwrap_or(usize::MAX),
+    ));
+    Multipart::from_request(axum::extract::Request::from_parts(parts, limited), state)
+        .await
+        .map_err(|e| ApiError::Malformed(format!("not a multipart body: {}", e.body_text())))
+}
+
 fn multipart_error(e: axum::extract::multipart::MultipartError, limit: u64) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         return too_large(limit);

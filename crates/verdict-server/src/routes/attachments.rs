@@ -4,7 +4,7 @@
 //! shared with the web UI.
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 use verdict_api as api;
 use verdict_store::{Role, RunState};
 
-use crate::attachments::{self as files, MULTIPART_OVERHEAD};
+use crate::attachments as files;
 use crate::auth::{Caller, ensure};
 use crate::dto;
 use crate::error::{ApiError, ApiResult};
@@ -140,19 +140,7 @@ pub async fn upload(
                 "only for a raw body: a multipart part's filename names it",
             ));
         }
-        files::check_length(&state, &headers, MULTIPART_OVERHEAD)?;
-        let limit = state
-            .limits
-            .max_attachment_bytes
-            .saturating_add(MULTIPART_OVERHEAD);
-        let (parts, body) = req.into_parts();
-        let limited = axum::body::Body::new(http_body_util::Limited::new(
-            body,
-            usize::try_from(limit).unwrap_or(usize::MAX),
-        ));
-        let multipart = Multipart::from_request(Request::from_parts(parts, limited), &state)
-            .await
-            .map_err(|e| ApiError::Malformed(format!("not a multipart body: {}", e.body_text())))?;
+        let multipart = files::multipart(&state, req).await?;
         let received = files::receive_multipart(&state, multipart).await?;
         if let Some((field, _)) = received.fields.first() {
             return Err(ApiError::invalid(

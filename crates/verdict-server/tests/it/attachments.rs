@@ -759,3 +759,69 @@ async fn the_result_list_filters_by_exact_case_key() {
         assert_eq!(r.data(), &json!([]), "{other:?}");
     }
 }
+
+#[tokio::test]
+async fn uploads_larger_than_a_json_body_are_taken_raw_and_multipart() {
+    let app = TestApp::new().await;
+    let (_, run, result, tester) = arrange(&app).await;
+    // Over axum's default body limit (2 MiB) and the JSON body limit's
+    // order of magnitude: the upload reads its own limit only.
+    let big: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let raw = only(&upload_raw(&app, &tester, &run, &result, "big.bin", None, &big).await);
+    assert_eq!(raw["size"], big.len());
+    assert_eq!(raw["sha256"], sha256(&big));
+    let r = upload_multipart(
+        &app,
+        &tester,
+        &run,
+        &result,
+        &[("file", Some("big2.bin"), None, &big)],
+    )
+    .await;
+    let part = only(&r);
+    assert_eq!(part["sha256"], sha256(&big));
+    let (status, _, bytes) = download(&app, &tester, part["id"].as_str().unwrap(), &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(sha256(&bytes), sha256(&big));
+}
+
+/// A body sent in chunks, `pause` apart.
+fn slow_body(chunks: usize, pause: std::time::Duration) -> Body {
+    let stream = futures_util::stream::unfold(0, move |i| async move {
+        if i == chunks {
+            return None;
+        }
+        tokio::time::sleep(pause).await;
+        Some((Ok::<_, std::io::Error>(vec![b'x'; 100]), i + 1))
+    });
+    Body::from_stream(stream)
+}
+
+#[tokio::test]
+async fn an_upload_may_outlast_the_request_timeout_but_not_stall_for_longer() {
+    let timeout = std::time::Duration::from_millis(300);
+    let app = TestApp::with_limits(Limits {
+        request_timeout: timeout,
+        ..Limits::default()
+    })
+    .await;
+    let (_, run, result, tester) = arrange(&app).await;
+    let path = format!("{}?name=slow.log", upload_path(&run, &result));
+    // Six chunks 100 ms apart: twice the timeout in all, never idle for it.
+    let r = app
+        .raw("POST", &path, &tester, None, slow_body(6, timeout / 3))
+        .await;
+    let att = only(&r);
+    assert_eq!(att["size"], 600);
+    // A chunk later than the timeout: cut, and nothing of it is kept.
+    let path = format!("{}?name=stalled.log", upload_path(&run, &result));
+    let r = app
+        .raw("POST", &path, &tester, None, slow_body(2, timeout * 2))
+        .await;
+    r.assert_error(StatusCode::SERVICE_UNAVAILABLE, "timeout");
+    let listed = app.get(&upload_path(&run, &result), &tester).await;
+    assert_eq!(listed.data().as_array().unwrap().len(), 1);
+    assert_eq!(stored_files(&app).await, 1);
+    // Other routes keep the timeout as it was.
+    assert!(app.get("/v1/me", &tester).await.status.is_success());
+}
