@@ -148,7 +148,11 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
 
 /// The routes (POST) whose whole request is not bounded by the request
 /// timeout: attachment uploads.
-pub const UNTIMED: &[&str] = &["/v1/runs/{rid}/results/{id}/attachments"];
+pub const UNTIMED: &[&str] = &[
+    "/v1/runs/{rid}/results/{id}/attachments",
+    // The web UI's form for the same.
+    "/runs/{rid}/results/{id}/attachments",
+];
 
 /// Answers 503 `timeout` when a request takes longer than the limit. A
 /// write already handed to the database still completes; retry with the
