@@ -321,6 +321,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }),
     };
     let blobs = Arc::new(open_blobs(args.attachments.as_deref(), &args.database_url)?);
+    // A bucket that cannot be reached (or is missing, or refuses the
+    // credentials) stops the start, in bounded time, rather than failing
+    // every upload later.
+    blobs
+        .check()
+        .await
+        .map_err(|e| format!("attachment storage {}: {e}", blobs.describe()))?;
     tracing::info!(attachments = %blobs.describe(), "attachment storage ready");
     // `--retention-days` is started by the retention work (being written).
     let _ = args.retention_days;
