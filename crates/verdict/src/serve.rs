@@ -327,7 +327,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     blobs
         .check()
         .await
-        .map_err(|e| format!("attachment storage {}: {e}", blobs.describe()))?;
+        .map_err(|e| format!("--attachments {}: {e}", blobs.describe()))?;
     tracing::info!(attachments = %blobs.describe(), "attachment storage ready");
     // `--retention-days` is started by the retention work (being written).
     let _ = args.retention_days;

@@ -19,5 +19,6 @@ mod manual_flow;
 mod postgres_multi;
 mod postgres_outage;
 mod readme;
+mod s3_shared;
 mod sign_in_limits;
 mod webdriver;

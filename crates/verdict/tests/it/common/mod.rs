@@ -33,6 +33,11 @@ impl Server {
         Self::launch(url, admin_token, "127.0.0.1:0")
     }
 
+    /// A server on any database URL with extra `serve` flags.
+    pub fn start_url_args(url: &str, admin_token: Option<&str>, args: &[&str]) -> Server {
+        Self::launch_with(url, admin_token, "127.0.0.1:0", args)
+    }
+
     /// A server on a fresh SQLite file with extra `serve` flags (`--demo`).
     pub fn start_args(db: &std::path::Path, admin_token: Option<&str>, args: &[&str]) -> Server {
         Self::launch_with(
