@@ -406,6 +406,38 @@ pub struct Execution {
     pub output: Option<Option<String>>,
 }
 
+/// A file attached to one execution of a result (a screenshot, a log).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "id": "att_001", "result_id": "res_001", "execution": 1, "name": "screenshot.png",
+    "content_type": "image/png", "size": 48213,
+    "sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    "created_by": "user_001", "created_at": "2026-03-26T10:15:00Z"})))]
+pub struct Attachment {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::AttachmentId))]
+    pub id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::ResultId))]
+    pub result_id: String,
+    /// The execution it belongs to: its position in the result's history,
+    /// oldest first, from 1 (0: attached before the first execution).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub execution: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::AttachmentName))]
+    pub name: String,
+    /// The MIME type it was sent with (`application/octet-stream` when none).
+    pub content_type: String,
+    /// Bytes.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
+    pub size: u64,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Sha256))]
+    pub sha256: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::UserId))]
+    pub created_by: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::schema::Timestamp))]
+    pub created_at: String,
+}
+
 // --- requests ----------------------------------------------------------------
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -77,6 +77,27 @@ named_schema!(/// `run_…`
 named_schema!(/// `res_…`
     ResultId => id("res", "a result (one case in one run)"));
 
+named_schema!(/// `att_…`
+    AttachmentId => id("att", "an attachment"));
+
+named_schema!(/// A SHA-256 in lowercase hex.
+Sha256 => schema(json!({
+    "type": "string",
+    "description": "The SHA-256 of the bytes, 64 lowercase hex digits.",
+    "pattern": "^[0-9a-f]{64}$",
+    "examples": ["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+})));
+
+named_schema!(/// An attachment's name.
+AttachmentName => schema(json!({
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": format!("^[^/\\\\{CONTROL}]*[^/\\\\{WHITESPACE}{CONTROL}][^/\\\\{CONTROL}]*$"),
+    "description": "Any Unicode, at most 255 bytes of UTF-8, not blank, without `/`, `\\` or control characters.",
+    "examples": ["screenshot.png"],
+})));
+
 named_schema!(/// An RFC 3339 UTC instant with a `Z`.
 Timestamp => schema(json!({
     "type": "string",

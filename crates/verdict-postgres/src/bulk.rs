@@ -23,8 +23,8 @@ use verdict_store::*;
 
 use crate::error::Result;
 use crate::idempotency;
-use crate::pool::{col, execute, query};
-use crate::results::{add_history, any_manual, flag_bits, status_code, status_of};
+use crate::pool::{Param, col, execute, query};
+use crate::results::{add_history, any_manual, any_output, flag_bits, status_code, status_of};
 use crate::runs::{add_counts, lock_open_run, lock_run};
 
 /// Finds (and locks, in case id order) the run's results for these cases.
@@ -95,48 +95,71 @@ pub(crate) async fn write_applied(
         .iter()
         .map(|(_, at)| at.map(Timestamp::millis))
         .collect();
-    // Step results and defects only when some execution has any (never a
-    // CI upload's): otherwise the columns are cleared in the statement.
+    // Step results, defects and output only when some execution has any
+    // (never a CI upload's steps; output only from reports that carry it):
+    // otherwise the columns are cleared in the statement.
     let manual = any_manual(current.iter().map(|(_, e, _)| *e));
+    let steps: Vec<Option<String>> = if manual {
+        current
+            .iter()
+            .map(|(_, e, _)| backend::manual::stored_steps(e))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let defects: Vec<Option<String>> = if manual {
+        current
+            .iter()
+            .map(|(_, e, _)| backend::manual::stored_defects(e))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let with_output = any_output(current.iter().map(|(_, e, _)| *e));
+    let outputs: Vec<Option<&str>> = if with_output {
+        current
+            .iter()
+            .map(|(_, e, _)| e.output.as_deref())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let update = async {
         if ids.is_empty() {
             return Ok(0);
         }
+        let mut params: Vec<&Param<'_>> = vec![&ids, &statuses, &notes, &elapsed, &by, &at, &flags];
+        let (mut arrays, mut names) = (String::new(), String::new());
+        let mut set = String::new();
         if manual {
-            let steps: Vec<Option<String>> = current
-                .iter()
-                .map(|(_, e, _)| backend::manual::stored_steps(e))
-                .collect();
-            let defects: Vec<Option<String>> = current
-                .iter()
-                .map(|(_, e, _)| backend::manual::stored_defects(e))
-                .collect();
-            return execute(
-                tx,
-                "UPDATE results r SET status = u.status, note = u.note, elapsed_ms = u.elapsed_ms,
-                     tested_by = u.tested_by, tested_at = u.tested_at, flags = u.flags,
-                     step_results = u.step_results, defects = u.defects
-                 FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::bigint[],
-                         $6::bigint[], $7::smallint[], $8::text[], $9::text[])
-                     AS u(id, status, note, elapsed_ms, tested_by, tested_at, flags,
-                          step_results, defects)
-                 WHERE r.id = u.id",
-                &[
-                    &ids, &statuses, &notes, &elapsed, &by, &at, &flags, &steps, &defects,
-                ],
-            )
-            .await;
+            params.push(&steps);
+            params.push(&defects);
+            let n = params.len();
+            arrays.push_str(&format!(", ${}::text[], ${n}::text[]", n - 1));
+            names.push_str(", step_results, defects");
+            set.push_str(", step_results = u.step_results, defects = u.defects");
+        } else {
+            set.push_str(", step_results = NULL, defects = NULL");
+        }
+        if with_output {
+            params.push(&outputs);
+            arrays.push_str(&format!(", ${}::text[]", params.len()));
+            names.push_str(", output");
+            set.push_str(", output = u.output");
+        } else {
+            set.push_str(", output = NULL");
         }
         execute(
             tx,
-            "UPDATE results r SET status = u.status, note = u.note, elapsed_ms = u.elapsed_ms,
-                 tested_by = u.tested_by, tested_at = u.tested_at, flags = u.flags,
-                 step_results = NULL, defects = NULL
-             FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::bigint[],
-                     $6::bigint[], $7::smallint[])
-                 AS u(id, status, note, elapsed_ms, tested_by, tested_at, flags)
-             WHERE r.id = u.id",
-            &[&ids, &statuses, &notes, &elapsed, &by, &at, &flags],
+            &format!(
+                "UPDATE results r SET status = u.status, note = u.note, elapsed_ms = u.elapsed_ms,
+                     tested_by = u.tested_by, tested_at = u.tested_at, flags = u.flags{set}
+                 FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[], $5::bigint[],
+                         $6::bigint[], $7::smallint[]{arrays})
+                     AS u(id, status, note, elapsed_ms, tested_by, tested_at, flags{names})
+                 WHERE r.id = u.id"
+            ),
+            &params,
         )
         .await
     };

@@ -19,6 +19,7 @@
 //! - **Durability** (API §8) is PostgreSQL's `synchronous_commit`; the
 //!   store warns at start-up when the server has it off.
 
+mod attachments;
 mod bulk;
 mod cases;
 mod config;
@@ -30,6 +31,7 @@ mod migrations;
 mod pool;
 mod projects;
 mod results;
+mod retention;
 mod runs;
 mod store;
 #[cfg(feature = "testing")]

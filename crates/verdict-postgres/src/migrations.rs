@@ -208,6 +208,31 @@ ALTER TABLE history
     ADD COLUMN defects      TEXT;
 ALTER TABLE projects ADD COLUMN defect_url_template TEXT;
 "#,
+    // 7. Attachments and test output, as SQLite stores them: what an
+    // execution printed on the result (its latest) and its history row,
+    // NULL when none (adding NULL columns rewrites no table); files kept
+    // with an execution, named by their sha256 (the bytes are in the
+    // attachment storage). Identity ids are never reused.
+    // attachments_result serves a result's list and the idempotent add;
+    // attachments_sha256 tells a prune whether any row still names a
+    // digest.
+    r#"
+ALTER TABLE results ADD COLUMN output TEXT;
+ALTER TABLE history ADD COLUMN output TEXT;
+CREATE TABLE attachments (
+    id           BIGINT GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME attachments_id_seq) PRIMARY KEY,
+    result_id    BIGINT NOT NULL REFERENCES results (id),
+    execution    INT NOT NULL,
+    name         TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size         BIGINT NOT NULL,
+    sha256       TEXT NOT NULL,
+    created_by   BIGINT NOT NULL REFERENCES users (id),
+    created_at   BIGINT NOT NULL
+);
+CREATE INDEX attachments_result ON attachments (result_id, execution, name);
+CREATE INDEX attachments_sha256 ON attachments (sha256);
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

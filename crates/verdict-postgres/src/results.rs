@@ -35,9 +35,17 @@ pub(crate) fn any_manual<'e>(mut executions: impl Iterator<Item = &'e Execution>
     })
 }
 
+/// Whether any of these executions carries output: most CI uploads do
+/// not, and then the statements that write executions leave the column
+/// out (NULL), so the 50,000-result bulk sends nothing more.
+pub(crate) fn any_output<'e>(mut executions: impl Iterator<Item = &'e Execution>) -> bool {
+    executions.any(|e| e.output.is_some())
+}
+
 /// Appends one history row per execution; ids increase in slice order (they
 /// are drawn from the sequence, sorted, and the `n`-th goes to the `n`-th
-/// execution; see `runs::insert_results_from`).
+/// execution; see `runs::insert_results_from`). Step results, defects and
+/// output are sent only when some execution has them.
 pub(crate) async fn add_history(
     tx: &Transaction<'_>,
     executions: &[(i64, &Execution)],
@@ -54,67 +62,55 @@ pub(crate) async fn add_history(
         .collect();
     let notes: Vec<Option<&str>> = executions.iter().map(|(_, e)| e.note.as_deref()).collect();
     let elapsed: Vec<Option<i64>> = executions.iter().map(|(_, e)| e.elapsed_ms).collect();
-    if any_manual(executions.iter().map(|(_, e)| *e)) {
-        let steps: Vec<Option<String>> = executions
+    let (actor, now) = (actor.get(), now.millis());
+    let mut params: Vec<&Param<'_>> = vec![&results, &statuses, &notes, &elapsed, &actor, &now];
+    // The optional columns: their unnest arguments and names.
+    let (mut arrays, mut names) = (String::new(), String::new());
+    let manual = any_manual(executions.iter().map(|(_, e)| *e));
+    let steps: Vec<Option<String>>;
+    let defects: Vec<Option<String>>;
+    if manual {
+        steps = executions
             .iter()
             .map(|(_, e)| backend::manual::stored_steps(e))
             .collect();
-        let defects: Vec<Option<String>> = executions
+        defects = executions
             .iter()
             .map(|(_, e)| backend::manual::stored_defects(e))
             .collect();
-        return execute(
-            tx,
+        params.push(&steps);
+        params.push(&defects);
+        arrays.push_str(&format!(", ${}::text[], ${}::text[]", params.len() - 1, params.len()));
+        names.push_str(", step_results, defects");
+    }
+    let outputs: Vec<Option<&str>>;
+    if any_output(executions.iter().map(|(_, e)| *e)) {
+        outputs = executions
+            .iter()
+            .map(|(_, e)| e.output.as_deref())
+            .collect();
+        params.push(&outputs);
+        arrays.push_str(&format!(", ${}::text[]", params.len()));
+        names.push_str(", output");
+    }
+    let values = names.replace(", ", ", e.");
+    execute(
+        tx,
+        &format!(
             "WITH e AS (
-                 SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[],
-                                      $7::text[], $8::text[])
-                     WITH ORDINALITY AS e(result_id, status, note, elapsed_ms, step_results, defects, n)
+                 SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[]{arrays})
+                     WITH ORDINALITY AS e(result_id, status, note, elapsed_ms{names}, n)
              ),
              drawn AS (
                  SELECT array_agg(id ORDER BY id) AS ids
                  FROM (SELECT nextval('history_id_seq') AS id FROM e) AS d
              )
-             INSERT INTO history (id, result_id, status, note, elapsed_ms, tested_by, tested_at,
-                                  step_results, defects)
+             INSERT INTO history (id, result_id, status, note, elapsed_ms, tested_by, tested_at{names})
              OVERRIDING SYSTEM VALUE
-             SELECT drawn.ids[e.n], e.result_id, e.status, e.note, e.elapsed_ms, $5, $6,
-                    e.step_results, e.defects
-             FROM e CROSS JOIN drawn",
-            &[
-                &results,
-                &statuses,
-                &notes,
-                &elapsed,
-                &actor.get(),
-                &now.millis(),
-                &steps,
-                &defects,
-            ],
-        )
-        .await;
-    }
-    execute(
-        tx,
-        "WITH e AS (
-             SELECT * FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::bigint[])
-                 WITH ORDINALITY AS e(result_id, status, note, elapsed_ms, n)
-         ),
-         drawn AS (
-             SELECT array_agg(id ORDER BY id) AS ids
-             FROM (SELECT nextval('history_id_seq') AS id FROM e) AS d
-         )
-         INSERT INTO history (id, result_id, status, note, elapsed_ms, tested_by, tested_at)
-         OVERRIDING SYSTEM VALUE
-         SELECT drawn.ids[e.n], e.result_id, e.status, e.note, e.elapsed_ms, $5, $6
-         FROM e CROSS JOIN drawn",
-        &[
-            &results,
-            &statuses,
-            &notes,
-            &elapsed,
-            &actor.get(),
-            &now.millis(),
-        ],
+             SELECT drawn.ids[e.n], e.result_id, e.status, e.note, e.elapsed_ms, $5, $6{values}
+             FROM e CROSS JOIN drawn"
+        ),
+        &params,
     )
     .await
 }
@@ -128,6 +124,20 @@ fn manual_columns(r: &Row, at: usize) -> Result<(Vec<StepResult>, Vec<String>)> 
     let steps = step_results_from(col(r, at)?).map_err(other)?;
     let defects = defects_from(col(r, at + 1)?).map_err(other)?;
     Ok((steps, defects))
+}
+
+/// [`COLUMNS`] and the output (column 12) when `output`, NULL otherwise
+/// (a page of results does not read its outputs unless asked to).
+fn columns(output: bool) -> String {
+    let out = if output { "r.output" } else { "NULL::text" };
+    format!("{COLUMNS}, {out}")
+}
+
+/// A result from [`columns`].
+fn result_with_output(r: &Row) -> Result<TestResult> {
+    let mut result = result_row(r)?;
+    result.output = col(r, 12)?;
+    Ok(result)
 }
 
 pub(crate) fn result_row(r: &Row) -> Result<TestResult> {
@@ -156,8 +166,8 @@ pub(crate) async fn list_results<C: GenericClient>(
 ) -> Result<Listing<TestResult>> {
     let counts = get_run(c, run).await?.counts;
     let page = query_.bounds();
-    if query_.q.is_some() || query_.assignee.is_some() {
-        return search_results(c, run, &page, query_.q.as_deref(), query_.assignee).await;
+    if query_.q.is_some() || query_.assignee.is_some() || query_.key.is_some() {
+        return search_results(c, run, &page, query_).await;
     }
     let total = counts.matching(&page.statuses);
     // Merged by id with a Merge Append.
@@ -174,8 +184,9 @@ pub(crate) async fn list_results<C: GenericClient>(
         "ORDER BY id LIMIT $3 OFFSET $4",
     );
     let sql = format!(
-        "SELECT {COLUMNS} FROM ({ids}) page JOIN results r ON r.id = page.id
-         JOIN cases c ON c.id = r.case_id ORDER BY r.id"
+        "SELECT {} FROM ({ids}) page JOIN results r ON r.id = page.id
+         JOIN cases c ON c.id = r.case_id ORDER BY r.id",
+        columns(query_.output)
     );
     let rows = query(
         c,
@@ -184,22 +195,23 @@ pub(crate) async fn list_results<C: GenericClient>(
     )
     .await?;
     Ok(Listing {
-        items: rows.iter().map(result_row).collect::<Result<_>>()?,
+        items: rows.iter().map(result_with_output).collect::<Result<_>>()?,
         total,
     })
 }
 
-/// A title search or an assignee filter: the counters cannot say how many
-/// results match, so this path counts and pages over the run's rows joined
-/// with their cases (a scan of one run, which is what a search costs), like
-/// SQLite's. strpos() on lower() keeps LIKE's wildcards out of user text.
+/// A title search, an assignee or a key filter: the counters cannot say
+/// how many results match, so this path counts and pages over the run's
+/// rows joined with their cases (a scan of one run, which is what a search
+/// costs; a key's case comes from cases_key), like SQLite's. strpos() on
+/// lower() keeps LIKE's wildcards out of user text.
 async fn search_results<C: GenericClient>(
     c: &C,
     run: RunId,
     page: &ResultBounds,
-    q: Option<&str>,
-    assignee: Option<Assignee>,
+    query_: &ResultQuery,
 ) -> Result<Listing<TestResult>> {
+    let (q, assignee) = (query_.q.as_deref(), query_.assignee);
     let codes: Vec<i16> = page.statuses.iter().map(|s| status_code(*s)).collect();
     let all = codes.is_empty();
     // $5: the assignee's id (a user), or NULL.
@@ -212,19 +224,29 @@ async fn search_results<C: GenericClient>(
         Some(Assignee::User(u)) => Some(u.get()),
         _ => None,
     };
+    // $6: the key; its case is a live case of the run's project.
+    let key_filter = if query_.key.is_some() {
+        "AND c.key = $6::text AND c.deleted_at IS NULL
+         AND c.project_id = (SELECT project_id FROM runs WHERE id = $1)"
+    } else {
+        "AND $6::text IS NULL"
+    };
+    let key = query_.key.as_deref();
     let filter = format!(
         "r.run_id = $1 AND ($2 OR r.status = ANY($3))
-        AND ($4::text IS NULL OR strpos(lower(c.title), lower($4::text)) > 0) {assignee_filter}"
+        AND ($4::text IS NULL OR strpos(lower(c.title), lower($4::text)) > 0) {assignee_filter}
+        {key_filter}"
     );
     let count_sql =
         format!("SELECT count(*) FROM results r JOIN cases c ON c.id = r.case_id WHERE {filter}");
     let total: i64 = col(
-        &query_found(c, &count_sql, &[&run.get(), &all, &codes, &q, &user]).await?,
+        &query_found(c, &count_sql, &[&run.get(), &all, &codes, &q, &user, &key]).await?,
         0,
     )?;
     let sql = format!(
-        "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
-         WHERE {filter} AND r.id > $6 ORDER BY r.id LIMIT $7 OFFSET $8"
+        "SELECT {} FROM results r JOIN cases c ON c.id = r.case_id
+         WHERE {filter} AND r.id > $7 ORDER BY r.id LIMIT $8 OFFSET $9",
+        columns(query_.output)
     );
     let rows = query(
         c,
@@ -235,6 +257,7 @@ async fn search_results<C: GenericClient>(
             &codes,
             &q,
             &user,
+            &key,
             &page.after,
             &page.limit,
             &page.offset,
@@ -242,7 +265,7 @@ async fn search_results<C: GenericClient>(
     )
     .await?;
     Ok(Listing {
-        items: rows.iter().map(result_row).collect::<Result<_>>()?,
+        items: rows.iter().map(result_with_output).collect::<Result<_>>()?,
         total,
     })
 }
@@ -253,10 +276,11 @@ pub(crate) async fn get_result<C: GenericClient>(
     id: ResultId,
 ) -> Result<TestResult> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
-         WHERE r.id = $1 AND r.run_id = $2"
+        "SELECT {} FROM results r JOIN cases c ON c.id = r.case_id
+         WHERE r.id = $1 AND r.run_id = $2",
+        columns(true)
     );
-    result_row(&query_found(c, &sql, &[&id.get(), &run.get()]).await?)
+    result_with_output(&query_found(c, &sql, &[&id.get(), &run.get()]).await?)
 }
 
 pub(crate) async fn record_result(
@@ -283,7 +307,7 @@ pub(crate) async fn record_result(
     let (by_id, at_ms) = (by.map(|u| u.get()), at.map(|t| t.millis()));
     let steps = backend::manual::stored_steps(execution);
     let defects = backend::manual::stored_defects(execution);
-    let params: [&Param<'_>; 9] = [
+    let params: [&Param<'_>; 10] = [
         &result_id,
         &status,
         &execution.note,
@@ -293,11 +317,12 @@ pub(crate) async fn record_result(
         &flags,
         &steps,
         &defects,
+        &execution.output,
     ];
     let update = execute(
         tx,
         "UPDATE results SET status = $2, note = $3, elapsed_ms = $4, tested_by = $5,
-             tested_at = $6, flags = $7, step_results = $8, defects = $9
+             tested_at = $6, flags = $7, step_results = $8, defects = $9, output = $10
          WHERE id = $1",
         &params,
     );
@@ -311,6 +336,7 @@ pub(crate) async fn record_result(
     result.tested_by = by;
     result.tested_at = at;
     (result.step_results, result.defects) = backend::manual::kept(execution);
+    result.output = execution.output.clone();
     Ok(result)
 }
 
@@ -332,7 +358,7 @@ pub(crate) async fn result_history<C: GenericClient>(
         ),
         query(
             c,
-            "SELECT status, note, elapsed_ms, tested_by, tested_at, step_results, defects
+            "SELECT status, note, elapsed_ms, tested_by, tested_at, step_results, defects, output
              FROM history WHERE result_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3",
             &params,
         ),
@@ -350,7 +376,7 @@ pub(crate) async fn result_history<C: GenericClient>(
                 elapsed_ms: col(r, 2)?,
                 tested_by: UserId::from_db(col(r, 3)?),
                 tested_at: Timestamp::from_millis(col(r, 4)?),
-                output: None,
+                output: col(r, 7)?,
             })
         })
         .collect::<Result<_>>()?;

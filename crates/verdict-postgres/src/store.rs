@@ -8,7 +8,10 @@ use verdict_store::backend;
 use verdict_store::*;
 
 use crate::pool::{read, snapshot, statement, write_tx};
-use crate::{PgStore, bulk, cases, import, manual, projects, results, runs, triage, users};
+use crate::{
+    PgStore, attachments, bulk, cases, import, manual, projects, results, retention, runs, triage,
+    users,
+};
 
 #[async_trait]
 impl Store for PgStore {
@@ -478,41 +481,60 @@ impl Store for PgStore {
             quarantine.as_ref()
         ))
     }
-    // --- attachments and retention (being written) ---
 
+    // --- attachments and retention ---------------------------------------
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %result, files = files.len()))]
     async fn add_attachments(
         &self,
-        _run: RunId,
-        _result: ResultId,
-        _files: Vec<NewAttachment>,
-        _actor: UserId,
-        _now: Timestamp,
+        run: RunId,
+        result: ResultId,
+        files: Vec<NewAttachment>,
+        actor: UserId,
+        now: Timestamp,
     ) -> StoreResult<Vec<Attachment>> {
-        unimplemented!("attachments")
+        write_tx!(self, |tx| attachments::add_attachments(
+            &tx, run, result, &files, actor, now
+        ))
     }
-    async fn list_attachments(
-        &self,
-        _run: RunId,
-        _result: ResultId,
-    ) -> StoreResult<Vec<Attachment>> {
-        unimplemented!("attachments")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %result))]
+    async fn list_attachments(&self, run: RunId, result: ResultId) -> StoreResult<Vec<Attachment>> {
+        snapshot!(self, |tx| attachments::list_attachments(&tx, run, result))
     }
-    async fn get_attachment(&self, _id: AttachmentId) -> StoreResult<Attachment> {
-        unimplemented!("attachments")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(attachment = %id))]
+    async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Attachment> {
+        read!(self, |c| attachments::get_attachment(&c, id))
     }
-    async fn delete_attachment(&self, _id: AttachmentId) -> StoreResult<()> {
-        unimplemented!("attachments")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(attachment = %id))]
+    async fn delete_attachment(&self, id: AttachmentId) -> StoreResult<()> {
+        statement!(self, |c| attachments::delete_attachment(&c, id))
     }
-    async fn referenced_digests(&self, _digests: Vec<String>) -> StoreResult<Vec<String>> {
-        unimplemented!("attachments")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(digests = digests.len()))]
+    async fn referenced_digests(&self, digests: Vec<String>) -> StoreResult<Vec<String>> {
+        read!(self, |c| attachments::referenced_digests(&c, &digests))
     }
-    async fn prune(&self, _request: PruneRequest) -> StoreResult<PruneOutcome> {
-        unimplemented!("attachments")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(dry_run = request.dry_run))]
+    async fn prune(&self, request: PruneRequest) -> StoreResult<PruneOutcome> {
+        if request.dry_run {
+            return snapshot!(self, |tx| retention::prune(&tx, &request));
+        }
+        write_tx!(self, |tx| retention::prune(&tx, &request))
     }
+
+    #[tracing::instrument(skip_all, level = "debug")]
     async fn reclaim(&self) -> StoreResult<()> {
-        unimplemented!("attachments")
+        retention::reclaim(&self.pool)
+            .await
+            .map_err(crate::error::Error::into_store)
     }
+
+    #[tracing::instrument(skip_all, level = "debug")]
     async fn database_bytes(&self) -> StoreResult<u64> {
-        unimplemented!("attachments")
+        read!(self, |c| retention::database_bytes(&c))
     }
 }

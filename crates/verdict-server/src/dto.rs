@@ -329,3 +329,17 @@ pub fn done(errors: Vec<FieldError>) -> Result<(), crate::error::ApiError> {
         Err(crate::error::ApiError::Invalid(errors))
     }
 }
+
+pub fn attachment(a: &domain::Attachment) -> api::Attachment {
+    api::Attachment {
+        id: a.id.to_string(),
+        result_id: a.result_id.to_string(),
+        execution: a.execution,
+        name: a.name.clone(),
+        content_type: a.content_type.clone(),
+        size: a.size,
+        sha256: a.sha256.clone(),
+        created_by: a.created_by.to_string(),
+        created_at: a.created_at.to_string(),
+    }
+}

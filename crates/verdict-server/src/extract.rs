@@ -16,7 +16,9 @@ use serde::de::DeserializeOwned;
 use serde::de::value::StrDeserializer;
 use utoipa::IntoParams;
 use verdict_api::schema as s;
-use verdict_store::{CaseId, FieldError, Page, ProjectId, ResultId, RunId, TokenId, UserId};
+use verdict_store::{
+    AttachmentId, CaseId, FieldError, Page, ProjectId, ResultId, RunId, TokenId, UserId,
+};
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -389,7 +391,8 @@ path_sets!(
     MemberPath,
     CasePath,
     RunPath,
-    ResultPath
+    ResultPath,
+    AttachmentPath
 );
 
 /// `{uid}`
@@ -468,6 +471,16 @@ pub struct ResultPath {
     #[serde(deserialize_with = "parsed")]
     #[param(value_type = s::ResultId)]
     pub id: ResultId,
+}
+
+/// `{aid}`
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct AttachmentPath {
+    /// The attachment. Malformed or unknown: 404.
+    #[serde(deserialize_with = "parsed")]
+    #[param(value_type = s::AttachmentId)]
+    pub aid: AttachmentId,
 }
 
 // ---- Query parameters ------------------------------------------------------

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -146,11 +146,27 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
     response
 }
 
+/// The routes (POST) whose whole request is not bounded by the request
+/// timeout: attachment uploads.
+pub const UNTIMED: &[&str] = &["/v1/runs/{rid}/results/{id}/attachments"];
+
 /// Answers 503 `timeout` when a request takes longer than the limit. A
 /// write already handed to the database still completes; retry with the
 /// same Idempotency-Key to learn its outcome.
+///
+/// Uploads of attachments ([`UNTIMED`]) are exempt: a large file on a slow
+/// link may take longer, and their bodies are cut instead when no byte
+/// arrives for as long (see `attachments`).
 pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let limit = state.limits.request_timeout;
+    let untimed = req.method() == axum::http::Method::POST
+        && req
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|p| UNTIMED.contains(&p.as_str()));
+    if untimed {
+        return next.run(req).await;
+    }
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout(limit).into_response(),
@@ -175,7 +191,8 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    if is_html {
+    // An answer that set its own policy (an attachment's `sandbox`) keeps it.
+    if is_html && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(

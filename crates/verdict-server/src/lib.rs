@@ -43,8 +43,8 @@ pub use listener::ConnectionLimits;
 pub use state::{AppState, Limits, SIGN_IN_ADDRESS_FACTOR, WebConfig};
 
 use routes::{
-    assignment, cases, export as run_export, health, junit, passwords, projects, results, runs,
-    setup, tokens, triage, users,
+    assignment, attachments as attachment_routes, cases, export as run_export, health, junit,
+    passwords, projects, results, runs, setup, tokens, triage, users,
 };
 
 /// The documented routes: each handler registered once, in its resource's
@@ -61,6 +61,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(cases::router())
         .merge(runs::router())
         .merge(results::router())
+        .merge(attachment_routes::router())
         .merge(assignment::router())
         .merge(run_export::router())
         .merge(junit::router())

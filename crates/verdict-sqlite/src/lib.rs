@@ -4,6 +4,7 @@
 //! group-committed by one writer thread (see [`pool`]), reads run on a
 //! small connection pool.
 
+mod attachments;
 mod bulk;
 mod cases;
 mod config;
@@ -15,6 +16,7 @@ mod migrations;
 mod pool;
 mod projects;
 mod results;
+mod retention;
 mod runs;
 mod search;
 mod store;

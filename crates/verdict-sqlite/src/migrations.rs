@@ -167,6 +167,32 @@ ALTER TABLE history ADD COLUMN step_results TEXT;
 ALTER TABLE history ADD COLUMN defects TEXT;
 ALTER TABLE projects ADD COLUMN defect_url_template TEXT;
 "#,
+    // 6. Attachments and test output. What an execution printed, on the
+    // result (its latest) and on its history row, NULL when none (so
+    // uploads without output store nothing more). Files kept with an
+    // execution: the bytes are in the attachment storage under their
+    // sha256; a row names them. AUTOINCREMENT: an id is never reused, so
+    // a link to a deleted attachment never shows another file.
+    // attachments_result serves a result's list and the idempotent add
+    // (same execution, name and digest); attachments_sha256 tells a prune
+    // whether any row still names a digest.
+    r#"
+ALTER TABLE results ADD COLUMN output TEXT;
+ALTER TABLE history ADD COLUMN output TEXT;
+CREATE TABLE attachments (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    result_id    INTEGER NOT NULL REFERENCES results (id),
+    execution    INTEGER NOT NULL,
+    name         TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    sha256       TEXT NOT NULL,
+    created_by   INTEGER NOT NULL REFERENCES users (id),
+    created_at   INTEGER NOT NULL
+);
+CREATE INDEX attachments_result ON attachments (result_id, execution, name);
+CREATE INDEX attachments_sha256 ON attachments (sha256);
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

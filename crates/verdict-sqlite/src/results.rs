@@ -32,6 +32,20 @@ pub(crate) fn manual_columns(
     Ok((steps, defects))
 }
 
+/// [`COLUMNS`] and the output (column 12) when `output`, NULL otherwise
+/// (a page of results does not read its outputs unless asked to).
+fn columns(output: bool) -> String {
+    let out = if output { "r.output" } else { "NULL" };
+    format!("{COLUMNS}, {out}")
+}
+
+/// A result from [`columns`].
+fn result_with_output(r: &Row<'_>) -> rusqlite::Result<TestResult> {
+    let mut result = result_row(r)?;
+    result.output = r.get(12)?;
+    Ok(result)
+}
+
 pub(crate) fn result_row(r: &Row<'_>) -> rusqlite::Result<TestResult> {
     let (step_results, defects) = manual_columns(r, 9)?;
     Ok(TestResult {
@@ -58,8 +72,8 @@ pub(crate) fn list_results(
 ) -> StoreResult<Listing<TestResult>> {
     let counts = get_run(c, run)?.counts;
     let page = query.bounds();
-    if query.q.is_some() || query.assignee.is_some() {
-        return search_results(c, run, &page, query.q.as_deref(), query.assignee);
+    if query.q.is_some() || query.assignee.is_some() || query.key.is_some() {
+        return search_results(c, run, &page, query);
     }
     let total = counts.matching(&page.statuses);
     let ids = backend::ids_by_status(
@@ -74,32 +88,33 @@ pub(crate) fn list_results(
         "ORDER BY id LIMIT ?3 OFFSET ?4",
     );
     let sql = format!(
-        "SELECT {COLUMNS} FROM ({ids}) page JOIN results r ON r.id = page.id
-         JOIN cases c ON c.id = r.case_id ORDER BY r.id"
+        "SELECT {} FROM ({ids}) page JOIN results r ON r.id = page.id
+         JOIN cases c ON c.id = r.case_id ORDER BY r.id",
+        columns(query.output)
     );
     let mut stmt = c.prepare_cached(&sql).map_err(db_err)?;
     let items = stmt
         .query_map(
             params_from_iter([run.get(), page.after, page.limit, page.offset]),
-            result_row,
+            result_with_output,
         )
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(db_err)?;
     Ok(Listing { items, total })
 }
 
-/// A title search or an assignee filter: the counters cannot say how many
-/// results match, so this path counts and pages over the run's rows joined
-/// with their cases (a scan of one run, which is what a search costs; a
-/// user's results come from results_assigned). The statuses are sorted and
-/// distinct.
+/// A title search, an assignee or a key filter: the counters cannot say how
+/// many results match, so this path counts and pages over the run's rows
+/// joined with their cases (a scan of one run, which is what a search
+/// costs; a user's results come from results_assigned, a key's case from
+/// cases_key). The statuses are sorted and distinct.
 fn search_results(
     c: &Connection,
     run: RunId,
     page: &ResultBounds,
-    q: Option<&str>,
-    assignee: Option<Assignee>,
+    query: &ResultQuery,
 ) -> StoreResult<Listing<TestResult>> {
+    let (q, assignee) = (query.q.as_deref(), query.assignee);
     // Status codes are our own small integers, safe to inline; the title
     // test is the case search's (`search`).
     let status_filter = if page.statuses.is_empty() {
@@ -120,12 +135,21 @@ fn search_results(
         Some(Assignee::Nobody) => " AND ?6 IS NULL AND r.assigned_to IS NULL",
         None => " AND ?6 IS NULL",
     };
+    // ?7: the key; its case is a live case of the run's project (a
+    // deleted case keeps its results but no longer answers to its key).
+    let key_filter = if query.key.is_some() {
+        " AND c.key = ?7 AND c.deleted_at IS NULL
+          AND c.project_id = (SELECT project_id FROM runs WHERE id = ?1)"
+    } else {
+        " AND ?7 IS NULL"
+    };
     let q = q.map(crate::search::fold);
     let user = match assignee {
         Some(Assignee::User(u)) => Some(u.get()),
         _ => None,
     };
-    let filter = format!("{status_filter}{title_filter}{assignee_filter}");
+    let key = query.key.as_deref();
+    let filter = format!("{status_filter}{title_filter}{assignee_filter}{key_filter}");
     // ?2..?4 are the page's; absent from the count, bound as NULL.
     let total = c
         .prepare_cached(&format!(
@@ -134,22 +158,23 @@ fn search_results(
         ))
         .and_then(|mut stmt| {
             stmt.query_row(
-                params![run.get(), None::<i64>, None::<i64>, None::<i64>, q, user],
+                params![run.get(), None::<i64>, None::<i64>, None::<i64>, q, user, key],
                 |r| r.get(0),
             )
         })
         .map_err(db_err)?;
     let mut stmt = c
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
+            "SELECT {} FROM results r JOIN cases c ON c.id = r.case_id
              WHERE r.run_id = ?1 AND r.id > ?2{filter}
-             ORDER BY r.id LIMIT ?3 OFFSET ?4"
+             ORDER BY r.id LIMIT ?3 OFFSET ?4",
+            columns(query.output)
         ))
         .map_err(db_err)?;
     let items = stmt
         .query_map(
-            params![run.get(), page.after, page.limit, page.offset, q, user],
-            result_row,
+            params![run.get(), page.after, page.limit, page.offset, q, user, key],
+            result_with_output,
         )
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
         .map_err(db_err)?;
@@ -159,11 +184,12 @@ fn search_results(
 pub(crate) fn get_result(c: &Connection, run: RunId, id: ResultId) -> StoreResult<TestResult> {
     let mut stmt = c
         .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM results r JOIN cases c ON c.id = r.case_id
-             WHERE r.id = ?1 AND r.run_id = ?2"
+            "SELECT {} FROM results r JOIN cases c ON c.id = r.case_id
+             WHERE r.id = ?1 AND r.run_id = ?2",
+            columns(true)
         ))
         .map_err(db_err)?;
-    found(stmt.query_row([id.get(), run.get()], result_row))
+    found(stmt.query_row([id.get(), run.get()], result_with_output))
 }
 
 /// The two statements that write one execution (the result's current
@@ -180,15 +206,15 @@ impl<'c> Executions<'c> {
             update: c
                 .prepare_cached(
                     "UPDATE results SET status = ?2, note = ?3, elapsed_ms = ?4, tested_by = ?5, tested_at = ?6,
-                         flags = ?7, step_results = ?8, defects = ?9
+                         flags = ?7, step_results = ?8, defects = ?9, output = ?10
                      WHERE id = ?1",
                 )
                 .map_err(db_err)?,
             history: c
                 .prepare_cached(
                     "INSERT INTO history (result_id, status, note, elapsed_ms, tested_by, tested_at,
-                         step_results, defects)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                         step_results, defects, output)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .map_err(db_err)?,
         })
@@ -218,7 +244,8 @@ impl<'c> Executions<'c> {
                 at,
                 flags,
                 steps,
-                defects
+                defects,
+                execution.output
             ])
             .map_err(db_err)?;
         self.history
@@ -230,7 +257,8 @@ impl<'c> Executions<'c> {
                 actor.get(),
                 now.millis(),
                 steps,
-                defects
+                defects,
+                execution.output
             ])
             .map_err(db_err)?;
         Ok(())
@@ -296,7 +324,7 @@ pub(crate) fn record_result(
         elapsed_ms: execution.elapsed_ms,
         tested_by,
         tested_at,
-        output: None,
+        output: execution.output.clone(),
     })
 }
 
@@ -317,7 +345,7 @@ pub(crate) fn result_history(
         .map_err(db_err)?;
     let mut stmt = c
         .prepare_cached(
-            "SELECT status, note, elapsed_ms, tested_by, tested_at, step_results, defects
+            "SELECT status, note, elapsed_ms, tested_by, tested_at, step_results, defects, output
              FROM history WHERE result_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
         )
         .map_err(db_err)?;
@@ -333,7 +361,7 @@ pub(crate) fn result_history(
                 elapsed_ms: r.get(2)?,
                 tested_by: UserId::from_db(r.get(3)?),
                 tested_at: Timestamp::from_millis(r.get(4)?),
-                output: None,
+                output: r.get(7)?,
             })
         })
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())

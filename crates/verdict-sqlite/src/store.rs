@@ -13,7 +13,8 @@ use verdict_store::backend;
 use verdict_store::*;
 
 use crate::{
-    SqliteStore, bulk, cases, db_err, import, manual, projects, results, runs, triage, users,
+    SqliteStore, attachments, bulk, cases, db_err, import, manual, projects, results, retention,
+    runs, triage, users,
 };
 
 #[async_trait]
@@ -509,41 +510,72 @@ impl Store for SqliteStore {
             .write(move |c| cases::set_quarantine(c, case, quarantine.as_ref()))
             .await
     }
-    // --- attachments and retention (being written) ---
 
+    // --- attachments and retention ---------------------------------------
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %result, files = files.len()))]
     async fn add_attachments(
         &self,
-        _run: RunId,
-        _result: ResultId,
-        _files: Vec<NewAttachment>,
-        _actor: UserId,
-        _now: Timestamp,
+        run: RunId,
+        result: ResultId,
+        files: Vec<NewAttachment>,
+        actor: UserId,
+        now: Timestamp,
     ) -> StoreResult<Vec<Attachment>> {
-        unimplemented!("attachments")
+        self.pool
+            .write(move |c| attachments::add_attachments(c, run, result, &files, actor, now))
+            .await
     }
-    async fn list_attachments(
-        &self,
-        _run: RunId,
-        _result: ResultId,
-    ) -> StoreResult<Vec<Attachment>> {
-        unimplemented!("attachments")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %result))]
+    async fn list_attachments(&self, run: RunId, result: ResultId) -> StoreResult<Vec<Attachment>> {
+        self.pool
+            .read(move |c| attachments::list_attachments(c, run, result))
+            .await
     }
-    async fn get_attachment(&self, _id: AttachmentId) -> StoreResult<Attachment> {
-        unimplemented!("attachments")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(attachment = %id))]
+    async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Attachment> {
+        self.pool.point(|c| attachments::get_attachment(c, id))
     }
-    async fn delete_attachment(&self, _id: AttachmentId) -> StoreResult<()> {
-        unimplemented!("attachments")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(attachment = %id))]
+    async fn delete_attachment(&self, id: AttachmentId) -> StoreResult<()> {
+        self.pool
+            .write(move |c| attachments::delete_attachment(c, id))
+            .await
     }
-    async fn referenced_digests(&self, _digests: Vec<String>) -> StoreResult<Vec<String>> {
-        unimplemented!("attachments")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(digests = digests.len()))]
+    async fn referenced_digests(&self, digests: Vec<String>) -> StoreResult<Vec<String>> {
+        self.pool
+            .read(move |c| attachments::referenced_digests(c, &digests))
+            .await
     }
-    async fn prune(&self, _request: PruneRequest) -> StoreResult<PruneOutcome> {
-        unimplemented!("attachments")
+
+    #[tracing::instrument(skip_all, level = "debug", fields(dry_run = request.dry_run))]
+    async fn prune(&self, request: PruneRequest) -> StoreResult<PruneOutcome> {
+        if request.dry_run {
+            return self
+                .pool
+                .read(move |c| retention::prune(c, &request))
+                .await;
+        }
+        // A transaction of its own with foreign-key checks off: it deletes
+        // every row that names what it deletes itself, and the checks
+        // would cost a lookup per deleted row.
+        self.pool
+            .write_bulk(move |c| retention::prune(c, &request))
+            .await
     }
+
+    #[tracing::instrument(skip_all, level = "debug")]
     async fn reclaim(&self) -> StoreResult<()> {
-        unimplemented!("attachments")
+        self.pool.maintain(retention::reclaim).await
     }
+
+    #[tracing::instrument(skip_all, level = "debug")]
     async fn database_bytes(&self) -> StoreResult<u64> {
-        unimplemented!("attachments")
+        self.pool.read(retention::database_bytes).await
     }
 }

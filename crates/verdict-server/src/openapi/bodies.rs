@@ -112,4 +112,6 @@ bodies! {
     data api::Gate => GateData;
     list api::Section => SectionList;
     data api::Revoked => RevokedData;
+    list api::Attachment => AttachmentList;
+    data api::Attachment => AttachmentData;
 }

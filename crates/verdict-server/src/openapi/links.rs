@@ -140,6 +140,31 @@ const LINKS: Links = &[
         ],
     ),
     (
+        "/v1/runs/{rid}/results/{id}/attachments",
+        "post",
+        &["201"],
+        &[
+            (
+                "ListAttachments",
+                "list_attachments",
+                "The result's attachments.",
+                &[("rid", "$request.path.rid"), ("id", "$request.path.id")],
+            ),
+            (
+                "GetAttachment",
+                "get_attachment",
+                "The first attachment uploaded.",
+                &[("aid", "$response.body#/data/0/id")],
+            ),
+            (
+                "GetAttachmentContent",
+                "get_attachment_content",
+                "Its bytes.",
+                &[("aid", "$response.body#/data/0/id")],
+            ),
+        ],
+    ),
+    (
         "/v1/runs/{rid}/results/bulk",
         "post",
         &["200"],

@@ -54,8 +54,8 @@ pub enum JunitAnswer {
 pub mod prelude {
     pub use super::bodies::*;
     pub use super::responses::{
-        BadRequest, Conflict, Forbidden, Invalid, JsonErrors, NotFound, TooLarge, Unauthorized,
-        UnsupportedMediaType,
+        BadRequest, Conflict, Forbidden, Invalid, JsonErrors, NotFound, RangeNotSatisfiable,
+        TooLarge, Unauthorized, UnsupportedMediaType,
     };
 }
 
@@ -69,10 +69,11 @@ pub mod prelude {
     servers((url = "/", description = "The server this document is served by.")),
     components(schemas(
         verdict_api::ErrorBody, s::UserId, s::TokenId, s::ProjectId, s::CaseId, s::RunId,
-        s::ResultId, s::RunState, s::BranchName,
+        s::ResultId, s::AttachmentId, s::RunState, s::BranchName,
     )),
     tags(
         (name = "results", description = "The Test Results API: list, read, record one, record many, import JUnit XML, history."),
+        (name = "attachments", description = "Files kept with a result's execution (screenshots, logs): upload, list, download safely, delete."),
         (name = "runs", description = "Runs: one per build, release or manual test cycle, with live counts."),
         (name = "cases", description = "Test cases of a project; `key` is the automation key (`classname.name`)."),
         (name = "triage", description = "What changed since the baseline, failures by signature, the quality gate, flaky cases, durations, trends and a case across runs."),

@@ -49,6 +49,12 @@ const ERRORS: &[(&str, &str, &str, &str)] = &[
         "payload_too_large",
     ),
     (
+        "416",
+        "RangeNotSatisfiable",
+        "The `Range` asked for lies outside the file; `Content-Range: bytes */size` gives its size.",
+        "range_not_satisfiable",
+    ),
+    (
         "415",
         "UnsupportedMediaType",
         "Not the content type (or content encoding) the endpoint reads.",
@@ -89,6 +95,9 @@ fn headers(status: &str) -> Value {
             "RateLimit-Limit": integer_header("Requests the token may make at once."),
             "RateLimit-Remaining": integer_header("Requests left now."),
             "RateLimit-Reset": integer_header("Seconds until one request is allowed again."),
+        }),
+        "416" => json!({
+            "Content-Range": { "schema": { "type": "string" }, "description": "`bytes */size`." }
         }),
         "503" => json!({
             "Retry-After": integer_header("Seconds to wait before retrying (sent with `unavailable`)."),
@@ -161,6 +170,7 @@ marker!(
     Conflict = "409",
     TooLarge = "413",
     UnsupportedMediaType = "415",
+    RangeNotSatisfiable = "416",
     Invalid = "422",
 );
 

@@ -2,6 +2,7 @@
 //! calls the store once for the work, and renders the answer.
 
 pub mod assignment;
+pub mod attachments;
 pub mod cases;
 pub mod export;
 pub mod health;

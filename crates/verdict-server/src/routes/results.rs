@@ -58,6 +58,85 @@ pub struct ResultFilter {
     #[serde(default, deserialize_with = "assignee")]
     #[param(value_type = Option<AssignedTo>, inline)]
     assigned_to: Option<Assignee>,
+    /// Only the result of the case with exactly this key (`classname.name`, as stored; case-sensitive).
+    #[serde(default)]
+    key: Option<String>,
+}
+
+/// `?include=`: what a result answer adds to its fields.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct IncludeQuery {
+    /// `output`: each result's (or execution's) output as `output` (a string, or null when there is none). With it, `per_page` is at most 50 (outputs may be 1 MiB each).
+    #[serde(default, deserialize_with = "includes")]
+    #[param(value_type = Option<Include>, inline)]
+    include: Includes,
+}
+
+impl QuerySet for IncludeQuery {}
+
+/// What `?include=` asked for.
+#[derive(Default, Clone, Copy)]
+pub struct Includes {
+    output: bool,
+}
+
+/// The most results (or executions) a page may hold with their output:
+/// at the default `--max-output-bytes` (1 MiB) a page is then at most
+/// 50 MiB, where 1000 would be a gigabyte.
+pub const MAX_PER_PAGE_WITH_OUTPUT: u32 = 50;
+
+impl IncludeQuery {
+    /// Refuses a page too large for outputs.
+    fn check_page(&self, page: verdict_store::Page) -> ApiResult<()> {
+        if self.include.output && page.per_page > MAX_PER_PAGE_WITH_OUTPUT {
+            return Err(ApiError::invalid(
+                "per_page",
+                format!(
+                    "must be a whole number from 1 to {MAX_PER_PAGE_WITH_OUTPUT} with include=output"
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn includes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Includes, D::Error> {
+    let mut out = Includes::default();
+    for item in String::deserialize(d)?.split(',') {
+        match item.trim() {
+            "output" => out.output = true,
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                    "{other:?} cannot be included: use output"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `output` (the one thing that can be included so far).
+struct Include;
+
+impl utoipa::PartialSchema for Include {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        s::schema(serde_json::json!({
+            "type": "string",
+            "enum": ["output"],
+        }))
+    }
+}
+
+impl utoipa::ToSchema for Include {}
+
+/// A result on the wire, with its output when asked for.
+fn result_with(r: &verdict_store::TestResult, include: Includes) -> api::TestResult {
+    let mut out = dto::result(r);
+    if include.output {
+        out.output = Some(r.output.clone());
+    }
+    out
 }
 
 impl QuerySet for ResultFilter {}
@@ -121,7 +200,7 @@ impl utoipa::ToSchema for StatusList {}
     get, path = "/v1/runs/{rid}/results", tag = "results", operation_id = "list_results",
     summary = "List a run's results, ordered by result id",
     description = "`meta.total` counts what the filters match in the whole run; a page past the end is an empty `data` with the true total. When a page is full, `meta.next_after` is the id to pass as `after`.",
-    params(RunPath, PageQuery, ResultFilter),
+    params(RunPath, PageQuery, ResultFilter, IncludeQuery),
     responses((status = 200, description = "A page of results.", body = TestResultPage,
         example = json!({"data": [{"id": "res_001", "test_case_id": "tc_001",
             "test_case_title": "Login with valid credentials", "status": "passed",
@@ -135,9 +214,10 @@ pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     RunPath { rid: run }: RunPath,
-    Query((paging, filter)): Query<(PageQuery, ResultFilter)>,
+    Query((paging, (filter, include))): Query<(PageQuery, (ResultFilter, IncludeQuery))>,
 ) -> ApiResult<Json<api::Page<api::TestResult>>> {
     let page = paging.page();
+    include.check_page(page)?;
     // An empty search is no search (a cleared search box sends `q=`).
     let title = filter
         .q
@@ -154,8 +234,8 @@ pub async fn list(
                 after: filter.after,
                 q: title,
                 page,
-                key: None,
-                output: false,
+                key: filter.key,
+                output: include.include.output,
             },
         )
         .await?;
@@ -163,7 +243,11 @@ pub async fn list(
         .then(|| listing.items.last().map(|r| r.id.to_string()))
         .flatten();
     Ok(Json(api::Page {
-        data: listing.items.iter().map(dto::result).collect(),
+        data: listing
+            .items
+            .iter()
+            .map(|r| result_with(r, include.include))
+            .collect(),
         meta: api::Meta {
             total: listing.total,
             page: page.page,
@@ -176,7 +260,7 @@ pub async fn list(
 #[utoipa::path(
     get, path = "/v1/runs/{rid}/results/{id}", tag = "results", operation_id = "get_result",
     summary = "One result",
-    params(ResultPath),
+    params(ResultPath, IncludeQuery),
     responses((status = 200, description = "The result.", body = TestResultData),
         Unauthorized, NotFound, Invalid),
 )]
@@ -184,12 +268,12 @@ pub async fn get_one(
     State(state): State<AppState>,
     caller: Caller,
     ResultPath { rid: run, id }: ResultPath,
-    _: NoQuery,
+    Query(include): Query<IncludeQuery>,
 ) -> ApiResult<Json<api::Data<api::TestResult>>> {
     caller.run(&state, run).await?;
     let result = state.store.get_result(run, id).await?;
     Ok(Json(api::Data {
-        data: dto::result(&result),
+        data: result_with(&result, include.include),
     }))
 }
 
@@ -356,7 +440,7 @@ pub async fn bulk(
 #[utoipa::path(
     get, path = "/v1/runs/{rid}/results/{id}/history", tag = "results", operation_id = "result_history",
     summary = "Every execution of a result, newest first",
-    params(ResultPath, PageQuery),
+    params(ResultPath, PageQuery, IncludeQuery),
     responses((status = 200, description = "A page of executions.", body = ExecutionPage),
         Unauthorized, NotFound, Invalid),
 )]
@@ -364,13 +448,24 @@ pub async fn history(
     State(state): State<AppState>,
     caller: Caller,
     ResultPath { rid: run, id }: ResultPath,
-    Query(paging): Query<PageQuery>,
+    Query((paging, include)): Query<(PageQuery, IncludeQuery)>,
 ) -> ApiResult<Json<api::Page<api::Execution>>> {
     let page = paging.page();
+    include.check_page(page)?;
     caller.run(&state, run).await?;
     let listing = state.store.result_history(run, id, page).await?;
     Ok(Json(api::Page {
-        data: listing.items.iter().map(dto::execution).collect(),
+        data: listing
+            .items
+            .iter()
+            .map(|h| {
+                let mut out = dto::execution(h);
+                if include.include.output {
+                    out.output = Some(h.output.clone());
+                }
+                out
+            })
+            .collect(),
         meta: api::Meta {
             total: listing.total,
             page: page.page,

@@ -33,6 +33,7 @@ async fn every_api_endpoint_wants_a_token() {
         ("id", result.as_str()),
         ("uid", me.as_str()),
         ("tid", "tok_001"),
+        ("aid", "att_001"),
     ];
     let mut checked = 0;
     for (method, template, op) in app.documented_operations().await {

@@ -91,6 +91,7 @@ struct Fixture {
     project: String,
     run: String,
     result: String,
+    attachment: String,
     other_user: String,
     tokens: Vec<(Caller, Option<String>)>,
 }
@@ -101,6 +102,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         .as_str()
         .unwrap()
         .to_string();
+    let attachment = attach(app, &run, &result, "fixture.txt").await;
     let (other_user, _) = app.user("other").await;
     let (_, non_member) = app.user("stranger").await;
     let (_, revoked) = app.user("revoked").await;
@@ -140,9 +142,25 @@ async fn fixture(app: &TestApp) -> Fixture {
         project,
         run,
         result,
+        attachment,
         other_user,
         tokens,
     }
+}
+
+/// A text file attached by the admin: its id.
+async fn attach(app: &TestApp, run: &str, result: &str, name: &str) -> String {
+    let r = app
+        .raw(
+            "POST",
+            &format!("/v1/runs/{run}/results/{result}/attachments?name={name}"),
+            &app.admin,
+            Some("text/plain"),
+            "some output",
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["data"][0]["id"].as_str().unwrap().to_string()
 }
 
 /// Every endpoint: (name, access). `request` builds a fresh request for one
@@ -250,6 +268,26 @@ const ENDPOINTS: &[(&str, Access)] = &[
         Access::Member(Role::Viewer, 200),
     ),
     (
+        "POST /v1/runs/{rid}/results/{id}/attachments",
+        Access::Member(Role::Tester, 201),
+    ),
+    (
+        "GET /v1/runs/{rid}/results/{id}/attachments",
+        Access::Member(Role::Viewer, 200),
+    ),
+    (
+        "GET /v1/attachments/{aid}",
+        Access::Member(Role::Viewer, 200),
+    ),
+    (
+        "DELETE /v1/attachments/{aid}",
+        Access::Member(Role::Manager, 204),
+    ),
+    (
+        "GET /v1/attachments/{aid}/content",
+        Access::Member(Role::Viewer, 200),
+    ),
+    (
         "PATCH /v1/runs/{rid}/results/{id}/assignment",
         Access::Member(Role::Tester, 200),
     ),
@@ -351,6 +389,11 @@ async fn request(
             }
             template.replace("{cid}", &c.id())
         }
+        "DELETE /v1/attachments/{aid}" => {
+            // The admin's, so only managers (and admins) may delete it.
+            let aid = attach(app, &fx.run, &fx.result, &format!("doomed{n}.txt")).await;
+            format!("/v1/attachments/{aid}")
+        }
         "POST /v1/runs/{rid}/close" => {
             let r = app
                 .post(
@@ -396,13 +439,21 @@ async fn request(
             if endpoint == "POST /v1/runs/{rid}/results/junit" {
                 xml = Some(r#"<testsuite><testcase classname="m" name="t"/></testsuite>"#);
             }
-            template
+            let mut query = "";
+            if endpoint == "POST /v1/runs/{rid}/results/{id}/attachments" {
+                // A raw upload (sent as XML, a type like any other).
+                xml = Some("<log>screenshot bytes</log>");
+                query = "?name=trace.xml";
+            }
+            let path = template
                 .replace("{pid}", p)
                 .replace("{rid}", &fx.run)
                 .replace("{id}", &fx.result)
                 .replace("{uid}", &fx.other_user)
+                .replace("{aid}", &fx.attachment)
                 .replace("/junit", "/junit?create_missing=true")
-                .replace("/gate", "/gate?min_tests=0")
+                .replace("/gate", "/gate?min_tests=0");
+            format!("{path}{query}")
         }
     };
     (method.to_string(), path, body, xml)

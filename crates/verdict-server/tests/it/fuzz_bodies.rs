@@ -38,6 +38,7 @@ fn world() -> &'static World {
                 ("id", result.as_str()),
                 ("uid", uid.as_str()),
                 ("tid", "tok_001"),
+                ("aid", "att_001"),
             ];
             // Every operation the document says takes JSON, and the bulk
             // upload's partial mode, which parses its body on its own path.

@@ -4,6 +4,7 @@
 // Test code, helpers outside #[test] functions included, may unwrap.
 #![allow(clippy::unwrap_used)]
 
+mod attachments;
 mod auth_roles;
 mod authz_matrix;
 mod blob_storage;

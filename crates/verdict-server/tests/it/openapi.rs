@@ -32,6 +32,7 @@ fn concrete(path: &str) -> String {
             ("cid", "tc_999"),
             ("rid", "run_999"),
             ("id", "res_999"),
+            ("aid", "att_999"),
         ],
     )
 }
@@ -119,6 +120,8 @@ fn sample(name: &str) -> &'static str {
         "min_pass_rate" => "50",
         "assigned_to" => "none",
         "format" => "junit",
+        "include" => "output",
+        "name" => "screenshot.png",
         other => panic!("no sample value for the query parameter {other:?}: add one"),
     }
 }
@@ -497,7 +500,9 @@ async fn creates_link_to_the_operations_on_what_they_created() {
                 for expression in given.values() {
                     let e = expression.as_str().expect("an expression");
                     assert!(
-                        e == "$response.body#/data/id" || e.starts_with("$request.path."),
+                        e == "$response.body#/data/id"
+                            || e == "$response.body#/data/0/id"
+                            || e.starts_with("$request.path."),
                         "{id} {name}: {e}"
                     );
                     if let Some(p) = e.strip_prefix("$request.path.") {

@@ -29,8 +29,14 @@ pub(crate) fn open_connection(
         Synchronous::Full => "FULL",
         Synchronous::Normal => "NORMAL",
     };
+    // auto_vacuum before journal_mode: it takes effect only on a database with no table
+    // yet, and only before WAL mode writes the file's header, so a new file
+    // is created with it (a prune's free pages can then be given back
+    // without rewriting the file; see `retention::reclaim`). On an older
+    // file it is what the next VACUUM converts it to.
     conn.execute_batch(&format!(
         "PRAGMA busy_timeout = 10000;
+         PRAGMA auto_vacuum = INCREMENTAL;
          PRAGMA journal_mode = WAL;
          PRAGMA synchronous = {sync};
          PRAGMA foreign_keys = ON;

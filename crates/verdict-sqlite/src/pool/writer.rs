@@ -31,14 +31,19 @@ trait WriteJob: Send {
     fn run(self: Box<Self>, conn: &Connection, isolated: bool) -> (bool, Delivery);
     fn fail(self: Box<Self>, err: StoreError);
     /// Whether it commits in a transaction of its own, with SQLite's
-    /// foreign-key checks off (see [`Pool::write_bulk`]).
+    /// foreign-key checks off (see [`Pool::write_bulk`]), or runs outside
+    /// any transaction (see [`Pool::maintain`]); either way it is taken
+    /// alone.
     fn solo(&self) -> bool;
+    /// Whether it runs outside any transaction.
+    fn bare(&self) -> bool;
 }
 
 struct Pending<F, R> {
     work: F,
     reply: oneshot::Sender<StoreResult<R>>,
     solo: bool,
+    bare: bool,
     /// The span current where the write was queued, entered around `work`
     /// on the writer thread.
     span: tracing::Span,
@@ -74,7 +79,11 @@ where
     }
 
     fn solo(&self) -> bool {
-        self.solo
+        self.solo || self.bare
+    }
+
+    fn bare(&self) -> bool {
+        self.bare
     }
 }
 
@@ -237,7 +246,7 @@ impl Pool {
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        self.submit(work, false).await
+        self.submit(work, false, false).await
     }
 
     /// A large write that checks every reference it stores itself, in the
@@ -251,10 +260,21 @@ impl Pool {
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
     {
-        self.submit(work, true).await
+        self.submit(work, true, false).await
     }
 
-    async fn submit<R, F>(&self, work: F, solo: bool) -> StoreResult<R>
+    /// Work that must run outside any transaction on the writing
+    /// connection (VACUUM, a WAL checkpoint): taken alone, between groups,
+    /// with no BEGIN around it. It is answered when it returns.
+    pub(crate) async fn maintain<R, F>(&self, work: F) -> StoreResult<R>
+    where
+        F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
+        R: Send + 'static,
+    {
+        self.submit(work, false, true).await
+    }
+
+    async fn submit<R, F>(&self, work: F, solo: bool, bare: bool) -> StoreResult<R>
     where
         F: FnOnce(&Connection) -> StoreResult<R> + Send + 'static,
         R: Send + 'static,
@@ -264,6 +284,7 @@ impl Pool {
             work,
             reply,
             solo,
+            bare,
             span: tracing::Span::current(),
         });
         {
@@ -313,6 +334,13 @@ fn writer_loop(conn: &Connection, queue: &Queue, sync: Option<&WalSync>) {
     while let Some(group) = queue.take(MAX_GROUP, true, || true) {
         // A solo job is always taken alone.
         let solo = group.iter().any(|job| job.solo());
+        if group.iter().any(|job| job.bare()) {
+            for job in group {
+                let (_, deliver) = job.run(conn, false);
+                deliver(Ok(()));
+            }
+            continue;
+        }
         let begin = match sync {
             Some(sync) if sync.failed() => Err(wal_sync::sync_failed()),
             _ => check_foreign_keys(conn, &mut checking, !solo)
@@ -453,6 +481,7 @@ mod tests {
             work: |_: &Connection| Ok(()),
             reply,
             solo,
+            bare: false,
             span: tracing::Span::none(),
         });
         (job, answer)

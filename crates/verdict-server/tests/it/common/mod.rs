@@ -23,6 +23,8 @@ pub const ADMIN: &str = "vdt_test_admin_token_0123456789";
 pub struct TestApp {
     pub router: Router,
     pub store: Arc<dyn Store>,
+    /// The attachment storage the router uses.
+    pub blobs: Arc<verdict_server::blobs::Blobs>,
     pub admin: String,
     _dir: tempfile::TempDir,
     /// The PostgreSQL database of this test, dropped with the app.
@@ -48,12 +50,42 @@ async fn open_store(dir: &tempfile::TempDir) -> (Arc<dyn Store>, Option<TestData
     (store, None)
 }
 
-/// The attachment storage of a test: a folder in its temp dir.
+/// The attachment storage of a test: a folder in its temp dir, or, when
+/// `VERDICT_TEST_ATTACHMENTS` is an `s3://bucket/prefix?…` URL, a prefix
+/// of its own under that one (so tests that count stored files see only
+/// theirs).
 pub fn blobs_in(dir: &tempfile::TempDir) -> Arc<verdict_server::blobs::Blobs> {
+    if let Some(url) = s3_location() {
+        let (path, query) = match url.split_once('?') {
+            Some((p, q)) => (p.to_string(), format!("?{q}")),
+            None => (url.clone(), String::new()),
+        };
+        let unique = dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+            .trim_start_matches('.')
+            .to_string();
+        let location = format!("{}/{unique}{query}", path.trim_end_matches('/'));
+        return Arc::new(
+            verdict_server::blobs::Blobs::open(&location).expect("attachment storage on S3"),
+        );
+    }
     Arc::new(
-        verdict_server::blobs::Blobs::folder(dir.path().join("attachments"))
-            .expect("attachment folder"),
+        verdict_server::blobs::Blobs::folder(attachments_dir_in(dir)).expect("attachment folder"),
     )
+}
+
+/// `VERDICT_TEST_ATTACHMENTS`, when it names S3 storage.
+pub fn s3_location() -> Option<String> {
+    std::env::var("VERDICT_TEST_ATTACHMENTS")
+        .ok()
+        .filter(|u| u.starts_with("s3://"))
+}
+
+fn attachments_dir_in(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    dir.path().join("attachments")
 }
 
 #[derive(Debug)]
@@ -108,17 +140,26 @@ impl TestApp {
         Self::with_limits(Limits::default()).await
     }
 
+    /// The attachment folder (`None` on S3 storage).
+    pub fn attachments_dir(&self) -> Option<std::path::PathBuf> {
+        s3_location()
+            .is_none()
+            .then(|| attachments_dir_in(&self._dir))
+    }
+
     pub async fn with_limits(limits: Limits) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, pg) = open_store(&dir).await;
         verdict_server::bootstrap(store.as_ref(), Some(ADMIN))
             .await
             .expect("bootstrap");
+        let blobs = blobs_in(&dir);
         let router =
-            verdict_server::build_router(AppState::new(store.clone(), limits, blobs_in(&dir)));
+            verdict_server::build_router(AppState::new(store.clone(), limits, blobs.clone()));
         TestApp {
             router,
             store,
+            blobs,
             admin: ADMIN.to_string(),
             _dir: dir,
             _pg: pg,
@@ -485,10 +526,12 @@ impl TestApp {
         verdict_server::bootstrap(store.as_ref(), Some(ADMIN))
             .await
             .expect("bootstrap");
-        let state = AppState::new(store.clone(), Limits::default(), blobs_in(&dir)).with_web(web);
+        let blobs = blobs_in(&dir);
+        let state = AppState::new(store.clone(), Limits::default(), blobs.clone()).with_web(web);
         TestApp {
             router: verdict_server::build_router(state),
             store,
+            blobs,
             admin: ADMIN.to_string(),
             _dir: dir,
             _pg: pg,
@@ -597,14 +640,16 @@ impl TestApp {
     pub async fn empty() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, pg) = open_store(&dir).await;
+        let blobs = blobs_in(&dir);
         let router = verdict_server::build_router(AppState::new(
             store.clone(),
             Limits::default(),
-            blobs_in(&dir),
+            blobs.clone(),
         ));
         TestApp {
             router,
             store,
+            blobs,
             admin: String::new(),
             _dir: dir,
             _pg: pg,
