@@ -125,7 +125,10 @@ pub(crate) async fn list_attachments<C: GenericClient>(
         .collect()
 }
 
-pub(crate) async fn get_attachment<C: GenericClient>(c: &C, id: AttachmentId) -> Result<Attachment> {
+pub(crate) async fn get_attachment<C: GenericClient>(
+    c: &C,
+    id: AttachmentId,
+) -> Result<Attachment> {
     let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE a.id = $1");
     attachment_row(&query_found(c, &sql, &[&id.get()]).await?)
 }

@@ -80,7 +80,11 @@ pub(crate) async fn add_history(
             .collect();
         params.push(&steps);
         params.push(&defects);
-        arrays.push_str(&format!(", ${}::text[], ${}::text[]", params.len() - 1, params.len()));
+        arrays.push_str(&format!(
+            ", ${}::text[], ${}::text[]",
+            params.len() - 1,
+            params.len()
+        ));
         names.push_str(", step_results, defects");
     }
     let outputs: Vec<Option<&str>>;

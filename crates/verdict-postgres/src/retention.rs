@@ -76,9 +76,7 @@ pub(crate) async fn prune(tx: &Transaction<'_>, request: &PruneRequest) -> Resul
     }
     let digests: Vec<String> = query(
         tx,
-        &format!(
-            "DELETE FROM attachments WHERE result_id IN ({results}) RETURNING sha256"
-        ),
+        &format!("DELETE FROM attachments WHERE result_id IN ({results}) RETURNING sha256"),
         &[&runs],
     )
     .await?
@@ -150,11 +148,6 @@ async fn vacuum(conn: &Object) -> Result<()> {
 }
 
 pub(crate) async fn database_bytes(conn: &Object) -> Result<u64> {
-    let row = query_found(
-        conn,
-        "SELECT pg_database_size(current_database())",
-        &[],
-    )
-    .await?;
+    let row = query_found(conn, "SELECT pg_database_size(current_database())", &[]).await?;
     Ok(unsigned(col(&row, 0)?))
 }

@@ -165,9 +165,7 @@ pub(crate) fn referenced_digests(c: &Connection, digests: &[String]) -> StoreRes
         if !seen.insert(digest) {
             continue;
         }
-        let hit = stmt
-            .exists([digest])
-            .map_err(db_err)?;
+        let hit = stmt.exists([digest]).map_err(db_err)?;
         if hit {
             named.push(digest.clone());
         }

@@ -158,7 +158,15 @@ fn search_results(
         ))
         .and_then(|mut stmt| {
             stmt.query_row(
-                params![run.get(), None::<i64>, None::<i64>, None::<i64>, q, user, key],
+                params![
+                    run.get(),
+                    None::<i64>,
+                    None::<i64>,
+                    None::<i64>,
+                    q,
+                    user,
+                    key
+                ],
                 |r| r.get(0),
             )
         })

@@ -100,10 +100,7 @@ pub(crate) fn prune(c: &Connection, request: &PruneRequest) -> StoreResult<Prune
     }
     let digests: Vec<String> = digests.into_iter().collect();
     let still = crate::attachments::referenced_digests(c, &digests)?;
-    outcome.unreferenced = digests
-        .into_iter()
-        .filter(|d| !still.contains(d))
-        .collect();
+    outcome.unreferenced = digests.into_iter().filter(|d| !still.contains(d)).collect();
     Ok(outcome)
 }
 

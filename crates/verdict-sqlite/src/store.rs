@@ -556,10 +556,7 @@ impl Store for SqliteStore {
     #[tracing::instrument(skip_all, level = "debug", fields(dry_run = request.dry_run))]
     async fn prune(&self, request: PruneRequest) -> StoreResult<PruneOutcome> {
         if request.dry_run {
-            return self
-                .pool
-                .read(move |c| retention::prune(c, &request))
-                .await;
+            return self.pool.read(move |c| retention::prune(c, &request)).await;
         }
         // A transaction of its own with foreign-key checks off: it deletes
         // every row that names what it deletes itself, and the checks

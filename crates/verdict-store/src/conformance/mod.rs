@@ -21,6 +21,7 @@
 //! in [`conformance_tests!`] names them all, once, and [`CHECKS`] is made
 //! from it.
 
+mod attachments;
 mod bulk;
 mod cases;
 mod concurrency;
@@ -142,6 +143,13 @@ macro_rules! conformance_tests {
             manual::export_rows_hold_every_result_with_its_case,
             manual::project_and_user_changes,
             manual::imports_apply_case_details,
+            attachments::attachments_add_list_get_and_delete,
+            attachments::attachments_belong_to_the_latest_execution_and_re_adds_are_idempotent,
+            attachments::attachments_refuse_closed_runs_and_unknown_ids,
+            attachments::output_round_trips_on_every_execution_path,
+            attachments::results_filter_by_key,
+            attachments::prune_takes_old_closed_runs_with_everything,
+            attachments::reclaim_gives_pruned_space_back,
         }
     };
     (@tests ($fresh:expr) $($module:ident :: $name:ident),* $(,)?) => {
