@@ -1,6 +1,7 @@
 //! The `verdict` binary: `verdict serve` runs the server; client commands
 //! talk to a server over HTTP only.
 
+mod admin;
 mod alloc;
 mod client;
 mod serve;
@@ -34,6 +35,9 @@ enum Command {
     Password(client::password::PasswordArgs),
     /// Check a run against quality rules; exit code 3 when it fails them.
     Gate(client::triage::GateArgs),
+    /// Maintenance on the server's machine: `verdict admin prune` deletes
+    /// old closed runs and frees their space.
+    Admin(admin::AdminArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,5 +49,6 @@ fn main() -> ExitCode {
         Command::Results(args) => client::block_on(client::results::run(args)),
         Command::Password(args) => client::block_on(client::password::run(args)),
         Command::Gate(args) => client::block_on(client::triage::gate(args)),
+        Command::Admin(args) => admin::run(args),
     }
 }

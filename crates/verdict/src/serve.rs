@@ -177,8 +177,12 @@ async fn shutdown_signal() {
 }
 
 /// The store at `url`, the backend chosen by its scheme; on PostgreSQL each
-/// statement is bounded by `request_timeout` too.
-async fn open_store(url: &str, request_timeout: Duration) -> Result<Arc<dyn Store>, String> {
+/// statement is bounded by `request_timeout` too, when one is given (a
+/// prune's single transaction may take longer than any request).
+pub(crate) async fn open_store(
+    url: &str,
+    request_timeout: Option<Duration>,
+) -> Result<Arc<dyn Store>, String> {
     if url.starts_with("sqlite:") {
         let config = SqliteConfig::from_url(url)?;
         let store =
@@ -186,7 +190,9 @@ async fn open_store(url: &str, request_timeout: Duration) -> Result<Arc<dyn Stor
         Ok(Arc::new(store))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let mut config = PgConfig::from_url(url).map_err(|e| format!("{}: {e}", redact(url)))?;
-        config.bound_statements(request_timeout);
+        if let Some(limit) = request_timeout {
+            config.bound_statements(limit);
+        }
         let store = PgStore::connect(&config)
             .await
             .map_err(|e| format!("cannot open {}: {e}", redact(url)))?;
@@ -249,7 +255,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     verdict_server::check_admin_token_exposure(args.admin_token.as_deref(), &args.listen).await?;
     let store = open_store(
         &args.database_url,
-        Duration::from_secs(args.request_timeout_secs),
+        Some(Duration::from_secs(args.request_timeout_secs)),
     )
     .await?;
     tracing::info!(database = %redact(&args.database_url), "database ready");
@@ -329,8 +335,25 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("--attachments {}: {e}", blobs.describe()))?;
     tracing::info!(attachments = %blobs.describe(), "attachment storage ready");
-    // `--retention-days` is started by the retention work (being written).
-    let _ = args.retention_days;
+    if let Some(days) = args.retention_days {
+        // On PostgreSQL the prune gets its own connections without the
+        // per-request statement bound: deleting a large run in one
+        // transaction, and vacuuming after it, may take minutes.
+        let prune_store = if args.database_url.starts_with("sqlite:") {
+            Arc::clone(&store)
+        } else {
+            open_store(&args.database_url, None).await?
+        };
+        tracing::info!(
+            retention_days = days,
+            "retention on: closed runs older than this are pruned shortly after start and then daily"
+        );
+        tokio::spawn(verdict_server::retention::run_daily(
+            prune_store,
+            Arc::clone(&blobs),
+            days,
+        ));
+    }
     let state = AppState::new(store, limits, blobs).with_web(web);
     let connections = ConnectionLimits {
         max_connections: args.max_connections,
