@@ -45,7 +45,8 @@ struct Args {
     /// Also benchmark PostgreSQL at this URL (postgres://user:pw@host/db).
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
-    /// Run one workload only (for profiling): bulk, patch, junit, triage or listing.
+    /// Run one workload only (for profiling): bulk, patch, junit, triage,
+    /// attachments or listing.
     #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(workloads::NAMES))]
     only: Option<String>,
     /// Where to write the JSON results.

@@ -16,6 +16,8 @@ use std::time::{Duration, SystemTime};
 use axum::body::Body;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
+mod s3;
+
 /// A stored file, as a listing sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobInfo {
@@ -47,6 +49,9 @@ enum Kind {
     /// `root/ab/abcdef…` (the first two hex digits fan files out), uploads
     /// spooled in `root/.incoming`.
     Folder { root: PathBuf, spool: PathBuf },
+    /// `prefix/ab/abcdef…` in a bucket, uploads spooled in the system's
+    /// temporary folder.
+    S3(s3::S3),
 }
 
 impl std::fmt::Debug for Blobs {
@@ -78,7 +83,9 @@ impl Blobs {
             return Self::folder(path);
         }
         if location.starts_with("s3://") {
-            todo!("blobs: s3")
+            return Ok(Blobs {
+                kind: Kind::S3(s3::S3::open(location)?),
+            });
         }
         if location.contains("://") {
             return Err(BlobError::Config(format!(
@@ -102,6 +109,17 @@ impl Blobs {
     pub fn describe(&self) -> String {
         match &self.kind {
             Kind::Folder { root, .. } => format!("file://{}", root.display()),
+            Kind::S3(s3) => s3.describe(),
+        }
+    }
+
+    /// Checks the storage answers (a bucket can be unreachable, or missing,
+    /// or refuse the credentials; a folder was checked by opening it), in
+    /// bounded time, so a server does not start with storage it cannot use.
+    pub async fn check(&self) -> Result<(), BlobError> {
+        match &self.kind {
+            Kind::Folder { .. } => Ok(()),
+            Kind::S3(s3) => s3.check().await,
         }
     }
 
@@ -110,6 +128,7 @@ impl Blobs {
     pub fn spool_dir(&self) -> &Path {
         match &self.kind {
             Kind::Folder { spool, .. } => spool,
+            Kind::S3(s3) => s3.spool_dir(),
         }
     }
 
@@ -123,7 +142,6 @@ impl Blobs {
     /// Moves a spooled file whose sha256 is `digest` into storage. The
     /// spooled file is gone afterwards (moved or copied).
     pub async fn put(&self, digest: &str, spooled: &Path, size: u64) -> Result<(), BlobError> {
-        let _ = size;
         match &self.kind {
             Kind::Folder { root, .. } => {
                 let target = Self::file_path(root, digest)?;
@@ -143,6 +161,7 @@ impl Blobs {
                 }
                 Ok(())
             }
+            Kind::S3(s3) => s3.put(digest, spooled, size).await,
         }
     }
 
@@ -155,6 +174,7 @@ impl Blobs {
                     .await
                     .map_err(|e| io_err("cannot read", &path, e))
             }
+            Kind::S3(s3) => s3.exists(digest).await,
         }
     }
 
@@ -188,6 +208,7 @@ impl Blobs {
                 };
                 Ok(stream)
             }
+            Kind::S3(s3) => s3.get(digest, range).await,
         }
     }
 
@@ -202,6 +223,7 @@ impl Blobs {
                     Err(e) => Err(io_err("cannot delete", &path, e)),
                 }
             }
+            Kind::S3(s3) => s3.delete(digest).await,
         }
     }
 
@@ -214,6 +236,7 @@ impl Blobs {
                     .await
                     .map_err(|e| BlobError::Io(format!("listing stopped: {e}")))?
             }
+            Kind::S3(s3) => s3.list().await,
         }
     }
 

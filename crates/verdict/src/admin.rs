@@ -130,6 +130,10 @@ async fn prune(args: PruneArgs) -> Result<(), String> {
     // No statement bound: one prune is one transaction, however large.
     let store = open_store(&args.database_url, None).await?;
     let blobs = open_blobs(args.attachments.as_deref(), &args.database_url)?;
+    blobs
+        .check()
+        .await
+        .map_err(|e| format!("--attachments {}: {e}", blobs.describe()))?;
     let now = Timestamp::now();
     let options = PruneOptions {
         older_than: args.older_than,

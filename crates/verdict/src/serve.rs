@@ -327,6 +327,13 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         }),
     };
     let blobs = Arc::new(open_blobs(args.attachments.as_deref(), &args.database_url)?);
+    // A bucket that cannot be reached (or is missing, or refuses the
+    // credentials) stops the start, in bounded time, rather than failing
+    // every upload later.
+    blobs
+        .check()
+        .await
+        .map_err(|e| format!("--attachments {}: {e}", blobs.describe()))?;
     tracing::info!(attachments = %blobs.describe(), "attachment storage ready");
     if let Some(days) = args.retention_days {
         // On PostgreSQL the prune gets its own connections without the

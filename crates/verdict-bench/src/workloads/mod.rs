@@ -1,8 +1,11 @@
 //! The workloads, run in order against one server process on a fresh
 //! database: bulk uploads, concurrent PATCHes, JUnit imports, triage reads
-//! on seeded histories, then listing a large run (last, so its million rows do not weigh on the
-//! others), with the server's resident memory at rest before and after.
+//! on seeded histories, a 256 MiB attachment up and down (SQLite only: the
+//! bytes go to the same folder whatever the database), then listing a large
+//! run (last, so its million rows do not weigh on the others), with the
+//! server's resident memory at rest before and after.
 
+mod attachments;
 mod bulk;
 mod junit;
 mod listing;
@@ -64,7 +67,7 @@ async fn settle(ctx: &Ctx<'_>, secs: f64) -> Result<(), String> {
 }
 
 /// The workloads by name, for `--only`.
-pub const NAMES: [&str; 5] = ["bulk", "patch", "junit", "triage", "listing"];
+pub const NAMES: [&str; 6] = ["bulk", "patch", "junit", "triage", "attachments", "listing"];
 
 /// Runs every workload (or only the one named) against `backend`; rows in
 /// table order.
@@ -100,6 +103,9 @@ pub async fn run(backend: &Backend, quick: bool, only: Option<&str>) -> Result<V
     step!("patch", "PATCH concurrency", patch::run);
     step!("junit", "JUnit import", junit::run);
     step!("triage", "triage reads", triage::run);
+    if backend.kind == crate::backend::Kind::Sqlite {
+        step!("attachments", "attachments", attachments::run);
+    }
     step!("listing", "listing", listing::run);
     settle(&ctx, 1.0).await?;
     rows.push(rest_row(&ctx, "memory at rest, after all workloads")?);

@@ -7,6 +7,7 @@
 mod attachments;
 mod auth_roles;
 mod authz_matrix;
+mod blob_storage;
 mod case_keys;
 mod cases;
 mod common;

@@ -22,5 +22,6 @@ mod postgres_multi;
 mod postgres_outage;
 mod readme;
 mod retention;
+mod s3_shared;
 mod sign_in_limits;
 mod webdriver;
