@@ -24,24 +24,15 @@ use verdict_store::Role;
 use super::files::{self, attachment_id, can_delete, load, size};
 use super::layout::{page, respond};
 use super::results::back_to;
-use super::run_detail::{self, Detail};
-use super::run_view::{Flash, RunContext, View, render};
-use super::session::{Session, SessionForm};
+use super::run_detail;
+use super::run_view::{Flash, View, render};
+use super::session::{Session, SessionForm, constant_time_eq};
 use super::setup::{Notice, redirect_notice};
 use super::{WebError, WebResult};
 use crate::auth::ensure;
 use crate::error::ApiError;
 use crate::extract::ResultPath;
 use crate::state::AppState;
-
-/// Constant-time equality of the CSRF field and the session's.
-fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
 
 /// An error as the page (or the script) shows it: 413 says the limit.
 fn explain(e: ApiError, max: u64) -> ApiError {
@@ -90,7 +81,10 @@ pub async fn create(
     let (received, back) = match received {
         Ok(r) => {
             let back = field(&r, "back");
-            if !same(&field(&r, "csrf").unwrap_or_default(), &session.csrf) {
+            if !constant_time_eq(
+                field(&r, "csrf").unwrap_or_default().as_bytes(),
+                session.csrf.as_bytes(),
+            ) {
                 return Err(WebError::Csrf { json });
             }
             (Ok(r), back)
@@ -150,28 +144,7 @@ pub async fn create(
         ));
     }
     // For the script: the detail again, with the new files in it.
-    let to_json = |e: WebError| match e {
-        WebError::Page(e) => WebError::Json(e),
-        other => other,
-    };
-    let ctx = RunContext::load(&state, &session, rid)
-        .await
-        .map_err(to_json)?;
-    let result = state
-        .store
-        .get_result(rid, id)
-        .await
-        .map_err(|e| WebError::Json(e.into()))?;
-    let d = Detail {
-        ctx: &ctx,
-        csrf: &session.csrf,
-        back: &back,
-        error: None,
-        user: session.user.id,
-    };
-    let detail = run_detail::render(&state, &d, &result)
-        .await
-        .map_err(to_json)?;
+    let (_, detail) = run_detail::fresh(&state, &session, rid, id, &back).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "data": {

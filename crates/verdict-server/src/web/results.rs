@@ -174,24 +174,7 @@ pub async fn detail(
     if !json {
         return Ok(Redirect::to(&format!("{back}#r-{id}")).into_response());
     }
-    let ctx = RunContext::load(&state, &session, run_id)
-        .await
-        .map_err(to_json)?;
-    let result = state
-        .store
-        .get_result(run_id, id)
-        .await
-        .map_err(|e| WebError::Json(e.into()))?;
-    let d = Detail {
-        ctx: &ctx,
-        csrf: &session.csrf,
-        back: &back,
-        error: None,
-        user: session.user.id,
-    };
-    let html = run_detail::render(&state, &d, &result)
-        .await
-        .map_err(to_json)?;
+    let (result, html) = run_detail::fresh(&state, &session, run_id, id, &back).await?;
     Ok(Json(json!({ "data": {
         "result": dto::result(&result),
         "detail_html": html.into_string(),

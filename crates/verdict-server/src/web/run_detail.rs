@@ -10,12 +10,13 @@
 //! selection moves, and after each save.
 
 use maud::{Markup, html};
-use verdict_store::{Case, Page, Status, StepResult, TestResult, UserId};
+use verdict_store::{Case, Page, ResultId, RunId, Status, StepResult, TestResult, UserId};
 
 use super::layout::{elapsed, status_badge, status_key, status_label, status_symbol, time};
 use super::run_list::assignee_select;
 use super::run_view::{Names, RunContext, add_names};
-use super::{WebResult, files};
+use super::session::Session;
+use super::{WebError, WebResult, files};
 use crate::state::AppState;
 
 /// How many executions the detail lists (the history page has them all).
@@ -101,6 +102,38 @@ fn step_results(list: &[StepResult]) -> Markup {
             }
         }
     }
+}
+
+/// The result as it is now and its detail, for the run page's script
+/// (errors answered as JSON): after a post, or when it selects a result.
+pub async fn fresh(
+    state: &AppState,
+    session: &Session,
+    run: RunId,
+    id: ResultId,
+    back: &str,
+) -> WebResult<(TestResult, Markup)> {
+    let to_json = |e: WebError| match e {
+        WebError::Page(e) => WebError::Json(e),
+        other => other,
+    };
+    let ctx = RunContext::load(state, session, run)
+        .await
+        .map_err(to_json)?;
+    let result = state
+        .store
+        .get_result(run, id)
+        .await
+        .map_err(|e| WebError::Json(e.into()))?;
+    let d = Detail {
+        ctx: &ctx,
+        csrf: &session.csrf,
+        back,
+        error: None,
+        user: session.user.id,
+    };
+    let html = render(state, &d, &result).await.map_err(to_json)?;
+    Ok((result, html))
 }
 
 /// The detail of result `r`.

@@ -237,7 +237,7 @@ pub async fn read_form(req: Request, state: &AppState) -> Result<Form, ApiError>
 }
 
 /// Equal in time that does not depend on where two strings differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
