@@ -49,14 +49,15 @@ pub use config::{DEFAULT_POOL_SIZE, PgConfig};
 /// databases, benchmarks, tests). Its connection task runs on the current
 /// Tokio runtime until the client is dropped. Errors never repeat the URL.
 pub async fn connect_client(config: &PgConfig) -> Result<tokio_postgres::Client, String> {
-    let (client, connection) = config
-        .pg
-        .connect(tokio_postgres::NoTls)
-        .await
-        .map_err(|e| match e.as_db_error() {
-            Some(db) => format!("cannot connect to PostgreSQL: {}", db.message()),
-            None => format!("cannot connect to PostgreSQL: {e}"),
-        })?;
+    let (client, connection) =
+        config
+            .pg
+            .connect(tokio_postgres::NoTls)
+            .await
+            .map_err(|e| match e.as_db_error() {
+                Some(db) => format!("cannot connect to PostgreSQL: {}", db.message()),
+                None => format!("cannot connect to PostgreSQL: {e}"),
+            })?;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(error = %e, "a direct PostgreSQL connection ended");
