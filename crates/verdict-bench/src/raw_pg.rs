@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 use verdict_postgres::testing::TestDatabase;
 use verdict_postgres::{PgConfig, PgStore};
 use verdict_store::Status;
@@ -25,12 +25,12 @@ fn err(e: tokio_postgres::Error) -> String {
     }
 }
 
-/// A plain connection; its connection task runs on the current runtime.
+/// A direct connection (TLS as the URL says); its connection task runs on
+/// the current runtime.
 pub async fn connect(url: &str) -> Result<Client, String> {
-    let config = PgConfig::from_url(url)?;
-    let (client, connection) = config.pg.connect(NoTls).await.map_err(err)?;
-    tokio::spawn(connection);
-    Ok(client)
+    verdict_postgres::connect_client(&PgConfig::from_url(url)?)
+        .await
+        .map_err(|e| format!("raw postgres: {e}"))
 }
 
 fn now_ms() -> i64 {

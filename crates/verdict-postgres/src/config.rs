@@ -1,10 +1,12 @@
 //! `postgres://` URLs: everything tokio-postgres understands, plus
-//! `pool_size`. Connections are plain TCP or Unix sockets: TLS is not
-//! supported yet (`sslmode=require` is refused at connect time), so run the
-//! database on a trusted network or a local socket.
+//! `pool_size`, and libpq's TLS parameters (`sslmode` with all six values,
+//! `sslrootcert`, `sslcert`, `sslkey`), which are read here (module `tls`)
+//! and kept from tokio-postgres, which knows only three modes.
 
 use std::str::FromStr;
 use std::time::Duration;
+
+use crate::tls::{Tls, TlsParams};
 
 /// Connections the pool keeps at most, unless the URL says `pool_size=N`.
 pub const DEFAULT_POOL_SIZE: usize = 16;
@@ -29,14 +31,18 @@ pub struct PgConfig {
     /// What tokio-postgres connects with (its `Debug` hides the password).
     pub pg: tokio_postgres::Config,
     pub pool_size: usize,
+    /// How connections are encrypted (`sslmode` and its files).
+    pub(crate) tls: Tls,
 }
 
 impl PgConfig {
     /// Reads `postgres://user:pw@host:port/db?pool_size=16` (or
-    /// `postgresql://…`). `pool_size` (default 16) is Verdict's; every other
-    /// query parameter goes to tokio-postgres (`connect_timeout`,
-    /// `application_name`, `options`, `host=/run/postgresql` for a socket…).
-    /// Errors never repeat the URL, which may hold a password.
+    /// `postgresql://…`). `pool_size` (default 16) is Verdict's; `sslmode`,
+    /// `sslrootcert`, `sslcert` and `sslkey` are read as libpq reads them
+    /// (the files now); every other query parameter goes to tokio-postgres
+    /// (`connect_timeout`, `application_name`, `options`,
+    /// `host=/run/postgresql` for a socket…). Errors never repeat the URL,
+    /// which may hold a password.
     pub fn from_url(url: &str) -> Result<Self, String> {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(
@@ -45,9 +51,16 @@ impl PgConfig {
         }
         let (base, query) = url.split_once('?').unwrap_or((url, ""));
         let mut pool_size = DEFAULT_POOL_SIZE;
+        let mut tls = TlsParams::default();
         let mut rest = Vec::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             match pair.split_once('=') {
+                Some((name, v)) if TlsParams::takes(name) => {
+                    let value = percent_encoding::percent_decode_str(v)
+                        .decode_utf8()
+                        .map_err(|_| format!("{name} is not UTF-8 once decoded"))?;
+                    tls.set(name, value.into_owned());
+                }
                 Some(("pool_size", v)) => {
                     pool_size = v
                         .parse::<usize>()
@@ -84,12 +97,9 @@ impl PgConfig {
         }
         pg.keepalives_interval(KEEPALIVE_INTERVAL)
             .keepalives_retries(KEEPALIVE_RETRIES);
-        if pg.get_ssl_mode() == tokio_postgres::config::SslMode::Require {
-            return Err(
-                "sslmode=require: TLS is not supported yet (use sslmode=disable or prefer)".into(),
-            );
-        }
-        Ok(Self { pg, pool_size })
+        let tls = Tls::from_params(tls)?;
+        pg.ssl_mode(tls.mode().driver_mode());
+        Ok(Self { pg, pool_size, tls })
     }
 
     /// Bounds every statement of the server's sessions at `limit` (the
@@ -165,6 +175,45 @@ mod tests {
     }
 
     #[test]
+    fn tls_parameters_are_read_here_not_by_tokio_postgres() {
+        use crate::tls::SslMode;
+        use tokio_postgres::config::SslMode as Driver;
+        let c = PgConfig::from_url("postgres://u@h/db").unwrap();
+        assert_eq!(c.tls.mode(), SslMode::Prefer, "libpq's default");
+        assert_eq!(c.pg.get_ssl_mode(), Driver::Prefer);
+        for (mode, ours, driver) in [
+            ("disable", SslMode::Disable, Driver::Disable),
+            ("allow", SslMode::Allow, Driver::Disable),
+            ("prefer", SslMode::Prefer, Driver::Prefer),
+            ("require", SslMode::Require, Driver::Require),
+        ] {
+            let c = PgConfig::from_url(&format!("postgres://u@h/db?sslmode={mode}&pool_size=3"))
+                .unwrap();
+            assert_eq!(
+                (c.tls.mode(), c.pg.get_ssl_mode()),
+                (ours, driver),
+                "{mode}"
+            );
+            assert_eq!(c.pool_size, 3);
+        }
+        // A root file named with percent-encoding; verify-* need one.
+        let dir = tempfile::tempdir().unwrap();
+        let ca = dir.path().join("my ca.crt");
+        std::fs::write(&ca, "not a certificate").unwrap();
+        let encoded = ca.display().to_string().replace(' ', "%20");
+        let err = PgConfig::from_url(&format!(
+            "postgres://u@h/db?sslmode=verify-ca&sslrootcert={encoded}"
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("my ca.crt") && err.contains("no certificate"),
+            "{err}"
+        );
+        let err = PgConfig::from_url("postgres://u@h/db?sslmode=verify-full").unwrap_err();
+        assert!(err.contains("needs sslrootcert"), "{err}");
+    }
+
+    #[test]
     fn refuses_bad_urls_without_echoing_them() {
         for bad in [
             "sqlite://verdict.db",
@@ -172,7 +221,11 @@ mod tests {
             "postgres://u:secret@h/db?pool_size=many",
             "postgres://u:secret@h/db?pool_size=100000",
             "postgres://u:secret@h/db?nonsense=1",
-            "postgres://u:secret@h/db?sslmode=require",
+            "postgres://u:secret@h/db?sslmode=on",
+            "postgres://u:secret@h/db?sslmode=verify-full",
+            "postgres://u:secret@h/db?sslmode=require&sslrootcert=system",
+            "postgres://u:secret@h/db?sslrootcert=/nonexistent/ca.crt&sslmode=verify-ca",
+            "postgres://u:secret@h/db?sslcert=/nonexistent/c.crt",
         ] {
             let err = PgConfig::from_url(bad).unwrap_err();
             assert!(!err.contains("secret"), "{bad}: {err}");

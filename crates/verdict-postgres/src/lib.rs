@@ -3,8 +3,8 @@
 //! store (the reference); what differs is how concurrency is made safe:
 //!
 //! - **Driver**: tokio-postgres (binary protocol, pipelining, statements
-//!   prepared once per connection) pooled by deadpool-postgres. No TLS yet:
-//!   connect over a trusted network or a local socket.
+//!   prepared once per connection) pooled by deadpool-postgres; TLS with
+//!   rustls, configured by libpq's URL parameters (module `tls`).
 //! - **Transactions**: READ COMMITTED with explicit row locks, retried from
 //!   the start on serialization failures and deadlocks (module `pool`).
 //! - **Bulk writes** are set-based: a constant number of round trips for any
@@ -36,6 +36,7 @@ mod runs;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tls;
 mod triage;
 mod users;
 
@@ -44,26 +45,40 @@ use verdict_store::StoreResult;
 
 pub use config::{DEFAULT_POOL_SIZE, PgConfig};
 
-/// One plain connection, outside any pool, made the way the store makes
-/// its own (for tools that speak SQL directly: migration between
-/// databases, benchmarks, tests). Its connection task runs on the current
-/// Tokio runtime until the client is dropped. Errors never repeat the URL.
+/// One connection, outside any pool, made the way the store makes its own
+/// (TLS as the URL says; for tools that speak SQL directly: migration
+/// between databases, benchmarks, tests). Its connection task runs on the
+/// current Tokio runtime until the client is dropped. Errors never repeat
+/// the URL.
 pub async fn connect_client(config: &PgConfig) -> Result<tokio_postgres::Client, String> {
-    let (client, connection) =
-        config
-            .pg
-            .connect(tokio_postgres::NoTls)
-            .await
-            .map_err(|e| match e.as_db_error() {
-                Some(db) => format!("cannot connect to PostgreSQL: {}", db.message()),
-                None => format!("cannot connect to PostgreSQL: {e}"),
-            })?;
-    tokio::spawn(async move {
+    let (client, _task) = open(config)
+        .await
+        .map_err(|e| format!("cannot connect to PostgreSQL: {}", error::describe(&e)))?;
+    Ok(client)
+}
+
+/// Opens one connection (TLS as `sslmode` says; `allow` tries without TLS
+/// first, then with it, as libpq does) and spawns its task on the current
+/// runtime.
+pub(crate) async fn open(
+    config: &PgConfig,
+) -> Result<(tokio_postgres::Client, tokio::task::JoinHandle<()>), tokio_postgres::Error> {
+    let tls = config.tls.clone();
+    let (client, connection) = match config.pg.connect(tls.clone()).await {
+        Err(plain) if config.tls.mode() == tls::SslMode::Allow => {
+            tracing::debug!(error = %plain, "sslmode=allow: no connection without TLS, trying TLS");
+            let mut with_tls = config.pg.clone();
+            with_tls.ssl_mode(tokio_postgres::config::SslMode::Require);
+            with_tls.connect(tls).await?
+        }
+        other => other?,
+    };
+    let task = tokio::spawn(async move {
         if let Err(e) = connection.await {
-            tracing::debug!(error = %e, "a direct PostgreSQL connection ended");
+            tracing::debug!(error = %e, "a PostgreSQL connection ended");
         }
     });
-    Ok(client)
+    Ok((client, task))
 }
 
 use crate::error::{Error, db_err};

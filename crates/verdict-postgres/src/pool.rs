@@ -1,5 +1,6 @@
 //! Connections and transactions. A deadpool pool of tokio-postgres clients
-//! (no TLS yet); every statement is prepared once per connection and cached.
+//! (opened by `crate::open`, TLS as the URL says); every statement is
+//! prepared once per connection and cached.
 //!
 //! Writes run in [`write_tx!`]: one READ COMMITTED transaction with explicit
 //! row locks, run again from the start when it loses a race (serialization
@@ -23,8 +24,8 @@ use std::hash::{BuildHasher, RandomState};
 use std::time::Duration;
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
 use verdict_store::StoreError;
 
 use crate::config::PgConfig;
@@ -35,10 +36,28 @@ pub(crate) const MAX_ATTEMPTS: u32 = 6;
 /// How long a request waits for a free connection (or for a new one).
 pub(crate) const POOL_TIMEOUT: Duration = Duration::from_secs(5);
 
+type Opened = std::result::Result<
+    (tokio_postgres::Client, tokio::task::JoinHandle<()>),
+    tokio_postgres::Error,
+>;
+
+/// How the pool opens a connection: [`crate::open`], so the pool and
+/// direct connections agree on TLS (`sslmode=allow` included).
+struct Open(PgConfig);
+
+impl deadpool_postgres::Connect for Open {
+    fn connect(
+        &self,
+        _: &tokio_postgres::Config,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Opened> + Send + '_>> {
+        Box::pin(crate::open(&self.0))
+    }
+}
+
 pub(crate) fn build(config: &PgConfig) -> Result<Pool> {
-    let manager = Manager::from_config(
+    let manager = Manager::from_connect(
         config.pg.clone(),
-        NoTls,
+        Open(config.clone()),
         ManagerConfig {
             // `is_closed` only: no extra round trip per checkout. A dead
             // connection that still looks open fails its first statement,

@@ -23,8 +23,6 @@
 //! A `TestDatabase` that is dropped without [`TestDatabase::drop_database`]
 //! (a failed assertion) is still dropped, from a helper thread.
 
-use tokio_postgres::NoTls;
-
 use crate::{PgConfig, PgStore};
 use verdict_store::StoreResult;
 
@@ -102,19 +100,13 @@ impl TestDatabase {
         PgStore::connect(&config).await
     }
 
-    /// A plain connection to this database, to look at or stage rows
-    /// directly. Its connection task runs on the current runtime.
+    /// A direct connection to this database (TLS as the URL says), to
+    /// look at or stage rows directly. Its connection task runs on the
+    /// current runtime.
     pub async fn client(&self) -> Result<tokio_postgres::Client, String> {
-        let config = self.config()?;
-        let (client, connection) = config.pg.connect(NoTls).await.map_err(|e| {
-            format!(
-                "cannot connect to {}: {}",
-                self.name,
-                crate::error::describe(&e)
-            )
-        })?;
-        tokio::spawn(connection);
-        Ok(client)
+        crate::connect_client(&self.config()?)
+            .await
+            .map_err(|e| format!("{}: {e}", self.name))
     }
 
     /// Drops the database, closing any connection still open to it.
@@ -157,13 +149,12 @@ async fn drop_db(admin_url: &str, name: &str) -> Result<(), String> {
 /// Runs one statement on a short-lived connection to the admin URL.
 async fn admin(admin_url: &str, sql: &str) -> Result<(), String> {
     let config = PgConfig::from_url(admin_url)?;
-    let (client, connection) = config.pg.connect(NoTls).await.map_err(|e| {
+    let (client, task) = crate::open(&config).await.map_err(|e| {
         format!(
             "cannot connect to the test server: {}",
             crate::error::describe(&e)
         )
     })?;
-    let task = tokio::spawn(connection);
     let outcome = client
         .batch_execute(sql)
         .await
@@ -214,6 +205,14 @@ mod tests {
         assert_eq!(
             with_database("postgres://h:1?pool_size=2", "t3").unwrap(),
             "postgres://h:1/t3?pool_size=2"
+        );
+        assert_eq!(
+            with_database(
+                "postgres://postgres@localhost:5432/postgres?sslmode=verify-full&sslrootcert=/ci/ca.crt",
+                "t4"
+            )
+            .unwrap(),
+            "postgres://postgres@localhost:5432/t4?sslmode=verify-full&sslrootcert=/ci/ca.crt"
         );
     }
 }

@@ -64,10 +64,11 @@ async fn readiness_and_requests_follow_the_database_and_recover() {
     // Take the database away: no new connections, existing ones killed.
     // From the server's admin database: a database cannot lock itself out.
     let admin_url = verdict_postgres::testing::url_from_env().expect("URL set");
-    let (admin, connection) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
-        .await
-        .expect("connect to the admin database");
-    tokio::spawn(connection);
+    let admin = verdict_postgres::connect_client(
+        &verdict_postgres::PgConfig::from_url(&admin_url).expect("admin URL"),
+    )
+    .await
+    .expect("connect to the admin database");
     admin
         .batch_execute(&format!(
             "ALTER DATABASE {0} ALLOW_CONNECTIONS false;
