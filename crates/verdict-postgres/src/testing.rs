@@ -36,6 +36,32 @@ pub const SKIP_MESSAGE: &str =
 /// hold it and watch a start wait.
 pub const MIGRATION_LOCK: i64 = crate::migrations::MIGRATION_LOCK;
 
+/// The environment variable naming the CA certificate of the test
+/// server's TLS certificate (issued for the host name `localhost`; a
+/// client certificate for user `postgres` lies beside it, `client.crt`
+/// and `client.key`), for the tests of TLS.
+pub const TLS_ROOTCERT_VAR: &str = "VERDICT_TEST_POSTGRES_TLS_ROOTCERT";
+/// Set to `1`: the TLS tests fail, instead of skipping, without
+/// [`TLS_ROOTCERT_VAR`] (CI sets it).
+pub const REQUIRE_TLS_VAR: &str = "VERDICT_REQUIRE_POSTGRES_TLS";
+
+/// The CA of [`TLS_ROOTCERT_VAR`]; `None` (after printing why the test
+/// skips) when it is unset, a panic when [`REQUIRE_TLS_VAR`] is `1`.
+pub fn tls_rootcert_from_env() -> Option<std::path::PathBuf> {
+    match std::env::var(TLS_ROOTCERT_VAR) {
+        Ok(path) if !path.trim().is_empty() => Some(path.into()),
+        _ if std::env::var(REQUIRE_TLS_VAR).as_deref() == Ok("1") => {
+            panic!("{REQUIRE_TLS_VAR}=1 but {TLS_ROOTCERT_VAR} is unset (source .ci/pg-tls.sh)")
+        }
+        _ => {
+            println!(
+                "SKIPPED: set {TLS_ROOTCERT_VAR} (and {URL_VAR}) to a PostgreSQL server with TLS on (.ci/pg-tls.sh)"
+            );
+            None
+        }
+    }
+}
+
 /// The server URL from [`URL_VAR`], if set and not empty.
 pub fn url_from_env() -> Option<String> {
     std::env::var(URL_VAR).ok().filter(|u| !u.trim().is_empty())

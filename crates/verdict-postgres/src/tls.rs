@@ -133,26 +133,28 @@ impl fmt::Debug for Tls {
 impl Tls {
     /// Reads the files the parameters name and builds the configuration.
     pub(crate) fn from_params(params: TlsParams) -> Result<Tls, String> {
+        let system = params.sslrootcert.as_deref() == Some("system");
+        // libpq: the system's roots make verify-full the default, and a
+        // weaker mode an error.
+        let default = if system {
+            SslMode::VerifyFull
+        } else {
+            SslMode::Prefer
+        };
         let mode = params
             .sslmode
             .as_deref()
-            .map_or(Ok(SslMode::Prefer), SslMode::parse)?;
+            .map_or(Ok(default), SslMode::parse)?;
         if mode == SslMode::Disable {
             return Ok(Tls { mode, config: None });
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let system = params.sslrootcert.as_deref() == Some("system");
         if system && mode != SslMode::VerifyFull {
             return Err(format!(
                 "sslrootcert=system needs sslmode=verify-full (or no sslmode), not sslmode={}",
                 mode.name()
             ));
         }
-        let mode = if system && params.sslmode.is_none() {
-            SslMode::VerifyFull
-        } else {
-            mode
-        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
         let verifier: Arc<dyn ServerCertVerifier> = match params.sslrootcert.as_deref() {
             None if matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull) => {
                 return Err(format!(
