@@ -208,6 +208,13 @@ pub fn with_database(url: &str, name: &str) -> Result<String, String> {
     Ok(out)
 }
 
+/// `url` with one more query parameter (`name=value`), after any it has
+/// (the server URL may carry `sslmode` and `sslrootcert`).
+pub fn with_param(url: &str, param: &str) -> String {
+    let joint = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{joint}{param}")
+}
+
 fn random_u64() -> Result<u64, String> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
@@ -216,7 +223,7 @@ fn random_u64() -> Result<u64, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::with_database;
+    use super::{with_database, with_param};
 
     #[test]
     fn replaces_the_database_and_keeps_the_rest() {
@@ -239,6 +246,14 @@ mod tests {
             )
             .unwrap(),
             "postgres://postgres@localhost:5432/t4?sslmode=verify-full&sslrootcert=/ci/ca.crt"
+        );
+        assert_eq!(
+            with_param("postgres://h/d", "pool_size=1"),
+            "postgres://h/d?pool_size=1"
+        );
+        assert_eq!(
+            with_param("postgres://h/d?sslmode=require", "pool_size=1"),
+            "postgres://h/d?sslmode=require&pool_size=1"
         );
     }
 }

@@ -131,7 +131,7 @@ async fn a_pool_that_stays_busy_answers_unavailable_after_the_wait_timeout() {
         println!("{}", verdict_postgres::testing::SKIP_MESSAGE);
         return;
     };
-    let url = format!("{}?pool_size=1", db.url());
+    let url = verdict_postgres::testing::with_param(db.url(), "pool_size=1");
     let store = PgStore::connect(&PgConfig::from_url(&url).unwrap())
         .await
         .unwrap();

@@ -20,6 +20,7 @@ mod e2e;
 mod manual_flow;
 mod postgres_multi;
 mod postgres_outage;
+mod postgres_tls;
 mod readme;
 mod retention;
 mod s3_shared;
