@@ -1,0 +1,516 @@
+//! `verdict admin migrate`: a database built through the API of a real
+//! server (the demo data and more: users, tokens, members, cases with
+//! steps, runs open and closed, results with history, manual results,
+//! output, attachments, idempotency records) is copied SQLite →
+//! PostgreSQL → SQLite, and a server on each copy answers every GET
+//! request byte for byte as the original did. And the refusals: a target
+//! that holds rows (left untouched), bad URLs, a missing source, the same
+//! database on both sides.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::common;
+
+use common::Server;
+use serde_json::{Value, json};
+use verdict_postgres::testing::{SKIP_MESSAGE, TestDatabase};
+
+const ADMIN: &str = "vdt_migrate_test_admin_0123456789abcdef";
+
+struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    fn new(server: &Server) -> Api {
+        Api {
+            http: common::http(),
+            base: server.url.clone(),
+        }
+    }
+
+    /// A write that must succeed; its answer's `data`.
+    async fn send(&self, token: &str, method: &str, path: &str, body: Value) -> Value {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let res = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        assert!(status.is_success(), "{method} {path}: {status} {text}");
+        let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        v["data"].clone()
+    }
+
+    /// A raw upload of an attachment to a result.
+    async fn attach(&self, run: &str, result: &str, name: &str, bytes: &[u8]) -> Value {
+        let res = self
+            .http
+            .post(format!(
+                "{}/v1/runs/{run}/results/{result}/attachments?name={name}",
+                self.base
+            ))
+            .bearer_auth(ADMIN)
+            .header("content-type", "text/plain")
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        res.json::<Value>().await.unwrap()["data"][0].clone()
+    }
+
+    /// The status, content type and bytes of a GET.
+    async fn answer(&self, token: &str, path: &str) -> (u16, String, Vec<u8>) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        let kind = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (status, kind, res.bytes().await.unwrap().to_vec())
+    }
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_string()
+}
+
+/// What a built database is checked by: GET requests (and the token to
+/// make each with), and a write to retry with its idempotency key.
+struct Fixture {
+    gets: Vec<(String, String)>,
+    retry: (String, String, Value),
+}
+
+/// Builds a rich data set on a server started with `--demo` and [`ADMIN`].
+async fn build(api: &Api) -> Fixture {
+    let mut gets: Vec<(String, String)> = Vec::new();
+    let admin = |path: String| (ADMIN.to_string(), path);
+
+    let tess = api
+        .send(
+            ADMIN,
+            "POST",
+            "/v1/users",
+            json!({"name": "Tess Tester", "email": "tess@example.com", "password": "tester-secret-words"}),
+        )
+        .await;
+    let olga = api
+        .send(
+            ADMIN,
+            "POST",
+            "/v1/users",
+            json!({"name": "Olga Ops", "email": "Olga@Example.com", "admin": true}),
+        )
+        .await;
+    let token = api
+        .send(
+            ADMIN,
+            "POST",
+            "/v1/tokens",
+            json!({"name": "tess laptop", "user_id": id(&tess)}),
+        )
+        .await;
+    let tess_token = token["token"].as_str().unwrap().to_string();
+    api.send(ADMIN, "POST", "/v1/tokens", json!({"name": "ci"}))
+        .await;
+    let project = api
+        .send(
+            ADMIN,
+            "POST",
+            "/v1/projects",
+            json!({"name": "Shop ünïcode ✓", "defect_url_template": "https://bugs.example.com/{id}"}),
+        )
+        .await;
+    let pid = id(&project);
+    api.send(
+        ADMIN,
+        "PUT",
+        &format!("/v1/projects/{pid}/members/{}", id(&tess)),
+        json!({"role": "tester"}),
+    )
+    .await;
+    api.send(
+        ADMIN,
+        "PUT",
+        &format!("/v1/projects/{pid}/members/{}", id(&olga)),
+        json!({"role": "viewer"}),
+    )
+    .await;
+    let cases: Vec<Value> = (0..30)
+        .map(|i| {
+            let suite = ["Checkout", "Cart", "Search"][i % 3];
+            let priority = ["high", "medium", "low"][i % 3];
+            json!({
+                "title": format!("Case {i} — ‹title›"),
+                "key": format!("shop.case_{i:02}"),
+                "suite": suite,
+                "preconditions": if i % 4 == 0 { json!("Signed in\nwith a card") } else { json!(null) },
+                "steps": if i % 2 == 0 {
+                    json!([{"action": "Open the page", "expected": "It opens"}, {"action": "Click \"buy\""}])
+                } else { json!([]) },
+                "priority": priority,
+                "refs": if i % 5 == 0 { json!(["REQ-1", "REQ-2"]) } else { json!([]) },
+            })
+        })
+        .collect();
+    let made = api
+        .send(
+            ADMIN,
+            "POST",
+            &format!("/v1/projects/{pid}/cases/bulk"),
+            json!({"cases": cases}),
+        )
+        .await;
+    let case_ids: Vec<String> = made["cases"].as_array().unwrap().iter().map(id).collect();
+    api.send(
+        ADMIN,
+        "PUT",
+        &format!("/v1/cases/{}/quarantine", case_ids[3]),
+        json!({"reason": "flaky on CI"}),
+    )
+    .await;
+    let res = api
+        .http
+        .delete(format!("{}/v1/cases/{}", api.base, case_ids[29]))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+
+    // Three runs: closed, open with manual work, open from CI with a
+    // retried key.
+    let mut runs = Vec::new();
+    for (i, name) in ["nightly 1", "release 1.0", "nightly 2"].iter().enumerate() {
+        let run = api
+            .send(
+                ADMIN,
+                "POST",
+                &format!("/v1/projects/{pid}/runs"),
+                json!({"name": name, "branch": "main", "commit": format!("abc{i}"),
+                       "environment": "linux", "build_url": "https://ci.example.com/1",
+                       "description": "A run\nof things"}),
+            )
+            .await;
+        runs.push(id(&run));
+    }
+    let statuses = ["passed", "failed", "blocked", "retest", "passed", "failed"];
+    for (r, run) in runs.iter().enumerate() {
+        for round in 0..2 {
+            let entries: Vec<Value> = case_ids[..29]
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    json!({"test_case_id": c, "status": statuses[(i + round + r) % statuses.len()],
+                           "note": format!("round {round}: \u{1F600} \"quoted\""), "elapsed_ms": i * 7 + round})
+                })
+                .collect();
+            api.send(
+                ADMIN,
+                "POST",
+                &format!("/v1/runs/{run}/results/bulk"),
+                json!({"results": entries}),
+            )
+            .await;
+        }
+    }
+    // JUnit with output.
+    let junit = r#"<testsuite name="Checkout"><testcase classname="shop" name="case_00" time="0.5"><failure message="boom">trace</failure><system-out>printed line 1
+line 2</system-out></testcase></testsuite>"#;
+    let res = api
+        .http
+        .post(format!("{}/v1/runs/{}/results/junit", api.base, runs[2]))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/xml")
+        .body(junit)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+
+    // Manual work on the release: assigned to Tess, recorded by her.
+    let release = &runs[1];
+    let page = api
+        .send(
+            ADMIN,
+            "POST",
+            &format!("/v1/runs/{release}/assign"),
+            json!({"user_id": id(&tess), "suite": "Checkout"}),
+        )
+        .await;
+    assert!(page["assigned"].as_u64().unwrap() > 0);
+    let results = api
+        .answer(ADMIN, &format!("/v1/runs/{release}/results?per_page=100"))
+        .await;
+    let results: Value = serde_json::from_slice(&results.2).unwrap();
+    let result_ids: Vec<String> = results["data"].as_array().unwrap().iter().map(id).collect();
+    api.send(
+        &tess_token,
+        "PATCH",
+        &format!("/v1/runs/{release}/results/{}", result_ids[0]),
+        json!({"status": "failed", "note": "by hand", "elapsed_ms": 1234,
+               "step_results": [{"status": "passed"}, {"status": "failed", "actual": "No button"}],
+               "defects": ["BUG-7"]}),
+    )
+    .await;
+    // Attachments: two files, one of them on two results.
+    let shot = api
+        .attach(
+            release,
+            &result_ids[0],
+            "screen.txt",
+            b"pixels \x00\x01 here",
+        )
+        .await;
+    let log = api
+        .attach(release, &result_ids[1], "log.txt", b"a log line\n")
+        .await;
+    api.attach(release, &result_ids[2], "again.txt", b"a log line\n")
+        .await;
+    // An idempotent write, replayed after the move.
+    let retry_path = format!("/v1/runs/{}/results/bulk", runs[2]);
+    let retry_body = json!({"results": [{"test_case_id": case_ids[5], "status": "passed"}]});
+    let retry_key = "migrate-retry-1".to_string();
+    let res = api
+        .http
+        .post(format!("{}{retry_path}", api.base))
+        .bearer_auth(ADMIN)
+        .header("idempotency-key", &retry_key)
+        .json(&retry_body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    api.send(
+        ADMIN,
+        "POST",
+        &format!("/v1/runs/{}/close", runs[0]),
+        json!({}),
+    )
+    .await;
+
+    // Every answer worth keeping.
+    for path in [
+        "/v1/me".to_string(),
+        "/v1/users?per_page=100".into(),
+        "/v1/tokens".into(),
+        "/v1/projects".into(),
+        "/v1/projects/prj_001/runs?per_page=100".into(),
+        "/v1/projects/prj_001/cases?per_page=100".into(),
+        "/v1/projects/prj_001/trends".into(),
+        "/v1/projects/prj_001/flaky".into(),
+        "/v1/projects/prj_001/durations".into(),
+        format!("/v1/projects/{pid}"),
+        format!("/v1/projects/{pid}/members"),
+        format!("/v1/projects/{pid}/cases?per_page=7&page=2"),
+        format!("/v1/projects/{pid}/cases?per_page=100"),
+        format!("/v1/projects/{pid}/sections"),
+        format!("/v1/projects/{pid}/runs"),
+        format!("/v1/projects/{pid}/trends"),
+        format!("/v1/projects/{pid}/flaky"),
+        format!("/v1/cases/{}", case_ids[0]),
+        format!("/v1/cases/{}", case_ids[3]),
+        format!("/v1/cases/{}/results", case_ids[1]),
+        format!("/v1/attachments/{}", id(&shot)),
+        format!("/v1/attachments/{}/content", id(&shot)),
+        format!("/v1/attachments/{}/content", id(&log)),
+        format!("/v1/runs/{release}/results/{}", result_ids[0]),
+        format!("/v1/runs/{release}/results/{}/history", result_ids[0]),
+        format!("/v1/runs/{release}/results/{}/attachments", result_ids[0]),
+        format!("/v1/runs/{release}/results?status=failed&per_page=5"),
+        format!("/v1/runs/{release}/results?per_page=4&page=3"),
+    ] {
+        gets.push(admin(path));
+    }
+    for run in runs
+        .iter()
+        .map(String::as_str)
+        .chain(["run_001", "run_002", "run_030"])
+    {
+        for what in [
+            "",
+            "/results?per_page=100",
+            "/failures",
+            "/compare",
+            "/gate?no_new_failures=true&max_failures=3",
+            "/export",
+        ] {
+            gets.push(admin(format!("/v1/runs/{run}{what}")));
+        }
+        let page: Value = serde_json::from_slice(
+            &api.answer(ADMIN, &format!("/v1/runs/{run}/results?per_page=3"))
+                .await
+                .2,
+        )
+        .unwrap();
+        for r in page["data"].as_array().unwrap() {
+            gets.push(admin(format!("/v1/runs/{run}/results/{}/history", id(r))));
+        }
+    }
+    gets.push((tess_token.clone(), "/v1/me".into()));
+    gets.push((tess_token.clone(), "/v1/me/work".into()));
+    Fixture {
+        gets,
+        retry: (retry_path, retry_key, retry_body),
+    }
+}
+
+type Answers = Vec<(String, (u16, String, Vec<u8>))>;
+
+async fn record(api: &Api, fixture: &Fixture) -> Answers {
+    let mut out = Vec::new();
+    for (token, path) in &fixture.gets {
+        let answer = api.answer(token, path).await;
+        assert_eq!(
+            answer.0,
+            200,
+            "{path}: {}",
+            String::from_utf8_lossy(&answer.2)
+        );
+        out.push((path.clone(), answer));
+    }
+    let bytes: usize = out.iter().map(|(_, a)| a.2.len()).sum();
+    assert!(
+        out.len() > 60 && bytes > 100_000,
+        "{} answers, {bytes} bytes",
+        out.len()
+    );
+    out
+}
+
+/// Every answer as before, byte for byte, and the retried write replayed.
+async fn assert_same(api: &Api, fixture: &Fixture, before: &Answers, what: &str) {
+    let now = record(api, fixture).await;
+    for ((path, a), (_, b)) in before.iter().zip(&now) {
+        assert!(
+            a == b,
+            "{what}: GET {path} differs:\nbefore: {} {}\nafter:  {} {}",
+            a.0,
+            String::from_utf8_lossy(&a.2),
+            b.0,
+            String::from_utf8_lossy(&b.2)
+        );
+    }
+    let (path, key, body) = &fixture.retry;
+    let res = api
+        .http
+        .post(format!("{}{path}", api.base))
+        .bearer_auth(ADMIN)
+        .header("idempotency-key", key)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(
+        res.headers()
+            .get("idempotent-replayed")
+            .and_then(|v| v.to_str().ok()),
+        Some("true"),
+        "{what}: the idempotency record came along"
+    );
+}
+
+fn migrate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_verdict"))
+        .arg("admin")
+        .arg("migrate")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn text(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn assert_migrated(out: &Output) {
+    let (stdout, stderr) = text(out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for table in ["users", "results", "history", "attachments", "idempotency"] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{table} ")))
+            .unwrap_or_else(|| panic!("no line for {table}: {stdout}"));
+        assert!(line.ends_with(" ok"), "{line}");
+    }
+}
+
+fn sqlite(path: &Path) -> String {
+    format!("sqlite://{}", path.display())
+}
+
+fn file(path: &Path) -> String {
+    format!("file://{}", path.display())
+}
+
+#[tokio::test]
+async fn sqlite_to_postgres_and_back_answers_every_request_as_before() {
+    let Some(pg) = TestDatabase::from_env().await else {
+        eprintln!("{SKIP_MESSAGE}");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.db");
+    let files_pg = dir.path().join("files-pg");
+    let files_back = dir.path().join("files-back");
+    let back = dir.path().join("back.db");
+
+    let server = Server::start_args(&source, Some(ADMIN), &["--demo"]);
+    let api = Api::new(&server);
+    let fixture = build(&api).await;
+    let before = record(&api, &fixture).await;
+
+    // The source server keeps running during the copy.
+    let out = migrate(&[
+        "--from",
+        &sqlite(&source),
+        "--to",
+        pg.url(),
+        "--to-attachments",
+        &file(&files_pg),
+    ]);
+    assert_migrated(&out);
+    drop(server);
+    let on_pg = Server::start_url_args(pg.url(), Some(ADMIN), &["--attachments", &file(&files_pg)]);
+    assert_same(&Api::new(&on_pg), &fixture, &before, "on PostgreSQL").await;
+    drop(on_pg);
+
+    // And back, from what PostgreSQL now holds (one more replayed write
+    // changes nothing).
+    let out = migrate(&[
+        "--from",
+        pg.url(),
+        "--from-attachments",
+        &file(&files_pg),
+        "--to",
+        &sqlite(&back),
+        "--to-attachments",
+        &file(&files_back),
+    ]);
+    assert_migrated(&out);
+    let on_sqlite = Server::start_args(&back, Some(ADMIN), &["--attachments", &file(&files_back)]);
+    assert_same(&Api::new(&on_sqlite), &fixture, &before, "back on SQLite").await;
+    drop(on_sqlite);
+    pg.drop_database().await.unwrap();
+}
