@@ -139,9 +139,10 @@ impl Location {
         }
     }
 
-    async fn connect(&self) -> Result<Db, String> {
+    /// A connection; a read-only one to a SQLite file leaves it as it is.
+    async fn connect(&self, read_only: bool) -> Result<Db, String> {
         match self {
-            Location::Sqlite { path, .. } => Ok(Db::Sqlite(Sqlite::open(path)?)),
+            Location::Sqlite { path, .. } => Ok(Db::Sqlite(Sqlite::open(path, read_only)?)),
             Location::Postgres { config, .. } => Ok(Db::Postgres(Postgres::connect(config).await?)),
         }
     }
@@ -244,9 +245,11 @@ struct Progress {
 
 impl Progress {
     fn new() -> Progress {
+        let now = Instant::now();
         Progress {
             tty: std::io::stderr().is_terminal(),
-            drawn: Instant::now(),
+            // The first update draws at once.
+            drawn: now.checked_sub(Duration::from_secs(1)).unwrap_or(now),
         }
     }
 
@@ -323,8 +326,8 @@ pub async fn migrate(args: MigrateArgs) -> Result<(), String> {
     drop(open_store(from.url(), None).await?);
     drop(open_store(to.url(), None).await?);
     eprintln!("Copying {} into {}", redact(from.url()), redact(to.url()));
-    let source = from.connect().await?;
-    let target = to.connect().await?;
+    let source = from.connect(false).await?;
+    let target = to.connect(false).await?;
     let now = Timestamp::now();
     let source_schema = source.schema().await?;
     let target_schema = target.schema().await?;
@@ -356,7 +359,7 @@ async fn refuse_full_target(to: &Location) -> Result<(), String> {
     {
         return Ok(());
     }
-    let full = to.connect().await?.tables_with_rows().await?;
+    let full = to.connect(true).await?.tables_with_rows().await?;
     if full.is_empty() {
         return Ok(());
     }

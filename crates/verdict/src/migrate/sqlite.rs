@@ -17,13 +17,16 @@ fn err(what: &str) -> impl Fn(rusqlite::Error) -> String + '_ {
 }
 
 impl Sqlite {
-    /// A connection to an existing file.
-    pub fn open(path: &Path) -> Result<Sqlite, String> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+    /// A connection to an existing file; a read-only one changes nothing
+    /// in it (not even a checkpoint when it closes).
+    pub fn open(path: &Path, read_only: bool) -> Result<Sqlite, String> {
+        let access = if read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        };
+        let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
         // A server writing to the source holds the write lock briefly.
         conn.busy_timeout(std::time::Duration::from_secs(30))
             .map_err(err("busy timeout"))?;

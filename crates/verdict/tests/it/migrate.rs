@@ -514,3 +514,208 @@ async fn sqlite_to_postgres_and_back_answers_every_request_as_before() {
     drop(on_sqlite);
     pg.drop_database().await.unwrap();
 }
+
+/// A small database through the API: the admin, a project, a run with
+/// results, and two attachments of which the second is then deleted (so
+/// the attachment id counter is past the largest id).
+async fn small(db: &Path) -> (Server, String, String) {
+    let server = Server::start(db, Some(ADMIN));
+    let api = Api::new(&server);
+    let project = api
+        .send(ADMIN, "POST", "/v1/projects", json!({"name": "P"}))
+        .await;
+    let pid = id(&project);
+    let run = api
+        .send(
+            ADMIN,
+            "POST",
+            &format!("/v1/projects/{pid}/runs"),
+            json!({"name": "r"}),
+        )
+        .await;
+    let run = id(&run);
+    let res = api
+        .http
+        .post(format!("{}/v1/runs/{run}/results/junit?create_missing=true", api.base))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/xml")
+        .body(
+            r#"<testsuite name="s"><testcase classname="c" name="a"/><testcase classname="c" name="b"/></testsuite>"#,
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    let page = api.answer(ADMIN, &format!("/v1/runs/{run}/results")).await;
+    let page: Value = serde_json::from_slice(&page.2).unwrap();
+    let result = id(&page["data"][0]);
+    api.attach(&run, &result, "kept.txt", b"kept bytes").await;
+    let gone = api.attach(&run, &result, "gone.txt", b"gone bytes").await;
+    let res = api
+        .http
+        .delete(format!("{}/v1/attachments/{}", api.base, id(&gone)))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_success());
+    (server, run, result)
+}
+
+#[tokio::test]
+async fn sqlite_to_sqlite_copies_the_files_keeps_counters_and_prints_a_plain_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("a").join("source.db");
+    let target = dir.path().join("b").join("target.db");
+    std::fs::create_dir_all(source.parent().unwrap()).unwrap();
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    let (server, run, result) = small(&source).await;
+    drop(server);
+
+    // Each storage by default: beside its database file.
+    let out = migrate(&["--from", &sqlite(&source), "--to", &sqlite(&target)]);
+    assert_migrated(&out);
+    let (stdout, stderr) = text(&out);
+    assert!(
+        !stderr.contains('\r') && !stderr.contains('\x1b'),
+        "{stderr:?}"
+    );
+    for table in ["users", "results", "attachments"] {
+        assert!(
+            stderr
+                .lines()
+                .any(|l| l.trim_start().starts_with(table) && l.contains("rows copied")),
+            "{table}: {stderr}"
+        );
+    }
+    let files = stdout.lines().find(|l| l.starts_with("files ")).unwrap();
+    assert!(files.contains("1 copied"), "{stdout}");
+
+    let server = Server::start(&target, Some(ADMIN));
+    let api = Api::new(&server);
+    let (status, _, bytes) = api.answer(ADMIN, "/v1/attachments/att_001/content").await;
+    assert_eq!((status, bytes.as_slice()), (200, &b"kept bytes"[..]));
+    // The deleted attachment's id is not handed out again.
+    let next = api.attach(&run, &result, "new.txt", b"new").await;
+    assert_eq!(next["id"], "att_003");
+}
+
+#[tokio::test]
+async fn a_target_that_holds_rows_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.db");
+    let target = dir.path().join("target.db");
+    drop(small(&source).await.0);
+    drop(Server::start(&target, Some(ADMIN)));
+    let files = || ["", "-wal"].map(|end| std::fs::read(format!("{}{end}", target.display())).ok());
+    let before = files();
+
+    let out = migrate(&["--from", &sqlite(&source), "--to", &sqlite(&target)]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("is not empty") && stderr.contains("users") && stderr.contains("untouched"),
+        "{stderr}"
+    );
+    assert!(files() == before, "the target is untouched");
+
+    let Some(pg) = TestDatabase::from_env().await else {
+        eprintln!("{SKIP_MESSAGE}");
+        return;
+    };
+    drop(Server::start_url(pg.url(), Some(ADMIN)));
+    let client = pg.client().await.unwrap();
+    let out = migrate(&["--from", &sqlite(&source), "--to", pg.url()]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("is not empty"), "{stderr}");
+    let users: i64 = client
+        .query_one("SELECT count(*) FROM users", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(users, 1, "the target is untouched");
+    drop(client);
+    pg.drop_database().await.unwrap();
+}
+
+#[tokio::test]
+async fn bad_urls_a_missing_source_and_the_same_database_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.db");
+    drop(small(&source).await.0);
+    let missing = dir.path().join("missing.db");
+    let target = dir.path().join("target.db");
+    let same = format!("sqlite://{}/./source.db", dir.path().display());
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["--from", "mysql://db/x", "--to", &sqlite(&target)],
+            "unsupported database URL",
+        ),
+        (
+            &["--from", "sqlite://", "--to", &sqlite(&target)],
+            "names no file",
+        ),
+        (
+            &["--from", &sqlite(&missing), "--to", &sqlite(&target)],
+            "no SQLite database at",
+        ),
+        (
+            &["--from", &sqlite(&source), "--to", &same],
+            "the same database",
+        ),
+        (
+            &[
+                "--from",
+                &sqlite(&source),
+                "--to",
+                "postgres://postgres@127.0.0.1:1/none",
+            ],
+            "cannot connect",
+        ),
+        (
+            &[
+                "--from",
+                &sqlite(&source),
+                "--to",
+                "sqlite://x.db?synchronous=maybe",
+            ],
+            "synchronous",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = migrate(args);
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stdout}{stderr}");
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    assert!(!missing.exists() && !target.exists(), "nothing was created");
+    let out = migrate(&["--from", &sqlite(&source)]);
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+}
+
+#[tokio::test]
+async fn on_a_terminal_progress_is_redrawn_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.db");
+    let target = dir.path().join("target.db");
+    drop(small(&source).await.0);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_verdict"));
+    cmd.args([
+        "admin",
+        "migrate",
+        "--from",
+        &sqlite(&source),
+        "--to",
+        &sqlite(&target),
+    ]);
+    let mut s = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    let seen = s.exp_eof().unwrap();
+    assert!(seen.contains("\r\x1b[K"), "{seen:?}");
+    assert!(seen.contains("results") && seen.contains(" ok"), "{seen:?}");
+    assert!(matches!(
+        s.process().wait().unwrap(),
+        rexpect::process::WaitStatus::Exited(_, 0)
+    ));
+}
