@@ -719,3 +719,117 @@ async fn on_a_terminal_progress_is_redrawn_in_place() {
         rexpect::process::WaitStatus::Exited(_, 0)
     ));
 }
+
+/// A JUnit report of `n` passing or failing tests.
+fn report(n: usize, seed: usize) -> String {
+    let mut xml = String::from(r#"<testsuite name="s">"#);
+    for i in 0..n {
+        let failure = if (i + seed) % 3 == 0 {
+            "<failure>no</failure>"
+        } else {
+            ""
+        };
+        xml.push_str(&format!(
+            r#"<testcase classname="load" name="t{i}" time="0.{seed}">{failure}</testcase>"#
+        ));
+    }
+    xml + "</testsuite>"
+}
+
+#[tokio::test]
+async fn a_source_written_to_during_the_copy_is_copied_as_one_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("source.db");
+    let target = dir.path().join("target.db");
+    let server = Server::start(&source, Some(ADMIN));
+    let api = Api::new(&server);
+    let project = api
+        .send(ADMIN, "POST", "/v1/projects", json!({"name": "P"}))
+        .await;
+    let pid = id(&project);
+    let upload = |run: String, n: usize, seed: usize| {
+        let http = api.http.clone();
+        let url = format!(
+            "{}/v1/runs/{run}/results/junit?create_missing=true",
+            api.base
+        );
+        async move {
+            let res = http
+                .post(url)
+                .bearer_auth(ADMIN)
+                .header("content-type", "application/xml")
+                .body(report(n, seed))
+                .send()
+                .await
+                .unwrap();
+            assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+        }
+    };
+    let new_run = |name: String| {
+        let api = &api;
+        let pid = pid.clone();
+        async move {
+            let run = api
+                .send(
+                    ADMIN,
+                    "POST",
+                    &format!("/v1/projects/{pid}/runs"),
+                    json!({"name": name}),
+                )
+                .await;
+            id(&run)
+        }
+    };
+    for i in 0..10 {
+        let run = new_run(format!("before {i}")).await;
+        upload(run, 2_000, i).await;
+    }
+
+    // Writes go on while the copy runs: new runs, and new executions of
+    // an old run (its counts change with each).
+    let copy = tokio::task::spawn_blocking({
+        let (from, to) = (sqlite(&source), sqlite(&target));
+        move || migrate(&["--from", &from, "--to", &to])
+    });
+    let mut acknowledged = 0;
+    let mut round = 0;
+    while !copy.is_finished() {
+        round += 1;
+        let run = new_run(format!("during {round}")).await;
+        upload(run, 200, round).await;
+        upload("run_001".into(), 300, round).await;
+        acknowledged += 2;
+    }
+    let out = copy.await.unwrap();
+    assert_migrated(&out);
+    assert!(acknowledged > 0, "writes went on during the copy");
+
+    // The copy is one moment of the source: every run's counts and time
+    // match its results, every execution has its result.
+    let conn = rusqlite::Connection::open(&target).unwrap();
+    let broken: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM runs r
+             WHERE passed + failed + blocked + retest + not_tested
+                   <> (SELECT count(*) FROM results WHERE run_id = r.id)
+                OR elapsed_ms <> (SELECT coalesce(sum(elapsed_ms), 0) FROM results WHERE run_id = r.id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(broken, 0);
+    let orphans: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM history h WHERE NOT EXISTS (SELECT 1 FROM results WHERE id = h.result_id)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(orphans, 0);
+    let runs: i64 = conn
+        .query_row("SELECT count(*) FROM runs", [], |r| r.get(0))
+        .unwrap();
+    eprintln!("{acknowledged} writes acknowledged during the copy; the copy has {runs} runs");
+    assert!(runs >= 10);
+    drop(server);
+}
