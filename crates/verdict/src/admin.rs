@@ -23,6 +23,9 @@ enum AdminCommand {
     /// history and attachments, and free the space (database pages and
     /// stored files no row names any more).
     Prune(PruneArgs),
+    /// Copy a whole database into an empty one, SQLite to PostgreSQL or
+    /// back, keeping every id, and check the copy table by table.
+    Migrate(crate::migrate::MigrateArgs),
 }
 
 #[derive(Args, Debug)]
@@ -116,6 +119,7 @@ pub fn run(args: AdminArgs) -> ExitCode {
     };
     let result = match args.command {
         AdminCommand::Prune(args) => runtime.block_on(prune(args)),
+        AdminCommand::Migrate(args) => runtime.block_on(crate::migrate::migrate(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

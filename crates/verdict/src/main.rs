@@ -4,6 +4,7 @@
 mod admin;
 mod alloc;
 mod client;
+mod migrate;
 mod serve;
 
 use std::process::ExitCode;
@@ -36,7 +37,8 @@ enum Command {
     /// Check a run against quality rules; exit code 3 when it fails them.
     Gate(client::triage::GateArgs),
     /// Maintenance on the server's machine: `verdict admin prune` deletes
-    /// old closed runs and frees their space.
+    /// old closed runs and frees their space; `verdict admin migrate`
+    /// copies a database into another (SQLite ↔ PostgreSQL).
     Admin(admin::AdminArgs),
 }
 

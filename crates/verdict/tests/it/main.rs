@@ -18,6 +18,7 @@ mod crash_safety;
 mod demo;
 mod e2e;
 mod manual_flow;
+mod migrate;
 mod postgres_multi;
 mod postgres_outage;
 mod postgres_tls;
