@@ -16,7 +16,7 @@ pub(crate) async fn write_idempotent(tx: &Transaction<'_>, w: &IdempotentWrite) 
         return Ok(decode_rendered(&w.key, &fingerprint, &outcome)?);
     }
     let written = apply(tx, &w.write, w.actor, w.now).await?;
-    let rendered = (w.render)(&written);
+    let rendered = (w.render)(&written)?;
     idempotency::keep(tx, w.actor, &w.key, w.now, &encode_rendered(&rendered)).await?;
     Ok(Answer {
         status: rendered.status,

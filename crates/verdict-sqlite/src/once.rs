@@ -14,7 +14,7 @@ pub(crate) fn write_idempotent(c: &Connection, w: &IdempotentWrite) -> StoreResu
         return decode_rendered(&w.key, &fingerprint, &outcome);
     }
     let written = apply(c, &w.write, w.actor, w.now)?;
-    let rendered = (w.render)(&written);
+    let rendered = (w.render)(&written)?;
     idempotency::keep(c, w.actor, &w.key, w.now, &encode_rendered(&rendered))?;
     Ok(Answer {
         status: rendered.status,

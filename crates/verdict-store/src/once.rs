@@ -7,7 +7,7 @@
 use crate::{Case, Project, Run, TestResult, Token, User};
 use crate::{
     CaseId, CasePatch, Execution, IdempotencyKey, NewCase, NewProject, NewRun, NewUser, ProjectId,
-    ResultId, RunId, RunPatch, Timestamp, TokenHash, UserId,
+    ResultId, RunId, RunPatch, StoreResult, Timestamp, TokenHash, UserId,
 };
 
 /// Every write that honours an `Idempotency-Key` (bulk uploads and JUnit
@@ -82,8 +82,9 @@ pub struct Rendered {
 
 /// Renders the answer of a write from what it did. Called inside the
 /// write's transaction (and again if the backend runs the transaction
-/// again after losing a race), so it must be cheap and not fail.
-pub type Render = Box<dyn Fn(&Written) -> Rendered + Send + Sync>;
+/// again after losing a race), so it must be cheap; an error undoes the
+/// write.
+pub type Render = Box<dyn Fn(&Written) -> StoreResult<Rendered> + Send + Sync>;
 
 /// A write to apply once under its key.
 pub struct IdempotentWrite {

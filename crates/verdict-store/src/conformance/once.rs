@@ -11,14 +11,17 @@ use crate::*;
 /// Renders what the write did as the answer's body (status 201 when it
 /// created something), so a replay can be compared with the first answer.
 fn render() -> Render {
-    Box::new(|w| Rendered {
-        status: match w {
-            Written::Run(_, true) | Written::Project(_) | Written::User(_) | Written::Token(_) => {
-                201
-            }
-            _ => 200,
-        },
-        bytes: format!("{w:?}").into_bytes(),
+    Box::new(|w| {
+        Ok(Rendered {
+            status: match w {
+                Written::Run(_, true)
+                | Written::Project(_)
+                | Written::User(_)
+                | Written::Token(_) => 201,
+                _ => 200,
+            },
+            bytes: format!("{w:?}").into_bytes(),
+        })
     })
 }
 
