@@ -31,6 +31,21 @@ pub(crate) async fn replay<T: DeserializeOwned>(
     idem: &IdempotencyKey,
     now: Timestamp,
 ) -> Result<Option<T>> {
+    match stored(tx, actor, idem, now).await? {
+        Some((fingerprint, outcome)) => Ok(Some(decode(idem, &fingerprint, &outcome)?)),
+        None => Ok(None),
+    }
+}
+
+/// The live record under this key, if any (its fingerprint and bytes),
+/// looked for once the key's lock is held; the lock is held until the
+/// transaction ends.
+pub(crate) async fn stored(
+    tx: &Transaction<'_>,
+    actor: UserId,
+    idem: &IdempotencyKey,
+    now: Timestamp,
+) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
     // Separate statements, so the look-up's snapshot is taken after the
     // lock is granted. Both are prepared first and then sent together
     // (pipelined, one round trip): the server runs them in the order sent.
@@ -55,8 +70,7 @@ pub(crate) async fn replay<T: DeserializeOwned>(
     let Some(row) = stored else {
         return Ok(None);
     };
-    let (fingerprint, outcome): (Vec<u8>, Vec<u8>) = (col(&row, 0)?, col(&row, 1)?);
-    Ok(Some(decode(idem, &fingerprint, &outcome)?))
+    Ok(Some((col(&row, 0)?, col(&row, 1)?)))
 }
 
 /// Keeps the answer for retries with the same key (and forgets a batch of
@@ -68,7 +82,17 @@ pub(crate) async fn remember<T: Serialize>(
     now: Timestamp,
     outcome: &T,
 ) -> Result<()> {
-    let stored = encode(outcome)?;
+    keep(tx, actor, idem, now, &encode(outcome)?).await
+}
+
+/// Keeps these bytes under the key (and forgets a batch of old records).
+pub(crate) async fn keep(
+    tx: &Transaction<'_>,
+    actor: UserId,
+    idem: &IdempotencyKey,
+    now: Timestamp,
+    stored: &[u8],
+) -> Result<()> {
     let (user, at, expired) = (actor.get(), now.millis(), expired_at(now));
     let fingerprint = &idem.fingerprint[..];
     let sweep_params: [&Param<'_>; 2] = [&expired, &SWEEP_BATCH];

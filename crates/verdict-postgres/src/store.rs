@@ -9,8 +9,8 @@ use verdict_store::*;
 
 use crate::pool::{read, snapshot, statement, write_tx};
 use crate::{
-    PgStore, attachments, bulk, cases, import, manual, projects, results, retention, runs, triage,
-    users,
+    PgStore, attachments, bulk, cases, import, manual, once, projects, results, retention, runs,
+    triage, users,
 };
 
 #[async_trait]
@@ -330,6 +330,11 @@ impl Store for PgStore {
     #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
     async fn close_run(&self, id: RunId, now: Timestamp) -> StoreResult<Run> {
         write_tx!(self, |tx| runs::close_run(&tx, id, now))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(actor = %write.actor))]
+    async fn write_idempotent(&self, write: IdempotentWrite) -> StoreResult<Answer> {
+        write_tx!(self, |tx| once::write_idempotent(&tx, &write))
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %run))]

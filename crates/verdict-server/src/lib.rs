@@ -15,6 +15,7 @@ mod execution;
 pub mod export;
 mod extract;
 mod guard;
+mod idempotent;
 mod listener;
 #[doc(hidden)] // public for the registry benchmark (verdict-bench)
 pub mod metrics;

@@ -18,18 +18,26 @@ pub(crate) fn replay<T: DeserializeOwned>(
     idem: &IdempotencyKey,
     now: Timestamp,
 ) -> StoreResult<Option<T>> {
-    let stored: Option<(Vec<u8>, Vec<u8>)> = c
-        .query_row(
-            "SELECT fingerprint, outcome FROM idempotency
-             WHERE user_id = ?1 AND key = ?2 AND created_at > ?3",
-            params![actor.get(), idem.key, expired_at(now)],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
-        .map_err(db_err)?;
-    stored
+    stored(c, actor, idem, now)?
         .map(|(fingerprint, outcome)| decode(idem, &fingerprint, &outcome))
         .transpose()
+}
+
+/// The live record under this key, if any: its fingerprint and bytes.
+pub(crate) fn stored(
+    c: &Connection,
+    actor: UserId,
+    idem: &IdempotencyKey,
+    now: Timestamp,
+) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
+    c.query_row(
+        "SELECT fingerprint, outcome FROM idempotency
+             WHERE user_id = ?1 AND key = ?2 AND created_at > ?3",
+        params![actor.get(), idem.key, expired_at(now)],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()
+    .map_err(db_err)
 }
 
 /// Keeps the answer for retries with the same key (and forgets old ones).
@@ -40,7 +48,17 @@ pub(crate) fn remember<T: Serialize>(
     now: Timestamp,
     outcome: &T,
 ) -> StoreResult<()> {
-    let stored = encode(outcome)?;
+    keep(c, actor, idem, now, &encode(outcome)?)
+}
+
+/// Keeps these bytes under the key (and forgets old records).
+pub(crate) fn keep(
+    c: &Connection,
+    actor: UserId,
+    idem: &IdempotencyKey,
+    now: Timestamp,
+    stored: &[u8],
+) -> StoreResult<()> {
     c.execute(
         "DELETE FROM idempotency WHERE created_at <= ?1",
         [expired_at(now)],

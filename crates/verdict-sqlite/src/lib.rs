@@ -13,6 +13,7 @@ mod idempotency;
 mod import;
 mod manual;
 mod migrations;
+mod once;
 mod pool;
 mod projects;
 mod results;

@@ -13,8 +13,8 @@ use verdict_store::backend;
 use verdict_store::*;
 
 use crate::{
-    SqliteStore, attachments, bulk, cases, db_err, import, manual, projects, results, retention,
-    runs, triage, users,
+    SqliteStore, attachments, bulk, cases, db_err, import, manual, once, projects, results,
+    retention, runs, triage, users,
 };
 
 #[async_trait]
@@ -356,6 +356,13 @@ impl Store for SqliteStore {
     #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
     async fn close_run(&self, id: RunId, now: Timestamp) -> StoreResult<Run> {
         self.pool.write(move |c| runs::close_run(c, id, now)).await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(actor = %write.actor))]
+    async fn write_idempotent(&self, write: IdempotentWrite) -> StoreResult<Answer> {
+        self.pool
+            .write(move |c| once::write_idempotent(c, &write))
+            .await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %run))]

@@ -10,6 +10,7 @@ mod error;
 mod ids;
 mod manual;
 mod model;
+mod once;
 mod time;
 mod triage;
 
@@ -18,6 +19,7 @@ pub use error::{FieldError, StoreError, StoreResult};
 pub use ids::{AttachmentId, BadId, CaseId, ProjectId, ResultId, RunId, TokenId, UserId};
 pub use manual::*;
 pub use model::*;
+pub use once::*;
 pub use time::Timestamp;
 pub use triage::*;
 
@@ -191,6 +193,16 @@ pub trait Store: Send + Sync + 'static {
     async fn add_cases_to_run(&self, id: RunId, cases: Vec<CaseId>) -> StoreResult<Run>;
     /// Closing a closed run is a no-op that returns it.
     async fn close_run(&self, id: RunId, now: Timestamp) -> StoreResult<Run>;
+
+    // --- retried writes --------------------------------------------------
+
+    /// Applies `write` once under its key, in one transaction: the stored
+    /// answer when the actor used the key before for the same request
+    /// (`replayed`, nothing applied); `IdempotencyKeyReused` when for
+    /// another request; otherwise the write's own answer, rendered and
+    /// kept with the write. A write that fails keeps nothing, so its retry
+    /// runs again.
+    async fn write_idempotent(&self, write: IdempotentWrite) -> StoreResult<Answer>;
 
     // --- results -------------------------------------------------------------
 

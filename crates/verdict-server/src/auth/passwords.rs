@@ -52,6 +52,23 @@ pub async fn hash_password(password: String) -> ApiResult<String> {
     .map_err(|e| ApiError::Internal(format!("hashing task failed: {e}")))?
 }
 
+/// A password's digest for the fingerprint of a retried request (an
+/// `Idempotency-Key` record keeps the fingerprint for a day): argon2id as
+/// for stored passwords, with a salt the caller derives from the key, so
+/// the same password under the same key digests the same, and the record
+/// holds nothing cheaper to guess from than a stored password hash.
+pub async fn password_digest(password: String, salt: [u8; 16]) -> ApiResult<[u8; 32]> {
+    tokio::task::spawn_blocking(move || {
+        let mut out = [0u8; 32];
+        argon2::Argon2::default()
+            .hash_password_into(password.as_bytes(), &salt, &mut out)
+            .map_err(|e| ApiError::Internal(format!("argon2: {e}")))?;
+        Ok(out)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("hashing task failed: {e}")))?
+}
+
 /// Whether `password` matches a stored PHC hash. An unreadable hash
 /// matches nothing (and is logged): it cannot have come from us.
 pub async fn verify_password(password: String, hash: String) -> ApiResult<bool> {

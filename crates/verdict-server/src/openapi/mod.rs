@@ -134,6 +134,7 @@ impl utoipa::Modify for Finish {
                         op.responses.responses.entry(code).or_insert(response);
                     }
                 }
+                retried(op);
             }
         }
         // Before the PUT twin, which copies PATCH with its links.
@@ -147,6 +148,37 @@ impl utoipa::Modify for Finish {
             put.summary = Some("Record one execution (PUT, the same as PATCH)".into());
             item.put = Some(put);
         }
+    }
+}
+
+/// A write that takes an `Idempotency-Key`: each success may be a replay
+/// (`Idempotent-Replayed`), and a reused key is a 422.
+fn retried(op: &mut utoipa::openapi::path::Operation) {
+    let takes_key = op
+        .parameters
+        .iter()
+        .flatten()
+        .any(|p| matches!(p, utoipa::openapi::RefOr::T(p) if p.name == "Idempotency-Key"));
+    if !takes_key {
+        return;
+    }
+    let replayed: Option<utoipa::openapi::header::Header> = serde_json::from_value(serde_json::json!({
+        "schema": { "type": "string" },
+        "description": "`true` when this is the stored answer to an earlier request with the same Idempotency-Key.",
+    }))
+    .ok();
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let (true, utoipa::openapi::RefOr::T(response), Some(header)) =
+            (status.starts_with('2'), response, &replayed)
+        {
+            response
+                .headers
+                .entry("Idempotent-Replayed".into())
+                .or_insert_with(|| utoipa::openapi::RefOr::T(header.clone()));
+        }
+    }
+    if let Some((code, response)) = responses::reference("422") {
+        op.responses.responses.entry(code).or_insert(response);
     }
 }
 

@@ -1,8 +1,9 @@
 //! Test cases: create, bulk upsert by key, list and search, show, edit, delete.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{OriginalUri, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -10,14 +11,19 @@ use utoipa_axum::routes;
 use verdict_api as api;
 use verdict_api::schema as s;
 use verdict_store::{
-    CasePatch, CaseQuery, FieldError, NewCase, Priority, Quarantine, Role, Timestamp,
+    Case, CasePatch, CaseQuery, FieldError, NewCase, Priority, Quarantine, Role, Timestamp, Write,
+    Written,
 };
 
 use crate::auth::{Caller, ensure};
 use crate::checks::{Given, case_key, details};
 use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{CasePath, JsonBody, NoQuery, PageQuery, ProjectPath, Query, QuerySet, flag};
+use crate::extract::{
+    CasePath, IdempotencyKeyHeader, JsonBody, NoQuery, PageQuery, ProjectPath, Query, QuerySet,
+    flag,
+};
+use crate::idempotent::{self, Retry};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::routes::double_option;
@@ -63,7 +69,7 @@ fn new_case(prefix: &str, c: &api::CreateCase, errors: &mut Vec<FieldError>) -> 
 #[utoipa::path(
     post, path = "/v1/projects/{pid}/cases", tag = "cases", operation_id = "create_case",
     summary = "Create a test case (manager)",
-    params(ProjectPath),
+    params(ProjectPath, IdempotencyKeyHeader),
     request_body = api::CreateCase,
     responses((status = 201, description = "Created.", body = CaseData),
         Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
@@ -73,22 +79,33 @@ pub async fn create(
     caller: Caller,
     ProjectPath { pid: project }: ProjectPath,
     _: NoQuery,
+    key: IdempotencyKeyHeader,
+    OriginalUri(uri): OriginalUri,
     body: JsonBody<api::CreateCase>,
-) -> ApiResult<(StatusCode, Json<api::Data<api::Case>>)> {
+) -> ApiResult<Response> {
     caller.require(&state, project, Role::Manager, EDIT).await?;
     let mut errors = Vec::new();
     let new = new_case("", &body.value, &mut errors);
     done(errors)?;
+    if let Some(retry) = Retry::of(key, &Method::POST, &uri, &body.raw) {
+        let write = Write::CreateCase { project, case: new };
+        return idempotent::write(&state, &caller, retry, write, |w| match w {
+            Written::Case(c) => Some((StatusCode::CREATED, Some(data(c)))),
+            _ => None,
+        })
+        .await;
+    }
     let case = state
         .store
         .create_case(project, new, Timestamp::now())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(api::Data {
-            data: dto::case(&case),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(data(&case))).into_response())
+}
+
+fn data(case: &Case) -> api::Data<api::Case> {
+    api::Data {
+        data: dto::case(case),
+    }
 }
 
 #[utoipa::path(
@@ -289,7 +306,7 @@ pub struct UpdateCase {
 #[utoipa::path(
     patch, path = "/v1/cases/{cid}", tag = "cases", operation_id = "update_case",
     summary = "Edit a test case (manager)",
-    params(CasePath),
+    params(CasePath, IdempotencyKeyHeader),
     request_body = UpdateCase,
     responses((status = 200, description = "The case as it now is.", body = CaseData),
         Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
@@ -299,8 +316,11 @@ pub async fn update(
     caller: Caller,
     CasePath { cid: id }: CasePath,
     _: NoQuery,
+    key: IdempotencyKeyHeader,
+    OriginalUri(uri): OriginalUri,
     body: JsonBody<UpdateCase>,
-) -> ApiResult<Json<api::Data<api::Case>>> {
+) -> ApiResult<Response> {
+    let retry = Retry::of(key, &Method::PATCH, &uri, &body.raw);
     let case = state.store.get_case(id).await?;
     let role = caller.role_in_existing(&state, case.project_id).await?;
     ensure(role, Role::Manager, EDIT)?;
@@ -327,17 +347,23 @@ pub async fn update(
         ),
     };
     done(errors)?;
+    if let Some(retry) = retry {
+        let write = Write::UpdateCase { id, patch };
+        return idempotent::write(&state, &caller, retry, write, |w| match w {
+            Written::Case(c) => Some((StatusCode::OK, Some(data(c)))),
+            _ => None,
+        })
+        .await;
+    }
     let case = state.store.update_case(id, patch).await?;
-    Ok(Json(api::Data {
-        data: dto::case(&case),
-    }))
+    Ok(Json(data(&case)).into_response())
 }
 
 #[utoipa::path(
     delete, path = "/v1/cases/{cid}", tag = "cases", operation_id = "delete_case",
     summary = "Delete a test case (manager)",
     description = "Hides the case (404 afterwards) and frees its key; the results runs hold for it, and their history, stay.",
-    params(CasePath),
+    params(CasePath, IdempotencyKeyHeader),
     responses((status = 204, description = "Deleted."), Unauthorized, Forbidden, NotFound, Invalid),
 )]
 pub async fn delete(
@@ -345,12 +371,30 @@ pub async fn delete(
     caller: Caller,
     CasePath { cid: id }: CasePath,
     _: NoQuery,
-) -> ApiResult<StatusCode> {
-    let case = state.store.get_case(id).await?;
-    let role = caller.role_in_existing(&state, case.project_id).await?;
-    ensure(role, Role::Manager, EDIT)?;
+    key: IdempotencyKeyHeader,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult<Response> {
+    let retry = Retry::of(key, &Method::DELETE, &uri, b"");
+    let case = match state.store.get_case(id).await {
+        // A retried delete whose case is gone already: the stored answer,
+        // if there is one, tells.
+        Err(verdict_store::StoreError::NotFound) if retry.is_some() => None,
+        found => Some(found?),
+    };
+    if let Some(case) = case {
+        let role = caller.role_in_existing(&state, case.project_id).await?;
+        ensure(role, Role::Manager, EDIT)?;
+    }
+    if let Some(retry) = retry {
+        let write = Write::DeleteCase { id };
+        return idempotent::write(&state, &caller, retry, write, |w| match w {
+            Written::Gone => Some((StatusCode::NO_CONTENT, None::<()>)),
+            _ => None,
+        })
+        .await;
+    }
     state.store.delete_case(id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 const QUARANTINE: &str = "quarantine test cases";

@@ -22,9 +22,9 @@ use crate::dto;
 use crate::error::{ApiError, ApiResult};
 use crate::execution::MAX_ELAPSED_SECONDS;
 use crate::extract::{IdempotencyKeyHeader, Query, QuerySet, RunPath, decode, flag, read_body};
+use crate::idempotent::fingerprint;
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
-use crate::routes::results::fingerprint;
 use crate::state::AppState;
 
 /// This module's routes, each registered with its OpenAPI operation.

@@ -1,18 +1,22 @@
 //! Projects and their members.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{OriginalUri, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use verdict_api as api;
-use verdict_store::{NewProject, Role, Timestamp};
+use verdict_store::{NewProject, Role, Timestamp, Write, Written};
 
 use crate::auth::Caller;
 use crate::checks::defect_url_template;
 use crate::dto::{self, done, required_text};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, MemberPath, NoQuery, PageQuery, ProjectPath, Query};
+use crate::extract::{
+    IdempotencyKeyHeader, JsonBody, MemberPath, NoQuery, PageQuery, ProjectPath, Query,
+};
+use crate::idempotent::{self, Retry};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::routes::{listing, page_of};
@@ -30,6 +34,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
 #[utoipa::path(
     post, path = "/v1/projects", tag = "projects", operation_id = "create_project",
     summary = "Create a project (the creator becomes its manager)",
+    params(IdempotencyKeyHeader),
     request_body = api::CreateProject,
     responses((status = 201, description = "Created.", body = ProjectData),
         Unauthorized, JsonErrors),
@@ -38,8 +43,10 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     _: NoQuery,
+    key: IdempotencyKeyHeader,
+    OriginalUri(uri): OriginalUri,
     body: JsonBody<api::CreateProject>,
-) -> ApiResult<(StatusCode, Json<api::Data<api::Project>>)> {
+) -> ApiResult<Response> {
     let mut errors = Vec::new();
     let name = required_text("name", &body.value.name, &mut errors);
     let defect_url_template = body
@@ -48,23 +55,29 @@ pub async fn create(
         .as_deref()
         .map(|t| defect_url_template(t, &mut errors));
     done(errors)?;
+    let project = NewProject {
+        name,
+        defect_url_template,
+    };
+    if let Some(retry) = Retry::of(key, &Method::POST, &uri, &body.raw) {
+        let write = Write::CreateProject { project };
+        return idempotent::write(&state, &caller, retry, write, |w| match w {
+            Written::Project(p) => Some((StatusCode::CREATED, Some(data(p)))),
+            _ => None,
+        })
+        .await;
+    }
     let project = state
         .store
-        .create_project(
-            NewProject {
-                name,
-                defect_url_template,
-            },
-            caller.user.id,
-            Timestamp::now(),
-        )
+        .create_project(project, caller.user.id, Timestamp::now())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(api::Data {
-            data: dto::project(&project),
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(data(&project))).into_response())
+}
+
+fn data(project: &verdict_store::Project) -> api::Data<api::Project> {
+    api::Data {
+        data: dto::project(project),
+    }
 }
 
 #[utoipa::path(

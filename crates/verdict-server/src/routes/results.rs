@@ -2,10 +2,9 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use axum::http::HeaderValue;
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -13,7 +12,7 @@ use verdict_api as api;
 use verdict_api::schema as s;
 use verdict_store::{
     Assignee, BulkEntry, BulkRequest, IdempotencyKey, RefusedEntry, ResultId, ResultQuery, Role,
-    Status, Timestamp, UserId,
+    Status, Timestamp, UserId, Write, Written,
 };
 
 use crate::auth::{Caller, ensure};
@@ -24,6 +23,7 @@ use crate::extract::{
     IdempotencyKeyHeader, JsonBody, NoQuery, PageQuery, Query, QuerySet, ResultPath, RunPath, flag,
     parsed_some,
 };
+use crate::idempotent::{self, Retry, fingerprint};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::state::AppState;
@@ -283,7 +283,7 @@ pub async fn get_one(
     method(patch, put), path = "/v1/runs/{rid}/results/{id}", tag = "results", operation_id = "update_result",
     summary = "Record one execution (tester)",
     description = "Sets status, note, elapsed, step results and defects together (a field not given is null or empty) as the caller, now; appended to the result's history. Step results match the case's steps by position; defects are trimmed and repeats dropped. `not_tested` clears the result and takes none of them. The assignee is kept. PUT is accepted as the same.",
-    params(ResultPath),
+    params(ResultPath, IdempotencyKeyHeader),
     request_body(content = api::UpdateResult,
         example = json!({"status": "failed", "note": "…", "elapsed": 120,
             "step_results": [{"status": "passed"}, {"status": "failed", "actual": "500 error"}],
@@ -291,26 +291,47 @@ pub async fn get_one(
     responses((status = 200, description = "The result, with the caller as `tested_by`.", body = TestResultData),
         Unauthorized, Forbidden, NotFound, Conflict, JsonErrors),
 )]
+#[allow(clippy::too_many_arguments)]
 pub async fn update(
     State(state): State<AppState>,
     caller: Caller,
     ResultPath { rid: run, id }: ResultPath,
     _: NoQuery,
+    key: IdempotencyKeyHeader,
+    method: Method,
+    OriginalUri(uri): OriginalUri,
     body: JsonBody<RawEntry>,
-) -> ApiResult<Json<api::Data<api::TestResult>>> {
+) -> ApiResult<Response> {
     let (_, role) = caller.run(&state, run).await?;
     ensure(role, Role::Tester, RECORD)?;
     let (_, execution) =
         execution::check(&body.value, String::new, false, state.limits.max_note_bytes)
             .map_err(ApiError::Invalid)?;
+    if let Some(retry) = Retry::of(key, &method, &uri, &body.raw) {
+        let write = Write::RecordResult { run, id, execution };
+        let answer = idempotent::write(&state, &caller, retry, write, |w| match w {
+            Written::Result(r) => Some((StatusCode::OK, Some(recorded(r)))),
+            _ => None,
+        })
+        .await?;
+        if !idempotent::replayed(&answer) {
+            state.metrics.results_written(1);
+        }
+        return Ok(answer);
+    }
     let result = state
         .store
         .record_result(run, id, execution, caller.user.id, Timestamp::now())
         .await?;
     state.metrics.results_written(1);
-    Ok(Json(api::Data {
-        data: dto::result(&result),
-    }))
+    Ok(Json(recorded(&result)).into_response())
+}
+
+/// The answer to a recorded execution.
+fn recorded(result: &verdict_store::TestResult) -> api::Data<api::TestResult> {
+    api::Data {
+        data: dto::result(result),
+    }
 }
 
 #[derive(Deserialize)]
@@ -330,19 +351,6 @@ pub struct PartialQuery {
 }
 
 impl QuerySet for PartialQuery {}
-
-/// What makes a request that request: a retry must match it exactly.
-pub fn fingerprint(method: &str, uri: &axum::http::Uri, body: &[u8]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    h.update(method.as_bytes());
-    h.update(b" ");
-    h.update(uri.path().as_bytes());
-    h.update(b"?");
-    h.update(uri.query().unwrap_or("").as_bytes());
-    h.update(b"\n");
-    h.update(body);
-    h.finalize().into()
-}
 
 #[utoipa::path(
     post, path = "/v1/runs/{rid}/results/bulk", tag = "results", operation_id = "bulk_results",

@@ -4,8 +4,9 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{OriginalUri, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -14,14 +15,17 @@ use verdict_api as api;
 use verdict_api::schema as s;
 use verdict_store::{
     CaseId, FieldError, NewRun, Role, RunMeta, RunMetaPatch, RunPatch, RunState, StoreError,
-    Timestamp,
+    Timestamp, Write, Written,
 };
 
 use crate::auth::{Caller, ensure};
 use crate::checks::{build_url, commit, meta_text};
 use crate::dto::{self, MAX_TEXT_CHARS, done, optional_text, required_text};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, NoQuery, PageQuery, ProjectPath, Query, QuerySet, RunPath};
+use crate::extract::{
+    IdempotencyKeyHeader, JsonBody, NoQuery, PageQuery, ProjectPath, Query, QuerySet, RunPath,
+};
+use crate::idempotent::{self, Retry};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::routes::double_option;
@@ -126,7 +130,7 @@ impl CaseIds {
     post, path = "/v1/projects/{pid}/runs", tag = "runs", operation_id = "create_run",
     summary = "Create a run, or find it by key (tester)",
     description = "Without `case_ids` or `suite` the run takes every live case of the project; with `suite`, every live case in that section or one nested in it (none there: 422). `case_ids` and `suite` together are a 422. With a `key` that exists, the answer is 200 with that run as it is, so parallel CI jobs share one run. `branch`, `commit`, `build_url` and `environment` say what CI built; runs are compared with the latest earlier run of the same branch (and environment).",
-    params(ProjectPath),
+    params(ProjectPath, IdempotencyKeyHeader),
     request_body = api::CreateRun,
     responses(
         (status = 201, description = "Created.", body = RunData),
@@ -138,11 +142,14 @@ pub async fn create(
     caller: Caller,
     ProjectPath { pid: project }: ProjectPath,
     _: NoQuery,
+    key: IdempotencyKeyHeader,
+    OriginalUri(uri): OriginalUri,
     body: JsonBody<api::CreateRun>,
-) -> ApiResult<(StatusCode, Json<api::Data<api::Run>>)> {
+) -> ApiResult<Response> {
     caller
         .require(&state, project, Role::Tester, "create runs")
         .await?;
+    let retry = Retry::of(key, &Method::POST, &uri, &body.raw);
     let b = body.value;
     let mut errors = Vec::new();
     let name = required_text("name", &b.name, &mut errors);
@@ -197,25 +204,40 @@ pub async fn create(
         meta,
         case_ids: section_ids.or_else(|| ids.as_ref().map(|c| c.ids.clone())),
     };
+    let in_request = |e: StoreError| match &ids {
+        Some(ids) => ids.in_request(e),
+        None => e.into(),
+    };
+    if let Some(retry) = retry {
+        let write = Write::CreateRun { project, run: new };
+        let answer = idempotent::apply(&state, &caller, retry, write, |w| match w {
+            Written::Run(run, created) => Some((found_or_created(*created), Some(data(run)))),
+            _ => None,
+        })
+        .await
+        .map_err(in_request)?;
+        return idempotent::respond(answer);
+    }
     let (run, created) = state
         .store
         .create_run(project, new, Timestamp::now())
         .await
-        .map_err(|e| match &ids {
-            Some(ids) => ids.in_request(e),
-            None => e.into(),
-        })?;
-    let status = if created {
+        .map_err(in_request)?;
+    Ok((found_or_created(created), Json(data(&run))).into_response())
+}
+
+fn found_or_created(created: bool) -> StatusCode {
+    if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
-    };
-    Ok((
-        status,
-        Json(api::Data {
-            data: dto::run(&run),
-        }),
-    ))
+    }
+}
+
+fn data(run: &verdict_store::Run) -> api::Data<api::Run> {
+    api::Data {
+        data: dto::run(run),
+    }
 }
 
 /// The run list's filter.
@@ -339,7 +361,7 @@ pub struct UpdateRun {
 #[utoipa::path(
     patch, path = "/v1/runs/{rid}", tag = "runs", operation_id = "update_run",
     summary = "Rename a run, change its description or its metadata (manager)",
-    params(RunPath),
+    params(RunPath, IdempotencyKeyHeader),
     request_body = UpdateRun,
     responses((status = 200, description = "The run as it now is.", body = RunData),
         Unauthorized, Forbidden, NotFound, JsonErrors),
@@ -349,10 +371,13 @@ pub async fn update(
     caller: Caller,
     RunPath { rid: id }: RunPath,
     _: NoQuery,
+    key: IdempotencyKeyHeader,
+    OriginalUri(uri): OriginalUri,
     body: JsonBody<UpdateRun>,
-) -> ApiResult<Json<api::Data<api::Run>>> {
+) -> ApiResult<Response> {
     let (_, role) = caller.run(&state, id).await?;
     ensure(role, Role::Manager, "edit runs")?;
+    let retry = Retry::of(key, &Method::PATCH, &uri, &body.raw);
     let b = body.value;
     let mut errors = Vec::new();
     let patch = RunPatch {
@@ -380,10 +405,16 @@ pub async fn update(
         },
     };
     done(errors)?;
+    if let Some(retry) = retry {
+        let write = Write::UpdateRun { id, patch };
+        return idempotent::write(&state, &caller, retry, write, |w| match w {
+            Written::Run(run, _) => Some((StatusCode::OK, Some(data(run)))),
+            _ => None,
+        })
+        .await;
+    }
     let run = state.store.update_run(id, patch).await?;
-    Ok(Json(api::Data {
-        data: dto::run(&run),
-    }))
+    Ok(Json(data(&run)).into_response())
 }
 
 #[utoipa::path(
@@ -426,7 +457,7 @@ pub async fn add_cases(
     post, path = "/v1/runs/{rid}/close", tag = "runs", operation_id = "close_run",
     summary = "Close a run (manager)",
     description = "A closed run takes no result changes. Closing a closed run answers 200 with the run unchanged.",
-    params(RunPath),
+    params(RunPath, IdempotencyKeyHeader),
     responses((status = 200, description = "The run, `state: closed`.", body = RunData),
         Unauthorized, Forbidden, NotFound, Invalid),
 )]
@@ -435,11 +466,19 @@ pub async fn close(
     caller: Caller,
     RunPath { rid: id }: RunPath,
     _: NoQuery,
-) -> ApiResult<Json<api::Data<api::Run>>> {
+    key: IdempotencyKeyHeader,
+    OriginalUri(uri): OriginalUri,
+) -> ApiResult<Response> {
     let (_, role) = caller.run(&state, id).await?;
     ensure(role, Role::Manager, "close runs")?;
+    if let Some(retry) = Retry::of(key, &Method::POST, &uri, b"") {
+        let write = Write::CloseRun { id };
+        return idempotent::write(&state, &caller, retry, write, |w| match w {
+            Written::Run(run, _) => Some((StatusCode::OK, Some(data(run)))),
+            _ => None,
+        })
+        .await;
+    }
     let run = state.store.close_run(id, Timestamp::now()).await?;
-    Ok(Json(api::Data {
-        data: dto::run(&run),
-    }))
+    Ok(Json(data(&run)).into_response())
 }

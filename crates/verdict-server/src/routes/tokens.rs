@@ -2,17 +2,19 @@
 //! mint a token for another user, e.g. a CI bot.
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{OriginalUri, State};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use verdict_api as api;
-use verdict_store::{Timestamp, UserId};
+use verdict_store::{Timestamp, UserId, Write, Written};
 
 use crate::auth::{Caller, Secret};
 use crate::dto::{self, done, required_text};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{JsonBody, NoQuery, PageQuery, Query, TokenPath};
+use crate::extract::{IdempotencyKeyHeader, JsonBody, NoQuery, PageQuery, Query, TokenPath};
+use crate::idempotent::{self, Retry};
 #[allow(unused_imports)]
 use crate::openapi::prelude::*;
 use crate::routes::page_of;
@@ -29,6 +31,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     post, path = "/v1/tokens", tag = "tokens", operation_id = "create_token",
     summary = "Mint a token (the secret is shown once)",
     description = "For the caller, or (admins only) for the user named by `user_id`, e.g. a CI bot. A non-admin naming another user gets 403; an unknown `user_id` is a 422.",
+    params(IdempotencyKeyHeader),
     request_body = api::CreateToken,
     responses((status = 201, description = "Minted: `token` is the secret, shown only now.", body = NewTokenData),
         Unauthorized, Forbidden, JsonErrors),
@@ -37,8 +40,11 @@ pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
     _: NoQuery,
+    key: IdempotencyKeyHeader,
+    OriginalUri(uri): OriginalUri,
     body: JsonBody<api::CreateToken>,
-) -> ApiResult<(StatusCode, Json<api::Data<api::NewToken>>)> {
+) -> ApiResult<Response> {
+    let retry = Retry::of(key, &Method::POST, &uri, &body.raw);
     let b = body.value;
     let mut errors = Vec::new();
     let name = required_text("name", &b.name, &mut errors);
@@ -62,22 +68,41 @@ pub async fn create(
         }
     };
     let secret = Secret::generate()?;
+    if let Some(retry) = retry {
+        // The answer (with its secret) is kept for the key's lifetime, so a
+        // client that lost it gets the same secret back; a replay's own
+        // fresh secret is never stored.
+        let hash = secret.hash();
+        let secret = secret.expose().to_string();
+        let write = Write::CreateToken {
+            user: owner,
+            name,
+            hash,
+        };
+        return idempotent::write(&state, &caller, retry, write, move |w| match w {
+            Written::Token(t) => Some((StatusCode::CREATED, Some(minted(t, &secret)))),
+            _ => None,
+        })
+        .await;
+    }
     let token = state
         .store
         .create_token(owner, name, secret.hash(), Timestamp::now())
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(api::Data {
-            data: api::NewToken {
-                id: token.id.to_string(),
-                name: token.name,
-                user_id: token.user_id.to_string(),
-                created_at: token.created_at.to_string(),
-                token: secret.expose().to_string(),
-            },
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(minted(&token, secret.expose()))).into_response())
+}
+
+/// The answer to a minted token: the token, with its secret.
+fn minted(token: &verdict_store::Token, secret: &str) -> api::Data<api::NewToken> {
+    api::Data {
+        data: api::NewToken {
+            id: token.id.to_string(),
+            name: token.name.clone(),
+            user_id: token.user_id.to_string(),
+            created_at: token.created_at.to_string(),
+            token: secret.to_string(),
+        },
+    }
 }
 
 #[utoipa::path(

@@ -15,6 +15,7 @@ mod errors;
 mod fuzz_bodies;
 mod guards;
 mod gzip_bodies;
+mod idempotent_writes;
 mod junit_import;
 mod junit_notes;
 mod manual_export;

@@ -34,3 +34,40 @@ pub fn decode<T: DeserializeOwned>(
     serde_json::from_slice(outcome)
         .map_err(|e| StoreError::Other(format!("stored idempotent answer unreadable: {e}")))
 }
+
+/// The first byte of a kept [`Rendered`](crate::Rendered) answer: never the
+/// first byte of a JSON document, so it is told from a bulk's typed one.
+const RENDERED: u8 = 0xff;
+
+/// The bytes to keep for a rendered answer: the marker, the status (two
+/// bytes, big-endian), then the body.
+pub fn encode_rendered(answer: &crate::Rendered) -> Vec<u8> {
+    let mut out = Vec::with_capacity(3 + answer.bytes.len());
+    out.push(RENDERED);
+    out.extend_from_slice(&answer.status.to_be_bytes());
+    out.extend_from_slice(&answer.bytes);
+    out
+}
+
+/// The rendered answer kept under this key, given the stored fingerprint
+/// and bytes: `IdempotencyKeyReused` when the key was used for another
+/// request.
+pub fn decode_rendered(
+    idem: &IdempotencyKey,
+    fingerprint: &[u8],
+    outcome: &[u8],
+) -> StoreResult<crate::Answer> {
+    if fingerprint != idem.fingerprint {
+        return Err(StoreError::IdempotencyKeyReused);
+    }
+    match outcome {
+        [RENDERED, hi, lo, body @ ..] => Ok(crate::Answer {
+            status: u16::from_be_bytes([*hi, *lo]),
+            bytes: body.to_vec(),
+            replayed: true,
+        }),
+        _ => Err(StoreError::Other(
+            "stored idempotent answer unreadable".into(),
+        )),
+    }
+}

@@ -26,6 +26,7 @@ mod bulk;
 mod cases;
 mod concurrency;
 mod manual;
+mod once;
 mod projects;
 mod results;
 mod runs;
@@ -122,6 +123,10 @@ macro_rules! conformance_tests {
             concurrency::parallel_jobs_share_one_run_by_key,
             concurrency::concurrent_retries_apply_once,
             concurrency::closing_races_with_writes,
+            once::retried_writes_apply_once_and_replay_the_first_answer,
+            once::every_kind_of_write_is_kept_with_its_answer,
+            once::failed_writes_keep_no_answer,
+            once::concurrent_retried_writes_apply_once,
             triage::run_metadata_round_trips_and_filters_runs,
             triage::baselines_follow_branch_environment_and_tested_runs,
             triage::explicit_baselines_must_be_other_runs_of_the_project,

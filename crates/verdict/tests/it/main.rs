@@ -14,6 +14,7 @@ mod cli_upload;
 mod common;
 mod connections;
 mod crash_attachments;
+mod crash_retries;
 mod crash_safety;
 mod demo;
 mod e2e;
