@@ -1,6 +1,10 @@
 //! `verdict admin`: maintenance run on the server's machine, against the
 //! database and the attachment storage directly (not over HTTP).
-//! `verdict admin prune` deletes old closed runs and frees their space.
+//! `verdict admin prune` deletes old closed runs and frees their space;
+//! `verdict admin backup` and `restore` copy a SQLite database (see
+//! [`backup`]).
+
+mod backup;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -23,6 +27,12 @@ enum AdminCommand {
     /// history and attachments, and free the space (database pages and
     /// stored files no row names any more).
     Prune(PruneArgs),
+    /// Copy a live SQLite database to a file, consistently, while the
+    /// server keeps writing (with the attachment folder's files beside it).
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new SQLite database that `verdict serve`
+    /// then serves.
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Args, Debug)]
@@ -116,6 +126,8 @@ pub fn run(args: AdminArgs) -> ExitCode {
     };
     let result = match args.command {
         AdminCommand::Prune(args) => runtime.block_on(prune(args)),
+        AdminCommand::Backup(args) => runtime.block_on(backup::backup(args)),
+        AdminCommand::Restore(args) => runtime.block_on(backup::restore(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
