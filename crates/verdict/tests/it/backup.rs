@@ -701,3 +701,193 @@ async fn a_pg_dump_restored_into_a_new_database_serves_the_same_answers() {
     source_db.drop_database().await.unwrap();
     target_db.drop_database().await.unwrap();
 }
+
+/// Fills a server with `runs` runs of `cases` results each (one bulk
+/// upload per run, so every result has one execution in its history).
+async fn fill_large(api: &Api, cases: usize, runs: usize) {
+    let s = seed(api, cases).await;
+    let all: Vec<usize> = (0..cases).collect();
+    bulk(api, &s, &all, |i| format!("n{i}")).await;
+    for r in 1..runs {
+        let (st, run) = api
+            .post(
+                &format!("/v1/projects/{}/runs", s.pid),
+                json!({"name": format!("r{r}")}),
+            )
+            .await;
+        assert_eq!(st, 201, "{run}");
+        let rid = run["data"]["id"].as_str().unwrap().to_string();
+        let entries: Vec<Value> = s
+            .cases
+            .iter()
+            .enumerate()
+            .map(|(i, c)| json!({"test_case_id": c, "status": STATUSES[i % 4], "note": format!("n{i}"), "elapsed": i % 60}))
+            .collect();
+        let (st, body) = api
+            .post(
+                &format!("/v1/runs/{rid}/results/bulk"),
+                json!({"results": entries}),
+            )
+            .await;
+        assert_eq!(st, 200, "{body}");
+    }
+}
+
+/// The `verdict` binary timed by the measurement: `VERDICT_BENCH_BIN`
+/// (the release build) or this test build's.
+fn bench_bin() -> String {
+    std::env::var("VERDICT_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_verdict").into())
+}
+
+fn timed(args: &[&str]) -> Duration {
+    let started = Instant::now();
+    let out = std::process::Command::new(bench_bin())
+        .args(args)
+        .env_remove("VERDICT_DATABASE_URL")
+        .env_remove("VERDICT_ATTACHMENTS")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    started.elapsed()
+}
+
+/// A measurement, not a test (docs/PERFORMANCE.md, "Growing: backups"):
+/// `VERDICT_BENCH_BIN=target/release/verdict cargo test -p verdict --test it
+/// measure_backups -- --ignored --nocapture` (with
+/// `VERDICT_TEST_POSTGRES_URL` for pg_dump/pg_restore). Prints the time to
+/// back up and restore 1,000,000 results (50,000 cases × 20 runs), beside
+/// a plain copy of the same file as the raw baseline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run by hand, prints numbers"]
+async fn measure_backups() {
+    const CASES: usize = 50_000;
+    const RUNS: usize = 20;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("million.db");
+    let server = Server::start(&db, Some(TOKEN));
+    let started = Instant::now();
+    fill_large(&Api::new(&server.url), CASES, RUNS).await;
+    println!(
+        "filled {} results in {:.1}s; binary timed: {}",
+        CASES * RUNS,
+        started.elapsed().as_secs_f64(),
+        bench_bin()
+    );
+    let file = dir.path().join("million.backup");
+    let (url, to) = (sqlite_url(&db), file.display().to_string());
+    // The server stays up (idle): a live backup, with its default steps.
+    let backup = timed(&["admin", "backup", "--database-url", &url, "--to", &to]);
+    let fast = timed(&[
+        "admin",
+        "backup",
+        "--database-url",
+        &url,
+        "--to",
+        &to,
+        "--overwrite",
+        "--pages-per-step",
+        "100000",
+        "--pause-ms",
+        "0",
+    ]);
+    let raw_copy = dir.path().join("raw.copy");
+    let t = Instant::now();
+    std::fs::copy(&file, &raw_copy).unwrap();
+    std::fs::File::open(&raw_copy).unwrap().sync_all().unwrap();
+    let raw = t.elapsed();
+    let target = dir.path().join("restored.db");
+    let restore = timed(&[
+        "admin",
+        "restore",
+        "--from",
+        &to,
+        "--to",
+        &sqlite_url(&target),
+    ]);
+    let size = std::fs::metadata(&file).unwrap().len() as f64 / 1_048_576.0;
+    println!(
+        "SQLite, {size:.0} MiB: backup {:.2}s (defaults), {:.2}s (no pauses); restore {:.2}s; \
+         plain copy of the file {:.2}s (backup ÷ copy {:.1}, restore ÷ copy {:.1})",
+        backup.as_secs_f64(),
+        fast.as_secs_f64(),
+        restore.as_secs_f64(),
+        raw.as_secs_f64(),
+        backup.as_secs_f64() / raw.as_secs_f64(),
+        restore.as_secs_f64() / raw.as_secs_f64()
+    );
+    drop(server);
+
+    let Some(source_db) = TestDatabase::from_env().await else {
+        println!("{SKIP_MESSAGE}");
+        return;
+    };
+    let files = format!("file://{}", dir.path().join("attachments").display());
+    let server = Server::start_url_args(source_db.url(), Some(TOKEN), &["--attachments", &files]);
+    let t = Instant::now();
+    fill_large(&Api::new(&server.url), CASES, RUNS).await;
+    println!("filled PostgreSQL in {:.1}s", t.elapsed().as_secs_f64());
+    drop(server);
+    let dump = dir.path().join("million.dump");
+    let dumped = pg_tool(
+        "pg_dump",
+        &[
+            "--format=custom",
+            "--no-owner",
+            "--dbname",
+            &libpq_uri(source_db.url()),
+            "--file",
+            &dump.display().to_string(),
+        ],
+    );
+    let target_db = TestDatabase::create(&url_from_env().unwrap())
+        .await
+        .unwrap();
+    let restored = pg_tool(
+        "pg_restore",
+        &[
+            "--no-owner",
+            "--exit-on-error",
+            "--single-transaction",
+            "--dbname",
+            &libpq_uri(target_db.url()),
+            &dump.display().to_string(),
+        ],
+    );
+    // Raw baseline: the server's own file-level copy of the database.
+    let raw_db = TestDatabase::create(&url_from_env().unwrap())
+        .await
+        .unwrap();
+    let raw_name = raw_db.name().to_string();
+    raw_db.drop_database().await.unwrap();
+    let admin = verdict_postgres::PgConfig::from_url(&url_from_env().unwrap()).unwrap();
+    let (client, conn) = admin.pg.connect(tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let t = Instant::now();
+    client
+        .batch_execute(&format!(
+            "CREATE DATABASE {raw_name} TEMPLATE {}",
+            source_db.name()
+        ))
+        .await
+        .unwrap();
+    let template = t.elapsed();
+    client
+        .batch_execute(&format!("DROP DATABASE {raw_name}"))
+        .await
+        .unwrap();
+    let dump_mib = std::fs::metadata(&dump).unwrap().len() as f64 / 1_048_576.0;
+    println!(
+        "PostgreSQL: pg_dump -Fc {:.2}s ({dump_mib:.0} MiB dump), pg_restore {:.2}s; \
+         CREATE DATABASE … TEMPLATE (a file copy inside the server) {:.2}s",
+        dumped.as_secs_f64(),
+        restored.as_secs_f64(),
+        template.as_secs_f64()
+    );
+    source_db.drop_database().await.unwrap();
+    target_db.drop_database().await.unwrap();
+}
