@@ -51,6 +51,13 @@ pub struct PruneArgs {
     /// no server is running.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
     orphan_grace: Duration,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// The database and the attachment storage an admin command works on.
+#[derive(Args, Debug)]
+pub struct StoreArgs {
     /// The database, as for `verdict serve`.
     #[arg(
         long,
@@ -140,8 +147,8 @@ pub fn run(args: AdminArgs) -> ExitCode {
 
 async fn prune(args: PruneArgs) -> Result<(), String> {
     // No statement bound: one prune is one transaction, however large.
-    let store = open_store(&args.database_url, None).await?;
-    let blobs = open_blobs(args.attachments.as_deref(), &args.database_url)?;
+    let store = open_store(&args.store.database_url, None).await?;
+    let blobs = open_blobs(args.store.attachments.as_deref(), &args.store.database_url)?;
     blobs
         .check()
         .await

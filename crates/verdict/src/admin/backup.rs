@@ -13,7 +13,7 @@ use verdict_server::blobs::Blobs;
 use verdict_sqlite::SqliteConfig;
 use verdict_sqlite::backup::{self, BackupOptions, CopyReport, Progress};
 
-use super::bytes;
+use super::{StoreArgs, bytes};
 use crate::serve::open_blobs;
 
 #[derive(Args, Debug)]
@@ -31,18 +31,10 @@ pub struct BackupArgs {
     /// Milliseconds to pause after each step, leaving the disk to the server.
     #[arg(long, value_name = "MS", default_value_t = BackupOptions::DEFAULT_PAUSE_MS)]
     pause_ms: u64,
-    /// The database, as for `verdict serve` (SQLite; for PostgreSQL use pg_dump).
-    #[arg(
-        long,
-        env = "VERDICT_DATABASE_URL",
-        default_value = "sqlite://verdict.db",
-        hide_env_values = true
-    )]
-    database_url: String,
-    /// The attachment storage, as for `verdict serve` (default: the folder
-    /// `verdict-attachments` beside the SQLite file). A bucket is not copied.
-    #[arg(long, env = "VERDICT_ATTACHMENTS")]
-    attachments: Option<String>,
+    /// What to back up (SQLite; for PostgreSQL use pg_dump). Attachments
+    /// in a bucket are not copied.
+    #[command(flatten)]
+    store: StoreArgs,
 }
 
 #[derive(Args, Debug)]
@@ -86,7 +78,7 @@ fn sqlite_path(url: &str, postgres_hint: &str) -> Result<PathBuf, String> {
 
 pub async fn backup(args: BackupArgs) -> Result<(), String> {
     let source = sqlite_path(
-        &args.database_url,
+        &args.store.database_url,
         "verdict admin backup copies SQLite databases; back PostgreSQL up with its own tools: \
          pg_dump --format=custom --dbname=URL --file=verdict.dump, restored with pg_restore \
          into a new database (README, \"Backups\")",
@@ -118,14 +110,18 @@ pub async fn backup(args: BackupArgs) -> Result<(), String> {
     );
     let report = checked_copy(&source, &partial, &options)?;
 
-    let blobs = open_blobs(args.attachments.as_deref(), &args.database_url)?;
+    let blobs = open_blobs(args.store.attachments.as_deref(), &args.store.database_url)?;
     let files_dir = attachments_beside(&target);
-    let files = match copy_attachments(&blobs, &files_dir, &partial).await {
-        Ok(files) => files,
-        Err(e) => {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e);
-        }
+    // A bucket is not copied (None).
+    let files = match blobs.folder_root() {
+        Some(root) => match copy_attachments(&blobs, root, &files_dir, &partial).await {
+            Ok(files) => Some(files),
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e);
+            }
+        },
+        None => None,
     };
     if let Err(e) = backup::publish(&partial, &target, args.overwrite) {
         let _ = std::fs::remove_file(&partial);
@@ -176,16 +172,22 @@ pub async fn restore(args: RestoreArgs) -> Result<(), String> {
 
     let blobs = open_blobs(args.attachments.as_deref(), &args.to)?;
     let from_files = attachments_beside(&args.from);
-    let files = if from_files.is_dir() {
-        match restore_attachments(&from_files, &blobs, &partial).await {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = std::fs::remove_file(&partial);
-                return Err(e);
+    // Into a bucket they are not copied (None).
+    let files = match blobs.folder_root() {
+        Some(root) if from_files.is_dir() => {
+            let copied = match Blobs::folder(&from_files) {
+                Ok(source) => copy_attachments(&source, &from_files, root, &partial).await,
+                Err(e) => Err(format!("{}: {e}", from_files.display())),
+            };
+            match copied {
+                Ok(files) => Some(files),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&partial);
+                    return Err(e);
+                }
             }
         }
-    } else {
-        None
+        _ => None,
     };
     // An empty file at PATH (never a database) may be replaced.
     backup::publish(&partial, &target, target.exists()).inspect_err(|_| {
@@ -241,37 +243,19 @@ struct FilesCopied {
     unchanged: u64,
 }
 
-/// The backup's attachments: every file of a storage folder into `dest`
-/// (files already there with the same size are kept: names are digests),
-/// then a check that every file the copy `db` names is there. `None` for a
-/// bucket, which is not copied.
+/// Every file of the storage folder `from` (listed by `source`) into the
+/// folder `dest` (files already there with the same size are kept: names
+/// are digests), then a check that every file the database `db` names is
+/// there.
 async fn copy_attachments(
-    blobs: &Blobs,
+    source: &Blobs,
+    from: &Path,
     dest: &Path,
     db: &Path,
-) -> Result<Option<FilesCopied>, String> {
-    let Some(root) = blobs.folder_root() else {
-        return Ok(None);
-    };
-    let copied = copy_folder(blobs, root, dest).await?;
+) -> Result<FilesCopied, String> {
+    let copied = copy_folder(source, from, dest).await?;
     check_named_files(dest, db)?;
-    Ok(Some(copied))
-}
-
-/// The restore's attachments: the backup's folder into the target's
-/// storage folder; `None` when the target storage is a bucket.
-async fn restore_attachments(
-    from: &Path,
-    blobs: &Blobs,
-    db: &Path,
-) -> Result<Option<FilesCopied>, String> {
-    let Some(root) = blobs.folder_root() else {
-        return Ok(None);
-    };
-    let source = Blobs::folder(from).map_err(|e| format!("{}: {e}", from.display()))?;
-    let copied = copy_folder(&source, from, root).await?;
-    check_named_files(root, db)?;
-    Ok(Some(copied))
+    Ok(copied)
 }
 
 async fn copy_folder(source: &Blobs, from: &Path, dest: &Path) -> Result<FilesCopied, String> {

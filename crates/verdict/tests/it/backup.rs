@@ -101,6 +101,16 @@ async fn bulk(api: &Api, s: &Seeded, cases: &[usize], note: impl Fn(usize) -> St
     assert_eq!(status, 200, "{body}");
 }
 
+/// PATCHes one result of run `rid`; the status and body.
+async fn patch(api: &Api, rid: &str, result: &str, body: Value) -> (u16, Value) {
+    api.call(
+        reqwest::Method::PATCH,
+        &format!("/v1/runs/{rid}/results/{result}"),
+        Some(body),
+    )
+    .await
+}
+
 /// A write a writer saw acknowledged: which result, its note, and when
 /// it was sent and answered.
 #[derive(Debug, Clone)]
@@ -126,13 +136,13 @@ async fn patch_writer(
         let result = &results[seq % results.len()];
         let note = format!("{name}-{seq}");
         let sent = Instant::now();
-        let (s, body) = api
-            .call(
-                reqwest::Method::PATCH,
-                &format!("/v1/runs/{rid}/results/{result}"),
-                Some(json!({"status": STATUSES[seq % 4], "note": note})),
-            )
-            .await;
+        let (s, body) = patch(
+            &api,
+            &rid,
+            result,
+            json!({"status": STATUSES[seq % 4], "note": note}),
+        )
+        .await;
         assert_eq!(s, 200, "PATCH during the backup: {body}");
         done.push(Write {
             result: result.clone(),
@@ -371,13 +381,8 @@ async fn fill(api: &Api, cases: usize) -> Seeded {
     bulk(api, &s, &all, |i| format!("first {i}")).await;
     bulk(api, &s, &all[..cases / 2], |i| format!("second {i}")).await;
     for (i, r) in s.results.iter().enumerate().step_by(5) {
-        let (st, body) = api
-            .call(
-                reqwest::Method::PATCH,
-                &format!("/v1/runs/{}/results/{r}", s.rid),
-                Some(json!({"status": "failed", "note": format!("patched {i}")})),
-            )
-            .await;
+        let body = json!({"status": "failed", "note": format!("patched {i}")});
+        let (st, body) = patch(api, &s.rid, r, body).await;
         assert_eq!(st, 200, "{body}");
     }
     s
@@ -439,13 +444,7 @@ async fn a_restored_backup_serves_the_same_answers_and_attachments() {
         assert_eq!(&sha256(&bytes), digest);
     }
     // The restored database takes writes.
-    let (st, body) = copy
-        .call(
-            reqwest::Method::PATCH,
-            &format!("/v1/runs/{}/results/{}", s.rid, s.results[3]),
-            Some(json!({"status": "passed"})),
-        )
-        .await;
+    let (st, body) = patch(&copy, &s.rid, &s.results[3], json!({"status": "passed"})).await;
     assert_eq!(st, 200, "{body}");
 }
 
@@ -642,6 +641,35 @@ fn pg_tool(tool: &str, args: &[&str]) -> Duration {
     started.elapsed()
 }
 
+/// The README's procedure: `pg_dump -Fc` of `source` into `dump`, then
+/// `pg_restore` into the new, empty database `target`; the time of each.
+fn dump_and_restore(source: &str, target: &str, dump: &Path) -> (Duration, Duration) {
+    let dump = dump.display().to_string();
+    let dumped = pg_tool(
+        "pg_dump",
+        &[
+            "--format=custom",
+            "--no-owner",
+            "--dbname",
+            &libpq_uri(source),
+            "--file",
+            &dump,
+        ],
+    );
+    let restored = pg_tool(
+        "pg_restore",
+        &[
+            "--no-owner",
+            "--exit-on-error",
+            "--single-transaction",
+            "--dbname",
+            &libpq_uri(target),
+            &dump,
+        ],
+    );
+    (dumped, restored)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_pg_dump_restored_into_a_new_database_serves_the_same_answers() {
     let Some(source_db) = TestDatabase::from_env().await else {
@@ -655,31 +683,10 @@ async fn a_pg_dump_restored_into_a_new_database_serves_the_same_answers() {
     let s = fill(&api, 150).await;
 
     // The procedure in the README, step by step.
-    let dump = dir.path().join("verdict.dump");
-    let dumped = pg_tool(
-        "pg_dump",
-        &[
-            "--format=custom",
-            "--no-owner",
-            "--dbname",
-            &libpq_uri(source_db.url()),
-            "--file",
-            &dump.display().to_string(),
-        ],
-    );
     let admin_url = url_from_env().unwrap();
     let target_db = TestDatabase::create(&admin_url).await.unwrap();
-    let restored_in = pg_tool(
-        "pg_restore",
-        &[
-            "--no-owner",
-            "--exit-on-error",
-            "--single-transaction",
-            "--dbname",
-            &libpq_uri(target_db.url()),
-            &dump.display().to_string(),
-        ],
-    );
+    let dump = dir.path().join("verdict.dump");
+    let (dumped, restored_in) = dump_and_restore(source_db.url(), target_db.url(), &dump);
     println!(
         "pg_dump {:.2}s, pg_restore {:.2}s",
         dumped.as_secs_f64(),
@@ -689,13 +696,7 @@ async fn a_pg_dump_restored_into_a_new_database_serves_the_same_answers() {
     let restored = Server::start_url_args(target_db.url(), Some(TOKEN), &["--attachments", &files]);
     let copy = Api::new(&restored.url);
     same_answers(&api, &copy, &reads(&s, &[])).await;
-    let (st, body) = copy
-        .call(
-            reqwest::Method::PATCH,
-            &format!("/v1/runs/{}/results/{}", s.rid, s.results[0]),
-            Some(json!({"status": "passed"})),
-        )
-        .await;
+    let (st, body) = patch(&copy, &s.rid, &s.results[0], json!({"status": "passed"})).await;
     assert_eq!(st, 200, "the restored database takes writes: {body}");
     drop((source, restored));
     source_db.drop_database().await.unwrap();
@@ -832,32 +833,11 @@ async fn measure_backups() {
     fill_large(&Api::new(&server.url), CASES, RUNS).await;
     println!("filled PostgreSQL in {:.1}s", t.elapsed().as_secs_f64());
     drop(server);
-    let dump = dir.path().join("million.dump");
-    let dumped = pg_tool(
-        "pg_dump",
-        &[
-            "--format=custom",
-            "--no-owner",
-            "--dbname",
-            &libpq_uri(source_db.url()),
-            "--file",
-            &dump.display().to_string(),
-        ],
-    );
     let target_db = TestDatabase::create(&url_from_env().unwrap())
         .await
         .unwrap();
-    let restored = pg_tool(
-        "pg_restore",
-        &[
-            "--no-owner",
-            "--exit-on-error",
-            "--single-transaction",
-            "--dbname",
-            &libpq_uri(target_db.url()),
-            &dump.display().to_string(),
-        ],
-    );
+    let dump = dir.path().join("million.dump");
+    let (dumped, restored) = dump_and_restore(source_db.url(), target_db.url(), &dump);
     // Raw baseline: the server's own file-level copy of the database.
     let raw_db = TestDatabase::create(&url_from_env().unwrap())
         .await
