@@ -123,6 +123,16 @@ impl Blobs {
         }
     }
 
+    /// The folder files are stored in, or `None` on a bucket (for
+    /// `verdict admin backup`, which copies a folder's files beside the
+    /// database copy).
+    pub fn folder_root(&self) -> Option<&Path> {
+        match &self.kind {
+            Kind::Folder { root, .. } => Some(root),
+            Kind::S3(_) => None,
+        }
+    }
+
     /// A folder where uploads are spooled before [`put`](Self::put): on
     /// the same filesystem as a storage folder, so putting is a rename.
     pub fn spool_dir(&self) -> &Path {

@@ -5,6 +5,7 @@
 //! small connection pool.
 
 mod attachments;
+pub mod backup;
 mod bulk;
 mod cases;
 mod config;

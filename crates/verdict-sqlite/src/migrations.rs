@@ -195,6 +195,11 @@ CREATE INDEX attachments_sha256 ON attachments (sha256);
 "#,
 ];
 
+/// The schema version a fully migrated database has.
+pub(crate) fn count() -> usize {
+    MIGRATIONS.len()
+}
+
 /// Brings the schema up to date. Returns how many migrations ran.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
     let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

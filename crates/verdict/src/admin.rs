@@ -1,6 +1,10 @@
 //! `verdict admin`: maintenance run on the server's machine, against the
 //! database and the attachment storage directly (not over HTTP).
-//! `verdict admin prune` deletes old closed runs and frees their space.
+//! `verdict admin prune` deletes old closed runs and frees their space;
+//! `verdict admin backup` and `restore` copy a SQLite database (see
+//! [`backup`]).
+
+mod backup;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -26,6 +30,12 @@ enum AdminCommand {
     /// Copy a whole database into an empty one, SQLite to PostgreSQL or
     /// back, keeping every id, and check the copy table by table.
     Migrate(crate::migrate::MigrateArgs),
+    /// Copy a live SQLite database to a file, consistently, while the
+    /// server keeps writing (with the attachment folder's files beside it).
+    Backup(backup::BackupArgs),
+    /// Restore a backup into a new SQLite database that `verdict serve`
+    /// then serves.
+    Restore(backup::RestoreArgs),
 }
 
 #[derive(Args, Debug)]
@@ -44,6 +54,13 @@ pub struct PruneArgs {
     /// no server is running.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
     orphan_grace: Duration,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// The database and the attachment storage an admin command works on.
+#[derive(Args, Debug)]
+pub struct StoreArgs {
     /// The database, as for `verdict serve`.
     #[arg(
         long,
@@ -120,6 +137,8 @@ pub fn run(args: AdminArgs) -> ExitCode {
     let result = match args.command {
         AdminCommand::Prune(args) => runtime.block_on(prune(args)),
         AdminCommand::Migrate(args) => runtime.block_on(crate::migrate::migrate(args)),
+        AdminCommand::Backup(args) => runtime.block_on(backup::backup(args)),
+        AdminCommand::Restore(args) => runtime.block_on(backup::restore(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -132,8 +151,8 @@ pub fn run(args: AdminArgs) -> ExitCode {
 
 async fn prune(args: PruneArgs) -> Result<(), String> {
     // No statement bound: one prune is one transaction, however large.
-    let store = open_store(&args.database_url, None).await?;
-    let blobs = open_blobs(args.attachments.as_deref(), &args.database_url)?;
+    let store = open_store(&args.store.database_url, None).await?;
+    let blobs = open_blobs(args.store.attachments.as_deref(), &args.store.database_url)?;
     blobs
         .check()
         .await

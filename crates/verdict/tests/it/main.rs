@@ -6,6 +6,7 @@
 
 mod accessibility;
 mod admin_token;
+mod backup;
 mod browser;
 mod cli_attachments;
 mod cli_password;
