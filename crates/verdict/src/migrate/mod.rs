@@ -258,7 +258,7 @@ impl Progress {
             return;
         }
         self.drawn = Instant::now();
-        let percent = if total == 0 { 100 } else { done * 100 / total };
+        let percent = (done * 100).checked_div(total).unwrap_or(100);
         let mut err = std::io::stderr().lock();
         let _ = write!(
             err,

@@ -724,7 +724,7 @@ async fn on_a_terminal_progress_is_redrawn_in_place() {
 fn report(n: usize, seed: usize) -> String {
     let mut xml = String::from(r#"<testsuite name="s">"#);
     for i in 0..n {
-        let failure = if (i + seed) % 3 == 0 {
+        let failure = if (i + seed).is_multiple_of(3) {
             "<failure>no</failure>"
         } else {
             ""
