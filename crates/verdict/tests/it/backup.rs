@@ -748,13 +748,23 @@ fn timed(args: &[&str]) -> Duration {
         .env_remove("VERDICT_ATTACHMENTS")
         .output()
         .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
+        "{stdout}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    started.elapsed()
+    let elapsed = started.elapsed();
+    // The copy alone, without the integrity check and the rest.
+    if let Some(line) = stdout.lines().find(|l| l.contains("copied in")) {
+        println!(
+            "{} {}: {:.2}s in all;{line}",
+            args[0],
+            args[1],
+            elapsed.as_secs_f64()
+        );
+    }
+    elapsed
 }
 
 /// A measurement, not a test (docs/PERFORMANCE.md, "Growing: backups"):
