@@ -41,16 +41,10 @@ fn replayed(r: &Resp) -> bool {
     }
 }
 
-/// Sends the same keyed request twice: the first applies (no replay
+/// Sends the same keyed request twice as the admin: the first applies (no replay
 /// header), the second is its replay (same status, same body).
-async fn twice(
-    app: &TestApp,
-    method: &str,
-    path: &str,
-    token: &str,
-    key: &str,
-    body: Option<&Value>,
-) -> Resp {
+async fn twice(app: &TestApp, method: &str, path: &str, key: &str, body: Option<Value>) -> Resp {
+    let (token, body) = (&app.admin, body.as_ref());
     let first = keyed(app, method, path, token, key, body).await;
     assert!(first.status.is_success(), "{} {}", first.status, first.body);
     assert!(!replayed(&first), "a first answer is not a replay");
@@ -72,7 +66,7 @@ async fn a_retried_patch_is_recorded_once_and_answers_the_first_answer() {
     let path = results_path(&run, &format!("/{id}"));
     let failed = json!({"status": "failed", "note": "boom", "elapsed": 3});
 
-    let first = twice(&app, "PATCH", &path, &app.admin, "p-1", Some(&failed)).await;
+    let first = twice(&app, "PATCH", &path, "p-1", Some(failed.clone())).await;
     assert_eq!(first.status, StatusCode::OK);
     assert_eq!(first.data()["status"], "failed");
     assert_eq!(app.history(&run, &id).await.len(), 1, "one history row");
@@ -133,9 +127,8 @@ async fn retried_creates_make_one_object_each() {
         &app,
         "POST",
         "/v1/projects",
-        &app.admin,
         "proj",
-        Some(&json!({"name": "P"})),
+        Some(json!({"name": "P"})),
     )
     .await;
     assert_eq!(project.status, StatusCode::CREATED);
@@ -147,30 +140,21 @@ async fn retried_creates_make_one_object_each() {
         &app,
         "POST",
         &cases,
-        &app.admin,
         "case",
-        Some(&json!({"title": "T", "key": "a.b"})),
+        Some(json!({"title": "T", "key": "a.b"})),
     )
     .await;
     assert_eq!(case.status, StatusCode::CREATED);
     assert_eq!(app.total(&cases).await, 1, "one case");
 
     let runs = format!("/v1/projects/{pid}/runs");
-    let run = twice(
-        &app,
-        "POST",
-        &runs,
-        &app.admin,
-        "run",
-        Some(&json!({"name": "R"})),
-    )
-    .await;
+    let run = twice(&app, "POST", &runs, "run", Some(json!({"name": "R"}))).await;
     assert_eq!(run.status, StatusCode::CREATED);
     assert_eq!(app.total(&runs).await, 1, "one run");
 
     let alice =
         json!({"name": "Alice", "email": "alice@example.com", "password": "correct horse battery"});
-    let user = twice(&app, "POST", "/v1/users", &app.admin, "user", Some(&alice)).await;
+    let user = twice(&app, "POST", "/v1/users", "user", Some(alice)).await;
     assert_eq!(user.status, StatusCode::CREATED);
     assert_eq!(app.total("/v1/users").await, 2, "one user more");
     let other_password = json!({"name": "Alice", "email": "alice@example.com", "password": "another battery staple"});
@@ -189,9 +173,8 @@ async fn retried_creates_make_one_object_each() {
         &app,
         "POST",
         "/v1/tokens",
-        &app.admin,
         "tok",
-        Some(&json!({"name": "ci"})),
+        Some(json!({"name": "ci"})),
     )
     .await;
     assert_eq!(token.status, StatusCode::CREATED);
@@ -218,15 +201,7 @@ async fn retried_edits_closes_and_deletes_apply_once() {
     let app = TestApp::new().await;
     let (_, cases, run) = app.seeded(2).await;
     let case = format!("/v1/cases/{}", cases[0]);
-    let renamed = twice(
-        &app,
-        "PATCH",
-        &case,
-        &app.admin,
-        "edit",
-        Some(&json!({"title": "New"})),
-    )
-    .await;
+    let renamed = twice(&app, "PATCH", &case, "edit", Some(json!({"title": "New"}))).await;
     assert_eq!(renamed.data()["title"], "New");
 
     let run_path = format!("/v1/runs/{run}");
@@ -234,22 +209,21 @@ async fn retried_edits_closes_and_deletes_apply_once() {
         &app,
         "PATCH",
         &run_path,
-        &app.admin,
         "run-edit",
-        Some(&json!({"name": "Nightly"})),
+        Some(json!({"name": "Nightly"})),
     )
     .await;
     assert_eq!(edited.data()["name"], "Nightly");
 
     let close = format!("/v1/runs/{run}/close");
-    let closed = twice(&app, "POST", &close, &app.admin, "close", None).await;
+    let closed = twice(&app, "POST", &close, "close", None).await;
     assert_eq!(closed.data()["state"], "closed");
     assert_eq!(
         closed.data()["closed_at"],
         app.get(&run_path, &app.admin).await.data()["closed_at"]
     );
 
-    let deleted = twice(&app, "DELETE", &case, &app.admin, "delete", None).await;
+    let deleted = twice(&app, "DELETE", &case, "delete", None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert_eq!(
         app.get(&case, &app.admin).await.status,

@@ -14,7 +14,7 @@ use crate::retention::{Api, TOKEN, noise, project_with_cases, sha256, stored_fil
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use common::Server;
+use common::{Rng, Server};
 use serde_json::{Value, json};
 
 const RESULTS: usize = 12;
@@ -68,23 +68,9 @@ async fn every_row_has_its_bytes(api: &Api, run: &str, results: &[String]) -> Ve
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_server_mid_upload_never_leaves_a_row_without_bytes() {
-    let cycles: usize = std::env::var("VERDICT_CRASH_CYCLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(6);
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-        | 1;
-    println!("attachment crash test: {cycles} cycles, seed {seed}");
-    let mut rng = seed;
-    let mut next = move || {
-        rng ^= rng >> 12;
-        rng ^= rng << 25;
-        rng ^= rng >> 27;
-        rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    };
+    let cycles = common::crash_cycles(6);
+    let mut rng = Rng::from_clock();
+    println!("attachment crash test: {cycles} cycles, seed {}", rng.0);
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("v.db");
     let root = dir.path().join("verdict-attachments");
@@ -131,7 +117,7 @@ async fn killing_the_server_mid_upload_never_leaves_a_row_without_bytes() {
         let mut tasks = Vec::new();
         for worker in 0..3u64 {
             let (api, run, results) = (api.clone(), run.clone(), results.clone());
-            let salt = next();
+            let salt = rng.next();
             tasks.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
                 for j in 0..6u64 {
@@ -157,7 +143,7 @@ async fn killing_the_server_mid_upload_never_leaves_a_row_without_bytes() {
                 mine
             }));
         }
-        tokio::time::sleep(Duration::from_millis(100 + next() % 1500)).await;
+        tokio::time::sleep(Duration::from_millis(100 + rng.next() % 1500)).await;
         server.child.kill().expect("SIGKILL");
         server.child.wait().expect("reap");
         for t in tasks {

@@ -12,7 +12,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::Server;
+use common::{Rng, Server};
 use serde_json::{Value, json};
 use verdict_postgres::testing::{SKIP_MESSAGE, TestDatabase};
 
@@ -48,42 +48,18 @@ struct Tally {
     unexpected: Vec<String>,
 }
 
-/// xorshift64*: enough randomness for kill timing, reproducible by seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
-
+/// A request as the admin that must succeed: its JSON answer.
 async fn call(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: String,
-    body: Value,
+    body: Option<Value>,
 ) -> Value {
-    let res = client
-        .request(method, &url)
-        .bearer_auth(TOKEN)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    assert!(res.status().is_success(), "{url}: {}", res.status());
-    res.json().await.expect("json")
-}
-
-async fn get(client: &reqwest::Client, url: String) -> Value {
-    let res = client
-        .get(&url)
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .expect("get");
+    let mut req = client.request(method, &url).bearer_auth(TOKEN);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.expect("request");
     assert!(res.status().is_success(), "{url}: {}", res.status());
     res.json().await.expect("json")
 }
@@ -190,7 +166,8 @@ async fn all(client: &reqwest::Client, url: &str) -> Vec<Value> {
     let mut out = Vec::new();
     for page in 1.. {
         let sep = if url.contains('?') { '&' } else { '?' };
-        let body = get(client, format!("{url}{sep}per_page=1000&page={page}")).await;
+        let url = format!("{url}{sep}per_page=1000&page={page}");
+        let body = call(client, reqwest::Method::GET, url, None).await;
         let data = body["data"].as_array().expect("data").clone();
         let done = data.len() < 1000;
         out.extend(data);
@@ -214,43 +191,24 @@ fn count_by(items: &[Value], field: &str) -> HashMap<String, usize> {
 
 /// The whole scenario against the database at `database`.
 async fn kill_and_retry(database: &str, backend: &str) {
-    let cycles: usize = std::env::var("VERDICT_CRASH_CYCLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-        | 1;
-    let mut rng = Rng(seed);
+    let cycles = common::crash_cycles(20);
+    let mut rng = Rng::from_clock();
+    let seed = rng.0;
     let client = common::http();
 
     // Arrange: a project with RESULTS cases and a run over them.
     let (project, run, results) = {
         let server = Server::start_url(database, Some(TOKEN));
         let u = &server.url;
-        let p = call(
-            &client,
-            reqwest::Method::POST,
-            format!("{u}/v1/projects"),
-            json!({"name": "retries"}),
-        )
-        .await;
+        let post = |url: String, body: Value| call(&client, reqwest::Method::POST, url, Some(body));
+        let p = post(format!("{u}/v1/projects"), json!({"name": "retries"})).await;
         let project = p["data"]["id"].as_str().expect("id").to_string();
         let cases: Vec<Value> = (0..RESULTS)
             .map(|i| json!({"title": format!("case {i}"), "key": format!("k{i}")}))
             .collect();
-        call(
-            &client,
-            reqwest::Method::POST,
-            format!("{u}/v1/projects/{project}/cases/bulk"),
-            json!({"cases": cases}),
-        )
-        .await;
-        let r = call(
-            &client,
-            reqwest::Method::POST,
+        let cases_url = format!("{u}/v1/projects/{project}/cases/bulk");
+        post(cases_url, json!({"cases": cases})).await;
+        let r = post(
             format!("{u}/v1/projects/{project}/runs"),
             json!({"name": "r"}),
         )

@@ -10,24 +10,12 @@ use crate::common;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::Server;
+use common::{Rng, Server};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "vdt_crash_admin_token_0123456789abcdef";
 const CASES: usize = 1500;
 const STATUSES: [&str; 4] = ["passed", "failed", "blocked", "retest"];
-
-/// xorshift64*: enough randomness for kill timing, reproducible by seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-}
 
 /// What one request was: its tag (in every note it writes), how many
 /// executions it carries, and whether the server acknowledged it.
@@ -138,17 +126,10 @@ async fn get(client: &reqwest::Client, url: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_server_mid_write_never_leaves_half_a_request() {
-    let cycles: usize = std::env::var("VERDICT_CRASH_CYCLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-        | 1;
+    let cycles = common::crash_cycles(8);
+    let mut rng = Rng::from_clock();
+    let seed = rng.0;
     println!("crash test: {cycles} cycles, seed {seed}");
-    let mut rng = Rng(seed);
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("v.db");
     let client = common::http();

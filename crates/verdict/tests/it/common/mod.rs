@@ -149,3 +149,34 @@ pub fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
 }
+
+/// How many kill-restart cycles a crash test runs: `VERDICT_CRASH_CYCLES`,
+/// or `default`.
+pub fn crash_cycles(default: usize) -> usize {
+    std::env::var("VERDICT_CRASH_CYCLES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// xorshift64*: enough randomness for kill timing, reproducible by seed.
+pub struct Rng(pub u64);
+
+impl Rng {
+    /// Seeded from the clock (the seed is `.0`, to print).
+    pub fn from_clock() -> Rng {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            | 1;
+        Rng(seed)
+    }
+
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+}
