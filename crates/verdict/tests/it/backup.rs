@@ -855,8 +855,7 @@ async fn measure_backups() {
     let raw_name = raw_db.name().to_string();
     raw_db.drop_database().await.unwrap();
     let admin = verdict_postgres::PgConfig::from_url(&url_from_env().unwrap()).unwrap();
-    let (client, conn) = admin.pg.connect(tokio_postgres::NoTls).await.unwrap();
-    tokio::spawn(conn);
+    let client = verdict_postgres::connect_client(&admin).await.unwrap();
     let t = Instant::now();
     client
         .batch_execute(&format!(
