@@ -97,7 +97,7 @@ impl RawPg {
             .map_err(err)?;
         let rows = client
             .query(
-                "INSERT INTO results (run_id, case_id) SELECT $1, id FROM cases WHERE project_id = $2 ORDER BY id RETURNING id",
+                "INSERT INTO results (run_id, case_id, pos) SELECT $1, id, row_number() OVER (ORDER BY id) FROM cases WHERE project_id = $2 ORDER BY id RETURNING id",
                 &[&run, &project],
             )
             .await

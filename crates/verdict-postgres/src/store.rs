@@ -355,8 +355,8 @@ impl Store for PgStore {
         actor: UserId,
         now: Timestamp,
     ) -> StoreResult<TestResult> {
-        write_tx!(self, |tx| results::record_result(
-            &tx, run, id, &execution, actor, now
+        statement!(self, |c| results::record_result(
+            &c, run, id, &execution, actor, now
         ))
     }
 
