@@ -373,7 +373,7 @@ pub(crate) async fn record_result<C: GenericClient>(
 
 /// The statement of [`record_result`]: `$1` result, `$2` run, `$3`..`$10`
 /// the result's new columns, `$11` actor, `$12` now.
-fn record_sql() -> String {
+pub(crate) fn record_sql() -> String {
     let code = |s: Status| status_code(s);
     let (failed, passed) = (code(Status::Failed), code(Status::Passed));
     let (flag_failed, flag_retried) = (triage::FLAG_FAILED, triage::FLAG_RETRIED_PASS);

@@ -79,7 +79,12 @@ pub(crate) async fn get_run<C: GenericClient>(c: &C, id: RunId) -> Result<Run> {
 /// fold's snapshot must be taken once the lock is held, or it would miss
 /// the stripes of PATCHes that committed while it waited.
 pub(crate) async fn lock_run(tx: &Transaction<'_>, id: RunId) -> Result<Run> {
-    query_found(tx, "SELECT 1 FROM runs WHERE id = $1 FOR UPDATE", &[&id.get()]).await?;
+    query_found(
+        tx,
+        "SELECT 1 FROM runs WHERE id = $1 FOR UPDATE",
+        &[&id.get()],
+    )
+    .await?;
     let sql = format!(
         "WITH s AS (
              DELETE FROM run_count_stripes WHERE run_id = $1

@@ -305,6 +305,11 @@ impl Store for PgStore {
         read!(self, |c| runs::get_run(&c, id))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %id, user = %user))]
+    async fn run_access(&self, id: RunId, user: UserId) -> StoreResult<(ProjectId, Option<Role>)> {
+        read!(self, |c| projects::run_access(&c, id, user))
+    }
+
     #[tracing::instrument(skip_all, level = "debug", fields(project = %project, page = page.page))]
     async fn list_runs(
         &self,

@@ -465,9 +465,16 @@ pub(crate) async fn trends<C: GenericClient>(
     let sql = format!(
         "SELECT id, name, created_at, branch, {}
          FROM runs WHERE project_id = $1 AND {} ORDER BY id DESC LIMIT $3",
-        ["passed", "failed", "blocked", "retest", "not_tested", "elapsed_ms"]
-            .map(striped)
-            .join(", "),
+        [
+            "passed",
+            "failed",
+            "blocked",
+            "retest",
+            "not_tested",
+            "elapsed_ms"
+        ]
+        .map(striped)
+        .join(", "),
         branch_filter("branch", branch, 2)
     );
     let rows = query(c, &sql, &[&project.get(), branch, &i64::from(runs)]).await?;

@@ -179,6 +179,14 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<(Run, bool)>;
     async fn get_run(&self, id: RunId) -> StoreResult<Run>;
+    /// A run's project and `user`'s role in it (`None`: not a member),
+    /// without the run's counts: what a write of one result checks before
+    /// writing. The default reads the run, then the role; a backend may
+    /// answer both at once.
+    async fn run_access(&self, id: RunId, user: UserId) -> StoreResult<(ProjectId, Option<Role>)> {
+        let run = self.get_run(id).await?;
+        Ok((run.project_id, self.role(run.project_id, user).await?))
+    }
     /// Newest first (by id).
     async fn list_runs(
         &self,

@@ -13,3 +13,4 @@ mod key_races;
 mod migrations;
 mod planner_statistics;
 mod speed;
+mod stripes;

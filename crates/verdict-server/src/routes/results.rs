@@ -298,7 +298,7 @@ pub async fn update(
     _: NoQuery,
     body: JsonBody<RawEntry>,
 ) -> ApiResult<Json<api::Data<api::TestResult>>> {
-    let (_, role) = caller.run(&state, run).await?;
+    let role = caller.run_role(&state, run).await?;
     ensure(role, Role::Tester, RECORD)?;
     let (_, execution) =
         execution::check(&body.value, String::new, false, state.limits.max_note_bytes)
