@@ -233,7 +233,7 @@ impl RawPg {
 impl RawPg {
     /// `conns` connections at once for `span`, each sending, per write,
     /// the statements the server sends for a PATCH of one result (the
-    /// token look-up, the run's project and role, the one-statement write:
+    /// token look-up, the one-statement checked write:
     /// `verdict_postgres::testing::patch_statements`), prepared once per
     /// connection as the server's are: (writes, time taken, latencies ms).
     pub async fn concurrent_rate(
@@ -254,9 +254,8 @@ impl RawPg {
             let (statements, ids) = (statements.clone(), ids.clone());
             let (run, user, token) = (self.run, self.user, self.token.clone());
             tasks.push(tokio::spawn(async move {
-                let [auth, access, record] = &*statements;
+                let [auth, record] = &*statements;
                 let auth = client.prepare(auth).await.map_err(err)?;
-                let access = client.prepare(access).await.map_err(err)?;
                 let record = client.prepare(record).await.map_err(err)?;
                 let none: Option<String> = None;
                 let mut latencies = Vec::new();
@@ -270,10 +269,6 @@ impl RawPg {
                     let (by, at) = (tested.map(|t| t.0), tested.map(|t| t.1));
                     let sent = Instant::now();
                     client.query_opt(&auth, &[&token]).await.map_err(err)?;
-                    client
-                        .query_one(&access, &[&run, &user])
-                        .await
-                        .map_err(err)?;
                     let rows = client
                         .query(
                             &record,
@@ -290,6 +285,7 @@ impl RawPg {
                                 &none,
                                 &user,
                                 &now,
+                                &true,
                             ],
                         )
                         .await

@@ -9,6 +9,7 @@ use verdict_store::*;
 
 use crate::error::{Result, other};
 use crate::pool::{Param, col, execute, query, query_found, query_opt};
+use crate::projects;
 use crate::runs::get_run;
 
 pub(crate) fn status_of(code: i16) -> Result<Status> {
@@ -337,13 +338,30 @@ pub(crate) async fn record_result<C: GenericClient>(
     actor: UserId,
     now: Timestamp,
 ) -> Result<TestResult> {
+    record_result_as(c, run, id, execution, actor, true, now)
+        .await?
+        .ok_or_else(|| other("an unchecked write was refused"))
+}
+
+/// [`record_result`] when `actor` may record results in the run's project
+/// (`admin`: always), checked in the same statement (the run row is only
+/// locked, and so only found, if so): `None` when they may not.
+pub(crate) async fn record_result_as<C: GenericClient>(
+    c: &C,
+    run: RunId,
+    id: ResultId,
+    execution: &Execution,
+    actor: UserId,
+    admin: bool,
+    now: Timestamp,
+) -> Result<Option<TestResult>> {
     let (by, at) = execution.tested(actor, now);
     let (result_id, run_id, status) = (id.get(), run.get(), status_code(execution.status));
     let (by_id, at_ms) = (by.map(|u| u.get()), at.map(|t| t.millis()));
     let steps = backend::manual::stored_steps(execution);
     let defects = backend::manual::stored_defects(execution);
     let (actor_id, now_ms) = (actor.get(), now.millis());
-    let params: [&Param<'_>; 12] = [
+    let params: [&Param<'_>; 13] = [
         &result_id,
         &run_id,
         &status,
@@ -356,34 +374,51 @@ pub(crate) async fn record_result<C: GenericClient>(
         &execution.output,
         &actor_id,
         &now_ms,
+        &admin,
     ];
     let rows = query(c, &record_sql(), &params).await?;
     let Some(row) = rows.first() else {
-        let found = query_opt(c, "SELECT closed_at FROM runs WHERE id = $1", &[&run_id]).await?;
-        return match found.map(|r| col::<Option<i64>>(&r, 0)).transpose()? {
-            Some(Some(_)) => Err(StoreError::run_closed().into()),
-            _ => Err(StoreError::NotFound.into()),
+        let sql = format!(
+            "SELECT r.closed_at, $3 OR coalesce(m.role >= {}, false) FROM runs r
+             LEFT JOIN members m ON m.project_id = r.project_id AND m.user_id = $2
+             WHERE r.id = $1",
+            projects::role_code(Role::Tester)
+        );
+        let found = query_opt(c, &sql, &[&run_id, &actor_id, &admin]).await?;
+        let Some(found) = found else {
+            return Err(StoreError::NotFound.into());
+        };
+        return match (col::<Option<i64>>(&found, 0)?, col::<bool>(&found, 1)?) {
+            (_, false) => Ok(None),
+            (Some(_), true) => Err(StoreError::run_closed().into()),
+            (None, true) => Err(StoreError::NotFound.into()),
         };
     };
     let mut result = result_row(row)?;
     (result.step_results, result.defects) = backend::manual::kept(execution);
     result.output = execution.output.clone();
-    Ok(result)
+    Ok(Some(result))
 }
 
-/// The statement of [`record_result`]: `$1` result, `$2` run, `$3`..`$10`
-/// the result's new columns, `$11` actor, `$12` now.
+/// The statement of [`record_result_as`]: `$1` result, `$2` run,
+/// `$3`..`$10` the result's new columns, `$11` actor, `$12` now, `$13`
+/// whether the actor is an admin (else they must be a tester or more).
 pub(crate) fn record_sql() -> String {
     let code = |s: Status| status_code(s);
     let (failed, passed) = (code(Status::Failed), code(Status::Passed));
     let (flag_failed, flag_retried) = (triage::FLAG_FAILED, triage::FLAG_RETRIED_PASS);
+    let tester = projects::role_code(Role::Tester);
     let moved = |s: Status| {
         let k = code(s);
         format!("($3 = {k})::int - (u.old_status = {k})::int")
     };
     format!(
         "WITH run AS MATERIALIZED (
-             SELECT closed_at FROM runs WHERE id = $2 FOR KEY SHARE
+             SELECT closed_at FROM runs WHERE id = $2
+                 AND ($13::boolean OR EXISTS (SELECT 1 FROM members m
+                     WHERE m.project_id = runs.project_id AND m.user_id = $11::bigint
+                         AND m.role >= {tester}))
+             FOR KEY SHARE
          ),
          old AS MATERIALIZED (
              SELECT id, status, elapsed_ms, flags FROM results

@@ -365,6 +365,21 @@ impl Store for PgStore {
         ))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %id))]
+    async fn record_result_as(
+        &self,
+        run: RunId,
+        id: ResultId,
+        execution: Execution,
+        actor: UserId,
+        admin: bool,
+        now: Timestamp,
+    ) -> StoreResult<Option<TestResult>> {
+        statement!(self, |c| results::record_result_as(
+            &c, run, id, &execution, actor, admin, now
+        ))
+    }
+
     #[tracing::instrument(skip_all, level = "debug", fields(run = %request.run, entries = request.entries.len()))]
     async fn record_bulk(&self, request: BulkRequest) -> StoreResult<BulkOutcome> {
         write_tx!(self, rows = request.entries.len(), |tx| bulk::record_bulk(

@@ -39,15 +39,14 @@ pub const SKIP_MESSAGE: &str =
 pub const MIGRATION_LOCK: i64 = crate::migrations::MIGRATION_LOCK;
 
 /// The statements a PATCH of one result sends, in order, for raw
-/// baselines that send the same: the token look-up (`$1` hash), the run's
-/// project and the caller's role (`$1` run, `$2` user), and the write
-/// (see `record_result`: `$1` result, `$2` run, `$3` status, `$4` note,
-/// `$5` elapsed, `$6` tested by, `$7` tested at, `$8` steps, `$9`
-/// defects, `$10` output, `$11` actor, `$12` now).
-pub fn patch_statements() -> [String; 3] {
+/// baselines that send the same: the token look-up (`$1` hash) and the
+/// checked write (see `record_result_as`: `$1` result, `$2` run, `$3`
+/// status, `$4` note, `$5` elapsed, `$6` tested by, `$7` tested at, `$8`
+/// steps, `$9` defects, `$10` output, `$11` actor, `$12` now, `$13`
+/// admin).
+pub fn patch_statements() -> [String; 2] {
     [
         crate::users::authenticate_sql(),
-        crate::projects::RUN_ACCESS.to_string(),
         crate::results::record_sql(),
     ]
 }

@@ -208,6 +208,31 @@ pub trait Store: Send + Sync + 'static {
         query: ResultQuery,
     ) -> StoreResult<Listing<TestResult>>;
     async fn get_result(&self, run: RunId, id: ResultId) -> StoreResult<TestResult>;
+    /// [`record_result`](Store::record_result) as `actor`, only when they
+    /// may record results in the run's project (a tester or more; `admin`:
+    /// always): `Ok(None)` when they may not, and nothing is written (the
+    /// caller tells a hidden run from a missing role with
+    /// [`run_access`](Store::run_access)). The default checks, then
+    /// records; a backend may do both in one statement.
+    async fn record_result_as(
+        &self,
+        run: RunId,
+        id: ResultId,
+        execution: Execution,
+        actor: UserId,
+        admin: bool,
+        now: Timestamp,
+    ) -> StoreResult<Option<TestResult>> {
+        if !admin {
+            let (_, role) = self.run_access(run, actor).await?;
+            if role.is_none_or(|r| r < Role::Tester) {
+                return Ok(None);
+            }
+        }
+        self.record_result(run, id, execution, actor, now)
+            .await
+            .map(Some)
+    }
     /// One execution of one result.
     async fn record_result(
         &self,

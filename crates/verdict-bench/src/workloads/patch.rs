@@ -241,7 +241,7 @@ async fn two_instances(
         "p50_ms": s.median,
         "p99_ms": s.p99,
         "max_ms": s.max,
-        "baseline": "32 connections at once, each sending the server's statements per PATCH (token, run access, one-statement write)",
+        "baseline": "32 connections at once, each sending the server's statements per PATCH (token look-up, one-statement checked write)",
         "baseline_p99_ms": raw_s.p99,
     });
     let ratio = rate / raw_rate;
