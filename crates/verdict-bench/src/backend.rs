@@ -26,6 +26,16 @@ pub trait Baseline: Send {
     /// Single executions, sequential, each its own durable transaction,
     /// for `span`: (transactions, time taken).
     fn single_rate(&mut self, span: Duration) -> Fut<'_, (u64, Duration)>;
+    /// `conns` connections writing single executions at once, each sending
+    /// what the server sends per PATCH, for `span`: (writes, time taken,
+    /// latencies in ms). PostgreSQL only (SQLite has one writer).
+    fn concurrent_rate(
+        &mut self,
+        _conns: usize,
+        _span: Duration,
+    ) -> Fut<'_, (u64, Duration, Vec<f64>)> {
+        Box::pin(async { Err("no concurrent baseline on this backend".to_string()) })
+    }
 }
 
 /// Reads the server's own database directly.

@@ -22,6 +22,14 @@ impl Baseline for RawPg {
     fn single_rate(&mut self, span: Duration) -> Fut<'_, (u64, Duration)> {
         Box::pin(RawPg::single_rate(self, span))
     }
+
+    fn concurrent_rate(
+        &mut self,
+        conns: usize,
+        span: Duration,
+    ) -> Fut<'_, (u64, Duration, Vec<f64>)> {
+        Box::pin(RawPg::concurrent_rate(self, conns, span))
+    }
 }
 
 impl Reader for RawPgReader {

@@ -86,13 +86,15 @@ impl RawSqlite {
                 )
                 .map_err(err)?;
             let mut result = conn
-                .prepare("INSERT INTO results (run_id, case_id) VALUES (?1, ?2)")
+                .prepare("INSERT INTO results (run_id, case_id, pos) VALUES (?1, ?2, ?3)")
                 .map_err(err)?;
             for i in 0..n {
                 case.execute(params![project, format!("Case {i}"), format!("raw.k{i}")])
                     .map_err(err)?;
                 let case_id = conn.last_insert_rowid();
-                result.execute(params![run, case_id]).map_err(err)?;
+                result
+                    .execute(params![run, case_id, i as i64 + 1])
+                    .map_err(err)?;
                 results.push(conn.last_insert_rowid());
             }
         }

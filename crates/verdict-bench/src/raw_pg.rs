@@ -51,6 +51,8 @@ pub struct RawPg {
     user: i64,
     results: Vec<i64>,
     statuses: Vec<Status>,
+    /// The hash of a token of `user`, as the server looks tokens up.
+    token: Vec<u8>,
     // Last, so the connection is gone before the database is dropped.
     _db: TestDatabase,
 }
@@ -97,15 +99,24 @@ impl RawPg {
             .map_err(err)?;
         let rows = client
             .query(
-                "INSERT INTO results (run_id, case_id) SELECT $1, id FROM cases WHERE project_id = $2 ORDER BY id RETURNING id",
+                "INSERT INTO results (run_id, case_id, pos) SELECT $1, id, row_number() OVER (ORDER BY id) FROM cases WHERE project_id = $2 ORDER BY id RETURNING id",
                 &[&run, &project],
             )
             .await
             .map_err(err)?;
         let mut results: Vec<i64> = rows.iter().map(|r| r.get(0)).collect();
         results.sort_unstable();
+        let token = vec![0x5a_u8; 32];
+        client
+            .execute(
+                "INSERT INTO tokens (user_id, name, hash, created_at) VALUES ($1, 'raw', $2, 0)",
+                &[&user, &token],
+            )
+            .await
+            .map_err(err)?;
         client.batch_execute("ANALYZE").await.map_err(err)?;
         Ok(RawPg {
+            token,
             client,
             run,
             user,
@@ -219,15 +230,97 @@ impl RawPg {
     }
 }
 
+impl RawPg {
+    /// `conns` connections at once for `span`, each sending, per write,
+    /// the statements the server sends for a PATCH of one result (the
+    /// token look-up, the one-statement checked write:
+    /// `verdict_postgres::testing::patch_statements`), prepared once per
+    /// connection as the server's are: (writes, time taken, latencies ms).
+    pub async fn concurrent_rate(
+        &mut self,
+        conns: usize,
+        span: Duration,
+    ) -> Result<(u64, Duration, Vec<f64>), String> {
+        let statements = std::sync::Arc::new(verdict_postgres::testing::patch_statements());
+        let ids = std::sync::Arc::new(self.results.clone());
+        let mut clients = Vec::with_capacity(conns);
+        for _ in 0..conns {
+            clients.push(connect(self._db.url()).await?);
+        }
+        let start = Instant::now();
+        let deadline = start + span;
+        let mut tasks = Vec::with_capacity(conns);
+        for (task, client) in clients.into_iter().enumerate() {
+            let (statements, ids) = (statements.clone(), ids.clone());
+            let (run, user, token) = (self.run, self.user, self.token.clone());
+            tasks.push(tokio::spawn(async move {
+                let [auth, record] = &*statements;
+                let auth = client.prepare(auth).await.map_err(err)?;
+                let record = client.prepare(record).await.map_err(err)?;
+                let none: Option<String> = None;
+                let mut latencies = Vec::new();
+                let first = task * ids.len() / conns;
+                let mut k = 0usize;
+                while Instant::now() < deadline {
+                    let i = (first + k) % ids.len();
+                    let e = execution(i, 2_000 + k);
+                    let (code, now) = (e.status.code() as i16, now_ms());
+                    let tested = (e.status != Status::NotTested).then_some((user, now));
+                    let (by, at) = (tested.map(|t| t.0), tested.map(|t| t.1));
+                    let sent = Instant::now();
+                    client.query_opt(&auth, &[&token]).await.map_err(err)?;
+                    let rows = client
+                        .query(
+                            &record,
+                            &[
+                                &ids[i],
+                                &run,
+                                &code,
+                                &e.note,
+                                &e.elapsed_ms,
+                                &by,
+                                &at,
+                                &none,
+                                &none,
+                                &none,
+                                &user,
+                                &now,
+                                &true,
+                            ],
+                        )
+                        .await
+                        .map_err(err)?;
+                    if rows.len() != 1 {
+                        return Err("raw postgres: the write wrote nothing".to_string());
+                    }
+                    latencies.push(sent.elapsed().as_secs_f64() * 1000.0);
+                    k += 1;
+                }
+                Ok::<_, String>(latencies)
+            }));
+        }
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.map_err(|e| format!("a raw task failed: {e}"))??);
+        }
+        Ok((all.len() as u64, start.elapsed(), all))
+    }
+}
+
 /// Reads the server's own database directly, with statements prepared
 /// once and the counts and the page pipelined in one round trip.
 pub struct RawPgReader {
     client: Client,
-    prepared: HashMap<bool, (Statement, Statement)>,
+    /// By (status filter, cursor): the counts and the page statements.
+    prepared: HashMap<(bool, bool), (Statement, Statement)>,
 }
 
 const PAGE: &str = "SELECT r.id, r.run_id, r.case_id, c.title, r.status, r.note, r.elapsed_ms, r.tested_by, r.tested_at
      FROM (SELECT id FROM results WHERE run_id = $1 FILTER AND id > $2 ORDER BY id LIMIT $3 OFFSET $4) p
+     JOIN results r ON r.id = p.id JOIN cases c ON c.id = r.case_id ORDER BY r.id";
+
+const PAGE_BY_POSITION: &str = "SELECT r.id, r.run_id, r.case_id, c.title, r.status, r.note, r.elapsed_ms, r.tested_by, r.tested_at
+     FROM (SELECT id FROM results WHERE run_id = $1 AND pos > $2 ORDER BY pos LIMIT $3) p
      JOIN results r ON r.id = p.id JOIN cases c ON c.id = r.case_id ORDER BY r.id";
 
 impl RawPgReader {
@@ -241,7 +334,8 @@ impl RawPgReader {
     /// The page (deferred join) and the run's total for the query.
     pub async fn page(&mut self, run: i64, q: PageQuery) -> Result<(usize, i64), String> {
         let filtered = q.status.is_some();
-        if !self.prepared.contains_key(&filtered) {
+        let shape = (filtered, filtered || q.after != 0);
+        if !self.prepared.contains_key(&shape) {
             let counts = self
                 .client
                 .prepare(
@@ -249,19 +343,23 @@ impl RawPgReader {
                 )
                 .await
                 .map_err(err)?;
-            let filter = if filtered { "AND status = $5" } else { "" };
-            let page = self
-                .client
-                .prepare(&PAGE.replace("FILTER", filter))
-                .await
-                .map_err(err)?;
-            self.prepared.insert(filtered, (counts, page));
+            // The server's statements: an unfiltered page from the start
+            // is a range of positions ($2 and $4 are 0 then).
+            let sql = match shape {
+                (true, _) => PAGE.replace("FILTER", "AND status = $5"),
+                (false, true) => PAGE.replace("FILTER", ""),
+                (false, false) => PAGE_BY_POSITION.to_string(),
+            };
+            let page = self.client.prepare(&sql).await.map_err(err)?;
+            self.prepared.insert(shape, (counts, page));
         }
-        let (counts, page) = self.prepared.get(&filtered).ok_or("no statement")?;
+        let (counts, page) = self.prepared.get(&shape).ok_or("no statement")?;
         let code = q.status.map_or(0, |s| s.code() as i16);
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![&run, &q.after, &q.limit, &q.offset];
         if filtered {
             params.push(&code);
+        } else if !shape.1 {
+            params = vec![&run, &q.offset, &q.limit];
         }
         let by_run: [&(dyn ToSql + Sync); 1] = [&run];
         let (counts, rows) = tokio::try_join!(

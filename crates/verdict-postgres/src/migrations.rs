@@ -233,6 +233,38 @@ CREATE TABLE attachments (
 CREATE INDEX attachments_result ON attachments (result_id, execution, name);
 CREATE INDEX attachments_sha256 ON attachments (sha256);
 "#,
+    // 8. A result's position in its run (1, 2, … in id order, no gaps:
+    // results are only ever added to a run, under its lock, and deleted
+    // with it), as SQLite keeps it: a page deep in a run is an index
+    // range from a position, not an OFFSET that walks every row before
+    // it. Backfilled in id order.
+    r#"
+ALTER TABLE results ADD COLUMN pos BIGINT;
+UPDATE results SET pos = p.pos
+FROM (SELECT id, row_number() OVER (PARTITION BY run_id ORDER BY id) AS pos FROM results) AS p
+WHERE results.id = p.id;
+ALTER TABLE results ALTER COLUMN pos SET NOT NULL;
+CREATE UNIQUE INDEX results_run_pos ON results (run_id, pos);
+"#,
+    // 9. Count stripes: a PATCH adds its change of a run's counts (and of
+    // its elapsed sum) to one of 64 rows of the run, picked by its
+    // connection, instead of the run row, which every PATCH of the run
+    // would otherwise wait for in turn. A run's counts are its row's plus
+    // its stripes'; a writer that needs them exact (close, bulk, adding
+    // cases) locks the run and folds the stripes into the row.
+    r#"
+CREATE TABLE run_count_stripes (
+    run_id     BIGINT NOT NULL REFERENCES runs (id),
+    stripe     SMALLINT NOT NULL,
+    passed     BIGINT NOT NULL DEFAULT 0,
+    failed     BIGINT NOT NULL DEFAULT 0,
+    blocked    BIGINT NOT NULL DEFAULT 0,
+    retest     BIGINT NOT NULL DEFAULT 0,
+    not_tested BIGINT NOT NULL DEFAULT 0,
+    elapsed_ms BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (run_id, stripe)
+);
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

@@ -143,6 +143,22 @@ pub(crate) async fn role<C: GenericClient>(
     row.map(|r| role_of(col(&r, 0)?)).transpose()
 }
 
+/// A run's project (`$1`) and the role of a user (`$2`) in it.
+pub(crate) const RUN_ACCESS: &str = "SELECT r.project_id, m.role FROM runs r
+     LEFT JOIN members m ON m.project_id = r.project_id AND m.user_id = $2
+     WHERE r.id = $1";
+
+/// A run's project and the user's role in it, in one statement.
+pub(crate) async fn run_access<C: GenericClient>(
+    c: &C,
+    run: RunId,
+    user: UserId,
+) -> Result<(ProjectId, Option<Role>)> {
+    let row = query_found(c, RUN_ACCESS, &[&run.get(), &user.get()]).await?;
+    let role = col::<Option<i16>>(&row, 1)?.map(role_of).transpose()?;
+    Ok((ProjectId::from_db(col(&row, 0)?), role))
+}
+
 pub(crate) async fn set_member(
     tx: &Transaction<'_>,
     project: ProjectId,

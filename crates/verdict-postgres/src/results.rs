@@ -8,8 +8,9 @@ use verdict_store::backend::triage;
 use verdict_store::*;
 
 use crate::error::{Result, other};
-use crate::pool::{Param, col, execute, query, query_found};
-use crate::runs::{add_counts, get_run, lock_open_run};
+use crate::pool::{Param, col, execute, query, query_found, query_opt};
+use crate::projects;
+use crate::runs::get_run;
 
 pub(crate) fn status_of(code: i16) -> Result<Status> {
     Status::from_code(i64::from(code)).ok_or_else(|| other(format!("unknown status code {code}")))
@@ -174,6 +175,12 @@ pub(crate) async fn list_results<C: GenericClient>(
         return search_results(c, run, &page, query_).await;
     }
     let total = counts.matching(&page.statuses);
+    if page.statuses.is_empty() && page.after == 0 {
+        return Ok(Listing {
+            items: page_by_position(c, run, &page, query_.output).await?,
+            total,
+        });
+    }
     // Merged by id with a Merge Append.
     let ids = backend::ids_by_status(
         &page.statuses,
@@ -202,6 +209,26 @@ pub(crate) async fn list_results<C: GenericClient>(
         items: rows.iter().map(result_with_output).collect::<Result<_>>()?,
         total,
     })
+}
+
+/// An unfiltered page from the start of the run: positions are 1, 2, … in
+/// id order, so the page starts right after position `offset` (a range
+/// of results_run_pos, as fast at the millionth result as at the first)
+/// where an OFFSET would walk every row before it.
+async fn page_by_position<C: GenericClient>(
+    c: &C,
+    run: RunId,
+    page: &ResultBounds,
+    output: bool,
+) -> Result<Vec<TestResult>> {
+    let sql = format!(
+        "SELECT {} FROM (SELECT id FROM results WHERE run_id = $1 AND pos > $2
+             ORDER BY pos LIMIT $3) page
+         JOIN results r ON r.id = page.id JOIN cases c ON c.id = r.case_id ORDER BY r.id",
+        columns(output)
+    );
+    let rows = query(c, &sql, &[&run.get(), &page.offset, &page.limit]).await?;
+    rows.iter().map(result_with_output).collect()
 }
 
 /// A title search, an assignee or a key filter: the counters cannot say
@@ -287,61 +314,157 @@ pub(crate) async fn get_result<C: GenericClient>(
     result_with_output(&query_found(c, &sql, &[&id.get(), &run.get()]).await?)
 }
 
-pub(crate) async fn record_result(
-    tx: &Transaction<'_>,
+/// Records one execution of a result in one statement (one round trip,
+/// its own transaction when `c` is a plain connection; usable inside a
+/// caller's transaction too). In lock order:
+///
+/// 1. the run `FOR KEY SHARE`, only if open: PATCHes of a run never wait
+///    for each other there, and a close, bulk or retention (`FOR UPDATE`,
+///    see `runs::lock_run`) waits for them, and they for it;
+/// 2. the result `FOR UPDATE`, its state before (the subquery's lock
+///    returns the latest committed version, so the counts move from what
+///    the result really was);
+/// 3. the result's new state, its history row, and the change of the
+///    run's counts added to the stripe of this connection (`pg_backend_pid()
+///    % 64`), so concurrent PATCHes of one run update different rows.
+///
+/// Nothing written says why: then one more read tells a missing run or
+/// result (404) from a closed run (409).
+pub(crate) async fn record_result<C: GenericClient>(
+    c: &C,
     run: RunId,
     id: ResultId,
     execution: &Execution,
     actor: UserId,
     now: Timestamp,
 ) -> Result<TestResult> {
-    lock_open_run(tx, run).await?;
-    let sql = format!(
-        "SELECT {COLUMNS}, r.flags FROM results r JOIN cases c ON c.id = r.case_id
-         WHERE r.id = $1 AND r.run_id = $2 FOR UPDATE OF r"
-    );
-    let row = query_found(tx, &sql, &[&id.get(), &run.get()]).await?;
-    let mut result = result_row(&row)?;
-    let old_flags = i64::from(col::<i16>(&row, 12)?);
-    let flags = flag_bits(triage::next_flags(old_flags, execution.status));
-    let delta = Counts::moved(result.status, execution.status);
-    let elapsed_delta = execution.elapsed_ms.unwrap_or(0) - result.elapsed_ms.unwrap_or(0);
+    record_result_as(c, run, id, execution, actor, true, now)
+        .await?
+        .ok_or_else(|| other("an unchecked write was refused"))
+}
+
+/// [`record_result`] when `actor` may record results in the run's project
+/// (`admin`: always), checked in the same statement (the run row is only
+/// locked, and so only found, if so): `None` when they may not.
+pub(crate) async fn record_result_as<C: GenericClient>(
+    c: &C,
+    run: RunId,
+    id: ResultId,
+    execution: &Execution,
+    actor: UserId,
+    admin: bool,
+    now: Timestamp,
+) -> Result<Option<TestResult>> {
     let (by, at) = execution.tested(actor, now);
-    let (result_id, status) = (id.get(), status_code(execution.status));
+    let (result_id, run_id, status) = (id.get(), run.get(), status_code(execution.status));
     let (by_id, at_ms) = (by.map(|u| u.get()), at.map(|t| t.millis()));
     let steps = backend::manual::stored_steps(execution);
     let defects = backend::manual::stored_defects(execution);
-    let params: [&Param<'_>; 10] = [
+    let (actor_id, now_ms) = (actor.get(), now.millis());
+    let params: [&Param<'_>; 13] = [
         &result_id,
+        &run_id,
         &status,
         &execution.note,
         &execution.elapsed_ms,
         &by_id,
         &at_ms,
-        &flags,
         &steps,
         &defects,
         &execution.output,
+        &actor_id,
+        &now_ms,
+        &admin,
     ];
-    let update = execute(
-        tx,
-        "UPDATE results SET status = $2, note = $3, elapsed_ms = $4, tested_by = $5,
-             tested_at = $6, flags = $7, step_results = $8, defects = $9, output = $10
-         WHERE id = $1",
-        &params,
-    );
-    let executions = [(result_id, execution)];
-    let history = add_history(tx, &executions, actor, now);
-    // Pipelined: three statements, one round trip.
-    tokio::try_join!(update, history, add_counts(tx, run, &delta, elapsed_delta))?;
-    result.status = execution.status;
-    result.note = execution.note.clone();
-    result.elapsed_ms = execution.elapsed_ms;
-    result.tested_by = by;
-    result.tested_at = at;
+    let rows = query(c, &record_sql(), &params).await?;
+    let Some(row) = rows.first() else {
+        let sql = format!(
+            "SELECT r.closed_at, $3 OR coalesce(m.role >= {}, false) FROM runs r
+             LEFT JOIN members m ON m.project_id = r.project_id AND m.user_id = $2
+             WHERE r.id = $1",
+            projects::role_code(Role::Tester)
+        );
+        let found = query_opt(c, &sql, &[&run_id, &actor_id, &admin]).await?;
+        let Some(found) = found else {
+            return Err(StoreError::NotFound.into());
+        };
+        return match (col::<Option<i64>>(&found, 0)?, col::<bool>(&found, 1)?) {
+            (_, false) => Ok(None),
+            (Some(_), true) => Err(StoreError::run_closed().into()),
+            (None, true) => Err(StoreError::NotFound.into()),
+        };
+    };
+    let mut result = result_row(row)?;
     (result.step_results, result.defects) = backend::manual::kept(execution);
     result.output = execution.output.clone();
-    Ok(result)
+    Ok(Some(result))
+}
+
+/// The statement of [`record_result_as`]: `$1` result, `$2` run,
+/// `$3`..`$10` the result's new columns, `$11` actor, `$12` now, `$13`
+/// whether the actor is an admin (else they must be a tester or more).
+pub(crate) fn record_sql() -> String {
+    let code = |s: Status| status_code(s);
+    let (failed, passed) = (code(Status::Failed), code(Status::Passed));
+    let (flag_failed, flag_retried) = (triage::FLAG_FAILED, triage::FLAG_RETRIED_PASS);
+    let tester = projects::role_code(Role::Tester);
+    let moved = |s: Status| {
+        let k = code(s);
+        format!("($3 = {k})::int - (u.old_status = {k})::int")
+    };
+    format!(
+        "WITH run AS MATERIALIZED (
+             SELECT closed_at FROM runs WHERE id = $2
+                 AND ($13::boolean OR EXISTS (SELECT 1 FROM members m
+                     WHERE m.project_id = runs.project_id AND m.user_id = $11::bigint
+                         AND m.role >= {tester}))
+             FOR KEY SHARE
+         ),
+         old AS MATERIALIZED (
+             SELECT id, status, elapsed_ms, flags FROM results
+             WHERE id = $1 AND run_id = $2 AND (SELECT closed_at IS NULL FROM run)
+             FOR UPDATE
+         ),
+         u AS (
+             UPDATE results r SET status = $3::smallint, note = $4::text,
+                 elapsed_ms = $5::bigint, tested_by = $6::bigint, tested_at = $7::bigint,
+                 flags = CASE WHEN $3 = {failed} THEN old.flags | {flag_failed}
+                              WHEN $3 = {passed} AND old.flags & {flag_failed} <> 0
+                                  THEN old.flags | {flag_retried}
+                              ELSE old.flags END,
+                 step_results = $8::text, defects = $9::text, output = $10::text
+             FROM old WHERE r.id = old.id
+             RETURNING r.id, r.run_id, r.case_id, r.status, r.note, r.elapsed_ms, r.tested_by,
+                 r.tested_at, r.step_results, r.defects, r.assigned_to,
+                 old.status AS old_status, old.elapsed_ms AS old_elapsed
+         ),
+         h AS (
+             INSERT INTO history (result_id, status, note, elapsed_ms, tested_by, tested_at,
+                 step_results, defects, output)
+             SELECT u.id, $3, $4, $5, $11::bigint, $12::bigint, $8, $9, $10 FROM u
+         ),
+         d AS (
+             INSERT INTO run_count_stripes AS s
+                 (run_id, stripe, passed, failed, blocked, retest, not_tested, elapsed_ms)
+             SELECT $2, pg_backend_pid() % 64, {}, {}, {}, {}, {},
+                 coalesce($5, 0) - coalesce(u.old_elapsed, 0)
+             FROM u
+             WHERE u.old_status <> $3 OR coalesce($5, 0) <> coalesce(u.old_elapsed, 0)
+             ON CONFLICT (run_id, stripe) DO UPDATE SET
+                 passed = s.passed + excluded.passed, failed = s.failed + excluded.failed,
+                 blocked = s.blocked + excluded.blocked, retest = s.retest + excluded.retest,
+                 not_tested = s.not_tested + excluded.not_tested,
+                 elapsed_ms = s.elapsed_ms + excluded.elapsed_ms
+         )
+         SELECT u.id, u.run_id, u.case_id, c.title, u.status, u.note, u.elapsed_ms,
+             u.tested_by, u.tested_at, u.step_results, u.defects, u.assigned_to
+         FROM u JOIN cases c ON c.id = u.case_id",
+        moved(Status::Passed),
+        moved(Status::Failed),
+        moved(Status::Blocked),
+        moved(Status::Retest),
+        moved(Status::NotTested),
+    )
 }
 
 pub(crate) async fn result_history<C: GenericClient>(

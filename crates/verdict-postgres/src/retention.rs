@@ -8,7 +8,13 @@ use crate::error::{Result, db_err};
 use crate::pool::{client, col, execute, query, query_found};
 
 /// The tables a prune deletes from: VACUUMed by [`reclaim`].
-const PRUNED: [&str; 4] = ["attachments", "history", "results", "runs"];
+const PRUNED: [&str; 5] = [
+    "attachments",
+    "history",
+    "results",
+    "run_count_stripes",
+    "runs",
+];
 
 fn unsigned(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
@@ -92,6 +98,12 @@ pub(crate) async fn prune(tx: &Transaction<'_>, request: &PruneRequest) -> Resul
     execute(
         tx,
         "DELETE FROM results WHERE run_id IN (SELECT unnest($1::bigint[]))",
+        &[&runs],
+    )
+    .await?;
+    execute(
+        tx,
+        "DELETE FROM run_count_stripes WHERE run_id IN (SELECT unnest($1::bigint[]))",
         &[&runs],
     )
     .await?;

@@ -12,8 +12,33 @@ use crate::error::{Error, Result};
 use crate::pool::{Param, analyze_after_insert, col, query, query_found, query_opt};
 use crate::projects::get_project;
 
-pub(crate) const COLUMNS: &str = "id, project_id, name, description, key, created_at, closed_at,
+/// A run as [`run_row`] reads it, from the row alone: exact only once
+/// its stripes are folded in (see [`lock_run`]).
+const ROW_COLUMNS: &str = "id, project_id, name, description, key, created_at, closed_at,
     passed, failed, blocked, retest, not_tested, branch, commit, build_url, environment";
+
+/// A run as [`run_row`] reads it, counts exact: the row's plus its
+/// stripes' (see [`striped`]). Only in statements on `runs` unaliased.
+pub(crate) const COLUMNS: &str = "id, project_id, name, description, key, created_at, closed_at,
+    passed + (SELECT coalesce(sum(s.passed), 0)::bigint FROM run_count_stripes s WHERE s.run_id = runs.id),
+    failed + (SELECT coalesce(sum(s.failed), 0)::bigint FROM run_count_stripes s WHERE s.run_id = runs.id),
+    blocked + (SELECT coalesce(sum(s.blocked), 0)::bigint FROM run_count_stripes s WHERE s.run_id = runs.id),
+    retest + (SELECT coalesce(sum(s.retest), 0)::bigint FROM run_count_stripes s WHERE s.run_id = runs.id),
+    not_tested + (SELECT coalesce(sum(s.not_tested), 0)::bigint FROM run_count_stripes s WHERE s.run_id = runs.id),
+    branch, commit, build_url, environment";
+
+/// A run's counter `column` (or `elapsed_ms`) with what its stripes hold:
+/// PATCHes add their deltas to one of 64 stripe rows (`run_count_stripes`,
+/// chosen by the connection) instead of the run row, so they never wait
+/// for each other; writers that need the counts exact lock the run and
+/// fold the stripes into it ([`lock_run`]). In statements on `runs`
+/// unaliased.
+pub(crate) fn striped(column: &str) -> String {
+    format!(
+        "({column} + (SELECT coalesce(sum(s.{column}), 0)::bigint FROM run_count_stripes s
+          WHERE s.run_id = runs.id))"
+    )
+}
 
 pub(crate) fn run_row(r: &Row) -> Result<Run> {
     let closed_at = col::<Option<i64>>(r, 6)?.map(Timestamp::from_millis);
@@ -47,9 +72,50 @@ pub(crate) async fn get_run<C: GenericClient>(c: &C, id: RunId) -> Result<Run> {
     run_row(&query_found(c, &sql, &[&id.get()]).await?)
 }
 
-/// Locks the run row: every write of a run's results starts here.
+/// Locks the run row (`FOR UPDATE`, which waits for every PATCH in
+/// flight: they hold it `FOR KEY SHARE`) and folds its count stripes into
+/// it, so the row alone is exact until this transaction ends: every write
+/// of a run's results but a single PATCH starts here. Two statements: the
+/// fold's snapshot must be taken once the lock is held, or it would miss
+/// the stripes of PATCHes that committed while it waited.
 pub(crate) async fn lock_run(tx: &Transaction<'_>, id: RunId) -> Result<Run> {
-    let sql = format!("SELECT {COLUMNS} FROM runs WHERE id = $1 FOR UPDATE");
+    query_found(
+        tx,
+        "SELECT 1 FROM runs WHERE id = $1 FOR UPDATE",
+        &[&id.get()],
+    )
+    .await?;
+    let sql = format!(
+        "WITH s AS (
+             DELETE FROM run_count_stripes WHERE run_id = $1
+             RETURNING passed, failed, blocked, retest, not_tested, elapsed_ms
+         ),
+         t AS (
+             SELECT count(*) AS n, coalesce(sum(passed), 0)::bigint AS passed,
+                 coalesce(sum(failed), 0)::bigint AS failed,
+                 coalesce(sum(blocked), 0)::bigint AS blocked,
+                 coalesce(sum(retest), 0)::bigint AS retest,
+                 coalesce(sum(not_tested), 0)::bigint AS not_tested,
+                 coalesce(sum(elapsed_ms), 0)::bigint AS elapsed_ms
+             FROM s
+         ),
+         folded AS (
+             UPDATE runs SET passed = runs.passed + t.passed, failed = runs.failed + t.failed,
+                 blocked = runs.blocked + t.blocked, retest = runs.retest + t.retest,
+                 not_tested = runs.not_tested + t.not_tested,
+                 elapsed_ms = runs.elapsed_ms + t.elapsed_ms
+             FROM t WHERE runs.id = $1 AND t.n > 0
+             RETURNING {}
+         )
+         SELECT * FROM folded
+         UNION ALL
+         SELECT {ROW_COLUMNS} FROM runs WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM folded)",
+        ROW_COLUMNS
+            .split(',')
+            .map(|c| format!("runs.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     run_row(&query_found(tx, &sql, &[&id.get()]).await?)
 }
 
@@ -155,8 +221,10 @@ async fn insert_results_from(
              SELECT array_agg(id ORDER BY id) AS ids
              FROM (SELECT nextval('results_id_seq') AS id FROM e) AS d
          )
-         INSERT INTO results (id, run_id, case_id) OVERRIDING SYSTEM VALUE
-         SELECT drawn.ids[e.n], $1, e.case_id FROM e CROSS JOIN drawn
+         INSERT INTO results (id, run_id, case_id, pos) OVERRIDING SYSTEM VALUE
+         SELECT drawn.ids[e.n], $1, e.case_id,
+             (SELECT coalesce(max(pos), 0) FROM results WHERE run_id = $1) + e.n
+         FROM e CROSS JOIN drawn
          ON CONFLICT (run_id, case_id) DO NOTHING
          RETURNING id, case_id"
     );
@@ -344,9 +412,12 @@ pub(crate) async fn add_cases_to_run(
 }
 
 pub(crate) async fn close_run(tx: &Transaction<'_>, id: RunId, now: Timestamp) -> Result<Run> {
+    // Locked and folded first: no PATCH is in flight, and none lands after
+    // the close, so the counts answered are final.
+    lock_run(tx, id).await?;
     // Closing a closed run changes nothing and answers it.
     let sql = format!(
-        "UPDATE runs SET closed_at = COALESCE(closed_at, $2) WHERE id = $1 RETURNING {COLUMNS}"
+        "UPDATE runs SET closed_at = COALESCE(closed_at, $2) WHERE id = $1 RETURNING {ROW_COLUMNS}"
     );
     run_row(&query_found(tx, &sql, &[&id.get(), &now.millis()]).await?)
 }

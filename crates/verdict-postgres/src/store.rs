@@ -305,6 +305,11 @@ impl Store for PgStore {
         read!(self, |c| runs::get_run(&c, id))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %id, user = %user))]
+    async fn run_access(&self, id: RunId, user: UserId) -> StoreResult<(ProjectId, Option<Role>)> {
+        read!(self, |c| projects::run_access(&c, id, user))
+    }
+
     #[tracing::instrument(skip_all, level = "debug", fields(project = %project, page = page.page))]
     async fn list_runs(
         &self,
@@ -360,8 +365,23 @@ impl Store for PgStore {
         actor: UserId,
         now: Timestamp,
     ) -> StoreResult<TestResult> {
-        write_tx!(self, |tx| results::record_result(
-            &tx, run, id, &execution, actor, now
+        statement!(self, |c| results::record_result(
+            &c, run, id, &execution, actor, now
+        ))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %id))]
+    async fn record_result_as(
+        &self,
+        run: RunId,
+        id: ResultId,
+        execution: Execution,
+        actor: UserId,
+        admin: bool,
+        now: Timestamp,
+    ) -> StoreResult<Option<TestResult>> {
+        statement!(self, |c| results::record_result_as(
+            &c, run, id, &execution, actor, admin, now
         ))
     }
 

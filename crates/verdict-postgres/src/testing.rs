@@ -62,6 +62,19 @@ pub fn tls_rootcert_from_env() -> Option<std::path::PathBuf> {
     }
 }
 
+/// The statements a PATCH of one result sends, in order, for raw
+/// baselines that send the same: the token look-up (`$1` hash) and the
+/// checked write (see `record_result_as`: `$1` result, `$2` run, `$3`
+/// status, `$4` note, `$5` elapsed, `$6` tested by, `$7` tested at, `$8`
+/// steps, `$9` defects, `$10` output, `$11` actor, `$12` now, `$13`
+/// admin).
+pub fn patch_statements() -> [String; 2] {
+    [
+        crate::users::authenticate_sql(),
+        crate::results::record_sql(),
+    ]
+}
+
 /// The server URL from [`URL_VAR`], if set and not empty.
 pub fn url_from_env() -> Option<String> {
     std::env::var(URL_VAR).ok().filter(|u| !u.trim().is_empty())

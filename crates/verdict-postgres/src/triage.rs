@@ -26,10 +26,12 @@ use crate::error::Result;
 use crate::pool::{Param, col, query, query_found, query_opt};
 use crate::projects::get_project;
 use crate::results::status_of;
-use crate::runs::get_run;
+use crate::runs::{get_run, striped};
 
 /// A run with at least one tested result (from its counts).
-const TESTED: &str = "passed + failed + blocked + retest > 0";
+const TESTED: &str = "passed + failed + blocked + retest
+    + (SELECT coalesce(sum(s.passed + s.failed + s.blocked + s.retest), 0)
+       FROM run_count_stripes s WHERE s.run_id = runs.id) > 0";
 
 /// The filter on a run's branch (`column`), as `$n`: its own statement
 /// with a branch and without, so each plan walks the index made for it.
@@ -461,9 +463,18 @@ pub(crate) async fn trends<C: GenericClient>(
 ) -> Result<Vec<TrendRow>> {
     get_project(c, project).await?;
     let sql = format!(
-        "SELECT id, name, created_at, branch, passed, failed, blocked, retest, not_tested,
-             elapsed_ms
+        "SELECT id, name, created_at, branch, {}
          FROM runs WHERE project_id = $1 AND {} ORDER BY id DESC LIMIT $3",
+        [
+            "passed",
+            "failed",
+            "blocked",
+            "retest",
+            "not_tested",
+            "elapsed_ms"
+        ]
+        .map(striped)
+        .join(", "),
         branch_filter("branch", branch, 2)
     );
     let rows = query(c, &sql, &[&project.get(), branch, &i64::from(runs)]).await?;

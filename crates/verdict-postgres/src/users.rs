@@ -237,14 +237,19 @@ pub(crate) async fn create_token(
 }
 
 /// The holder of a token, the token id and when it was last used.
+/// A token's user, its id, last use and hash, by hash (`$1`).
+pub(crate) fn authenticate_sql() -> String {
+    format!(
+        "SELECT {USER_COLUMNS}, t.id, t.last_used_at, t.hash
+         FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1"
+    )
+}
+
 pub(crate) async fn authenticate<C: GenericClient>(
     c: &C,
     hash: &TokenHash,
 ) -> Result<Option<(User, TokenId, Option<Timestamp>)>> {
-    let sql = format!(
-        "SELECT {USER_COLUMNS}, t.id, t.last_used_at, t.hash
-         FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = $1"
-    );
+    let sql = authenticate_sql();
     let Some(row) = query_opt(c, &sql, &[&&hash.0[..]]).await? else {
         return Ok(None);
     };

@@ -151,6 +151,17 @@ impl Caller {
         Ok((run, role))
     }
 
+    /// The caller's role in a run's project, in one lookup that reads no
+    /// counts (what a write of one result needs): 404 when the run does
+    /// not exist or the caller may not see it.
+    pub async fn run_role(&self, state: &AppState, id: RunId) -> ApiResult<Role> {
+        let (_, role) = state.store.run_access(id, self.user.id).await?;
+        if self.user.admin {
+            return Ok(Role::Manager);
+        }
+        role.ok_or(ApiError::NotFound)
+    }
+
     pub fn require_admin(&self) -> ApiResult<()> {
         if self.user.admin {
             Ok(())

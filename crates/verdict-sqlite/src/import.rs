@@ -78,7 +78,7 @@ pub(crate) fn import_keyed(c: &Connection, req: ImportRequest) -> StoreResult<Im
     }
 
     let mut add = c
-        .prepare_cached("INSERT INTO results (run_id, case_id) VALUES (?1, ?2)")
+        .prepare_cached("INSERT INTO results (run_id, case_id, pos) VALUES (?1, ?2, (SELECT coalesce(max(pos), 0) + 1 FROM results WHERE run_id = ?1))")
         .map_err(db_err)?;
     for e in std::mem::take(&mut plan.to_create) {
         let new = NewCase {

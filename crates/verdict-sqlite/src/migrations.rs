@@ -193,6 +193,17 @@ CREATE TABLE attachments (
 CREATE INDEX attachments_result ON attachments (result_id, execution, name);
 CREATE INDEX attachments_sha256 ON attachments (sha256);
 "#,
+    // 7. A result's position in its run (1, 2, … in id order, no gaps:
+    // results are only ever added to a run and deleted with it), kept as
+    // PostgreSQL keeps it so a copy between them carries it verbatim.
+    // Backfilled in id order.
+    r#"
+ALTER TABLE results ADD COLUMN pos INTEGER NOT NULL DEFAULT 0;
+UPDATE results SET pos = p.pos
+FROM (SELECT id, row_number() OVER (PARTITION BY run_id ORDER BY id) AS pos FROM results) AS p
+WHERE results.id = p.id;
+CREATE UNIQUE INDEX results_run_pos ON results (run_id, pos);
+"#,
 ];
 
 /// The schema version a fully migrated database has.

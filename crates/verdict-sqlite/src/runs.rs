@@ -79,7 +79,7 @@ fn check_cases(c: &Connection, project: ProjectId, ids: &[CaseId]) -> StoreResul
 /// Adds cases that are not in the run yet; returns how many were added.
 fn insert_results(c: &Connection, run: RunId, ids: &[CaseId]) -> StoreResult<i64> {
     let mut stmt = c
-        .prepare_cached("INSERT OR IGNORE INTO results (run_id, case_id) VALUES (?1, ?2)")
+        .prepare_cached("INSERT OR IGNORE INTO results (run_id, case_id, pos) VALUES (?1, ?2, (SELECT coalesce(max(pos), 0) + 1 FROM results WHERE run_id = ?1))")
         .map_err(db_err)?;
     let mut added = 0;
     for id in ids {
@@ -134,8 +134,9 @@ pub(crate) fn create_run(
         Some(ids) => insert_results(c, id, ids)?,
         None => c
             .execute(
-                "INSERT INTO results (run_id, case_id)
-                 SELECT ?1, id FROM cases WHERE project_id = ?2 AND deleted_at IS NULL ORDER BY id",
+                "INSERT INTO results (run_id, case_id, pos)
+                 SELECT ?1, id, row_number() OVER (ORDER BY id) FROM cases
+                 WHERE project_id = ?2 AND deleted_at IS NULL ORDER BY id",
                 [id.get(), project.get()],
             )
             .map_err(db_err)? as i64,

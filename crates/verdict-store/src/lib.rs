@@ -181,6 +181,14 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<(Run, bool)>;
     async fn get_run(&self, id: RunId) -> StoreResult<Run>;
+    /// A run's project and `user`'s role in it (`None`: not a member),
+    /// without the run's counts: what a write of one result checks before
+    /// writing. The default reads the run, then the role; a backend may
+    /// answer both at once.
+    async fn run_access(&self, id: RunId, user: UserId) -> StoreResult<(ProjectId, Option<Role>)> {
+        let run = self.get_run(id).await?;
+        Ok((run.project_id, self.role(run.project_id, user).await?))
+    }
     /// Newest first (by id).
     async fn list_runs(
         &self,
@@ -212,6 +220,31 @@ pub trait Store: Send + Sync + 'static {
         query: ResultQuery,
     ) -> StoreResult<Listing<TestResult>>;
     async fn get_result(&self, run: RunId, id: ResultId) -> StoreResult<TestResult>;
+    /// [`record_result`](Store::record_result) as `actor`, only when they
+    /// may record results in the run's project (a tester or more; `admin`:
+    /// always): `Ok(None)` when they may not, and nothing is written (the
+    /// caller tells a hidden run from a missing role with
+    /// [`run_access`](Store::run_access)). The default checks, then
+    /// records; a backend may do both in one statement.
+    async fn record_result_as(
+        &self,
+        run: RunId,
+        id: ResultId,
+        execution: Execution,
+        actor: UserId,
+        admin: bool,
+        now: Timestamp,
+    ) -> StoreResult<Option<TestResult>> {
+        if !admin {
+            let (_, role) = self.run_access(run, actor).await?;
+            if role.is_none_or(|r| r < Role::Tester) {
+                return Ok(None);
+            }
+        }
+        self.record_result(run, id, execution, actor, now)
+            .await
+            .map(Some)
+    }
     /// One execution of one result.
     async fn record_result(
         &self,

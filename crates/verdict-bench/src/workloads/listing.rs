@@ -22,14 +22,14 @@ const ANY_PAGE_MS: f64 = 50.0;
 /// The small run whose page 1 shows whether cost grows with run size.
 const SMALL: usize = 1_000;
 
-struct Query {
-    what: String,
-    url: String,
-    raw: PageQuery,
-    total: i64,
+pub(super) struct Query {
+    pub what: String,
+    pub url: String,
+    pub raw: PageQuery,
+    pub total: i64,
 }
 
-fn page_query(status: Option<Status>, page: usize, after: i64) -> PageQuery {
+pub(super) fn page_query(status: Option<Status>, page: usize, after: i64) -> PageQuery {
     PageQuery {
         status,
         after,
@@ -39,7 +39,12 @@ fn page_query(status: Option<Status>, page: usize, after: i64) -> PageQuery {
 }
 
 /// Times one query: client, server (log) and raw; checks `meta.total`.
-async fn measure(ctx: &mut Ctx<'_>, run: &str, q: Query, samples: usize) -> Result<Row, String> {
+pub(super) async fn measure(
+    ctx: &mut Ctx<'_>,
+    run: &str,
+    q: Query,
+    samples: usize,
+) -> Result<Row, String> {
     let path = format!("/v1/runs/{run}/results?{}", q.url);
     for _ in 0..3 {
         ctx.api.send(Method::GET, &path, None).await?;

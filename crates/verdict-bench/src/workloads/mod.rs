@@ -7,6 +7,7 @@
 
 mod attachments;
 mod bulk;
+mod deep;
 mod junit;
 mod listing;
 mod patch;
@@ -67,7 +68,15 @@ async fn settle(ctx: &Ctx<'_>, secs: f64) -> Result<(), String> {
 }
 
 /// The workloads by name, for `--only`.
-pub const NAMES: [&str; 6] = ["bulk", "patch", "junit", "triage", "attachments", "listing"];
+pub const NAMES: [&str; 7] = [
+    "bulk",
+    "patch",
+    "junit",
+    "triage",
+    "attachments",
+    "listing",
+    "deep",
+];
 
 /// Runs every workload (or only the one named) against `backend`; rows in
 /// table order.
@@ -107,6 +116,9 @@ pub async fn run(backend: &Backend, quick: bool, only: Option<&str>) -> Result<V
         step!("attachments", "attachments", attachments::run);
     }
     step!("listing", "listing", listing::run);
+    if backend.kind == crate::backend::Kind::Postgres {
+        step!("deep", "deep page", deep::run);
+    }
     settle(&ctx, 1.0).await?;
     rows.push(rest_row(&ctx, "memory at rest, after all workloads")?);
     eprintln!(

@@ -14,3 +14,5 @@ mod migrations;
 mod planner_statistics;
 mod speed;
 mod tls;
+
+mod stripes;

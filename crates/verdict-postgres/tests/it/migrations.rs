@@ -17,7 +17,12 @@ async fn kept(client: &tokio_postgres::Client) -> (Vec<(i64, i16)>, Vec<(i64, i6
         .map(|r| (r.get(0), r.get(1)))
         .collect();
     let elapsed = client
-        .query("SELECT id, elapsed_ms FROM runs ORDER BY id", &[])
+        .query(
+            "SELECT id, elapsed_ms + (SELECT coalesce(sum(s.elapsed_ms), 0)::bigint
+                 FROM run_count_stripes s WHERE s.run_id = runs.id)
+             FROM runs ORDER BY id",
+            &[],
+        )
         .await
         .unwrap()
         .iter()
@@ -146,6 +151,7 @@ async fn migration_4_backfills_what_writes_keep() {
                  DROP COLUMN quarantined_at;
              ALTER TABLE results DROP COLUMN flags;
              DROP INDEX results_case;
+             DELETE FROM run_count_stripes;
              DELETE FROM verdict_migrations WHERE version = 4;",
         )
         .await

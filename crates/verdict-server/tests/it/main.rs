@@ -34,6 +34,7 @@ mod results_list;
 mod results_patch;
 mod results_patch_invalid;
 mod results_roles;
+mod results_scale;
 mod runs;
 mod schemathesis_regressions;
 mod triage;

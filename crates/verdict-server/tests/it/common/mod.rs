@@ -760,3 +760,43 @@ pub fn wants_token(op: &Value) -> bool {
             .any(|r| r.as_object().is_some_and(|r| !r.is_empty()))
     })
 }
+
+// --- helpers for several instances on one database (appended) -------------
+
+impl TestApp {
+    /// Two apps (as two `verdict serve` instances) on one fresh PostgreSQL
+    /// database, each with its own store and pool; the admin token works on
+    /// both. `None` when `VERDICT_TEST_POSTGRES_URL` is unset.
+    pub async fn postgres_pair() -> Option<(TestApp, TestApp)> {
+        let db = TestDatabase::from_env().await?;
+        let mut apps = Vec::new();
+        let mut owner = Some(db);
+        for _ in 0..2 {
+            let db = owner.as_ref().expect("the database");
+            let store: Arc<dyn Store> =
+                Arc::new(db.connect().await.expect("connect to PostgreSQL"));
+            verdict_server::bootstrap(store.as_ref(), Some(ADMIN))
+                .await
+                .expect("bootstrap");
+            let dir = tempfile::tempdir().expect("tempdir");
+            let blobs = blobs_in(&dir);
+            let router = verdict_server::build_router(AppState::new(
+                store.clone(),
+                Limits::default(),
+                blobs.clone(),
+            ));
+            apps.push(TestApp {
+                router,
+                store,
+                blobs,
+                admin: ADMIN.to_string(),
+                _dir: dir,
+                // The second app keeps the database; dropped last.
+                _pg: if apps.is_empty() { None } else { owner.take() },
+            });
+        }
+        let b = apps.pop()?;
+        let a = apps.pop()?;
+        Some((a, b))
+    }
+}
