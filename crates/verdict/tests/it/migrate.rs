@@ -493,7 +493,40 @@ async fn sqlite_to_postgres_and_back_answers_every_request_as_before() {
     assert_migrated(&out);
     drop(server);
     let on_pg = Server::start_url_args(pg.url(), Some(ADMIN), &["--attachments", &file(&files_pg)]);
-    assert_same(&Api::new(&on_pg), &fixture, &before, "on PostgreSQL").await;
+    let api_pg = Api::new(&on_pg);
+    assert_same(&api_pg, &fixture, &before, "on PostgreSQL").await;
+    // PATCHes on PostgreSQL keep their count deltas in stripe rows beside
+    // the run; the copy back must carry them into the run's counts.
+    let run = fixture.retry.0.split('/').nth(3).unwrap().to_string();
+    let page = api_pg
+        .answer(ADMIN, &format!("/v1/runs/{run}/results?per_page=3"))
+        .await;
+    let page: Value = serde_json::from_slice(&page.2).unwrap();
+    for (r, status) in page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(["failed", "blocked", "retest"])
+    {
+        api_pg
+            .send(
+                ADMIN,
+                "PATCH",
+                &format!("/v1/runs/{run}/results/{}", id(r)),
+                json!({"status": status, "elapsed": 1500}),
+            )
+            .await;
+    }
+    let config = verdict_postgres::PgConfig::from_url(pg.url()).unwrap();
+    let client = verdict_postgres::connect_client(&config).await.unwrap();
+    let stripes: i64 = client
+        .query_one("SELECT count(*) FROM run_count_stripes", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(stripes > 0, "the PATCHes left count stripes to fold");
+    drop(client);
+    let before = record(&api_pg, &fixture).await;
     drop(on_pg);
 
     // And back, from what PostgreSQL now holds (one more replayed write
