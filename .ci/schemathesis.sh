@@ -71,7 +71,10 @@ done
 # assignee must also be a tester of the run's project, §11), a
 # JUnit testcase whose key has no case in the run is a 422 without
 # `create_missing` (API §4), an Idempotency-Key sent again with another
-# body is a 422 `idempotency_key_reused` (API §3), and
+# body is a 422 `idempotency_key_reused` (API §3: every write that takes
+# the header — bulk, a result's PATCH/PUT, creating a project, case, run,
+# user or token, editing or deleting a case, editing or closing a run —
+# and schemathesis draws keys from a small space, so it reuses them), and
 # `current_password` must match the account's password (a 422 naming it
 # otherwise; sent for an account with none, a 409). Nor where two fields
 # must agree, which no schema can say either: `elapsed` with `elapsed_ms`
@@ -99,7 +102,7 @@ done
 # `rules`), which no schema can say either.
 #
 # Every other check runs on these operations, and every check on the rest.
-no_positive=(create_run add_cases_to_run bulk_results create_token change_my_password update_result replace_result compare_run run_failures run_gate assign_result assign_results list_results result_history)
+no_positive=(create_run add_cases_to_run bulk_results create_token change_my_password update_result replace_result compare_run run_failures run_gate assign_result assign_results list_results result_history create_project create_case update_case delete_case update_run close_run create_user)
 xml=(import_junit upload_attachments)
 seed_args=()
 [ "$SEED" = random ] || seed_args=(--seed "$SEED")
