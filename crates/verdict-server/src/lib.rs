@@ -24,6 +24,7 @@ pub mod retention;
 mod routes;
 mod state;
 pub mod web;
+pub mod webhooks;
 
 use std::future::Future;
 use std::time::Instant;

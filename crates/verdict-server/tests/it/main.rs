@@ -51,3 +51,4 @@ mod web_search;
 mod web_session;
 mod web_setup;
 mod web_triage;
+mod webhook_send;

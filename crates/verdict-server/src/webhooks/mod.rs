@@ -1,0 +1,3 @@
+pub mod backoff;
+pub mod format;
+pub mod send;
