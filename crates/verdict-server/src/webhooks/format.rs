@@ -67,8 +67,7 @@ fn slack(event_type: &str, data: &Value, public_url: Option<&str>) -> Value {
         "run.closed" => format!("Run {run} closed."),
         "results.recorded" => {
             let n = data.get("executions").and_then(Value::as_i64).unwrap_or(0);
-            let s = if n == 1 { "" } else { "s" };
-            format!("{n} result{s} recorded in run {run}.")
+            format!("{} recorded in run {run}.", plural(n, "result"))
         }
         other => format!("Verdict event {} for run {run}.", escape(other)),
     };
@@ -86,8 +85,8 @@ fn slack(event_type: &str, data: &Value, public_url: Option<&str>) -> Value {
             blocks.push(section(&compare));
         }
         if let Some((n, list)) = new_failures(data) {
-            let s = if n == 1 { "" } else { "s" };
-            text.push_str(&format!(" {n} new failure{s}."));
+            let n = i64::try_from(n).unwrap_or(i64::MAX);
+            text.push_str(&format!(" {}.", plural(n, "new failure")));
             blocks.push(section(&list));
         }
     }
@@ -146,8 +145,8 @@ fn compare_line(data: &Value) -> Option<String> {
     let summary = compare.get("summary").unwrap_or(compare).as_object()?;
     let get = |k: &str| summary.get(k).and_then(Value::as_i64).unwrap_or(0);
     Some(format!(
-        "Against its baseline: {} new failures, {} still failing, {} fixed.",
-        get("new_failure"),
+        "Against its baseline: {}, {} still failing, {} fixed.",
+        plural(get("new_failure"), "new failure"),
         get("still_failing"),
         get("fixed")
     ))
@@ -183,6 +182,14 @@ fn new_failures(data: &Value) -> Option<(usize, String)> {
         list.push_str(&format!("\n…and {} more", failures.len() - shown));
     }
     Some((failures.len(), list))
+}
+
+fn plural(n: i64, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -86,7 +86,10 @@ impl Sender {
             .user_agent(USER_AGENT)
             .dns_resolver(Arc::new(CheckedResolver { allow_private }))
             .build()
-            .map_err(|e| format!("cannot build the webhook HTTP client: {}", chain(&e)))?;
+            .map_err(|e| {
+                let why: Vec<String> = causes(&e).map(ToString::to_string).collect();
+                format!("cannot build the webhook HTTP client: {}", why.join(": "))
+            })?;
         Ok(Sender {
             client,
             allow_private,
@@ -126,11 +129,18 @@ impl Sender {
             .header("webhook-timestamp", t.timestamp.to_string())
             .header("webhook-signature", signature)
             .body(t.body.to_vec());
-        let exchange = async {
-            let mut response = request.send().await.map_err(|e| self.describe(&e))?;
-            let status = response.status().as_u16();
-            // Only so a short answer leaves the connection reusable: how
-            // the body ends does not change what the status said.
+        // reqwest's timeout covers the request and its body; this deadline
+        // also covers anything else that could hang.
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let mut response = tokio::time::timeout_at(deadline, request.send())
+            .await
+            .map_err(|_| timed_out(self.timeout))?
+            .map_err(|e| self.describe(&e))?;
+        let status = response.status().as_u16();
+        // Read only so a short answer leaves the connection reusable: the
+        // status has said what the receiver did with the event, so how the
+        // body ends (or that it never does) changes nothing.
+        let _ = tokio::time::timeout_at(deadline, async {
             let mut read = 0;
             while read < BODY_LIMIT {
                 match response.chunk().await {
@@ -138,27 +148,21 @@ impl Sender {
                     _ => break,
                 }
             }
-            Ok(status)
-        };
-        // reqwest's own timeout covers the request; this one also covers
-        // the body read and anything else that could hang.
-        tokio::time::timeout(self.timeout, exchange)
-            .await
-            .unwrap_or_else(|_| Err(timed_out(self.timeout)))
+        })
+        .await;
+        Ok(status)
     }
 
     /// A short, clear reason for a failed request.
     fn describe(&self, e: &reqwest::Error) -> String {
-        let mut source: Option<&(dyn StdError + 'static)> = Some(e);
-        while let Some(s) = source {
-            if let Some(refused) = s.downcast_ref::<ResolveError>() {
+        for cause in causes(e) {
+            if let Some(refused) = cause.downcast_ref::<ResolveError>() {
                 return refused.0.clone();
             }
-            if let Some(io) = s.downcast_ref::<std::io::Error>() {
-                // An io::Error's source skips the error it wraps.
-                if let Some(refused) = io.get_ref().and_then(|e| e.downcast_ref::<ResolveError>()) {
-                    return refused.0.clone();
-                }
+            if let Some(tls) = cause.downcast_ref::<rustls::Error>() {
+                return format!("TLS: {tls}");
+            }
+            if let Some(io) = cause.downcast_ref::<std::io::Error>() {
                 match io.kind() {
                     std::io::ErrorKind::ConnectionRefused => return "connection refused".into(),
                     std::io::ErrorKind::ConnectionReset => return "connection reset".into(),
@@ -166,10 +170,6 @@ impl Sender {
                     _ => {}
                 }
             }
-            if let Some(tls) = s.downcast_ref::<rustls::Error>() {
-                return format!("TLS: {tls}");
-            }
-            source = s.source();
         }
         if e.is_timeout() {
             return timed_out(self.timeout);
@@ -179,8 +179,23 @@ impl Sender {
         } else {
             "request failed"
         };
-        format!("{what}: {}", innermost(e))
+        let innermost = causes(e).last().map(ToString::to_string);
+        format!("{what}: {}", innermost.unwrap_or_default())
     }
+}
+
+/// An error and its causes, outermost first. An `io::Error`'s `source`
+/// skips the error it wraps (and its wrapper may wrap another), so its
+/// inner error is taken instead.
+fn causes<'a>(
+    e: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(e), |&cause| {
+        match cause.downcast_ref::<std::io::Error>() {
+            Some(io) => io.get_ref().map(|inner| inner as &(dyn StdError + 'static)),
+            None => cause.source(),
+        }
+    })
 }
 
 fn timed_out(timeout: Duration) -> String {
@@ -189,25 +204,6 @@ fn timed_out(timeout: Duration) -> String {
     } else {
         format!("timed out after {} ms", timeout.as_millis())
     }
-}
-
-fn innermost(e: &(dyn StdError + 'static)) -> String {
-    let mut last = e;
-    while let Some(s) = last.source() {
-        last = s;
-    }
-    last.to_string()
-}
-
-fn chain(e: &(dyn StdError + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 /// The `webhook-signature` header's value, `v1,` and the base64 of

@@ -43,6 +43,8 @@ enum Behaviour {
     Status(&'static str),
     /// Reads the request and never answers.
     Hang,
+    /// Answers 200 with a head that promises a body it never finishes.
+    OkThenStall,
 }
 
 /// An HTTP receiver on 127.0.0.1 recording what it is sent.
@@ -112,6 +114,12 @@ async fn serve(mut stream: TcpStream, behaviour: Behaviour, log: Arc<Mutex<Vec<R
             let _ = stream.write_all(answer.as_bytes()).await;
         }
         Behaviour::Hang => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        Behaviour::OkThenStall => {
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\nstarted")
+                .await;
             tokio::time::sleep(Duration::from_secs(30)).await;
         }
     }
@@ -223,6 +231,18 @@ async fn a_receiver_that_never_answers_times_out() {
     assert_eq!(receiver.received().len(), 1);
 }
 
+/// The status decides: a 2xx whose body never ends is delivered, within
+/// the timeout.
+#[tokio::test]
+async fn a_2xx_whose_body_stalls_is_still_delivered() {
+    let receiver = Receiver::start(Behaviour::OkThenStall).await;
+    let sender = Sender::with_timeout(true, Duration::from_millis(300)).unwrap();
+    let attempt = send_to(&sender, &receiver.url(), b"{}").await;
+    assert!(attempt.delivered, "{attempt:?}");
+    assert_eq!(attempt.status_code, Some(200));
+    assert!(attempt.duration_ms < 5000, "{}", attempt.duration_ms);
+}
+
 #[tokio::test]
 async fn a_closed_port_is_connection_refused() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -232,6 +252,38 @@ async fn a_closed_port_is_connection_refused() {
     assert!(!attempt.delivered);
     assert_eq!(attempt.status_code, None);
     assert_eq!(attempt.error.as_deref(), Some("connection refused"));
+}
+
+#[tokio::test]
+async fn a_name_that_does_not_resolve_says_so() {
+    let sender = Sender::with_timeout(false, Duration::from_secs(5)).unwrap();
+    let attempt = send_to(&sender, "http://no-such-host.invalid/hook", b"{}").await;
+    assert!(!attempt.delivered);
+    assert_eq!(attempt.status_code, None);
+    let error = attempt.error.unwrap();
+    assert!(
+        error.starts_with("cannot resolve no-such-host.invalid: "),
+        "{error}"
+    );
+}
+
+/// https:// to a server that does not speak TLS: a TLS error, not delivered.
+#[tokio::test]
+async fn a_tls_failure_is_not_delivered_and_says_tls() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+                .await;
+        }
+    });
+    let attempt = send_to(&allowing(), &format!("https://{addr}/hook"), b"{}").await;
+    assert!(!attempt.delivered);
+    assert_eq!(attempt.status_code, None);
+    let error = attempt.error.unwrap();
+    assert!(error.starts_with("TLS: "), "{error}");
 }
 
 #[tokio::test]
@@ -530,7 +582,7 @@ fn slack_messages_for_runs_and_pings() {
     );
     assert_eq!(
         blocks[2],
-        "Against its baseline: 1 new failures, 0 still failing, 2 fixed."
+        "Against its baseline: 1 new failure, 0 still failing, 2 fixed."
     );
     let m = slack("run.created", &run, None);
     assert_eq!(block_texts(&m)[0], "Run *Release 1.0* created.");
