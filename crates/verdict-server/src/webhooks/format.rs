@@ -16,6 +16,28 @@ pub enum Format {
     Slack,
 }
 
+impl Format {
+    /// Its name in the API: `standard` or `slack`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Standard => "standard",
+            Format::Slack => "slack",
+        }
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "standard" => Ok(Format::Standard),
+            "slack" => Ok(Format::Slack),
+            other => Err(format!("must be \"standard\" or \"slack\", not {other:?}")),
+        }
+    }
+}
+
 /// Slack shows at most this many characters of a section's text (3000);
 /// the list of failures stops short of it.
 const SECTION_LIMIT: usize = 2900;

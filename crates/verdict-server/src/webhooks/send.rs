@@ -35,7 +35,9 @@ const BODY_LIMIT: usize = 4096;
 const USER_AGENT: &str = concat!("Verdict-Webhooks/", env!("CARGO_PKG_VERSION"));
 const SECRET_PREFIX: &str = "whsec_";
 
-/// Sends events; one for the process (it pools connections).
+/// Sends events; one for the process (it pools connections; clones share
+/// them).
+#[derive(Clone)]
 pub struct Sender {
     client: reqwest::Client,
     allow_private: bool,

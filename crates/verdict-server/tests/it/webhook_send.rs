@@ -490,6 +490,14 @@ fn the_standard_body_is_type_timestamp_and_data() {
         text,
         r#"{"type":"ping","timestamp":"2026-12-04T12:00:00Z","data":{"webhook_id":"wh_001"}}"#
     );
+    // The formats' names in the API.
+    for format in [Format::Standard, Format::Slack] {
+        assert_eq!(format.as_str().parse::<Format>(), Ok(format));
+    }
+    assert_eq!(
+        "Slack".parse::<Format>(),
+        Err(r#"must be "standard" or "slack", not "Slack""#.to_string())
+    );
 }
 
 fn slack(event: &str, data: &Value, public_url: Option<&str>) -> Value {
@@ -726,7 +734,11 @@ fn verifier_python() -> Option<std::path::PathBuf> {
         Ok(out) => format!(
             "{} cannot load standardwebhooks: {}",
             python.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
+            // The traceback's last line: the ModuleNotFoundError.
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
         ),
         Err(e) => format!("{} cannot run: {e}", python.display()),
     };
