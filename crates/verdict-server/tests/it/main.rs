@@ -51,4 +51,5 @@ mod web_search;
 mod web_session;
 mod web_setup;
 mod web_triage;
+mod webhook_format;
 mod webhook_send;
