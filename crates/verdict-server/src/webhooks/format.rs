@@ -161,9 +161,13 @@ fn counts_line(data: &Value) -> Option<String> {
 }
 
 /// The comparison with the baseline of a closed run: `compare` is the
-/// summary itself or holds it in `summary`.
+/// summary itself or holds it in `summary`; nothing when it says the run
+/// had no baseline (`baseline_id: null`), where every case is new.
 fn compare_line(data: &Value) -> Option<String> {
     let compare = data.get("compare")?;
+    if compare.get("baseline_id").is_some_and(Value::is_null) {
+        return None;
+    }
     let summary = compare.get("summary").unwrap_or(compare).as_object()?;
     let get = |k: &str| summary.get(k).and_then(Value::as_i64).unwrap_or(0);
     Some(format!(

@@ -167,6 +167,21 @@ fn slack_messages_for_runs_and_pings() {
         blocks[2],
         "Against its baseline: 1 new failure, 0 still failing, 2 fixed."
     );
+    // The comparison as the worker sends it, with its baseline; with none,
+    // no comparison is shown.
+    let mut with_baseline = run.clone();
+    with_baseline["compare"] = json!({"baseline_id": "run_002", "summary": run["compare"]});
+    let m = slack("run.closed", &with_baseline, None);
+    assert_eq!(
+        block_texts(&m)[2],
+        "Against its baseline: 1 new failure, 0 still failing, 2 fixed."
+    );
+    let mut no_baseline = run.clone();
+    no_baseline["compare"] = json!({"baseline_id": null, "summary": {"new_test": 6}});
+    let m = slack("run.closed", &no_baseline, None);
+    assert_eq!(block_texts(&m).len(), 2);
+    assert!(!m["text"].as_str().unwrap().contains("baseline"));
+
     let m = slack("run.created", &run, None);
     assert_eq!(block_texts(&m)[0], "Run *Release 1.0* created.");
 
