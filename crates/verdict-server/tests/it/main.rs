@@ -37,6 +37,7 @@ mod results_roles;
 mod results_scale;
 mod runs;
 mod schemathesis_regressions;
+mod testrail;
 mod triage;
 mod users_tokens;
 mod web_access;
