@@ -127,8 +127,11 @@ pub async fn rate_limit(State(state): State<AppState>, req: Request, next: Next)
         return next.run(req).await;
     };
     let d = limiter.check(key, Instant::now());
+    let testrail = req.uri().path() == crate::testrail::PATH;
     let mut response = if d.allowed {
         next.run(req).await
+    } else if testrail {
+        crate::testrail::TrError::rate_limited(d.reset).into_response()
     } else {
         ApiError::RateLimited(format!(
             "too many requests for this token; retry in {} s",
@@ -171,8 +174,12 @@ pub async fn timeout(State(state): State<AppState>, req: Request, next: Next) ->
     if untimed {
         return next.run(req).await;
     }
+    let testrail = req.uri().path() == crate::testrail::PATH;
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(response) => response,
+        Err(_) if testrail => {
+            crate::testrail::TrError::from(ApiError::Timeout(limit)).into_response()
+        }
         Err(_) => ApiError::Timeout(limit).into_response(),
     }
 }

@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod retention;
 mod routes;
 mod state;
+pub mod testrail;
 pub mod web;
 pub mod webhooks;
 
@@ -76,6 +77,8 @@ pub fn build_router(state: AppState) -> Router {
     let cors = cors_layer(&state.limits.cors_origins);
     let router = Router::from(api_router())
         .merge(web::router())
+        // TestRail API v2 (not part of the v1 OpenAPI document).
+        .merge(testrail::router())
         .fallback(web::not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(middleware::from_fn_with_state(

@@ -242,7 +242,7 @@ pub async fn submit(State(state): State<AppState>, req: Request) -> WebResult<Re
 /// case; and the client address alone. An IPv6 client counts by its /64,
 /// the block one subscriber gets, or it could take a fresh address for
 /// every attempt.
-fn sign_in_keys(address: IpAddr, email: &str) -> ([u8; 32], [u8; 32]) {
+pub(crate) fn sign_in_keys(address: IpAddr, email: &str) -> ([u8; 32], [u8; 32]) {
     let address = match address {
         IpAddr::V6(v6) => format!("{}/64", Ipv6Addr::from(u128::from(v6) & !(u128::MAX >> 64))),
         v4 => v4.to_string(),
