@@ -38,6 +38,7 @@ mod results_scale;
 mod runs;
 mod schemathesis_regressions;
 mod testrail;
+mod testrail_results;
 mod triage;
 mod users_tokens;
 mod web_access;
