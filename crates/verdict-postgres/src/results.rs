@@ -314,6 +314,11 @@ pub(crate) async fn get_result<C: GenericClient>(
     result_with_output(&query_found(c, &sql, &[&id.get(), &run.get()]).await?)
 }
 
+pub(crate) async fn result_run<C: GenericClient>(c: &C, id: ResultId) -> Result<RunId> {
+    let row = query_found(c, "SELECT run_id FROM results WHERE id = $1", &[&id.get()]).await?;
+    Ok(RunId::from_db(col(&row, 0)?))
+}
+
 /// Records one execution of a result in one statement (one round trip,
 /// its own transaction when `c` is a plain connection; usable inside a
 /// caller's transaction too). In lock order:

@@ -385,6 +385,11 @@ impl Store for PgStore {
         read!(self, |c| results::get_result(&c, run, id))
     }
 
+    #[tracing::instrument(skip_all, level = "debug", fields(result = %id))]
+    async fn result_run(&self, id: ResultId) -> StoreResult<RunId> {
+        read!(self, |c| results::result_run(&c, id))
+    }
+
     #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %id))]
     async fn record_result(
         &self,

@@ -292,7 +292,17 @@ fn multipart_error(e: axum::extract::multipart::MultipartError, limit: u64) -> A
 
 /// Spools every `file` part of a multipart body; other parts are
 /// returned as fields. Over the limit: 413, nothing kept.
-pub async fn receive_multipart(state: &AppState, mut multipart: Multipart) -> ApiResult<Received> {
+pub async fn receive_multipart(state: &AppState, multipart: Multipart) -> ApiResult<Received> {
+    receive_parts(state, multipart, "file").await
+}
+
+/// [`receive_multipart`] with files in the parts named `file_part` (a
+/// TestRail client names its part `attachment`).
+pub async fn receive_parts(
+    state: &AppState,
+    mut multipart: Multipart,
+    file_part: &str,
+) -> ApiResult<Received> {
     let limit = state.limits.max_attachment_bytes;
     let mut received = Received::default();
     // Everything the parts carry counts: files and fields.
@@ -303,7 +313,7 @@ pub async fn receive_multipart(state: &AppState, mut multipart: Multipart) -> Ap
         .map_err(|e| multipart_error(e, limit))?
     {
         let part = field.name().unwrap_or("").to_string();
-        if part != "file" {
+        if part != file_part {
             let mut text = Vec::new();
             while let Some(chunk) = next_chunk(state, field.chunk())
                 .await?
@@ -325,14 +335,16 @@ pub async fn receive_multipart(state: &AppState, mut multipart: Multipart) -> Ap
             received.fields.push((part, text));
             continue;
         }
-        let field_name = format!("file[{index}]");
+        let field_name = format!("{file_part}[{index}]");
         index += 1;
         let name = match field.file_name() {
             Some(n) => n.to_string(),
             None => {
                 return Err(ApiError::invalid(
                     format!("{field_name}.filename"),
-                    "a file part needs a filename (Content-Disposition: form-data; name=\"file\"; filename=\"…\")",
+                    format!(
+                        "a file part needs a filename (Content-Disposition: form-data; name=\"{file_part}\"; filename=\"…\")"
+                    ),
                 ));
             }
         };

@@ -200,6 +200,16 @@ pub(crate) fn get_result(c: &Connection, run: RunId, id: ResultId) -> StoreResul
     found(stmt.query_row([id.get(), run.get()], result_with_output))
 }
 
+pub(crate) fn result_run(c: &Connection, id: ResultId) -> StoreResult<RunId> {
+    let mut stmt = c
+        .prepare_cached("SELECT run_id FROM results WHERE id = ?1")
+        .map_err(db_err)?;
+    found(
+        stmt.query_row([id.get()], |r| r.get::<_, i64>(0))
+            .map(RunId::from_db),
+    )
+}
+
 /// The two statements that write one execution (the result's current
 /// state and its history row), looked up in the statement cache once for
 /// however many executions follow.

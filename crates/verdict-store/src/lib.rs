@@ -241,6 +241,9 @@ pub trait Store: Send + Sync + 'static {
         query: ResultQuery,
     ) -> StoreResult<Listing<TestResult>>;
     async fn get_result(&self, run: RunId, id: ResultId) -> StoreResult<TestResult>;
+    /// The run holding a result (`NotFound` for an unknown result): for
+    /// callers that address a result by its id alone (TestRail's tests).
+    async fn result_run(&self, id: ResultId) -> StoreResult<RunId>;
     /// [`record_result`](Store::record_result) as `actor`, only when they
     /// may record results in the run's project (a tester or more; `admin`:
     /// always): `Ok(None)` when they may not, and nothing is written (the

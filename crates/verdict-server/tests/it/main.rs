@@ -39,6 +39,7 @@ mod runs;
 mod schemathesis_regressions;
 mod testrail;
 mod testrail_cases;
+mod testrail_results;
 mod testrail_runs;
 mod triage;
 mod users_tokens;

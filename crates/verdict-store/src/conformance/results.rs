@@ -192,6 +192,8 @@ pub async fn results_belong_to_their_run(s: Arc<dyn Store>) {
     let mine = everything(s, run).await[0].clone();
     assert_eq!(s.get_result(run, mine.id).await, Ok(mine.clone()));
     assert_not_found(s.get_result(other, mine.id).await);
+    assert_eq!(s.result_run(mine.id).await, Ok(run));
+    assert_not_found(s.result_run(ResultId::from_db(UNKNOWN)).await);
     assert_not_found(s.get_result(run, ResultId::from_db(UNKNOWN)).await);
     let wrong = s.record_result(other, mine.id, exec(Status::Passed, None), owner, t(1));
     assert_not_found(wrong.await);

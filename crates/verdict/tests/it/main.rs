@@ -28,4 +28,5 @@ mod readme;
 mod retention;
 mod s3_shared;
 mod sign_in_limits;
+mod trcli;
 mod webdriver;
