@@ -57,3 +57,4 @@ mod web_setup;
 mod web_triage;
 mod webhook_format;
 mod webhook_send;
+mod webhooks;
