@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use verdict_store::{
-    BaselineChoice, CaseId, ClaimedDelivery, DeliveryOutcome, Page, RecordedFacts, ResultId,
-    ResultQuery, RunId, Status, Store, StoreError, Timestamp, WebhookFormat,
+    BaselineChoice, CaseId, ClaimedDelivery, DeliveryOutcome, EventId, Page, RecordedFacts,
+    ResultId, ResultQuery, RunId, Status, Store, StoreError, Timestamp, WebhookFormat,
 };
 
 use super::Hub;
@@ -37,6 +37,10 @@ const QUIET: Duration = Duration::from_millis(50);
 const DRAIN: Duration = Duration::from_secs(12);
 /// New failures named in a `results.recorded` event.
 const MAX_NEW_FAILURES: usize = 20;
+
+/// An event's kept data, rendered once for the deliveries of it claimed
+/// together.
+type Rendering = Arc<tokio::sync::OnceCell<String>>;
 
 /// The worker's handle: stop it with [`Worker::shutdown`].
 pub struct Worker {
@@ -79,12 +83,14 @@ async fn run(
             match store.claim_deliveries(now, until, free as u32).await {
                 Ok(due) => {
                     claimed = due.len();
+                    let mut renderings: HashMap<EventId, Rendering> = HashMap::new();
                     for d in due {
+                        let rendering = Arc::clone(renderings.entry(d.event_id).or_default());
                         let (store, hub, sender) =
                             (Arc::clone(&store), Arc::clone(&hub), Arc::clone(&sender));
                         let baselines = Arc::clone(&baselines);
                         in_flight.spawn(async move {
-                            deliver(&*store, &hub, &sender, &baselines, d).await
+                            deliver(&*store, &hub, &sender, &baselines, &rendering, d).await
                         });
                     }
                 }
@@ -133,9 +139,10 @@ async fn deliver(
     hub: &Hub,
     sender: &Sender,
     baselines: &Baselines,
+    rendering: &Rendering,
     d: ClaimedDelivery,
 ) {
-    let data = match body_data(store, baselines, &d).await {
+    let data = match body_data(store, baselines, &d, rendering).await {
         Ok(data) => data,
         Err(e) => {
             // Not sent: the claim lapses and the delivery is tried again.
@@ -214,12 +221,19 @@ async fn body_data(
     store: &dyn Store,
     baselines: &Baselines,
     d: &ClaimedDelivery,
+    rendering: &Rendering,
 ) -> Result<Value, StoreError> {
     let kept = if d.rendered {
         d.data.clone()
     } else {
-        let data = render_data(store, baselines, &d.event_type, &d.data).await?;
-        store.render_event(d.event_id, data.to_string()).await?
+        // The deliveries of one event claimed together render it once.
+        rendering
+            .get_or_try_init(|| async {
+                let data = render_data(store, baselines, &d.event_type, &d.data).await?;
+                store.render_event(d.event_id, data.to_string()).await
+            })
+            .await?
+            .clone()
     };
     serde_json::from_str(&kept).map_err(|e| StoreError::Other(format!("event data: {e}")))
 }
