@@ -13,11 +13,10 @@ pub struct Webhook {
     pub project_id: String,
     /// Where events are POSTed (http or https).
     pub url: String,
-    /// The event types it is sent: `run.created`, `run.closed`,
-    /// `results.recorded`.
+    /// The event types it is sent.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<WebhookEvent>))]
     pub events: Vec<String>,
-    /// `standard` (`{"type", "timestamp", "data"}`) or `slack` (an
-    /// incoming-webhook message).
+    #[cfg_attr(feature = "openapi", schema(value_type = WebhookFormat))]
     pub format: String,
     /// A paused webhook is sent nothing (but its test pings).
     pub active: bool,
@@ -36,15 +35,44 @@ pub struct NewWebhook {
     pub secret: String,
 }
 
+/// An event type a webhook can be sent.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum WebhookEvent {
+    #[serde(rename = "run.created")]
+    RunCreated,
+    #[serde(rename = "run.closed")]
+    RunClosed,
+    #[serde(rename = "results.recorded")]
+    ResultsRecorded,
+}
+
+/// How a webhook's bodies are written: `standard` (`{"type",
+/// "timestamp", "data"}`) or `slack` (an incoming-webhook message).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    Standard,
+    Slack,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateWebhook {
-    /// An absolute http or https URL.
+    /// An absolute http or https URL (at most 2,048 bytes); loopback,
+    /// link-local, private and unspecified addresses are refused unless
+    /// the server allows them.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^https?://[^/?#\\s]+", max_length = 2048)
+    )]
     pub url: String,
-    /// One or more of `run.created`, `run.closed`, `results.recorded`.
+    /// One or more event types.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<WebhookEvent>, min_items = 1))]
     pub events: Vec<String>,
-    /// `standard` or `slack`.
+    #[cfg_attr(feature = "openapi", schema(value_type = WebhookFormat))]
     pub format: String,
     /// Default true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -57,10 +85,16 @@ pub struct CreateWebhook {
 #[serde(deny_unknown_fields)]
 pub struct UpdateWebhook {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^https?://[^/?#\\s]+", max_length = 2048)
+    )]
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<WebhookEvent>>, min_items = 1))]
     pub events: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<WebhookFormat>))]
     pub format: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,

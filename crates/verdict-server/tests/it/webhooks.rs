@@ -712,3 +712,63 @@ async fn a_prune_removes_old_delivered_events_and_keeps_pending_ones() {
     assert_eq!(listed(ok.clone()).await, 0);
     worker.shutdown().await;
 }
+
+#[tokio::test]
+async fn new_failures_are_those_the_comparison_with_the_baseline_calls_new() {
+    let (app, worker) = TestApp::with_webhooks().await;
+    let (receiver, base) = Receiver::start().await;
+    let p = app.project("Hooks").await;
+    let cases = app.cases(&p, 3).await;
+    let first = app.run(&p, "first").await;
+    let r = app
+        .bulk(
+            &first,
+            &app.admin,
+            json!({"results": [
+                {"test_case_id": cases[0], "status": "failed", "note": "old"},
+                {"test_case_id": cases[1], "status": "passed"},
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    app.close_run(&first).await;
+    create_webhook(
+        &app,
+        &p,
+        json!({"url": format!("{base}/ok"), "events": ["results.recorded"], "format": "standard"}),
+    )
+    .await;
+    let second = app.run(&p, "second").await;
+    let r = app
+        .bulk(
+            &second,
+            &app.admin,
+            json!({"results": [
+                {"test_case_id": cases[0], "status": "failed", "note": "still"},
+                {"test_case_id": cases[1], "status": "failed", "note": "new one\nmore"},
+                {"test_case_id": cases[2], "status": "failed"},
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let got = receiver.wait_for("/ok", 1, 20).await;
+    let data = &got[0].body["data"];
+    assert_eq!(data["executions"], 3);
+    assert_eq!(
+        data["new_failures"],
+        json!([
+            {"test_case_id": cases[1], "title": "Case 2", "note": "new one"},
+            {"test_case_id": cases[2], "title": "Case 3", "note": null},
+        ])
+    );
+    let compared = app
+        .get(&format!("/v1/runs/{second}/compare"), &app.admin)
+        .await;
+    assert_eq!(
+        compared.data()["summary"]["new_failure"],
+        2,
+        "{}",
+        compared.body
+    );
+    worker.shutdown().await;
+}
