@@ -37,6 +37,7 @@ mod runs;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod testrail;
 mod tls;
 mod triage;
 mod users;

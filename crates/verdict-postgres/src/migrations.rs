@@ -265,6 +265,17 @@ CREATE TABLE run_count_stripes (
     PRIMARY KEY (run_id, stripe)
 );
 "#,
+    // 10. TestRail compatibility: a stable number for each section (a
+    // case's suite path) a TestRail client has seen or created, per
+    // project.
+    r#"
+CREATE TABLE testrail_sections (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME testrail_sections_id_seq) PRIMARY KEY,
+    project_id BIGINT NOT NULL REFERENCES projects (id),
+    path       TEXT NOT NULL
+);
+CREATE UNIQUE INDEX testrail_sections_path ON testrail_sections (project_id, path);
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

@@ -50,9 +50,28 @@ pub(crate) async fn prune(tx: &Transaction<'_>, request: &PruneRequest) -> Resul
     .iter()
     .map(|r| col(r, 0))
     .collect::<Result<_>>()?;
+    prune_runs(tx, &runs, request.dry_run).await
+}
+
+/// Deletes one run, open or closed, as a prune would (a TestRail
+/// `delete_run`), after locking it. `NotFound` for an unknown run.
+pub(crate) async fn delete_run(tx: &Transaction<'_>, run: RunId) -> Result<PruneOutcome> {
+    query_found(
+        tx,
+        "SELECT id FROM runs WHERE id = $1 FOR UPDATE",
+        &[&run.get()],
+    )
+    .await?;
+    prune_runs(tx, &[run.get()], false).await
+}
+
+/// Counts, then (unless `dry_run`) deletes, these runs (locked by the
+/// caller) and what hangs off them.
+async fn prune_runs(tx: &Transaction<'_>, runs: &[i64], dry_run: bool) -> Result<PruneOutcome> {
     if runs.is_empty() {
         return Ok(PruneOutcome::default());
     }
+    let runs = runs.to_vec();
     // The pruned runs' results (a probe of results_run per run).
     let results = "SELECT r.id FROM unnest($1::bigint[]) AS k(run_id)
          JOIN results r ON r.run_id = k.run_id";
@@ -77,7 +96,7 @@ pub(crate) async fn prune(tx: &Transaction<'_>, request: &PruneRequest) -> Resul
         attachment_bytes: unsigned(col(&counts, 3)?),
         unreferenced: Vec::new(),
     };
-    if request.dry_run {
+    if dry_run {
         return Ok(outcome);
     }
     let digests: Vec<String> = query(

@@ -10,7 +10,7 @@ use verdict_store::*;
 use crate::pool::{read, snapshot, statement, write_tx};
 use crate::{
     PgStore, attachments, bulk, cases, import, manual, once, projects, results, retention, runs,
-    triage, users,
+    testrail, triage, users,
 };
 
 #[async_trait]
@@ -330,6 +330,35 @@ impl Store for PgStore {
         write_tx!(self, rows = cases.len(), |tx| runs::add_cases_to_run(
             &tx, id, &cases
         ))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn numbered_sections(&self, project: ProjectId) -> StoreResult<Vec<NumberedSection>> {
+        snapshot!(self, |tx| testrail::numbered_sections(&tx, project))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn number_sections(
+        &self,
+        project: ProjectId,
+        paths: Vec<String>,
+    ) -> StoreResult<Vec<NumberedSection>> {
+        write_tx!(self, |tx| testrail::number_sections(&tx, project, &paths))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug")]
+    async fn numbered_section(&self, id: i64) -> StoreResult<NumberedSection> {
+        snapshot!(self, |tx| testrail::numbered_section(&tx, id))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug")]
+    async fn delete_numbered_section(&self, id: i64) -> StoreResult<()> {
+        write_tx!(self, |tx| testrail::delete_numbered_section(&tx, id))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
+    async fn delete_run(&self, id: RunId) -> StoreResult<PruneOutcome> {
+        write_tx!(self, |tx| retention::delete_run(&tx, id))
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]

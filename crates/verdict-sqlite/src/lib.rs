@@ -22,6 +22,7 @@ mod retention;
 mod runs;
 mod search;
 mod store;
+mod testrail;
 mod triage;
 mod users;
 mod wal_sync;

@@ -204,6 +204,17 @@ FROM (SELECT id, row_number() OVER (PARTITION BY run_id ORDER BY id) AS pos FROM
 WHERE results.id = p.id;
 CREATE UNIQUE INDEX results_run_pos ON results (run_id, pos);
 "#,
+    // 8. TestRail compatibility: a stable number for each section (a
+    // case's suite path) a TestRail client has seen or created, per
+    // project. AUTOINCREMENT: a number is never reused.
+    r#"
+CREATE TABLE testrail_sections (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL REFERENCES projects (id),
+    path       TEXT NOT NULL
+);
+CREATE UNIQUE INDEX testrail_sections_path ON testrail_sections (project_id, path);
+"#,
 ];
 
 /// The schema version a fully migrated database has.

@@ -41,12 +41,24 @@ pub(crate) fn prune(c: &Connection, request: &PruneRequest) -> StoreResult<Prune
             .collect()
         })
         .map_err(db_err)?;
+    prune_runs(c, &runs, request.dry_run)
+}
+
+/// Deletes one run, open or closed, as a prune would (a TestRail
+/// `delete_run`). `NotFound` for an unknown run.
+pub(crate) fn delete_run(c: &Connection, run: RunId) -> StoreResult<PruneOutcome> {
+    crate::runs::get_run(c, run)?;
+    prune_runs(c, &[run.get()], false)
+}
+
+/// Counts, then (unless `dry_run`) deletes, these runs and what hangs off them.
+fn prune_runs(c: &Connection, runs: &[i64], dry_run: bool) -> StoreResult<PruneOutcome> {
     let mut outcome = PruneOutcome {
         runs: runs.len() as u64,
         ..PruneOutcome::default()
     };
     let mut digests = BTreeSet::new();
-    for &run in &runs {
+    for &run in runs {
         outcome.results += unsigned(count(
             c,
             "SELECT count(*) FROM results WHERE run_id = ?1",
@@ -67,7 +79,7 @@ pub(crate) fn prune(c: &Connection, request: &PruneRequest) -> StoreResult<Prune
             .map_err(db_err)?;
         outcome.attachments += unsigned(files);
         outcome.attachment_bytes += unsigned(bytes);
-        if request.dry_run || files == 0 {
+        if dry_run || files == 0 {
             continue;
         }
         let mut named = c
@@ -83,10 +95,10 @@ pub(crate) fn prune(c: &Connection, request: &PruneRequest) -> StoreResult<Prune
             digests.insert(digest.map_err(db_err)?);
         }
     }
-    if request.dry_run {
+    if dry_run {
         return Ok(outcome);
     }
-    for &run in &runs {
+    for &run in runs {
         for sql in [
             "DELETE FROM attachments WHERE result_id IN (SELECT id FROM results WHERE run_id = ?1)",
             "DELETE FROM history WHERE result_id IN (SELECT id FROM results WHERE run_id = ?1)",

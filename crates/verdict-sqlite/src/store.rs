@@ -12,6 +12,7 @@ use rusqlite::Connection;
 use verdict_store::backend;
 use verdict_store::*;
 
+use crate::testrail;
 use crate::{
     SqliteStore, attachments, bulk, cases, db_err, import, manual, once, projects, results,
     retention, runs, triage, users,
@@ -351,6 +352,43 @@ impl Store for SqliteStore {
         self.pool
             .write(move |c| runs::add_cases_to_run(c, id, &cases))
             .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn numbered_sections(&self, project: ProjectId) -> StoreResult<Vec<NumberedSection>> {
+        self.pool
+            .read(move |c| testrail::numbered_sections(c, project))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn number_sections(
+        &self,
+        project: ProjectId,
+        paths: Vec<String>,
+    ) -> StoreResult<Vec<NumberedSection>> {
+        self.pool
+            .write(move |c| testrail::number_sections(c, project, &paths))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug")]
+    async fn numbered_section(&self, id: i64) -> StoreResult<NumberedSection> {
+        self.pool
+            .read(move |c| testrail::numbered_section(c, id))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug")]
+    async fn delete_numbered_section(&self, id: i64) -> StoreResult<()> {
+        self.pool
+            .write(move |c| testrail::delete_numbered_section(c, id))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]
+    async fn delete_run(&self, id: RunId) -> StoreResult<PruneOutcome> {
+        self.pool.write(move |c| retention::delete_run(c, id)).await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %id))]

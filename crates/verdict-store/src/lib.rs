@@ -11,6 +11,7 @@ mod ids;
 mod manual;
 mod model;
 mod once;
+mod testrail;
 mod time;
 mod triage;
 
@@ -20,6 +21,7 @@ pub use ids::{AttachmentId, BadId, CaseId, ProjectId, ResultId, RunId, TokenId, 
 pub use manual::*;
 pub use model::*;
 pub use once::*;
+pub use testrail::*;
 pub use time::Timestamp;
 pub use triage::*;
 
@@ -169,6 +171,22 @@ pub trait Store: Send + Sync + 'static {
     async fn section_case_ids(&self, project: ProjectId, suite: String)
     -> StoreResult<Vec<CaseId>>;
 
+    /// The project's numbered sections (TestRail compatibility), by id.
+    async fn numbered_sections(&self, project: ProjectId) -> StoreResult<Vec<NumberedSection>>;
+    /// Numbers the sections of `paths` the project has no number for yet
+    /// (a path already numbered keeps its number), and answers every
+    /// numbered section of the project, by id.
+    async fn number_sections(
+        &self,
+        project: ProjectId,
+        paths: Vec<String>,
+    ) -> StoreResult<Vec<NumberedSection>>;
+    /// One numbered section; `NotFound` for an unknown number.
+    async fn numbered_section(&self, id: i64) -> StoreResult<NumberedSection>;
+    /// Forgets a section's number (`NotFound` for an unknown one); cases
+    /// are not touched.
+    async fn delete_numbered_section(&self, id: i64) -> StoreResult<()>;
+
     // --- runs ----------------------------------------------------------------
 
     /// Creates a run (true) or, when `key` names an existing run of the
@@ -199,6 +217,9 @@ pub trait Store: Send + Sync + 'static {
     async fn update_run(&self, id: RunId, patch: RunPatch) -> StoreResult<Run>;
     /// Adds cases (those already in the run are left alone).
     async fn add_cases_to_run(&self, id: RunId, cases: Vec<CaseId>) -> StoreResult<Run>;
+    /// Deletes a run, open or closed, with its results, history and
+    /// attachment rows, as a prune does (`NotFound` for an unknown run).
+    async fn delete_run(&self, id: RunId) -> StoreResult<PruneOutcome>;
     /// Closing a closed run is a no-op that returns it.
     async fn close_run(&self, id: RunId, now: Timestamp) -> StoreResult<Run>;
 

@@ -239,6 +239,8 @@ impl Body {
 /// answers TestRail's way whatever happens.
 async fn entry(State(state): State<AppState>, req: Request) -> Response {
     match handle(&state, req).await {
+        // TestRail's `delete_*` answer an empty body.
+        Ok(Value::Null) => axum::http::StatusCode::OK.into_response(),
         Ok(value) => axum::Json(value).into_response(),
         Err(e) => e.into_response(),
     }
@@ -323,12 +325,14 @@ async fn dispatch(state: &AppState, req: &TrRequest) -> TrResult<Value> {
         "get_sections" => sections::get_sections(state, req).await,
         "get_section" => sections::get_section(state, req).await,
         "add_section" => sections::add_section(state, req).await,
+        "delete_section" => sections::delete_section(state, req).await,
         // Cases.
         "get_cases" => cases::get_cases(state, req).await,
         "get_case" => cases::get_case(state, req).await,
         "add_case" => cases::add_case(state, req).await,
         "update_case" => cases::update_case(state, req).await,
         "delete_case" => cases::delete_case(state, req).await,
+        "delete_cases" => cases::delete_cases(state, req).await,
         // Runs.
         "get_runs" => runs::get_runs(state, req).await,
         "get_run" => runs::get_run(state, req).await,

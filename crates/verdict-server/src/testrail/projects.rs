@@ -36,13 +36,9 @@ pub async fn get_projects(state: &AppState, req: &TrRequest) -> TrResult<Value> 
             total: 0,
         }
     } else {
-        let (first, second) = paging.pages();
-        let a = state.store.list_projects(member, first).await?;
-        let b = match second {
-            Some(p) => Some(state.store.list_projects(member, p).await?),
-            None => None,
-        };
-        paging.window(a, b)
+        paging
+            .fetch(|page| state.store.list_projects(member, page))
+            .await?
     };
     Ok(req.paged("projects", listing, paging, |p| render(p, req)))
 }

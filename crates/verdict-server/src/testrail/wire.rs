@@ -136,6 +136,21 @@ impl Paging {
         Listing { items, total }
     }
 
+    /// Reads this window from a store listing, one or two pages of it.
+    pub async fn fetch<T, F, Fut>(&self, read: F) -> TrResult<Listing<T>>
+    where
+        F: Fn(Page) -> Fut,
+        Fut: std::future::Future<Output = verdict_store::StoreResult<Listing<T>>>,
+    {
+        let (first, second) = self.pages();
+        let a = read(first).await?;
+        let b = match second {
+            Some(p) => Some(read(p).await?),
+            None => None,
+        };
+        Ok(self.window(a, b))
+    }
+
     /// The window of a list held whole.
     pub fn slice<T>(&self, items: Vec<T>) -> Listing<T> {
         let total = items.len() as i64;

@@ -158,3 +158,24 @@ async fn wrong_credentials_are_401() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["email"], "tess@example.com");
 }
+
+#[tokio::test]
+async fn a_spent_rate_limit_is_a_testrail_429_with_retry_after() {
+    let app = TestApp::with_limits(verdict_server::Limits {
+        rate_limit_per_minute: 1,
+        rate_limit_burst: 1,
+        ..verdict_server::Limits::default()
+    })
+    .await;
+    let auth = admin_auth(&app).await;
+    let first = tr(&app, "GET", "get_statuses", Some(&auth), None).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let second = tr(&app, "GET", "get_statuses", Some(&auth), None).await;
+    assert_tr_error(&second, StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = second.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1, "{retry}");
+}

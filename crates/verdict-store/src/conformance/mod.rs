@@ -31,6 +31,7 @@ mod projects;
 mod results;
 mod runs;
 mod support;
+mod testrail;
 mod triage;
 mod users;
 
@@ -156,6 +157,8 @@ macro_rules! conformance_tests {
             attachments::results_filter_by_key,
             attachments::prune_takes_old_closed_runs_with_everything,
             attachments::reclaim_gives_pruned_space_back,
+            testrail::numbered_sections_are_stable_per_project,
+            testrail::delete_run_takes_an_open_run_with_everything,
         }
     };
     (@tests ($fresh:expr) $($module:ident :: $name:ident),* $(,)?) => {

@@ -12,6 +12,7 @@ pub const TABLES: &[&str] = &[
     "tokens",
     "projects",
     "members",
+    "testrail_sections",
     "cases",
     "runs",
     "results",
