@@ -41,6 +41,7 @@ mod testrail;
 mod tls;
 mod triage;
 mod users;
+mod webhooks;
 
 use deadpool_postgres::Pool;
 use verdict_store::StoreResult;

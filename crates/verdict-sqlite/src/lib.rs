@@ -26,6 +26,7 @@ mod testrail;
 mod triage;
 mod users;
 mod wal_sync;
+mod webhooks;
 
 use std::sync::Arc;
 

@@ -41,7 +41,34 @@ pub(crate) fn prune(c: &Connection, request: &PruneRequest) -> StoreResult<Prune
             .collect()
         })
         .map_err(db_err)?;
-    prune_runs(c, &runs, request.dry_run)
+    let outcome = prune_runs(c, &runs, request.dry_run)?;
+    if !request.dry_run {
+        prune_webhook_events(c, request)?;
+    }
+    Ok(outcome)
+}
+
+/// Webhook events as old, done with (none still pending), go with
+/// their deliveries and attempts.
+fn prune_webhook_events(c: &Connection, request: &PruneRequest) -> StoreResult<()> {
+    let done = "SELECT e.id FROM webhook_events e
+         WHERE e.created_at < ?1 AND (?2 IS NULL OR e.project_id = ?2)
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 0)";
+    for sql in [
+        format!("DELETE FROM webhook_attempts WHERE event_id IN ({done})"),
+        format!("DELETE FROM webhook_deliveries WHERE event_id IN ({done})"),
+        format!("DELETE FROM webhook_events WHERE id IN ({done})"),
+    ] {
+        c.prepare_cached(&sql)
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    request.closed_before.millis(),
+                    request.project.map(ProjectId::get)
+                ])
+            })
+            .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// Deletes one run, open or closed, as a prune would (a TestRail
