@@ -13,6 +13,7 @@ Prints one JSON line: what was sent and what was read back.
 import base64
 import json
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -88,11 +89,14 @@ def main(argv):
         if status == 5:
             entry["defects"] = "BUG-%d" % i
         results.append(entry)
+    started = time.monotonic()
     added = client.send_post("add_results_for_cases/%d" % run_id, {"results": results})
+    add_seconds = time.monotonic() - started
     if len(added) != len(results):
         raise APIError("%d results sent, %d answered" % (len(results), len(added)))
 
     # Read them back, 100 at a time, following the links.
+    started = time.monotonic()
     read, pages = [], 0
     uri = "get_results_for_run/%d&limit=100" % run_id
     while uri:
@@ -102,6 +106,7 @@ def main(argv):
         nxt = page["_links"]["next"]
         uri = nxt.replace("/api/v2/", "", 1) if nxt else None
 
+    read_seconds = time.monotonic() - started
     by_status = {}
     for r in read:
         by_status[str(r["status_id"])] = by_status.get(str(r["status_id"]), 0) + 1
@@ -115,6 +120,8 @@ def main(argv):
                 "distinct_ids": len({r["id"] for r in read}),
                 "by_status": by_status,
                 "first": read[0] if read else None,
+                "add_seconds": round(add_seconds, 3),
+                "read_seconds": round(read_seconds, 3),
             }
         )
     )

@@ -161,32 +161,33 @@ fn status_filter(req: &TrRequest) -> TrResult<Option<Vec<Status>>> {
 /// `add_result/<test_id>`: one result for a test.
 async fn add_result(state: &AppState, req: &TrRequest) -> TrResult<Value> {
     let (run, role, result) = test_of(state, req).await?;
-    ensure(role, Role::Tester, RECORD)?;
-    let execution = execution_of(&req.body()?.0, "", state)?;
-    let entries = vec![BulkEntry {
-        index: 0,
-        case_id: result.case_id,
-        execution,
-    }];
-    let mut answers = record(state, req, &run, entries).await?;
-    answers
-        .pop()
-        .ok_or_else(|| TrError::bad("No result was written."))
+    record_one(state, req, &run, role, result.case_id).await
 }
 
 /// `add_result_for_case/<run_id>/<case_id>`: one result for the case's
 /// test in the run.
 async fn add_result_for_case(state: &AppState, req: &TrRequest) -> TrResult<Value> {
     let (run, role) = run_of(state, req).await?;
-    ensure(role, Role::Tester, RECORD)?;
     let case = CaseId::from_db(req.id(1, "case_id")?);
+    record_one(state, req, &run, role, case).await
+}
+
+/// The body's one result for `case`'s test in `run`.
+async fn record_one(
+    state: &AppState,
+    req: &TrRequest,
+    run: &Run,
+    role: Role,
+    case: CaseId,
+) -> TrResult<Value> {
+    ensure(role, Role::Tester, RECORD)?;
     let execution = execution_of(&req.body()?.0, "", state)?;
     let entries = vec![BulkEntry {
         index: 0,
         case_id: case,
         execution,
     }];
-    let mut answers = record(state, req, &run, entries).await?;
+    let mut answers = record(state, req, run, entries).await?;
     answers
         .pop()
         .ok_or_else(|| TrError::bad("No result was written."))

@@ -54,6 +54,11 @@ async fn api(server: &Server, method: reqwest::Method, path: &str, body: Option<
     body
 }
 
+/// POSTs a v1 create and answers the new resource's id.
+async fn create(server: &Server, path: &str, body: Value) -> Value {
+    api(server, reqwest::Method::POST, path, Some(body)).await["data"]["id"].clone()
+}
+
 async fn get(server: &Server, path: &str) -> Value {
     api(server, reqwest::Method::GET, path, None).await["data"].clone()
 }
@@ -73,26 +78,10 @@ impl Setup {
     async fn new(bin: PathBuf) -> Setup {
         let db = tempfile::tempdir().expect("tempdir");
         let server = Server::start(&db.path().join("verdict.db"), Some(TOKEN));
-        let project = api(
-            &server,
-            reqwest::Method::POST,
-            "/v1/projects",
-            Some(json!({"name": PROJECT})),
-        )
-        .await["data"]["id"]
-            .as_str()
-            .expect("project id")
-            .to_string();
-        let user = api(
-            &server,
-            reqwest::Method::POST,
-            "/v1/users",
-            Some(json!({"name": "CI", "email": EMAIL})),
-        )
-        .await["data"]["id"]
-            .as_str()
-            .expect("user id")
-            .to_string();
+        let project = create(&server, "/v1/projects", json!({"name": PROJECT})).await;
+        let project = project.as_str().expect("project id").to_string();
+        let user = create(&server, "/v1/users", json!({"name": "CI", "email": EMAIL})).await;
+        let user = user.as_str().expect("user id").to_string();
         api(
             &server,
             reqwest::Method::PUT,
@@ -456,16 +445,8 @@ async fn a_script_in_testrails_example_style_adds_250_results_and_pages_them_bac
     let Some(python) = python3() else { return };
     let db = tempfile::tempdir().expect("tempdir");
     let server = Server::start(&db.path().join("verdict.db"), Some(TOKEN));
-    let project = api(
-        &server,
-        reqwest::Method::POST,
-        "/v1/projects",
-        Some(json!({"name": PROJECT})),
-    )
-    .await["data"]["id"]
-        .as_str()
-        .expect("project")
-        .to_string();
+    let project = create(&server, "/v1/projects", json!({"name": PROJECT})).await;
+    let project = project.as_str().expect("project").to_string();
     let cases: Vec<Value> = (0..250)
         .map(|i| json!({"title": format!("Case {i}"), "key": format!("api.Case{i}")}))
         .collect();
@@ -482,14 +463,12 @@ async fn a_script_in_testrails_example_style_adds_250_results_and_pages_them_bac
         .iter()
         .map(|c| c["id"].clone())
         .collect();
-    let run = api(
+    let run = create(
         &server,
-        reqwest::Method::POST,
         &format!("/v1/projects/{project}/runs"),
-        Some(json!({"name": "API script"})),
+        json!({"name": "API script"}),
     )
-    .await["data"]["id"]
-        .clone();
+    .await;
     let admin = get(&server, "/v1/me").await["email"]
         .as_str()
         .expect("admin email")
