@@ -7,6 +7,9 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "openapi")]
 pub mod schema;
+mod webhooks;
+
+pub use webhooks::*;
 
 /// `{ "data": … }`: every answer with a body. The OpenAPI document names
 /// each one it uses (`ProjectData`, referencing `Project`) instead of

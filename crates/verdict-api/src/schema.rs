@@ -79,6 +79,10 @@ named_schema!(/// `res_…`
 
 named_schema!(/// `att_…`
     AttachmentId => id("att", "an attachment"));
+named_schema!(/// `whk_…`
+    WebhookId => id("whk", "a webhook"));
+named_schema!(/// `evt_…`
+    EventId => id("evt", "an event sent to webhooks"));
 
 named_schema!(/// A SHA-256 in lowercase hex.
 Sha256 => schema(json!({

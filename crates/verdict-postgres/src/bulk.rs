@@ -180,6 +180,21 @@ pub(crate) async fn write_applied(
     Ok(())
 }
 
+/// The `results.recorded` event of a bulk or an import that applied
+/// anything.
+pub(crate) async fn recorded(
+    tx: &Transaction<'_>,
+    run: &Run,
+    applied: &Applied<'_>,
+    now: Timestamp,
+) -> Result<()> {
+    if applied.executions.is_empty() {
+        return Ok(());
+    }
+    let facts = RecordedFacts::of(run.id, &applied.executions);
+    crate::webhooks::enqueue(tx, run.project_id, EventType::ResultsRecorded, &facts, now).await
+}
+
 pub(crate) async fn record_bulk(tx: &Transaction<'_>, req: &BulkRequest) -> Result<BulkOutcome> {
     // A refused request only names what is wrong: no replay, and a closed
     // run does not hide the entries' errors.
@@ -201,6 +216,7 @@ pub(crate) async fn record_bulk(tx: &Transaction<'_>, req: &BulkRequest) -> Resu
     let rejected = bulk::check(req, |case| located.contains_key(&case.get()))?;
     let applied = bulk::apply(&req.entries, &mut located, Counts::default());
     write_applied(tx, run.id, &applied, req.actor, req.now).await?;
+    recorded(tx, &run, &applied, req.now).await?;
     let outcome = applied.outcome(rejected);
     if let Some(idem) = &req.idempotency {
         idempotency::remember(tx, req.actor, idem, req.now, &outcome).await?;

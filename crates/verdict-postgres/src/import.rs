@@ -140,6 +140,7 @@ pub(crate) async fn import_keyed(
     let entries = import::by_case(&req.entries, |key| case_of[key]);
     let applied = bulk::apply(&entries, &mut located, delta);
     write_applied(tx, run.id, &applied, req.actor, req.now).await?;
+    crate::bulk::recorded(tx, &run, &applied, req.now).await?;
     let outcome = plan.outcome(applied.outcome(rejected), false);
     if let Some(idem) = &req.idempotency {
         idempotency::remember(tx, req.actor, idem, req.now, &outcome).await?;

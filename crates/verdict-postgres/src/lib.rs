@@ -40,6 +40,7 @@ pub mod testing;
 mod tls;
 mod triage;
 mod users;
+mod webhooks;
 
 use deadpool_postgres::Pool;
 use verdict_store::StoreResult;

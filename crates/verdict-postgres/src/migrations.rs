@@ -265,6 +265,63 @@ CREATE TABLE run_count_stripes (
     PRIMARY KEY (run_id, stripe)
 );
 "#,
+    // 10. Webhooks, as SQLite keeps them: a project's subscriptions
+    // (events a bit each, so a write's "is anyone subscribed" is one
+    // indexed test), the outbox of events (written with the change they
+    // report; `data` holds the event's facts until its first delivery
+    // renders and keeps the body's data), one delivery per (event,
+    // webhook) with its state, retry schedule and claim (taken with
+    // FOR UPDATE SKIP LOCKED, held until `claimed_until`), and the log of
+    // attempts.
+    r#"
+CREATE TABLE webhooks (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME webhooks_id_seq) PRIMARY KEY,
+    project_id BIGINT NOT NULL REFERENCES projects (id),
+    url        TEXT NOT NULL,
+    events     BIGINT NOT NULL,
+    format     TEXT NOT NULL,
+    active     BOOLEAN NOT NULL,
+    secret     TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX webhooks_project ON webhooks (project_id, id);
+CREATE TABLE webhook_events (
+    id         BIGINT GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME webhook_events_id_seq) PRIMARY KEY,
+    project_id BIGINT NOT NULL,
+    type       TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    rendered   BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX webhook_events_created ON webhook_events (created_at);
+CREATE TABLE webhook_deliveries (
+    event_id         BIGINT NOT NULL REFERENCES webhook_events (id),
+    webhook_id       BIGINT NOT NULL REFERENCES webhooks (id),
+    state            BIGINT NOT NULL DEFAULT 0,
+    attempts         BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at  BIGINT NOT NULL,
+    first_attempt_at BIGINT,
+    claimed_until    BIGINT,
+    redeliver        BOOLEAN NOT NULL DEFAULT false,
+    last_status      BIGINT,
+    last_error       TEXT,
+    PRIMARY KEY (event_id, webhook_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 0;
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id);
+CREATE TABLE webhook_attempts (
+    id          BIGINT GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME webhook_attempts_id_seq) PRIMARY KEY,
+    webhook_id  BIGINT NOT NULL,
+    event_id    BIGINT NOT NULL,
+    attempt     BIGINT NOT NULL,
+    status_code BIGINT,
+    error       TEXT,
+    duration_ms BIGINT NOT NULL,
+    at          BIGINT NOT NULL
+);
+CREATE INDEX webhook_attempts_webhook ON webhook_attempts (webhook_id, id);
+CREATE INDEX webhook_attempts_event ON webhook_attempts (event_id, webhook_id);
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

@@ -9,7 +9,7 @@ use verdict_store::backend::idempotency::{decode_rendered, encode_rendered};
 use verdict_store::*;
 
 use crate::error::Result;
-use crate::{cases, idempotency, projects, results, runs, users};
+use crate::{cases, idempotency, projects, results, runs, users, webhooks};
 
 pub(crate) async fn write_idempotent(tx: &Transaction<'_>, w: &IdempotentWrite) -> Result<Answer> {
     if let Some((fingerprint, outcome)) = idempotency::stored(tx, w.actor, &w.key, w.now).await? {
@@ -58,6 +58,9 @@ async fn apply(
         Write::CreateUser { user } => Written::User(users::create_user(tx, user, now).await?),
         Write::CreateToken { user, name, hash } => {
             Written::Token(users::create_token(tx, *user, name, hash, now).await?)
+        }
+        Write::CreateWebhook { project, webhook } => {
+            Written::Webhook(webhooks::create_webhook(tx, *project, webhook, now).await?)
         }
     })
 }

@@ -408,13 +408,19 @@ pub(crate) fn record_sql() -> String {
     let (failed, passed) = (code(Status::Failed), code(Status::Passed));
     let (flag_failed, flag_retried) = (triage::FLAG_FAILED, triage::FLAG_RETRIED_PASS);
     let tester = projects::role_code(Role::Tester);
+    // The `results.recorded` event, written only when a webhook of the
+    // project is subscribed to it (see `webhooks::enqueue`).
+    let (recorded, bit) = (
+        EventType::ResultsRecorded.name(),
+        EventType::ResultsRecorded.bit(),
+    );
     let moved = |s: Status| {
         let k = code(s);
         format!("($3 = {k})::int - (u.old_status = {k})::int")
     };
     format!(
         "WITH run AS MATERIALIZED (
-             SELECT closed_at FROM runs WHERE id = $2
+             SELECT closed_at, project_id FROM runs WHERE id = $2
                  AND ($13::boolean OR EXISTS (SELECT 1 FROM members m
                      WHERE m.project_id = runs.project_id AND m.user_id = $11::bigint
                          AND m.role >= {tester}))
@@ -455,6 +461,24 @@ pub(crate) fn record_sql() -> String {
                  blocked = s.blocked + excluded.blocked, retest = s.retest + excluded.retest,
                  not_tested = s.not_tested + excluded.not_tested,
                  elapsed_ms = s.elapsed_ms + excluded.elapsed_ms
+         ),
+         ev AS (
+             INSERT INTO webhook_events (project_id, type, data, rendered, created_at)
+             SELECT run.project_id, '{recorded}',
+                 json_build_object('run_id', u.run_id, 'executions', 1, 'failed',
+                     CASE WHEN $3 = {failed} THEN json_build_array(u.id)
+                          ELSE json_build_array() END)::text,
+                 false, $12::bigint
+             FROM u, run
+             WHERE EXISTS (SELECT 1 FROM webhooks w WHERE w.project_id = run.project_id
+                 AND w.active AND w.events & {bit} <> 0)
+             RETURNING id, project_id
+         ),
+         dl AS (
+             INSERT INTO webhook_deliveries (event_id, webhook_id, next_attempt_at)
+             SELECT ev.id, w.id, $12::bigint FROM ev
+             JOIN webhooks w ON w.project_id = ev.project_id AND w.active
+                 AND w.events & {bit} <> 0
          )
          SELECT u.id, u.run_id, u.case_id, c.title, u.status, u.note, u.elapsed_ms,
              u.tested_by, u.tested_at, u.step_results, u.defects, u.assigned_to

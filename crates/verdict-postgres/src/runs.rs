@@ -323,6 +323,8 @@ pub(crate) async fn create_run(
     };
     let mut delta = Counts::default();
     delta.add(Status::NotTested, added.len() as i64);
+    let data = run_facts(id);
+    crate::webhooks::enqueue(tx, project, EventType::RunCreated, &data, now).await?;
     Ok((add_counts(tx, id, &delta, 0).await?, true))
 }
 
@@ -414,10 +416,15 @@ pub(crate) async fn add_cases_to_run(
 pub(crate) async fn close_run(tx: &Transaction<'_>, id: RunId, now: Timestamp) -> Result<Run> {
     // Locked and folded first: no PATCH is in flight, and none lands after
     // the close, so the counts answered are final.
-    lock_run(tx, id).await?;
+    let before = lock_run(tx, id).await?;
     // Closing a closed run changes nothing and answers it.
     let sql = format!(
         "UPDATE runs SET closed_at = COALESCE(closed_at, $2) WHERE id = $1 RETURNING {ROW_COLUMNS}"
     );
-    run_row(&query_found(tx, &sql, &[&id.get(), &now.millis()]).await?)
+    let run = run_row(&query_found(tx, &sql, &[&id.get(), &now.millis()]).await?)?;
+    if before.state == RunState::Open {
+        let data = run_facts(id);
+        crate::webhooks::enqueue(tx, run.project_id, EventType::RunClosed, &data, now).await?;
+    }
+    Ok(run)
 }

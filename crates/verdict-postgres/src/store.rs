@@ -10,7 +10,7 @@ use verdict_store::*;
 use crate::pool::{read, snapshot, statement, write_tx};
 use crate::{
     PgStore, attachments, bulk, cases, import, manual, once, projects, results, retention, runs,
-    triage, users,
+    triage, users, webhooks,
 };
 
 #[async_trait]
@@ -561,5 +561,78 @@ impl Store for PgStore {
     #[tracing::instrument(skip_all, level = "debug")]
     async fn database_bytes(&self) -> StoreResult<u64> {
         read!(self, |c| retention::database_bytes(&c))
+    }
+
+    // --- webhooks ----------------------------------------------------------
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn create_webhook(
+        &self,
+        project: ProjectId,
+        webhook: NewWebhook,
+        now: Timestamp,
+    ) -> StoreResult<Webhook> {
+        write_tx!(self, |tx| webhooks::create_webhook(
+            &tx, project, &webhook, now
+        ))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(webhook = %id))]
+    async fn get_webhook(&self, id: WebhookId) -> StoreResult<Webhook> {
+        read!(self, |c| webhooks::get_webhook(&c, id))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn list_webhooks(&self, project: ProjectId) -> StoreResult<Vec<Webhook>> {
+        snapshot!(self, |tx| webhooks::list_webhooks(&tx, project))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(webhook = %id))]
+    async fn update_webhook(&self, id: WebhookId, patch: WebhookPatch) -> StoreResult<Webhook> {
+        write_tx!(self, |tx| webhooks::update_webhook(&tx, id, &patch))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(webhook = %id))]
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()> {
+        write_tx!(self, |tx| webhooks::delete_webhook(&tx, id))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(webhook = %id))]
+    async fn queue_ping(&self, id: WebhookId, now: Timestamp) -> StoreResult<EventId> {
+        write_tx!(self, |tx| webhooks::queue_ping(&tx, id, now))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(webhook = %id, event = %event))]
+    async fn redeliver(&self, id: WebhookId, event: EventId, now: Timestamp) -> StoreResult<()> {
+        write_tx!(self, |tx| webhooks::redeliver(&tx, id, event, now))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(webhook = %id))]
+    async fn list_deliveries(
+        &self,
+        id: WebhookId,
+        page: Page,
+    ) -> StoreResult<Listing<DeliveryAttempt>> {
+        snapshot!(self, |tx| webhooks::list_deliveries(&tx, id, page))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug")]
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        statement!(self, |c| webhooks::claim_deliveries(&c, now, until, limit))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(event = %event))]
+    async fn render_event(&self, event: EventId, data: String) -> StoreResult<String> {
+        write_tx!(self, |tx| webhooks::render_event(&tx, event, &data))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(event = %outcome.event_id))]
+    async fn finish_delivery(&self, outcome: DeliveryOutcome) -> StoreResult<()> {
+        write_tx!(self, |tx| webhooks::finish_delivery(&tx, &outcome))
     }
 }

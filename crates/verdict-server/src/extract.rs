@@ -392,8 +392,34 @@ path_sets!(
     CasePath,
     RunPath,
     ResultPath,
-    AttachmentPath
+    AttachmentPath,
+    WebhookPath,
+    DeliveryPath
 );
+
+/// `{wid}`
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookPath {
+    /// The webhook. Malformed or unknown: 404.
+    #[serde(deserialize_with = "parsed")]
+    #[param(value_type = s::WebhookId)]
+    pub wid: verdict_store::WebhookId,
+}
+
+/// `{wid}` and `{event_id}`
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DeliveryPath {
+    /// The webhook. Malformed or unknown: 404.
+    #[serde(deserialize_with = "parsed")]
+    #[param(value_type = s::WebhookId)]
+    pub wid: verdict_store::WebhookId,
+    /// An event queued for the webhook. Malformed or unknown: 404.
+    #[serde(deserialize_with = "parsed")]
+    #[param(value_type = s::EventId)]
+    pub event_id: verdict_store::EventId,
+}
 
 /// `{uid}`
 #[derive(Deserialize, IntoParams)]

@@ -24,6 +24,7 @@ pub mod retention;
 mod routes;
 mod state;
 pub mod web;
+pub mod webhooks;
 
 use std::future::Future;
 use std::time::Instant;
@@ -45,7 +46,7 @@ pub use state::{AppState, Limits, SIGN_IN_ADDRESS_FACTOR, WebConfig};
 
 use routes::{
     assignment, attachments as attachment_routes, cases, export as run_export, health, junit,
-    passwords, projects, results, runs, setup, tokens, triage, users,
+    passwords, projects, results, runs, setup, tokens, triage, users, webhooks as webhook_routes,
 };
 
 /// The documented routes: each handler registered once, in its resource's
@@ -68,6 +69,7 @@ pub(crate) fn api_router() -> OpenApiRouter<AppState> {
         .merge(junit::router())
         .merge(triage::router())
         .merge(setup::router())
+        .merge(webhook_routes::router())
 }
 
 /// Every route of the API.
@@ -178,6 +180,11 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
     let start = Instant::now();
     let response = next.run(req).await;
     let elapsed = start.elapsed();
+    // A write may have queued webhook events (run created or closed,
+    // results recorded): the delivery worker sends them at once.
+    if method != axum::http::Method::GET && response.status().is_success() {
+        state.webhooks.wake();
+    }
     let latency_us = elapsed.as_micros() as u64;
     state
         .metrics

@@ -142,6 +142,8 @@ pub struct AppState {
     /// Failed web sign-ins, per client address.
     pub sign_in_address_limiter: Arc<RateLimiter>,
     pub web: Arc<WebConfig>,
+    /// Webhook settings and the delivery worker's wake-up.
+    pub webhooks: Arc<crate::webhooks::Hub>,
 }
 
 impl AppState {
@@ -166,7 +168,14 @@ impl AppState {
             limits: Arc::new(limits),
             metrics: Arc::new(Metrics::default()),
             web: Arc::new(WebConfig::default()),
+            webhooks: Arc::new(crate::webhooks::Hub::default()),
         }
+    }
+
+    /// The same state with these webhook settings.
+    pub fn with_webhooks(mut self, config: crate::webhooks::WebhookConfig) -> Self {
+        self.webhooks = Arc::new(crate::webhooks::Hub::new(config));
+        self
     }
 
     /// The same state with these web UI settings.

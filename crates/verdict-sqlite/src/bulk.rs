@@ -87,6 +87,21 @@ pub(crate) fn write_applied(
     add_counts(c, run, &applied.delta, applied.elapsed_delta)
 }
 
+/// The `results.recorded` event of a bulk or an import that applied
+/// anything.
+pub(crate) fn recorded(
+    c: &Connection,
+    run: &Run,
+    applied: &Applied<'_>,
+    now: Timestamp,
+) -> StoreResult<()> {
+    if applied.executions.is_empty() {
+        return Ok(());
+    }
+    let facts = RecordedFacts::of(run.id, &applied.executions);
+    crate::webhooks::enqueue(c, run.project_id, EventType::ResultsRecorded, &facts, now)
+}
+
 pub(crate) fn record_bulk(c: &Connection, req: BulkRequest) -> StoreResult<BulkOutcome> {
     // A refused request only names what is wrong: no replay, and a closed
     // run does not hide the entries' errors.
@@ -106,6 +121,7 @@ pub(crate) fn record_bulk(c: &Connection, req: BulkRequest) -> StoreResult<BulkO
     let rejected = bulk::check(&req, |case| located.contains_key(&case.get()))?;
     let applied = bulk::apply(&req.entries, &mut located, Counts::default());
     write_applied(c, run.id, &applied, req.actor, req.now)?;
+    recorded(c, &run, &applied, req.now)?;
     let outcome = applied.outcome(rejected);
     if let Some(idem) = &req.idempotency {
         idempotency::remember(c, req.actor, idem, req.now, &outcome)?;

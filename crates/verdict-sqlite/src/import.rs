@@ -107,6 +107,7 @@ pub(crate) fn import_keyed(c: &Connection, req: ImportRequest) -> StoreResult<Im
     let entries = import::by_case(&req.entries, |key| case_of[key]);
     let applied = bulk::apply(&entries, &mut located, delta);
     write_applied(c, run.id, &applied, req.actor, req.now)?;
+    crate::bulk::recorded(c, &run, &applied, req.now)?;
     let outcome = plan.outcome(applied.outcome(rejected), false);
     if let Some(idem) = &req.idempotency {
         idempotency::remember(c, req.actor, idem, req.now, &outcome)?;

@@ -25,6 +25,7 @@ mod store;
 mod triage;
 mod users;
 mod wal_sync;
+mod webhooks;
 
 use std::sync::Arc;
 

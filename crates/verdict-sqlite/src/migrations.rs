@@ -204,6 +204,63 @@ FROM (SELECT id, row_number() OVER (PARTITION BY run_id ORDER BY id) AS pos FROM
 WHERE results.id = p.id;
 CREATE UNIQUE INDEX results_run_pos ON results (run_id, pos);
 "#,
+    // 8. Webhooks, as PostgreSQL keeps them: a project's subscriptions
+    // (events a bit each, so a write's "is anyone subscribed" is one
+    // indexed test), the outbox of events (written with the change they
+    // report; `data` holds the event's facts until its first delivery
+    // renders and keeps the body's data), one delivery per (event,
+    // webhook) with its state, retry schedule and claim, and the log of
+    // attempts. AUTOINCREMENT: an event id (the `webhook-id` header
+    // receivers deduplicate on) is never reused.
+    r#"
+CREATE TABLE webhooks (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL REFERENCES projects (id),
+    url        TEXT NOT NULL,
+    events     INTEGER NOT NULL,
+    format     TEXT NOT NULL,
+    active     INTEGER NOT NULL,
+    secret     TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX webhooks_project ON webhooks (project_id, id);
+CREATE TABLE webhook_events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    rendered   INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX webhook_events_created ON webhook_events (created_at);
+CREATE TABLE webhook_deliveries (
+    event_id         INTEGER NOT NULL REFERENCES webhook_events (id),
+    webhook_id       INTEGER NOT NULL REFERENCES webhooks (id),
+    state            INTEGER NOT NULL DEFAULT 0,
+    attempts         INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at  INTEGER NOT NULL,
+    first_attempt_at INTEGER,
+    claimed_until    INTEGER,
+    redeliver        INTEGER NOT NULL DEFAULT 0,
+    last_status      INTEGER,
+    last_error       TEXT,
+    PRIMARY KEY (event_id, webhook_id)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 0;
+CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id);
+CREATE TABLE webhook_attempts (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    webhook_id  INTEGER NOT NULL,
+    event_id    INTEGER NOT NULL,
+    attempt     INTEGER NOT NULL,
+    status_code INTEGER,
+    error       TEXT,
+    duration_ms INTEGER NOT NULL,
+    at          INTEGER NOT NULL
+);
+CREATE INDEX webhook_attempts_webhook ON webhook_attempts (webhook_id, id);
+CREATE INDEX webhook_attempts_event ON webhook_attempts (event_id, webhook_id);
+"#,
 ];
 
 /// The schema version a fully migrated database has.

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 use verdict_store::backend::idempotency::{decode_rendered, encode_rendered};
 use verdict_store::*;
 
-use crate::{cases, idempotency, projects, results, runs, users};
+use crate::{cases, idempotency, projects, results, runs, users, webhooks};
 
 pub(crate) fn write_idempotent(c: &Connection, w: &IdempotentWrite) -> StoreResult<Answer> {
     if let Some((fingerprint, outcome)) = idempotency::stored(c, w.actor, &w.key, w.now)? {
@@ -49,6 +49,9 @@ fn apply(c: &Connection, write: &Write, actor: UserId, now: Timestamp) -> StoreR
         Write::CreateUser { user } => Written::User(users::create_user(c, user, now)?),
         Write::CreateToken { user, name, hash } => {
             Written::Token(users::create_token(c, *user, name, hash, now)?)
+        }
+        Write::CreateWebhook { project, webhook } => {
+            Written::Webhook(webhooks::create_webhook(c, *project, webhook, now)?)
         }
     })
 }

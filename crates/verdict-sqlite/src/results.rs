@@ -287,23 +287,26 @@ pub(crate) fn record_result(
     let mut current = c
         .prepare_cached(
             "SELECT ru.closed_at IS NOT NULL, r.status, r.case_id, ca.title, r.elapsed_ms, r.flags,
-                 r.assigned_to
+                 r.assigned_to, ru.project_id
              FROM runs ru
              LEFT JOIN results r ON r.id = ?2 AND r.run_id = ru.id
              LEFT JOIN cases ca ON ca.id = r.case_id
              WHERE ru.id = ?1",
         )
         .map_err(db_err)?;
-    let (closed, old, case, title, old_elapsed, old_flags, assigned) =
+    let ((closed, old, case, title, old_elapsed, old_flags, assigned), project) =
         found(current.query_row([run.get(), id.get()], |r| {
             Ok((
-                r.get::<_, bool>(0)?,
-                r.get::<_, Option<i64>>(1)?,
-                r.get::<_, Option<i64>>(2)?,
-                r.get::<_, Option<String>>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-                r.get::<_, Option<i64>>(5)?,
-                r.get::<_, Option<i64>>(6)?,
+                (
+                    r.get::<_, bool>(0)?,
+                    r.get::<_, Option<i64>>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, Option<i64>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, Option<i64>>(6)?,
+                ),
+                ProjectId::from_db(r.get(7)?),
             ))
         }))?;
     if closed {
@@ -318,6 +321,8 @@ pub(crate) fn record_result(
     let delta = Counts::moved(status_of(old).map_err(db_err)?, execution.status);
     let elapsed = execution.elapsed_ms.unwrap_or(0) - old_elapsed.unwrap_or(0);
     add_counts(c, run, &delta, elapsed)?;
+    let facts = RecordedFacts::of(run, &[(id.get(), execution)]);
+    crate::webhooks::enqueue(c, project, EventType::ResultsRecorded, &facts, now)?;
     let (step_results, defects) = backend::manual::kept(execution);
     Ok(TestResult {
         step_results,

@@ -146,6 +146,8 @@ pub(crate) fn create_run(
         [id.get(), added],
     )
     .map_err(db_err)?;
+    let data = run_facts(id);
+    crate::webhooks::enqueue(c, project, EventType::RunCreated, &data, now)?;
     Ok((get_run(c, id)?, true))
 }
 
@@ -233,12 +235,18 @@ pub(crate) fn add_cases_to_run(c: &Connection, id: RunId, cases: &[CaseId]) -> S
 }
 
 pub(crate) fn close_run(c: &Connection, id: RunId, now: Timestamp) -> StoreResult<Run> {
-    c.execute(
-        "UPDATE runs SET closed_at = ?2 WHERE id = ?1 AND closed_at IS NULL",
-        [id.get(), now.millis()],
-    )
-    .map_err(db_err)?;
-    get_run(c, id)
+    let closed = c
+        .execute(
+            "UPDATE runs SET closed_at = ?2 WHERE id = ?1 AND closed_at IS NULL",
+            [id.get(), now.millis()],
+        )
+        .map_err(db_err)?;
+    let run = get_run(c, id)?;
+    if closed > 0 {
+        let data = run_facts(id);
+        crate::webhooks::enqueue(c, run.project_id, EventType::RunClosed, &data, now)?;
+    }
+    Ok(run)
 }
 
 /// Adds `delta` to the run's counts and `elapsed` to the sum of its

@@ -14,7 +14,7 @@ use verdict_store::*;
 
 use crate::{
     SqliteStore, attachments, bulk, cases, db_err, import, manual, once, projects, results,
-    retention, runs, triage, users,
+    retention, runs, triage, users, webhooks,
 };
 
 #[async_trait]
@@ -581,5 +581,96 @@ impl Store for SqliteStore {
     #[tracing::instrument(skip_all, level = "debug")]
     async fn database_bytes(&self) -> StoreResult<u64> {
         self.pool.read(retention::database_bytes).await
+    }
+
+    // --- webhooks ----------------------------------------------------------
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn create_webhook(
+        &self,
+        project: ProjectId,
+        webhook: NewWebhook,
+        now: Timestamp,
+    ) -> StoreResult<Webhook> {
+        self.pool
+            .write(move |c| webhooks::create_webhook(c, project, &webhook, now))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(webhook = %id))]
+    async fn get_webhook(&self, id: WebhookId) -> StoreResult<Webhook> {
+        self.pool.point(|c| webhooks::get_webhook(c, id))
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(project = %project))]
+    async fn list_webhooks(&self, project: ProjectId) -> StoreResult<Vec<Webhook>> {
+        self.pool
+            .read(move |c| webhooks::list_webhooks(c, project))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(webhook = %id))]
+    async fn update_webhook(&self, id: WebhookId, patch: WebhookPatch) -> StoreResult<Webhook> {
+        self.pool
+            .write(move |c| webhooks::update_webhook(c, id, &patch))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(webhook = %id))]
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()> {
+        self.pool
+            .write(move |c| webhooks::delete_webhook(c, id))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(webhook = %id))]
+    async fn queue_ping(&self, id: WebhookId, now: Timestamp) -> StoreResult<EventId> {
+        self.pool
+            .write(move |c| webhooks::queue_ping(c, id, now))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(webhook = %id, event = %event))]
+    async fn redeliver(&self, id: WebhookId, event: EventId, now: Timestamp) -> StoreResult<()> {
+        self.pool
+            .write(move |c| webhooks::redeliver(c, id, event, now))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(webhook = %id))]
+    async fn list_deliveries(
+        &self,
+        id: WebhookId,
+        page: Page,
+    ) -> StoreResult<Listing<DeliveryAttempt>> {
+        self.pool
+            .read(move |c| webhooks::list_deliveries(c, id, page))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug")]
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        self.pool
+            .write(move |c| webhooks::claim_deliveries(c, now, until, limit))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(event = %event))]
+    async fn render_event(&self, event: EventId, data: String) -> StoreResult<String> {
+        self.pool
+            .write(move |c| webhooks::render_event(c, event, &data))
+            .await
+    }
+
+    #[tracing::instrument(skip_all, level = "debug", fields(event = %outcome.event_id))]
+    async fn finish_delivery(&self, outcome: DeliveryOutcome) -> StoreResult<()> {
+        self.pool
+            .write(move |c| webhooks::finish_delivery(c, &outcome))
+            .await
     }
 }

@@ -99,6 +99,12 @@ id_type!(
 id_type!(
     /// A file kept with an execution (`att_001`).
     AttachmentId, "att");
+id_type!(
+    /// A webhook of a project (`whk_001`).
+    WebhookId, "whk");
+id_type!(
+    /// An event in the webhook outbox (`evt_001`).
+    EventId, "evt");
 
 #[cfg(test)]
 mod tests {

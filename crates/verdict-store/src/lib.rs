@@ -13,15 +13,19 @@ mod model;
 mod once;
 mod time;
 mod triage;
+mod webhooks;
 
 pub use attachments::*;
 pub use error::{FieldError, StoreError, StoreResult};
-pub use ids::{AttachmentId, BadId, CaseId, ProjectId, ResultId, RunId, TokenId, UserId};
+pub use ids::{
+    AttachmentId, BadId, CaseId, EventId, ProjectId, ResultId, RunId, TokenId, UserId, WebhookId,
+};
 pub use manual::*;
 pub use model::*;
 pub use once::*;
 pub use time::Timestamp;
 pub use triage::*;
+pub use webhooks::*;
 
 use async_trait::async_trait;
 
@@ -402,4 +406,53 @@ pub trait Store: Send + Sync + 'static {
     async fn reclaim(&self) -> StoreResult<()>;
     /// The bytes the database takes on disk now.
     async fn database_bytes(&self) -> StoreResult<u64>;
+
+    // --- webhooks ------------------------------------------------------------
+    //
+    // Events are written by the writes they report (run created and
+    // closed, results recorded), in their transaction, and only when the
+    // project has an active webhook subscribed to the type: one delivery
+    // row per such webhook.
+
+    async fn create_webhook(
+        &self,
+        project: ProjectId,
+        webhook: NewWebhook,
+        now: Timestamp,
+    ) -> StoreResult<Webhook>;
+    async fn get_webhook(&self, id: WebhookId) -> StoreResult<Webhook>;
+    /// The project's webhooks, by id.
+    async fn list_webhooks(&self, project: ProjectId) -> StoreResult<Vec<Webhook>>;
+    async fn update_webhook(&self, id: WebhookId, patch: WebhookPatch) -> StoreResult<Webhook>;
+    /// Removes the webhook with its deliveries and their attempts.
+    async fn delete_webhook(&self, id: WebhookId) -> StoreResult<()>;
+    /// Queues a `ping` event (data `{webhook_id}`) for this webhook only,
+    /// active or not.
+    async fn queue_ping(&self, id: WebhookId, now: Timestamp) -> StoreResult<EventId>;
+    /// Makes the event's delivery to the webhook due now again (pending,
+    /// its 24 hours counted afresh). `NotFound` when the event was never
+    /// queued for the webhook.
+    async fn redeliver(&self, id: WebhookId, event: EventId, now: Timestamp) -> StoreResult<()>;
+    /// The webhook's delivery attempts, newest first.
+    async fn list_deliveries(
+        &self,
+        id: WebhookId,
+        page: Page,
+    ) -> StoreResult<Listing<DeliveryAttempt>>;
+    /// Claims up to `limit` due deliveries (pending, their next attempt
+    /// due, no live claim) until `until`, oldest due first; a delivery
+    /// claimed by one caller is not claimed by another before `until`.
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Keeps `data` as the event's rendered data unless it was rendered
+    /// already, and answers the data kept (the first rendering wins, so
+    /// every attempt sends the same body).
+    async fn render_event(&self, event: EventId, data: String) -> StoreResult<String>;
+    /// Logs an attempt and moves its delivery on: delivered, due again at
+    /// `next_attempt_at`, or failed; its claim is released.
+    async fn finish_delivery(&self, outcome: DeliveryOutcome) -> StoreResult<()>;
 }

@@ -4,7 +4,7 @@
 //! the write's own transaction, so a write never exists without its answer
 //! nor an answer without its write.
 
-use crate::{Case, Project, Run, TestResult, Token, User};
+use crate::{Case, NewWebhook, Project, Run, TestResult, Token, User, Webhook};
 use crate::{
     CaseId, CasePatch, Execution, IdempotencyKey, NewCase, NewProject, NewRun, NewUser, ProjectId,
     ResultId, RunId, RunPatch, StoreResult, Timestamp, TokenHash, UserId,
@@ -57,6 +57,10 @@ pub enum Write {
         name: String,
         hash: TokenHash,
     },
+    CreateWebhook {
+        project: ProjectId,
+        webhook: NewWebhook,
+    },
 }
 
 /// What a [`Write`] did, as its store method answers it.
@@ -71,6 +75,7 @@ pub enum Written {
     Run(Run, bool),
     User(User),
     Token(Token),
+    Webhook(Webhook),
 }
 
 /// An answer as the client receives it: an HTTP status and the body.

@@ -105,6 +105,16 @@ pub struct ServeArgs {
     /// `verdict admin prune --older-than Nd`); off by default.
     #[arg(long, env = "VERDICT_RETENTION_DAYS", value_parser = clap::value_parser!(u32).range(1..))]
     retention_days: Option<u32>,
+    /// Let webhooks target loopback, link-local, private and unspecified
+    /// addresses (refused by default: a webhook must not reach into the
+    /// server's own network). Needed for an internal Slack proxy.
+    #[arg(long, env = "VERDICT_WEBHOOK_ALLOW_PRIVATE")]
+    webhook_allow_private: bool,
+    /// The server's address as users reach it (`https://verdict.example.com`),
+    /// for links to runs in Slack messages; without it they name runs
+    /// unlinked.
+    #[arg(long, env = "VERDICT_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
@@ -354,15 +364,33 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             days,
         ));
     }
-    let state = AppState::new(store, limits, blobs).with_web(web);
+    if let Some(url) = &args.public_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(format!(
+            "--public-url {url}: must be an absolute http or https URL"
+        ));
+    }
+    let webhooks = verdict_server::webhooks::WebhookConfig {
+        allow_private: args.webhook_allow_private,
+        public_url: args.public_url.clone(),
+    };
+    let state = AppState::new(store, limits, blobs)
+        .with_web(web)
+        .with_webhooks(webhooks);
+    // Every instance delivers: claims keep them from sending one event twice.
+    let worker = verdict_server::webhooks::worker::Worker::start(
+        Arc::clone(&state.store),
+        Arc::clone(&state.webhooks),
+    )?;
     let connections = ConnectionLimits {
         max_connections: args.max_connections,
         header_timeout: Duration::from_secs(args.header_timeout_secs),
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
     };
-    verdict_server::serve(listener, state, connections, shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
+    let served = verdict_server::serve(listener, state, connections, shutdown_signal()).await;
+    worker.shutdown().await;
+    served.map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -114,4 +114,9 @@ bodies! {
     data api::Revoked => RevokedData;
     list api::Attachment => AttachmentList;
     data api::Attachment => AttachmentData;
+    data api::NewWebhook => NewWebhookData;
+    data api::Webhook => WebhookData;
+    page api::Webhook => WebhookPage;
+    page api::Delivery => DeliveryPage;
+    data api::Queued => QueuedData;
 }

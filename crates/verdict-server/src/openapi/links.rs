@@ -219,6 +219,31 @@ const LINKS: Links = &[
             &[("tid", NEW_ID)],
         )],
     ),
+    (
+        "/v1/projects/{pid}/webhooks",
+        "post",
+        &["201"],
+        &[
+            (
+                "GetWebhook",
+                "get_webhook",
+                "The webhook.",
+                &[("wid", NEW_ID)],
+            ),
+            (
+                "TestWebhook",
+                "test_webhook",
+                "Send it a ping event.",
+                &[("wid", NEW_ID)],
+            ),
+            (
+                "ListDeliveries",
+                "list_deliveries",
+                "Its delivery attempts.",
+                &[("wid", NEW_ID)],
+            ),
+        ],
+    ),
 ];
 
 fn link(operation_id: &str, description: &str, parameters: &[(&str, &str)]) -> Link {

@@ -69,7 +69,7 @@ pub mod prelude {
     servers((url = "/", description = "The server this document is served by.")),
     components(schemas(
         verdict_api::ErrorBody, s::UserId, s::TokenId, s::ProjectId, s::CaseId, s::RunId,
-        s::ResultId, s::AttachmentId, s::RunState, s::BranchName,
+        s::ResultId, s::AttachmentId, s::RunState, s::BranchName, s::WebhookId, s::EventId,
     )),
     tags(
         (name = "results", description = "The Test Results API: list, read, record one, record many, import JUnit XML, history."),
@@ -80,6 +80,7 @@ pub mod prelude {
         (name = "projects", description = "Projects and their members (viewer < tester < manager)."),
         (name = "users", description = "People; admins create them."),
         (name = "tokens", description = "API tokens; the secret is shown once."),
+        (name = "webhooks", description = "Signed HTTP callbacks (Standard Webhooks) or Slack messages when runs are created or closed and results recorded; managers of the project only."),
         (name = "operations", description = "Liveness, readiness and metrics; no token needed."),
         (name = "documentation", description = "This document, as JSON and as HTML; no token needed."),
     ),

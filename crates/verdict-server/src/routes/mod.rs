@@ -15,6 +15,7 @@ pub mod setup;
 pub mod tokens;
 pub mod triage;
 pub mod users;
+pub mod webhooks;
 
 use serde::{Deserialize, Deserializer};
 use verdict_api as api;

@@ -34,6 +34,8 @@ async fn every_api_endpoint_wants_a_token() {
         ("uid", me.as_str()),
         ("tid", "tok_001"),
         ("aid", "att_001"),
+        ("wid", "whk_001"),
+        ("event_id", "evt_001"),
     ];
     let mut checked = 0;
     for (method, template, op) in app.documented_operations().await {

@@ -333,7 +333,49 @@ const ENDPOINTS: &[(&str, Access)] = &[
         "GET /v1/projects/{pid}/trends",
         Access::Member(Role::Viewer, 200),
     ),
+    (
+        "POST /v1/projects/{pid}/webhooks",
+        Access::Member(Role::Manager, 201),
+    ),
+    (
+        "GET /v1/projects/{pid}/webhooks",
+        Access::Member(Role::Manager, 200),
+    ),
+    ("GET /v1/webhooks/{wid}", Access::Member(Role::Manager, 200)),
+    (
+        "PATCH /v1/webhooks/{wid}",
+        Access::Member(Role::Manager, 200),
+    ),
+    (
+        "DELETE /v1/webhooks/{wid}",
+        Access::Member(Role::Manager, 204),
+    ),
+    (
+        "POST /v1/webhooks/{wid}/test",
+        Access::Member(Role::Manager, 202),
+    ),
+    (
+        "GET /v1/webhooks/{wid}/deliveries",
+        Access::Member(Role::Manager, 200),
+    ),
+    (
+        "POST /v1/webhooks/{wid}/deliveries/{event_id}/redeliver",
+        Access::Member(Role::Manager, 202),
+    ),
 ];
+
+/// A webhook of the project, made by the admin: its id.
+async fn webhook(app: &TestApp, project: &str) -> String {
+    let r = app
+        .post(
+            &format!("/v1/projects/{project}/webhooks"),
+            &app.admin,
+            json!({"url": "https://hooks.example.com/verdict", "events": ["run.created"], "format": "standard"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.id()
+}
 
 /// (method, path, JSON body or XML body) for one call of `endpoint`.
 async fn request(
@@ -394,6 +436,21 @@ async fn request(
             let aid = attach(app, &fx.run, &fx.result, &format!("doomed{n}.txt")).await;
             format!("/v1/attachments/{aid}")
         }
+        "POST /v1/webhooks/{wid}/deliveries/{event_id}/redeliver" => {
+            let wid = webhook(app, p).await;
+            let ping = app
+                .post(&format!("/v1/webhooks/{wid}/test"), &app.admin, json!({}))
+                .await;
+            let event = ping.data()["event_id"].as_str().unwrap().to_string();
+            format!("/v1/webhooks/{wid}/deliveries/{event}/redeliver")
+        }
+        _ if template.starts_with("/v1/webhooks/{wid}") => {
+            let wid = webhook(app, p).await;
+            if method == "PATCH" {
+                body = Some(json!({"active": false}));
+            }
+            template.replace("{wid}", &wid)
+        }
         "POST /v1/runs/{rid}/close" => {
             let r = app
                 .post(
@@ -424,6 +481,9 @@ async fn request(
                     Some(json!({"cases": [{"title": "b", "key": format!("bulk{n}")}]}))
                 }
                 "POST /v1/projects/{pid}/runs" => Some(json!({"name": "run"})),
+                "POST /v1/projects/{pid}/webhooks" => Some(
+                    json!({"url": "https://hooks.example.com/new", "events": ["run.closed"], "format": "slack"}),
+                ),
                 "PATCH /v1/runs/{rid}" => Some(json!({"name": "renamed"})),
                 "POST /v1/runs/{rid}/cases" => Some(json!({"case_ids": ["tc_001"]})),
                 "POST /v1/runs/{rid}/results/bulk" => {

@@ -39,6 +39,8 @@ fn world() -> &'static World {
                 ("uid", uid.as_str()),
                 ("tid", "tok_001"),
                 ("aid", "att_001"),
+                ("wid", "whk_001"),
+                ("event_id", "evt_001"),
             ];
             // Every operation the document says takes JSON, and the bulk
             // upload's partial mode, which parses its body on its own path.

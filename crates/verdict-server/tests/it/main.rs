@@ -51,3 +51,6 @@ mod web_search;
 mod web_session;
 mod web_setup;
 mod web_triage;
+mod webhook_format;
+mod webhook_send;
+mod webhooks;

@@ -33,6 +33,8 @@ fn concrete(path: &str) -> String {
             ("rid", "run_999"),
             ("id", "res_999"),
             ("aid", "att_999"),
+            ("wid", "whk_999"),
+            ("event_id", "evt_999"),
         ],
     )
 }

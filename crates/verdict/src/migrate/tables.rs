@@ -18,6 +18,10 @@ pub const TABLES: &[&str] = &[
     "history",
     "idempotency",
     "attachments",
+    "webhooks",
+    "webhook_events",
+    "webhook_deliveries",
+    "webhook_attempts",
 ];
 
 /// Tables one backend keeps beside the others, whose rows can be rebuilt

@@ -135,6 +135,22 @@ impl Resp {
     }
 }
 
+/// A router over `store` allowing loopback webhook targets, and its
+/// running delivery worker.
+fn webhook_instance(
+    store: Arc<dyn Store>,
+    blobs: Arc<verdict_server::blobs::Blobs>,
+) -> (Router, verdict_server::webhooks::worker::Worker) {
+    let config = verdict_server::webhooks::WebhookConfig {
+        allow_private: true,
+        public_url: Some("https://verdict.example.com".into()),
+    };
+    let state = AppState::new(store.clone(), Limits::default(), blobs).with_webhooks(config);
+    let worker = verdict_server::webhooks::worker::Worker::start(store, state.webhooks.clone())
+        .expect("start the delivery worker");
+    (verdict_server::build_router(state), worker)
+}
+
 impl TestApp {
     pub async fn new() -> Self {
         Self::with_limits(Limits::default()).await
@@ -148,14 +164,24 @@ impl TestApp {
     }
 
     pub async fn with_limits(limits: Limits) -> Self {
+        Self::with_router(|store, blobs| {
+            verdict_server::build_router(AppState::new(store, limits, blobs))
+        })
+        .await
+    }
+
+    /// A fresh database with the admin bootstrapped, served by the router
+    /// `make` builds over its store and attachment storage.
+    async fn with_router(
+        make: impl FnOnce(Arc<dyn Store>, Arc<verdict_server::blobs::Blobs>) -> Router,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (store, pg) = open_store(&dir).await;
         verdict_server::bootstrap(store.as_ref(), Some(ADMIN))
             .await
             .expect("bootstrap");
         let blobs = blobs_in(&dir);
-        let router =
-            verdict_server::build_router(AppState::new(store.clone(), limits, blobs.clone()));
+        let router = make(store.clone(), blobs.clone());
         TestApp {
             router,
             store,
@@ -164,6 +190,30 @@ impl TestApp {
             _dir: dir,
             _pg: pg,
         }
+    }
+
+    /// An app whose webhooks may target loopback addresses (the tests'
+    /// receivers), with its delivery worker running, as `verdict serve`
+    /// runs it.
+    pub async fn with_webhooks() -> (Self, verdict_server::webhooks::worker::Worker) {
+        let mut worker = None;
+        let app = Self::with_router(|store, blobs| {
+            let (router, w) = webhook_instance(store, blobs);
+            worker = Some(w);
+            router
+        })
+        .await;
+        (app, worker.expect("the worker started"))
+    }
+
+    /// Another instance on this app's PostgreSQL database (`None` on
+    /// SQLite): its own connections, router and delivery worker.
+    pub async fn second_instance(
+        &self,
+    ) -> Option<(Router, verdict_server::webhooks::worker::Worker)> {
+        let db = self._pg.as_ref()?;
+        let store: Arc<dyn Store> = Arc::new(db.connect().await.expect("connect to PostgreSQL"));
+        Some(webhook_instance(store, self.blobs.clone()))
     }
 
     /// Sends a request as built; the body is parsed as JSON when there is one.
