@@ -50,6 +50,9 @@ pub(crate) async fn prune(tx: &Transaction<'_>, request: &PruneRequest) -> Resul
     .iter()
     .map(|r| col(r, 0))
     .collect::<Result<_>>()?;
+    if !request.dry_run {
+        prune_webhook_events(tx, request).await?;
+    }
     if runs.is_empty() {
         return Ok(PruneOutcome::default());
     }
@@ -162,4 +165,28 @@ async fn vacuum(conn: &Object) -> Result<()> {
 pub(crate) async fn database_bytes(conn: &Object) -> Result<u64> {
     let row = query_found(conn, "SELECT pg_database_size(current_database())", &[]).await?;
     Ok(unsigned(col(&row, 0)?))
+}
+
+/// Webhook events older than the cut-off and done with (no delivery still
+/// pending) go, with their deliveries and attempts.
+async fn prune_webhook_events(tx: &Transaction<'_>, request: &PruneRequest) -> Result<()> {
+    let done = "SELECT e.id FROM webhook_events e
+         WHERE e.created_at < $1 AND ($2::bigint IS NULL OR e.project_id = $2::bigint)
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 0)";
+    for sql in [
+        format!("DELETE FROM webhook_attempts WHERE event_id IN ({done})"),
+        format!("DELETE FROM webhook_deliveries WHERE event_id IN ({done})"),
+        format!("DELETE FROM webhook_events WHERE id IN ({done})"),
+    ] {
+        execute(
+            tx,
+            &sql,
+            &[
+                &request.closed_before.millis(),
+                &request.project.map(ProjectId::get),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
 }

@@ -98,6 +98,25 @@ pub(crate) fn prune(c: &Connection, request: &PruneRequest) -> StoreResult<Prune
                 .map_err(db_err)?;
         }
     }
+    // Webhook events as old, done with (none still pending), go with
+    // their deliveries and attempts.
+    let done = "SELECT e.id FROM webhook_events e
+         WHERE e.created_at < ?1 AND (?2 IS NULL OR e.project_id = ?2)
+           AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 0)";
+    for sql in [
+        format!("DELETE FROM webhook_attempts WHERE event_id IN ({done})"),
+        format!("DELETE FROM webhook_deliveries WHERE event_id IN ({done})"),
+        format!("DELETE FROM webhook_events WHERE id IN ({done})"),
+    ] {
+        c.prepare_cached(&sql)
+            .and_then(|mut stmt| {
+                stmt.execute(params![
+                    request.closed_before.millis(),
+                    request.project.map(ProjectId::get)
+                ])
+            })
+            .map_err(db_err)?;
+    }
     let digests: Vec<String> = digests.into_iter().collect();
     let still = crate::attachments::referenced_digests(c, &digests)?;
     outcome.unreferenced = digests.into_iter().filter(|d| !still.contains(d)).collect();

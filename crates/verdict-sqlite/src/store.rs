@@ -655,6 +655,9 @@ impl Store for SqliteStore {
         until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
+        if !self.pool.read(move |c| webhooks::any_due(c, now)).await? {
+            return Ok(Vec::new());
+        }
         self.pool
             .write(move |c| webhooks::claim_deliveries(c, now, until, limit))
             .await

@@ -228,6 +228,18 @@ pub(crate) fn list_deliveries(
     Ok(Listing { items, total })
 }
 
+/// Whether any delivery is due and unclaimed: read on a read connection
+/// first, so a worker that finds nothing never takes the writer.
+pub(crate) fn any_due(c: &Connection, now: Timestamp) -> StoreResult<bool> {
+    c.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM webhook_deliveries
+             WHERE state = 0 AND next_attempt_at <= ?1
+                 AND (claimed_until IS NULL OR claimed_until <= ?1))",
+    )
+    .and_then(|mut s| s.query_row([now.millis()], |r| r.get(0)))
+    .map_err(db_err)
+}
+
 pub(crate) fn claim_deliveries(
     c: &Connection,
     now: Timestamp,

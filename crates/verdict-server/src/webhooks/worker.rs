@@ -4,14 +4,15 @@
 //! records the attempt and schedules the next one. Woken by this
 //! process's writes, and polls for other instances' events.
 
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use verdict_store::{
-    BaselineChoice, Category, ClaimedDelivery, DeliveryOutcome, Page, RecordedFacts, RunId, Store,
-    StoreError, Timestamp, WebhookFormat,
+    BaselineChoice, CaseId, ClaimedDelivery, DeliveryOutcome, Page, RecordedFacts, ResultId,
+    ResultQuery, RunId, Status, Store, StoreError, Timestamp, WebhookFormat,
 };
 
 use super::Hub;
@@ -68,6 +69,7 @@ async fn run(
 ) {
     let mut in_flight: JoinSet<()> = JoinSet::new();
     let mut last_empty: Option<Instant> = None;
+    let baselines = Arc::new(Baselines::default());
     loop {
         let free = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
         let mut claimed = 0;
@@ -80,7 +82,10 @@ async fn run(
                     for d in due {
                         let (store, hub, sender) =
                             (Arc::clone(&store), Arc::clone(&hub), Arc::clone(&sender));
-                        in_flight.spawn(async move { deliver(&*store, &hub, &sender, d).await });
+                        let baselines = Arc::clone(&baselines);
+                        in_flight.spawn(async move {
+                            deliver(&*store, &hub, &sender, &baselines, d).await
+                        });
                     }
                 }
                 Err(e) => tracing::warn!(error = %e, "webhook deliveries could not be claimed"),
@@ -123,8 +128,14 @@ async fn run(
 }
 
 /// One attempt at one delivery, recorded.
-async fn deliver(store: &dyn Store, hub: &Hub, sender: &Sender, d: ClaimedDelivery) {
-    let data = match body_data(store, &d).await {
+async fn deliver(
+    store: &dyn Store,
+    hub: &Hub,
+    sender: &Sender,
+    baselines: &Baselines,
+    d: ClaimedDelivery,
+) {
+    let data = match body_data(store, baselines, &d).await {
         Ok(data) => data,
         Err(e) => {
             // Not sent: the claim lapses and the delivery is tried again.
@@ -199,18 +210,27 @@ async fn deliver(store: &dyn Store, hub: &Hub, sender: &Sender, d: ClaimedDelive
 
 /// The event's `data`: rendered from its facts at its first delivery and
 /// kept, so every attempt (and every webhook) gets the same body.
-async fn body_data(store: &dyn Store, d: &ClaimedDelivery) -> Result<Value, StoreError> {
+async fn body_data(
+    store: &dyn Store,
+    baselines: &Baselines,
+    d: &ClaimedDelivery,
+) -> Result<Value, StoreError> {
     let kept = if d.rendered {
         d.data.clone()
     } else {
-        let data = render_data(store, &d.event_type, &d.data).await?;
+        let data = render_data(store, baselines, &d.event_type, &d.data).await?;
         store.render_event(d.event_id, data.to_string()).await?
     };
     serde_json::from_str(&kept).map_err(|e| StoreError::Other(format!("event data: {e}")))
 }
 
 /// The data of an event from the facts its write kept.
-async fn render_data(store: &dyn Store, kind: &str, facts: &str) -> Result<Value, StoreError> {
+async fn render_data(
+    store: &dyn Store,
+    baselines: &Baselines,
+    kind: &str,
+    facts: &str,
+) -> Result<Value, StoreError> {
     let facts: Value =
         serde_json::from_str(facts).map_err(|e| StoreError::Other(format!("event facts: {e}")))?;
     let run = facts
@@ -255,7 +275,7 @@ async fn render_data(store: &dyn Store, kind: &str, facts: &str) -> Result<Value
         "results.recorded" => {
             let facts: RecordedFacts = serde_json::from_value(facts)
                 .map_err(|e| StoreError::Other(format!("event facts: {e}")))?;
-            let new_failures = new_failures(store, run_id, &facts.failed).await?;
+            let new_failures = new_failures(store, baselines, run_id, &facts.failed).await?;
             Ok(json!({
                 "run_id": run.id.to_string(),
                 "run_name": run.name,
@@ -269,56 +289,106 @@ async fn render_data(store: &dyn Store, kind: &str, facts: &str) -> Result<Value
     }
 }
 
-/// Which of the results that failed in this write are new failures (by
-/// the comparison with the run's baseline), at most [`MAX_NEW_FAILURES`],
-/// each with its case, title and the first line of its note.
+/// Which of the results that failed in this write are new failures (as
+/// the comparison defines them: failed now, and not failed in the run's
+/// baseline or not in it), at most [`MAX_NEW_FAILURES`], each with its
+/// case, title and the first line of its note. At most
+/// [`MAX_LOOKUPS`] of the write's failed results are looked at.
 async fn new_failures(
     store: &dyn Store,
+    baselines: &Baselines,
     run: RunId,
     failed: &[i64],
 ) -> Result<Vec<Value>, StoreError> {
     if failed.is_empty() {
         return Ok(Vec::new());
     }
+    let failing_before = baselines.failed(store, run).await?;
     let mut out = Vec::new();
-    // The comparison's new failures, a page at a time (few pages: most
-    // runs have few), matched with this write's failed results.
-    for page in 1..=10 {
-        let compared = store
-            .compare_runs(
-                run,
-                BaselineChoice::Auto,
-                vec![Category::NewFailure],
-                Page {
-                    page,
-                    per_page: 1000,
-                },
-            )
-            .await?;
-        for change in &compared.changes.items {
-            let Some(result) = change.result_id else {
-                continue;
-            };
-            if failed.binary_search(&result.get()).is_err() {
-                continue;
-            }
-            let note = match store.get_result(run, result).await {
-                Ok(r) => r.note.and_then(|n| n.lines().next().map(str::to_string)),
-                Err(StoreError::NotFound) => None,
-                Err(e) => return Err(e),
-            };
-            out.push(json!({
-                "test_case_id": change.case_id.to_string(),
-                "title": change.title,
-                "note": note,
-            }));
-            if out.len() >= MAX_NEW_FAILURES {
-                return Ok(out);
-            }
+    for &id in failed.iter().take(MAX_LOOKUPS) {
+        let result = match store.get_result(run, ResultId::from_db(id)).await {
+            Ok(r) => r,
+            Err(StoreError::NotFound) => continue,
+            Err(e) => return Err(e),
+        };
+        if result.status != Status::Failed || failing_before.contains(&result.case_id) {
+            continue;
         }
-        if compared.changes.items.len() < 1000 {
+        let note = result
+            .note
+            .as_deref()
+            .and_then(|n| n.lines().next())
+            .map(str::to_string);
+        out.push(json!({
+            "test_case_id": result.case_id.to_string(),
+            "title": result.case_title,
+            "note": note,
+        }));
+        if out.len() >= MAX_NEW_FAILURES {
             break;
         }
     }
     Ok(out)
+}
+
+/// Failed results of a write looked up for its new failures.
+const MAX_LOOKUPS: usize = 200;
+/// How long a run's baseline failures are reused.
+const BASELINE_TTL: Duration = Duration::from_secs(60);
+
+/// Cases that failed in a run.
+type FailedCases = Arc<HashSet<CaseId>>;
+
+/// The cases that failed in each run's baseline, kept a minute: a run's
+/// `results.recorded` events come in streams, and finding the baseline
+/// reads the whole comparison, once per run rather than once per event.
+#[derive(Default)]
+pub(crate) struct Baselines {
+    by_run: Mutex<HashMap<RunId, (Instant, FailedCases)>>,
+}
+
+impl Baselines {
+    async fn failed(&self, store: &dyn Store, run: RunId) -> Result<FailedCases, StoreError> {
+        if let Ok(cache) = self.by_run.lock()
+            && let Some((at, set)) = cache.get(&run)
+            && at.elapsed() < BASELINE_TTL
+        {
+            return Ok(Arc::clone(set));
+        }
+        let one = Page {
+            page: 1,
+            per_page: 1,
+        };
+        let compared = store
+            .compare_runs(run, BaselineChoice::Auto, vec![], one)
+            .await?;
+        let mut set = HashSet::new();
+        if let Some(baseline) = compared.baseline_id {
+            for page in 1.. {
+                let query = ResultQuery {
+                    statuses: vec![Status::Failed],
+                    after: None,
+                    q: None,
+                    assignee: None,
+                    key: None,
+                    output: false,
+                    page: Page {
+                        page,
+                        per_page: 1000,
+                    },
+                };
+                let listed = store.list_results(baseline, query).await?;
+                set.extend(listed.items.iter().map(|r| r.case_id));
+                if listed.items.len() < 1000 {
+                    break;
+                }
+            }
+        }
+        let set = Arc::new(set);
+        if let Ok(mut cache) = self.by_run.lock() {
+            cache.retain(|_, (at, _)| at.elapsed() < BASELINE_TTL);
+            cache.insert(run, (Instant::now(), Arc::clone(&set)));
+        }
+        Ok(set)
+    }
 }

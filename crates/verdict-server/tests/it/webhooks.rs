@@ -647,3 +647,128 @@ async fn two_instances_on_one_postgresql_database_never_send_one_event_at_once()
     worker.shutdown().await;
     other_worker.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_prune_removes_old_delivered_events_and_keeps_pending_ones() {
+    let (app, worker) = TestApp::with_webhooks().await;
+    let (receiver, base) = Receiver::start().await;
+    let p = app.project("Hooks").await;
+    let (ok, _) = create_webhook(
+        &app,
+        &p,
+        json!({"url": format!("{base}/ok"), "events": ["run.created"], "format": "standard"}),
+    )
+    .await;
+    // Nothing listens on port 9 of loopback: its delivery stays pending.
+    let (dead, _) = create_webhook(
+        &app,
+        &p,
+        json!({"url": "http://127.0.0.1:9/", "events": ["run.created"], "format": "standard"}),
+    )
+    .await;
+    app.run(&p, "r").await;
+    receiver.wait_for("/ok", 1, 20).await;
+    let listed = |id: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/v1/webhooks/{id}/deliveries"), &app.admin)
+                .await
+                .body["meta"]["total"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    for _ in 0..100 {
+        if listed(ok.clone()).await == 1 && listed(dead.clone()).await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        (listed(ok.clone()).await, listed(dead.clone()).await),
+        (1, 1)
+    );
+    let later =
+        verdict_store::Timestamp::from_millis(verdict_store::Timestamp::now().millis() + 1000);
+    let request = verdict_store::PruneRequest {
+        closed_before: later,
+        project: None,
+        dry_run: false,
+    };
+    app.store.prune(request).await.unwrap();
+    // The event is still pending for one webhook: kept for both.
+    assert_eq!(
+        (listed(ok.clone()).await, listed(dead.clone()).await),
+        (1, 1)
+    );
+    app.delete(&format!("/v1/webhooks/{dead}"), &app.admin)
+        .await;
+    let request = verdict_store::PruneRequest {
+        closed_before: later,
+        project: None,
+        dry_run: false,
+    };
+    app.store.prune(request).await.unwrap();
+    assert_eq!(listed(ok.clone()).await, 0);
+    worker.shutdown().await;
+}
+
+#[tokio::test]
+async fn new_failures_are_those_the_comparison_with_the_baseline_calls_new() {
+    let (app, worker) = TestApp::with_webhooks().await;
+    let (receiver, base) = Receiver::start().await;
+    let p = app.project("Hooks").await;
+    let cases = app.cases(&p, 3).await;
+    let first = app.run(&p, "first").await;
+    let r = app
+        .bulk(
+            &first,
+            &app.admin,
+            json!({"results": [
+                {"test_case_id": cases[0], "status": "failed", "note": "old"},
+                {"test_case_id": cases[1], "status": "passed"},
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    app.close_run(&first).await;
+    create_webhook(
+        &app,
+        &p,
+        json!({"url": format!("{base}/ok"), "events": ["results.recorded"], "format": "standard"}),
+    )
+    .await;
+    let second = app.run(&p, "second").await;
+    let r = app
+        .bulk(
+            &second,
+            &app.admin,
+            json!({"results": [
+                {"test_case_id": cases[0], "status": "failed", "note": "still"},
+                {"test_case_id": cases[1], "status": "failed", "note": "new one\nmore"},
+                {"test_case_id": cases[2], "status": "failed"},
+            ]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let got = receiver.wait_for("/ok", 1, 20).await;
+    let data = &got[0].body["data"];
+    assert_eq!(data["executions"], 3);
+    assert_eq!(
+        data["new_failures"],
+        json!([
+            {"test_case_id": cases[1], "title": "Case 2", "note": "new one"},
+            {"test_case_id": cases[2], "title": "Case 3", "note": null},
+        ])
+    );
+    let compared = app
+        .get(&format!("/v1/runs/{second}/compare"), &app.admin)
+        .await;
+    assert_eq!(
+        compared.data()["summary"]["new_failure"],
+        2,
+        "{}",
+        compared.body
+    );
+    worker.shutdown().await;
+}
