@@ -29,3 +29,4 @@ mod retention;
 mod s3_shared;
 mod sign_in_limits;
 mod webdriver;
+mod webhook_durability;
