@@ -351,8 +351,8 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
         expected += WEBHOOKS as u64;
         receiver.drained(expected).await?;
     }
-    // Each run's first receipts are its run.created (delivered before the
-    // uploads began); the rest are its upload's. One that came before the
+    // Receipts naming a run by `run_id` are its upload's (a run.created
+    // body is the run itself, with `id`). One that came before the
     // client had its answer (the worker is woken by the commit, the answer
     // still on its way) counts as 0 ms.
     let mut latencies = Vec::new();
@@ -360,7 +360,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
     if let Ok(seen) = receiver.seen.lock() {
         for (run, at) in &committed {
             let got = seen.by_run.get(run).map(Vec::as_slice).unwrap_or_default();
-            for got in got.get(WEBHOOKS..).unwrap_or_default() {
+            for got in got {
                 early += usize::from(got < at);
                 latencies.push(ms(got.saturating_duration_since(*at)));
             }
