@@ -46,7 +46,7 @@ struct Args {
     #[arg(long, value_name = "URL")]
     postgres: Option<String>,
     /// Run one workload only (for profiling): bulk, patch, junit, triage,
-    /// attachments or listing.
+    /// attachments, listing, deep or webhooks.
     #[arg(long, value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(workloads::NAMES))]
     only: Option<String>,
     /// Where to write the JSON results.

@@ -84,6 +84,8 @@ impl Server {
         let mut child = Command::new(&bin)
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
             .arg(database_url)
+            // The webhooks workload's receiver is on loopback.
+            .arg("--webhook-allow-private")
             .env("VERDICT_MAX_BULK_RESULTS", MAX_BULK.to_string())
             // The limiter stays in the path (its cost counts) but never
             // refuses: one token is the whole load here.

@@ -12,6 +12,7 @@ mod junit;
 mod listing;
 mod patch;
 mod triage;
+mod webhooks;
 
 use std::time::{Duration, Instant};
 
@@ -68,7 +69,7 @@ async fn settle(ctx: &Ctx<'_>, secs: f64) -> Result<(), String> {
 }
 
 /// The workloads by name, for `--only`.
-pub const NAMES: [&str; 7] = [
+pub const NAMES: [&str; 8] = [
     "bulk",
     "patch",
     "junit",
@@ -76,6 +77,7 @@ pub const NAMES: [&str; 7] = [
     "attachments",
     "listing",
     "deep",
+    "webhooks",
 ];
 
 /// Runs every workload (or only the one named) against `backend`; rows in
@@ -112,6 +114,7 @@ pub async fn run(backend: &Backend, quick: bool, only: Option<&str>) -> Result<V
     step!("patch", "PATCH concurrency", patch::run);
     step!("junit", "JUnit import", junit::run);
     step!("triage", "triage reads", triage::run);
+    step!("webhooks", "webhooks", webhooks::run);
     if backend.kind == crate::backend::Kind::Sqlite {
         step!("attachments", "attachments", attachments::run);
     }

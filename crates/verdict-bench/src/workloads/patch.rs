@@ -24,15 +24,15 @@ const MIN_RATE: f64 = 7_000.0;
 const MAX_P99_MS: f64 = 20.0;
 
 /// What a span of load gave: acknowledged requests, wall time, latencies (ms).
-struct Load {
-    acked: u64,
-    took: Duration,
-    latencies: Vec<f64>,
+pub(super) struct Load {
+    pub acked: u64,
+    pub took: Duration,
+    pub latencies: Vec<f64>,
 }
 
 /// Clients spread over the instances at `bases` (client `i` on
 /// `bases[i % len]`).
-async fn drive(
+pub(super) async fn drive(
     bases: &[&str],
     run: &str,
     ids: &Arc<Vec<String>>,

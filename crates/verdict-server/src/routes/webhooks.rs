@@ -43,7 +43,7 @@ const MAX_URL_BYTES: usize = 2048;
 /// A webhook's URL: absolute http or https, and (unless private targets
 /// are allowed) not naming a loopback, link-local, private or unspecified
 /// address; names are resolved again at every send.
-fn url(state: &AppState, raw: &str, errors: &mut Vec<FieldError>) -> String {
+pub(crate) fn url(state: &AppState, raw: &str, errors: &mut Vec<FieldError>) -> String {
     let raw = raw.trim();
     if raw.len() > MAX_URL_BYTES {
         errors.push(FieldError::new(
@@ -68,7 +68,7 @@ fn url(state: &AppState, raw: &str, errors: &mut Vec<FieldError>) -> String {
     raw.to_string()
 }
 
-fn events(raw: &[String], errors: &mut Vec<FieldError>) -> Vec<EventType> {
+pub(crate) fn events(raw: &[String], errors: &mut Vec<FieldError>) -> Vec<EventType> {
     let mut out = Vec::new();
     if raw.is_empty() {
         errors.push(FieldError::new(
@@ -90,7 +90,7 @@ fn events(raw: &[String], errors: &mut Vec<FieldError>) -> Vec<EventType> {
     out
 }
 
-fn format(raw: &str, errors: &mut Vec<FieldError>) -> WebhookFormat {
+pub(crate) fn format(raw: &str, errors: &mut Vec<FieldError>) -> WebhookFormat {
     WebhookFormat::from_name(raw).unwrap_or_else(|| {
         errors.push(FieldError::new("format", "must be standard or slack"));
         WebhookFormat::Standard
@@ -98,7 +98,7 @@ fn format(raw: &str, errors: &mut Vec<FieldError>) -> WebhookFormat {
 }
 
 /// `whsec_` and the base64 of 32 random bytes.
-fn secret() -> ApiResult<String> {
+pub(crate) fn secret() -> ApiResult<String> {
     use base64::Engine;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| {

@@ -33,6 +33,7 @@ pub mod setup_projects;
 pub mod setup_runs;
 pub mod timeline;
 pub mod users;
+pub mod webhooks;
 pub mod work;
 
 use std::sync::LazyLock;
@@ -71,6 +72,21 @@ pub fn router() -> Router<AppState> {
         .route(
             "/projects/{pid}/members/{uid}/remove",
             get(setup_projects::confirm_remove).post(setup_projects::remove),
+        )
+        .route(
+            "/projects/{pid}/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/webhooks/{wid}", get(webhooks::show))
+        .route("/webhooks/{wid}/test", post(webhooks::test))
+        .route("/webhooks/{wid}/active", post(webhooks::set_active))
+        .route(
+            "/webhooks/{wid}/delete",
+            get(webhooks::confirm_delete).post(webhooks::delete),
+        )
+        .route(
+            "/webhooks/{wid}/deliveries/{event_id}/redeliver",
+            post(webhooks::redeliver),
         )
         .route("/projects/{pid}/cases", get(setup_cases::list))
         .route(

@@ -224,6 +224,7 @@ pub async fn show(
             a href={ "/projects/" (id) "/cases" } { "Test cases" }
             @if role >= Role::Tester { a href={ "/projects/" (id) "/runs/new" } { "New run" } }
             a href={ "/projects/" (id) "/settings" } { "Settings" }
+            @if role >= Role::Manager { a href={ "/projects/" (id) "/webhooks" } { "Webhooks" } }
         }
         (history)
         section aria-labelledby="runs-heading" {

@@ -38,9 +38,14 @@ pub enum Notice {
     TokensRevoked,
     FilesAttached,
     FileDeleted,
+    PingQueued,
+    WebhookPaused,
+    WebhookResumed,
+    WebhookDeleted,
+    RedeliveryQueued,
 }
 
-const NOTICES: [(Notice, &str, &str); 13] = [
+const NOTICES: [(Notice, &str, &str); 18] = [
     (Notice::Saved, "saved", "Saved."),
     (
         Notice::ProjectCreated,
@@ -70,6 +75,27 @@ const NOTICES: [(Notice, &str, &str); 13] = [
     ),
     (Notice::FilesAttached, "files_attached", "Attached."),
     (Notice::FileDeleted, "file_deleted", "File deleted."),
+    (
+        Notice::PingQueued,
+        "ping_queued",
+        "A test ping is on its way; its delivery shows below within seconds (reload).",
+    ),
+    (
+        Notice::WebhookPaused,
+        "webhook_paused",
+        "Paused: nothing new is queued for it until it is resumed.",
+    ),
+    (Notice::WebhookResumed, "webhook_resumed", "Resumed."),
+    (
+        Notice::WebhookDeleted,
+        "webhook_deleted",
+        "Webhook deleted.",
+    ),
+    (
+        Notice::RedeliveryQueued,
+        "redelivery_queued",
+        "The event is queued again, with the same id and body.",
+    ),
 ];
 
 impl Notice {

@@ -55,6 +55,7 @@ mod web_search;
 mod web_session;
 mod web_setup;
 mod web_triage;
+mod web_webhooks;
 mod webhook_format;
 mod webhook_send;
 mod webhooks;

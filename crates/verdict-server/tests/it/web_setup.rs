@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 const PASSWORD: &str = "correct horse battery";
 
 /// Asserts a 303 to a URL starting with `to`; the URL.
-fn see_other(r: &Resp, to: &str) -> String {
+pub(crate) fn see_other(r: &Resp, to: &str) -> String {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(r));
     let location = r.headers["location"].to_str().expect("ascii").to_string();
     assert!(
@@ -26,7 +26,7 @@ fn see_other(r: &Resp, to: &str) -> String {
 }
 
 /// A form post from a page of session `s`: its CSRF field first.
-async fn post(app: &TestApp, path: &str, s: &str, fields: &[(&str, &str)]) -> Resp {
+pub(crate) async fn post(app: &TestApp, path: &str, s: &str, fields: &[(&str, &str)]) -> Resp {
     let token = csrf(s);
     let mut all = vec![("csrf", token.as_str())];
     all.extend_from_slice(fields);

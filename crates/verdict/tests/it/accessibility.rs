@@ -28,7 +28,8 @@ use webdriver::{Browser, ONE_AT_A_TIME, available};
 /// step results and `{stepped_case}` for that result's case (a case with
 /// steps), `{image}` and `{log}` for a screenshot and a log attached to
 /// `{stepped}` by the test, `{quarantined}` for the quarantined case, `{token}` for an API token of the server's admin, `{user}` for
-/// a tester of the project (Sam Rivera). Use
+/// a tester of the project (Sam Rivera), `{webhook}` for a webhook of the
+/// project sent a test ping. Use
 /// `SignedOut` for pages seen before signing in, `Admin` for the demo
 /// user (who manages the project), `SiteAdmin` for the server's admin (the
 /// users pages), `Tester` for that tester signed in, `Newcomer` for a user in no
@@ -48,6 +49,9 @@ const PAGES: &[(Who, &str)] = &[
     ),
     (Who::Admin, "/projects/prj_001/cases/new"),
     (Who::Admin, "/projects/prj_001/runs/new"),
+    (Who::Admin, "/projects/prj_001/webhooks"),
+    (Who::Admin, "/webhooks/{webhook}"),
+    (Who::Admin, "/webhooks/{webhook}/delete"),
     (Who::Admin, "/runs/run_029"),
     (Who::Admin, "/runs/run_029?status=not_tested"),
     (Who::Admin, "/runs/run_029?result={stepped}"),
@@ -282,6 +286,24 @@ async fn every_page_has_no_serious_or_critical_accessibility_violation() {
         .expect("the quarantined case")
         .to_string();
 
+    // A webhook of the project, sent a ping (its page lists the attempt).
+    let webhook = api(
+        reqwest::Method::POST,
+        "/v1/projects/prj_001/webhooks",
+        Some(json!({"url": "https://hooks.example.com/verdict", "events": ["run.closed", "results.recorded"], "format": "slack"})),
+    )
+    .await;
+    let webhook = webhook["data"]["id"]
+        .as_str()
+        .expect("webhook id")
+        .to_string();
+    api(
+        reqwest::Method::POST,
+        &format!("/v1/webhooks/{webhook}/test"),
+        None,
+    )
+    .await;
+
     // The tester signs in with a password; the newcomer is in no project.
     let users = api(reqwest::Method::GET, "/v1/users?per_page=100", None).await;
     let user = users["data"]
@@ -361,7 +383,8 @@ async fn every_page_has_no_serious_or_critical_accessibility_violation() {
                 .replace("{log}", &log)
                 .replace("{token}", &token)
                 .replace("{quarantined}", &quarantined)
-                .replace("{user}", &user);
+                .replace("{user}", &user)
+                .replace("{webhook}", &webhook);
             let url = format!("{base}{path}");
             // The page is there (not a "Not found" checked by mistake).
             let status = reqwest::Client::builder()

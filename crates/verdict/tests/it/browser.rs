@@ -790,6 +790,83 @@ async fn a_new_token_is_shown_once_and_a_reload_creates_nothing() {
 }
 
 #[tokio::test]
+async fn a_manager_adds_a_webhook_sees_its_secret_once_pauses_and_deletes_it() {
+    let test = "a_manager_adds_a_webhook_sees_its_secret_once_pauses_and_deletes_it";
+    let Some(demo) = demo(test).await else {
+        return;
+    };
+    let base = demo.base.clone();
+    let hooks = || async {
+        demo.api.get("/v1/projects/prj_001/webhooks").await["data"]
+            .as_array()
+            .expect("webhooks")
+            .clone()
+    };
+    let b = Browser::start().await;
+    b.sign_in(&base, "demo@example.com", "demo-password").await;
+    b.goto(&format!("{base}/projects/prj_001")).await;
+    b.click("nav.project-actions a[href='/projects/prj_001/webhooks']")
+        .await;
+    b.until("the webhooks page", || async {
+        b.path().await == "/projects/prj_001/webhooks"
+    })
+    .await;
+    b.fill("#webhook-url", "https://hooks.example.com/verdict")
+        .await;
+    b.click("form.stacked button.primary").await;
+    let secret = b.text("#webhook-secret").await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    let path = b.path().await;
+    assert!(
+        path.starts_with("/webhooks/whk_"),
+        "{path}: no secret in the URL"
+    );
+    assert!(
+        b.client
+            .get_named_cookie("verdict_webhook_secret")
+            .await
+            .is_err(),
+        "the one-time cookie is gone once read"
+    );
+    let made = hooks().await;
+    assert_eq!(made.len(), 1);
+    assert_eq!(
+        made[0]["events"],
+        json!(["run.created", "run.closed", "results.recorded"]),
+        "every event by default"
+    );
+    b.client.refresh().await.expect("reload");
+    b.text("h1").await;
+    assert_eq!(b.count("#webhook-secret").await, 0, "shown once");
+    assert_eq!(hooks().await.len(), 1, "a reload creates nothing");
+
+    b.click("form[action$='/test'] button").await;
+    b.until("the ping's notice", || async {
+        b.try_text("p.notice")
+            .await
+            .is_some_and(|t| t.contains("test ping"))
+    })
+    .await;
+    b.click("form[action$='/active'] button").await;
+    b.until("paused", || async {
+        b.try_text("form[action$='/active'] button")
+            .await
+            .as_deref()
+            == Some("Resume")
+    })
+    .await;
+    assert_eq!(hooks().await[0]["active"], false);
+    b.click("a[href$='/delete']").await;
+    b.click("form.confirm button.danger").await;
+    b.until("back on the list", || async {
+        b.path().await == "/projects/prj_001/webhooks"
+    })
+    .await;
+    assert!(hooks().await.is_empty());
+    b.quit().await;
+}
+
+#[tokio::test]
 async fn an_unknown_page_keeps_the_navigation_and_the_favicon_is_served() {
     let Some(demo) = demo("an_unknown_page_keeps_the_navigation_and_the_favicon_is_served").await
     else {
@@ -865,6 +942,7 @@ async fn every_page_fits_a_phone_screen() {
         "/no/such/page".into(),
         "/work".into(),
         format!("/runs/{DEMO_RUN}?result={stepped}"),
+        "/projects/prj_001/webhooks".into(),
     ] {
         b.goto(&format!("{base}{path}")).await;
         // The width, and what sticks out (to say which element when it fails).

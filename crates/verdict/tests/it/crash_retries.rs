@@ -16,7 +16,7 @@ use common::{Rng, Server};
 use serde_json::{Value, json};
 use verdict_postgres::testing::{SKIP_MESSAGE, TestDatabase};
 
-const TOKEN: &str = "vdt_retry_admin_token_0123456789abcdef";
+pub(crate) const TOKEN: &str = "vdt_retry_admin_token_0123456789abcdef";
 const RESULTS: usize = 40;
 const WRITES: usize = 1200;
 const WORKERS: usize = 4;
@@ -49,7 +49,7 @@ struct Tally {
 }
 
 /// A request as the admin that must succeed: its JSON answer.
-async fn call(
+pub(crate) async fn call(
     client: &reqwest::Client,
     method: reqwest::Method,
     url: String,
@@ -162,7 +162,7 @@ async fn run_workers(
 }
 
 /// Every page of a listing, as the admin.
-async fn all(client: &reqwest::Client, url: &str) -> Vec<Value> {
+pub(crate) async fn all(client: &reqwest::Client, url: &str) -> Vec<Value> {
     let mut out = Vec::new();
     for page in 1.. {
         let sep = if url.contains('?') { '&' } else { '?' };

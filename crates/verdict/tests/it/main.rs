@@ -30,3 +30,4 @@ mod s3_shared;
 mod sign_in_limits;
 mod trcli;
 mod webdriver;
+mod webhook_durability;
