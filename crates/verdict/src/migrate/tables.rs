@@ -317,9 +317,9 @@ mod tests {
             .push(col("colour", Kind::Text, None));
         let e = plan(&source, &target, 0).unwrap_err();
         assert!(e.contains("cases") && e.contains("colour"), "{e}");
-        let source = schema(&[("webhooks", vec![col("id", Kind::Int, Some(0))])]);
+        let source = schema(&[("mystery", vec![col("id", Kind::Int, Some(0))])]);
         let e = plan(&source, &target, 0).unwrap_err();
-        assert!(e.contains("webhooks"), "{e}");
+        assert!(e.contains("mystery"), "{e}");
     }
 
     #[test]
