@@ -41,17 +41,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 async fn api(server: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut req = common::http()
-        .request(method, format!("{}{path}", server.url))
-        .bearer_auth(TOKEN);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status();
-    let body: Value = res.json().await.unwrap_or(Value::Null);
-    assert!(status.is_success(), "{path}: {status} {body}");
-    body
+    common::api_as(server, TOKEN, method, path, body).await
 }
 
 /// POSTs a v1 create and answers the new resource's id.

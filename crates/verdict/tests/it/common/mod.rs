@@ -145,6 +145,28 @@ impl Drop for Server {
 
 /// An HTTP client for tests. reqwest is built with rustls and no default
 /// crypto provider (the binary picks ring), so tests install it too.
+/// A v1 API call as `token`'s holder that must succeed: its JSON answer
+/// (null when the body is not JSON).
+pub async fn api_as(
+    server: &Server,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let mut req = http()
+        .request(method, format!("{}{path}", server.url))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status();
+    let body: serde_json::Value = res.json().await.unwrap_or(serde_json::Value::Null);
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
 pub fn http() -> reqwest::Client {
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::new()
