@@ -425,7 +425,8 @@ pub(crate) fn record_sql() -> String {
     };
     format!(
         "WITH run AS MATERIALIZED (
-             SELECT closed_at, project_id FROM runs WHERE id = $2
+             SELECT closed_at, project_id, passed, failed, blocked, retest, not_tested
+             FROM runs WHERE id = $2
                  AND ($13::boolean OR EXISTS (SELECT 1 FROM members m
                      WHERE m.project_id = runs.project_id AND m.user_id = $11::bigint
                          AND m.role >= {tester}))
@@ -472,9 +473,23 @@ pub(crate) fn record_sql() -> String {
              SELECT run.project_id, '{recorded}',
                  json_build_object('run_id', u.run_id, 'executions', 1, 'failed',
                      CASE WHEN $3 = {failed} THEN json_build_array(u.id)
-                          ELSE json_build_array() END)::text,
+                          ELSE json_build_array() END,
+                     'counts', json_build_object(
+                         'passed', run.passed + st.passed + {},
+                         'failed', run.failed + st.failed + {},
+                         'blocked', run.blocked + st.blocked + {},
+                         'retest', run.retest + st.retest + {},
+                         'not_tested', run.not_tested + st.not_tested + {}))::text,
                  false, $12::bigint
-             FROM u, run
+             FROM u, run,
+                 -- The counts as this write leaves them: the run's row,
+                 -- its stripes as this statement sees them, and the change.
+                 LATERAL (SELECT coalesce(sum(passed), 0)::bigint AS passed,
+                     coalesce(sum(failed), 0)::bigint AS failed,
+                     coalesce(sum(blocked), 0)::bigint AS blocked,
+                     coalesce(sum(retest), 0)::bigint AS retest,
+                     coalesce(sum(not_tested), 0)::bigint AS not_tested
+                     FROM run_count_stripes WHERE run_id = $2) st
              WHERE EXISTS (SELECT 1 FROM webhooks w WHERE w.project_id = run.project_id
                  AND w.active AND w.events & {bit} <> 0)
              RETURNING id, project_id
@@ -488,6 +503,11 @@ pub(crate) fn record_sql() -> String {
          SELECT u.id, u.run_id, u.case_id, c.title, u.status, u.note, u.elapsed_ms,
              u.tested_by, u.tested_at, u.step_results, u.defects, u.assigned_to
          FROM u JOIN cases c ON c.id = u.case_id",
+        moved(Status::Passed),
+        moved(Status::Failed),
+        moved(Status::Blocked),
+        moved(Status::Retest),
+        moved(Status::NotTested),
         moved(Status::Passed),
         moved(Status::Failed),
         moved(Status::Blocked),

@@ -660,13 +660,16 @@ impl Store for PgStore {
         statement!(self, |c| webhooks::claim_deliveries(&c, now, until, limit))
     }
 
-    #[tracing::instrument(skip_all, level = "debug", fields(event = %event))]
-    async fn render_event(&self, event: EventId, data: String) -> StoreResult<String> {
-        write_tx!(self, |tx| webhooks::render_event(&tx, event, &data))
+    #[tracing::instrument(skip_all, level = "debug", fields(events = events.len()))]
+    async fn render_events(
+        &self,
+        events: Vec<(EventId, String)>,
+    ) -> StoreResult<Vec<(EventId, String)>> {
+        write_tx!(self, |tx| webhooks::render_events(&tx, &events))
     }
 
-    #[tracing::instrument(skip_all, level = "debug", fields(event = %outcome.event_id))]
-    async fn finish_delivery(&self, outcome: DeliveryOutcome) -> StoreResult<()> {
-        write_tx!(self, |tx| webhooks::finish_delivery(&tx, &outcome))
+    #[tracing::instrument(skip_all, level = "debug", fields(attempts = outcomes.len()))]
+    async fn finish_deliveries(&self, outcomes: Vec<DeliveryOutcome>) -> StoreResult<()> {
+        write_tx!(self, |tx| webhooks::finish_deliveries(&tx, &outcomes))
     }
 }

@@ -8,7 +8,7 @@ use tokio_postgres::Row;
 use verdict_store::*;
 
 use crate::error::Result;
-use crate::pool::{col, execute, query, query_found};
+use crate::pool::{col, execute, query, query_found, query_opt};
 use crate::projects::get_project;
 
 const COLUMNS: &str = "id, project_id, url, events, format, active, secret, created_at";
@@ -296,30 +296,54 @@ pub(crate) async fn claim_deliveries<C: GenericClient>(
         .collect()
 }
 
-pub(crate) async fn render_event(
+/// Keeps each event's rendering unless it has one; the data kept for each
+/// event still there. Events are taken in id order, so two instances
+/// rendering the same events never wait on each other in a cycle.
+pub(crate) async fn render_events(
     tx: &Transaction<'_>,
-    event: EventId,
-    data: &str,
-) -> Result<String> {
-    // The first rendering wins. A concurrent one waits for it on the row,
-    // changes nothing, and reads what was kept in a statement of its own
-    // (whose snapshot, unlike this one's, sees the winner's commit).
-    execute(
-        tx,
-        "UPDATE webhook_events SET data = $2, rendered = true WHERE id = $1 AND NOT rendered",
-        &[&event.get(), &data],
-    )
-    .await?;
-    let row = query_found(
-        tx,
-        "SELECT data FROM webhook_events WHERE id = $1",
-        &[&event.get()],
-    )
-    .await?;
-    col(&row, 0)
+    events: &[(EventId, String)],
+) -> Result<Vec<(EventId, String)>> {
+    let mut sorted: Vec<&(EventId, String)> = events.iter().collect();
+    sorted.sort_by_key(|(event, _)| event.get());
+    let mut out = Vec::with_capacity(sorted.len());
+    for (event, data) in sorted {
+        // The first rendering wins. A concurrent one waits for it on the
+        // row, changes nothing, and reads what was kept in a statement of
+        // its own (whose snapshot, unlike this one's, sees the winner's
+        // commit).
+        execute(
+            tx,
+            "UPDATE webhook_events SET data = $2, rendered = true WHERE id = $1 AND NOT rendered",
+            &[&event.get(), data],
+        )
+        .await?;
+        let row = query_opt(
+            tx,
+            "SELECT data FROM webhook_events WHERE id = $1",
+            &[&event.get()],
+        )
+        .await?;
+        if let Some(row) = row {
+            out.push((*event, col(&row, 0)?));
+        }
+    }
+    Ok(out)
 }
 
-pub(crate) async fn finish_delivery(tx: &Transaction<'_>, o: &DeliveryOutcome) -> Result<()> {
+/// Each outcome in turn, in (event, webhook) order.
+pub(crate) async fn finish_deliveries(
+    tx: &Transaction<'_>,
+    outcomes: &[DeliveryOutcome],
+) -> Result<()> {
+    let mut sorted: Vec<&DeliveryOutcome> = outcomes.iter().collect();
+    sorted.sort_by_key(|o| (o.event_id.get(), o.webhook_id.get()));
+    for o in sorted {
+        finish_delivery(tx, o).await?;
+    }
+    Ok(())
+}
+
+async fn finish_delivery(tx: &Transaction<'_>, o: &DeliveryOutcome) -> Result<()> {
     let (event, webhook) = (o.event_id.get(), o.webhook_id.get());
     let status = o.status_code;
     execute(

@@ -181,7 +181,10 @@ async fn log_request(State(state): State<AppState>, req: Request, next: Next) ->
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let route = matched.as_ref().map_or("(no route)", MatchedPath::as_str);
     let start = Instant::now();
+    let writing = (method != axum::http::Method::GET && method != axum::http::Method::HEAD)
+        .then(|| state.webhooks.writing());
     let response = next.run(req).await;
+    drop(writing);
     let elapsed = start.elapsed();
     // A write may have queued webhook events (run created or closed,
     // results recorded): the delivery worker sends them at once.

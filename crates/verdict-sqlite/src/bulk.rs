@@ -98,7 +98,11 @@ pub(crate) fn recorded(
     if applied.executions.is_empty() {
         return Ok(());
     }
-    let facts = RecordedFacts::of(run.id, &applied.executions);
+    // The run as read (and, on PostgreSQL, locked with its stripes folded)
+    // before this write, plus what it changed.
+    let mut counts = run.counts;
+    counts.add_all(&applied.delta);
+    let facts = RecordedFacts::of(run.id, &applied.executions, counts);
     crate::webhooks::enqueue(c, run.project_id, EventType::ResultsRecorded, &facts, now)
 }
 

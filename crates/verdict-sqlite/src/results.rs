@@ -297,14 +297,15 @@ pub(crate) fn record_result(
     let mut current = c
         .prepare_cached(
             "SELECT ru.closed_at IS NOT NULL, r.status, r.case_id, ca.title, r.elapsed_ms, r.flags,
-                 r.assigned_to, ru.project_id
+                 r.assigned_to, ru.project_id,
+                 ru.passed, ru.failed, ru.blocked, ru.retest, ru.not_tested
              FROM runs ru
              LEFT JOIN results r ON r.id = ?2 AND r.run_id = ru.id
              LEFT JOIN cases ca ON ca.id = r.case_id
              WHERE ru.id = ?1",
         )
         .map_err(db_err)?;
-    let ((closed, old, case, title, old_elapsed, old_flags, assigned), project) =
+    let ((closed, old, case, title, old_elapsed, old_flags, assigned), project, mut counts) =
         found(current.query_row([run.get(), id.get()], |r| {
             Ok((
                 (
@@ -317,6 +318,13 @@ pub(crate) fn record_result(
                     r.get::<_, Option<i64>>(6)?,
                 ),
                 ProjectId::from_db(r.get(7)?),
+                Counts {
+                    passed: r.get(8)?,
+                    failed: r.get(9)?,
+                    blocked: r.get(10)?,
+                    retest: r.get(11)?,
+                    not_tested: r.get(12)?,
+                },
             ))
         }))?;
     if closed {
@@ -331,7 +339,8 @@ pub(crate) fn record_result(
     let delta = Counts::moved(status_of(old).map_err(db_err)?, execution.status);
     let elapsed = execution.elapsed_ms.unwrap_or(0) - old_elapsed.unwrap_or(0);
     add_counts(c, run, &delta, elapsed)?;
-    let facts = RecordedFacts::of(run, &[(id.get(), execution)]);
+    counts.add_all(&delta);
+    let facts = RecordedFacts::of(run, &[(id.get(), execution)], counts);
     crate::webhooks::enqueue(c, project, EventType::ResultsRecorded, &facts, now)?;
     let (step_results, defects) = backend::manual::kept(execution);
     Ok(TestResult {

@@ -706,17 +706,20 @@ impl Store for SqliteStore {
             .await
     }
 
-    #[tracing::instrument(skip_all, level = "debug", fields(event = %event))]
-    async fn render_event(&self, event: EventId, data: String) -> StoreResult<String> {
+    #[tracing::instrument(skip_all, level = "debug", fields(events = events.len()))]
+    async fn render_events(
+        &self,
+        events: Vec<(EventId, String)>,
+    ) -> StoreResult<Vec<(EventId, String)>> {
         self.pool
-            .write(move |c| webhooks::render_event(c, event, &data))
+            .write(move |c| webhooks::render_events(c, &events))
             .await
     }
 
-    #[tracing::instrument(skip_all, level = "debug", fields(event = %outcome.event_id))]
-    async fn finish_delivery(&self, outcome: DeliveryOutcome) -> StoreResult<()> {
+    #[tracing::instrument(skip_all, level = "debug", fields(attempts = outcomes.len()))]
+    async fn finish_deliveries(&self, outcomes: Vec<DeliveryOutcome>) -> StoreResult<()> {
         self.pool
-            .write(move |c| webhooks::finish_delivery(c, &outcome))
+            .write(move |c| webhooks::finish_deliveries(c, &outcomes))
             .await
     }
 }

@@ -301,20 +301,36 @@ pub(crate) fn claim_deliveries(
     Ok(out)
 }
 
-pub(crate) fn render_event(c: &Connection, event: EventId, data: &str) -> StoreResult<String> {
-    c.execute(
-        "UPDATE webhook_events SET data = ?2, rendered = 1 WHERE id = ?1 AND rendered = 0",
-        params![event.get(), data],
-    )
-    .map_err(db_err)?;
-    found(c.query_row(
-        "SELECT data FROM webhook_events WHERE id = ?1",
-        [event.get()],
-        |r| r.get(0),
-    ))
+/// Keeps each event's rendering unless it has one; the data kept for each
+/// event still there.
+pub(crate) fn render_events(
+    c: &Connection,
+    events: &[(EventId, String)],
+) -> StoreResult<Vec<(EventId, String)>> {
+    let mut out = Vec::with_capacity(events.len());
+    for (event, data) in events {
+        c.prepare_cached(
+            "UPDATE webhook_events SET data = ?2, rendered = 1 WHERE id = ?1 AND rendered = 0",
+        )
+        .and_then(|mut s| s.execute(params![event.get(), data]))
+        .map_err(db_err)?;
+        let kept: Option<String> = c
+            .prepare_cached("SELECT data FROM webhook_events WHERE id = ?1")
+            .and_then(|mut s| s.query_row([event.get()], |r| r.get(0)).optional())
+            .map_err(db_err)?;
+        out.extend(kept.map(|kept| (*event, kept)));
+    }
+    Ok(out)
 }
 
-pub(crate) fn finish_delivery(c: &Connection, o: &DeliveryOutcome) -> StoreResult<()> {
+pub(crate) fn finish_deliveries(c: &Connection, outcomes: &[DeliveryOutcome]) -> StoreResult<()> {
+    for o in outcomes {
+        finish_delivery(c, o)?;
+    }
+    Ok(())
+}
+
+fn finish_delivery(c: &Connection, o: &DeliveryOutcome) -> StoreResult<()> {
     let (event, webhook) = (o.event_id.get(), o.webhook_id.get());
     c.prepare_cached(
         "INSERT INTO webhook_attempts (webhook_id, event_id, attempt, status_code, error,

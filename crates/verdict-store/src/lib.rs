@@ -472,11 +472,16 @@ pub trait Store: Send + Sync + 'static {
         until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
-    /// Keeps `data` as the event's rendered data unless it was rendered
-    /// already, and answers the data kept (the first rendering wins, so
-    /// every attempt sends the same body).
-    async fn render_event(&self, event: EventId, data: String) -> StoreResult<String>;
-    /// Logs an attempt and moves its delivery on: delivered, due again at
-    /// `next_attempt_at`, or failed; its claim is released.
-    async fn finish_delivery(&self, outcome: DeliveryOutcome) -> StoreResult<()>;
+    /// Keeps each `data` as its event's rendered data unless the event was
+    /// rendered already, and answers the data kept for each event found
+    /// (the first rendering wins, so every attempt sends the same body);
+    /// all in one write.
+    async fn render_events(
+        &self,
+        events: Vec<(EventId, String)>,
+    ) -> StoreResult<Vec<(EventId, String)>>;
+    /// Logs each attempt and moves its delivery on: delivered, due again
+    /// at `next_attempt_at`, or failed; its claim is released. All in one
+    /// write.
+    async fn finish_deliveries(&self, outcomes: Vec<DeliveryOutcome>) -> StoreResult<()>;
 }

@@ -386,7 +386,7 @@ impl RunState {
 
 /// Results of a run by status, kept up to date in the same transaction as
 /// the results, so reading them never scans the run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub passed: i64,
     pub failed: i64,

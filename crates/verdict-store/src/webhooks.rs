@@ -230,6 +230,10 @@ pub struct RecordedFacts {
     /// The results whose (last) execution in this write failed, at most
     /// [`RecordedFacts::MAX_FAILED`] of them.
     pub failed: Vec<i64>,
+    /// The run's counts as this write left them (absent in events queued
+    /// before they were kept: then the run's counts when first sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counts: Option<crate::Counts>,
 }
 
 impl RecordedFacts {
@@ -237,7 +241,11 @@ impl RecordedFacts {
     /// failures, and most failures in a big upload are not new.
     pub const MAX_FAILED: usize = 1000;
 
-    pub fn of(run: RunId, executions: &[(i64, &crate::Execution)]) -> String {
+    pub fn of(
+        run: RunId,
+        executions: &[(i64, &crate::Execution)],
+        counts_after: crate::Counts,
+    ) -> String {
         let mut last: std::collections::HashMap<i64, crate::Status> =
             std::collections::HashMap::with_capacity(executions.len());
         for (result, e) in executions {
@@ -254,6 +262,7 @@ impl RecordedFacts {
             run_id: run.get(),
             executions: executions.len() as i64,
             failed,
+            counts: Some(counts_after),
         };
         serde_json::to_string(&facts).unwrap_or_else(|_| "{}".into())
     }

@@ -6,7 +6,10 @@
 pub mod backoff;
 pub mod format;
 pub mod send;
+pub mod thread;
 pub mod worker;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::Notify;
 
@@ -23,11 +26,23 @@ pub struct WebhookConfig {
 
 /// The webhook settings every handler shares, and the delivery worker's
 /// wake-up: a write that may have queued an event wakes it, so the event
-/// goes out at once rather than at the next poll.
+/// goes out at once rather than at the next poll. It also counts the
+/// writes being served, so the worker can hold back while writes are
+/// busy.
 #[derive(Debug, Default)]
 pub struct Hub {
     pub config: WebhookConfig,
     notify: Notify,
+    writes: AtomicUsize,
+}
+
+/// A write being served, counted until dropped.
+pub struct Writing<'a>(&'a Hub);
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0.writes.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Hub {
@@ -35,7 +50,19 @@ impl Hub {
         Hub {
             config,
             notify: Notify::new(),
+            writes: AtomicUsize::new(0),
         }
+    }
+
+    /// Counts a write request until the guard is dropped.
+    pub fn writing(&self) -> Writing<'_> {
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        Writing(self)
+    }
+
+    /// Whether write requests are being served right now.
+    pub fn writes_busy(&self) -> bool {
+        self.writes.load(Ordering::Relaxed) > 0
     }
 
     /// Tells the worker a delivery may be due (cheap; wake-ups coalesce).

@@ -1,10 +1,11 @@
-//! The delivery worker: claims due deliveries (each claim a lease, so a
-//! killed instance's claims come back when it lapses, and no two workers
-//! send one delivery at once), renders an event's body once, sends it,
-//! records the attempt and schedules the next one. Woken by this
-//! process's writes, and polls for other instances' events.
+//! The delivery worker: claims due deliveries in batches (each claim a
+//! lease, so a killed instance's claims come back when it lapses, and no
+//! two workers send one delivery at once), renders each event's data once,
+//! sends (on the low-priority [`DeliveryThread`]), records the attempts
+//! finished together in one write and schedules the next ones. Woken by
+//! this process's writes, and polls for other instances' events.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -12,35 +13,47 @@ use serde_json::{Value, json};
 use tokio::task::JoinSet;
 use verdict_store::{
     BaselineChoice, CaseId, ClaimedDelivery, DeliveryOutcome, EventId, Page, RecordedFacts,
-    ResultId, ResultQuery, RunId, Status, Store, StoreError, Timestamp, WebhookFormat,
+    ResultId, ResultQuery, Run, RunId, Status, Store, StoreError, Timestamp, WebhookFormat,
 };
 
 use super::Hub;
 use super::backoff::next_delay;
 use super::format::{Format, render};
 use super::send::{Sender, Target};
+use super::thread::DeliveryThread;
 use crate::dto;
 
 /// Deliveries sent at once, per instance.
 pub const MAX_IN_FLIGHT: usize = 16;
+/// Deliveries claimed at most at once: twice what is sent at once, so the
+/// next sends are claimed while the current ones finish (a claim is one
+/// write for many deliveries, not one per delivery).
+const CLAIM: usize = 2 * MAX_IN_FLIGHT;
+/// While writes are being served, the worker claims at most this many
+/// deliveries per [`BUSY_PAUSE`] (160 a second): a storm of writes is
+/// slowed by its deliveries only that much, and the backlog goes out at
+/// full speed once it passes. Never busier than this, the worker keeps
+/// pace: a team's manual testing or a CI's uploads are far below it.
+const BUSY_CLAIM: usize = 8;
+const BUSY_PAUSE: Duration = Duration::from_millis(50);
 /// How often the worker looks for due deliveries without being woken
 /// (other instances' events, retries coming due).
 pub const POLL: Duration = Duration::from_secs(1);
-/// How long a claim holds: well beyond a send's 10 s timeout, so a
-/// delivery is only claimed again once its sender is surely gone.
+/// How long a claim holds: well beyond a send's 10 s timeout (and the
+/// time a claimed delivery waits for a free sender), so a delivery is
+/// only claimed again once its sender is surely gone.
 pub const LEASE: Duration = Duration::from_secs(60);
-/// After a claim found nothing, wake-ups wait this long before the next
-/// claim: a stream of writes to projects without webhooks costs at most
-/// a few claims a second.
-const QUIET: Duration = Duration::from_millis(50);
+/// After a claim found nothing, the next wake-up waits this long before
+/// claiming again, doubling with each claim that finds nothing up to
+/// [`QUIET_MAX`]: a lone event goes out within milliseconds, and a stream
+/// of writes to projects without webhooks costs at most a few claims a
+/// second.
+const QUIET_MIN: Duration = Duration::from_millis(2);
+const QUIET_MAX: Duration = Duration::from_millis(50);
 /// How long a shutdown waits for the deliveries in flight.
 const DRAIN: Duration = Duration::from_secs(12);
 /// New failures named in a `results.recorded` event.
 const MAX_NEW_FAILURES: usize = 20;
-
-/// An event's kept data, rendered once for the deliveries of it claimed
-/// together.
-type Rendering = Arc<tokio::sync::OnceCell<String>>;
 
 /// The worker's handle: stop it with [`Worker::shutdown`].
 pub struct Worker {
@@ -49,11 +62,13 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the worker on the current runtime.
+    /// Starts the worker on the current runtime; its sends run on a
+    /// thread of their own at low priority ([`DeliveryThread`]).
     pub fn start(store: Arc<dyn Store>, hub: Arc<Hub>) -> Result<Worker, String> {
         let sender = Arc::new(Sender::new(hub.config.allow_private)?);
+        let thread = Arc::new(DeliveryThread::start()?);
         let stop = Arc::new(tokio::sync::Notify::new());
-        let task = tokio::spawn(run(store, hub, sender, Arc::clone(&stop)));
+        let task = tokio::spawn(run(store, hub, sender, thread, Arc::clone(&stop)));
         Ok(Worker { stop, task })
     }
 
@@ -69,59 +84,93 @@ async fn run(
     store: Arc<dyn Store>,
     hub: Arc<Hub>,
     sender: Arc<Sender>,
+    thread: Arc<DeliveryThread>,
     stop: Arc<tokio::sync::Notify>,
 ) {
-    let mut in_flight: JoinSet<()> = JoinSet::new();
-    let mut last_empty: Option<Instant> = None;
-    let baselines = Arc::new(Baselines::default());
+    let mut in_flight: JoinSet<Option<DeliveryOutcome>> = JoinSet::new();
+    let mut queued: VecDeque<Prepared> = VecDeque::new();
+    let mut finished: Vec<DeliveryOutcome> = Vec::new();
+    // Since when claims have found nothing, and how long a wake-up waits.
+    let mut empty: Option<(Instant, Duration)> = None;
+    let baselines = Baselines::default();
+    // The earliest next claim (later than now only while writes are busy).
+    let mut next_claim = Instant::now();
+    // Whether a claim may find something: not after one that found
+    // nothing, until woken or the poll comes round.
+    let mut want = true;
+    // When to look again unwoken (a deadline, not a sleep per loop, so
+    // sends finishing one after another do not keep pushing it back).
+    let mut poll_at = Instant::now() + POLL;
     loop {
-        let free = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
+        // Claim when what is queued and in flight runs low.
+        let held = queued.len() + in_flight.len();
         let mut claimed = 0;
-        if free > 0 {
+        if want && held <= MAX_IN_FLIGHT && Instant::now() >= next_claim {
+            let busy = hub.writes_busy();
+            let room = if busy { BUSY_CLAIM } else { CLAIM - held };
             let now = Timestamp::now();
             let until = Timestamp::from_millis(now.millis() + LEASE.as_millis() as i64);
-            match store.claim_deliveries(now, until, free as u32).await {
+            match store.claim_deliveries(now, until, room as u32).await {
                 Ok(due) => {
                     claimed = due.len();
-                    let mut renderings: HashMap<EventId, Rendering> = HashMap::new();
-                    for d in due {
-                        let rendering = Arc::clone(renderings.entry(d.event_id).or_default());
-                        let (store, hub, sender) =
-                            (Arc::clone(&store), Arc::clone(&hub), Arc::clone(&sender));
-                        let baselines = Arc::clone(&baselines);
-                        in_flight.spawn(async move {
-                            deliver(&*store, &hub, &sender, &baselines, &rendering, d).await
-                        });
-                    }
+                    queued.extend(prepare(&*store, &baselines, due).await);
                 }
                 Err(e) => tracing::warn!(error = %e, "webhook deliveries could not be claimed"),
             }
+            if busy && claimed > 0 {
+                next_claim = Instant::now() + BUSY_PAUSE;
+            }
+            want = claimed > 0;
+            poll_at = Instant::now() + POLL;
+            empty = match (claimed, empty) {
+                (0, None) => Some((Instant::now(), QUIET_MIN)),
+                (0, Some((_, quiet))) => Some((Instant::now(), (quiet * 2).min(QUIET_MAX))),
+                _ => None,
+            };
         }
-        if claimed > 0 && in_flight.len() < MAX_IN_FLIGHT {
+        while in_flight.len() < MAX_IN_FLIGHT
+            && let Some(p) = queued.pop_front()
+        {
+            let (sender, thread) = (Arc::clone(&sender), Arc::clone(&thread));
+            let public_url = hub.config.public_url.clone();
+            in_flight.spawn(async move { deliver(&sender, &thread, public_url, p).await });
+        }
+        let held = queued.len() + in_flight.len();
+        if claimed > 0 && held <= MAX_IN_FLIGHT && Instant::now() >= next_claim {
             // More may be due.
-            last_empty = None;
             continue;
         }
-        if claimed == 0 && free > 0 {
-            last_empty = Some(Instant::now());
-        }
+        let paused = next_claim > Instant::now();
         tokio::select! {
             _ = stop.notified() => break,
             _ = hub.woken() => {
-                if let Some(at) = last_empty {
-                    let quiet = QUIET.saturating_sub(at.elapsed());
+                if let Some((at, quiet)) = empty {
                     tokio::select! {
                         _ = stop.notified() => break,
-                        _ = tokio::time::sleep(quiet) => {}
+                        _ = tokio::time::sleep(quiet.saturating_sub(at.elapsed())) => {}
                     }
                 }
+                want = true;
             }
-            _ = tokio::time::sleep(POLL) => {}
-            Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+            _ = tokio::time::sleep_until(poll_at.into()) => {
+                want = true;
+                poll_at = Instant::now() + POLL;
+            }
+            _ = tokio::time::sleep_until(next_claim.into()), if paused => {}
+            Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                finished.extend(done.ok().flatten());
+                // Every send finished by now is recorded in one write.
+                while let Some(done) = in_flight.try_join_next() {
+                    finished.extend(done.ok().flatten());
+                }
+                finish(&*store, std::mem::take(&mut finished)).await;
+            }
         }
     }
     let drained = tokio::time::timeout(DRAIN, async {
-        while in_flight.join_next().await.is_some() {}
+        while let Some(done) = in_flight.join_next().await {
+            finished.extend(done.ok().flatten());
+        }
     })
     .await;
     if drained.is_err() {
@@ -131,47 +180,111 @@ async fn run(
         );
         in_flight.abort_all();
     }
+    finish(&*store, finished).await;
 }
 
-/// One attempt at one delivery, recorded.
-async fn deliver(
+/// A claimed delivery with its event's data, ready to send.
+struct Prepared {
+    delivery: ClaimedDelivery,
+    data: Value,
+}
+
+/// The data of each claimed delivery's event: an event not rendered yet is
+/// rendered from its facts once for all its deliveries, and the renderings
+/// of the whole claim kept in one write (the first rendering of an event
+/// wins, so every attempt and every webhook gets the same body). A
+/// delivery whose event cannot be rendered now is left: its claim lapses
+/// and it is tried again.
+async fn prepare(
     store: &dyn Store,
-    hub: &Hub,
-    sender: &Sender,
     baselines: &Baselines,
-    rendering: &Rendering,
-    d: ClaimedDelivery,
-) {
-    let data = match body_data(store, baselines, &d, rendering).await {
-        Ok(data) => data,
-        Err(e) => {
-            // Not sent: the claim lapses and the delivery is tried again.
-            tracing::warn!(event = %d.event_id, error = %e, "a webhook event could not be rendered");
-            return;
+    due: Vec<ClaimedDelivery>,
+) -> Vec<Prepared> {
+    let mut rendered: HashMap<EventId, String> = HashMap::new();
+    let mut failed: HashSet<EventId> = HashSet::new();
+    let mut runs = HashMap::new();
+    for d in due.iter().filter(|d| !d.rendered) {
+        if rendered.contains_key(&d.event_id) || failed.contains(&d.event_id) {
+            continue;
         }
-    };
+        match render_data(store, baselines, &mut runs, &d.event_type, &d.data).await {
+            Ok(data) => {
+                rendered.insert(d.event_id, data.to_string());
+            }
+            Err(e) => {
+                tracing::warn!(event = %d.event_id, error = %e, "a webhook event could not be rendered");
+                failed.insert(d.event_id);
+            }
+        }
+    }
+    if !rendered.is_empty() {
+        match store.render_events(rendered.into_iter().collect()).await {
+            Ok(kept) => rendered = kept.into_iter().collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook events could not be kept");
+                rendered = HashMap::new();
+            }
+        }
+    }
+    due.into_iter()
+        .filter_map(|d| {
+            let kept = if d.rendered {
+                &d.data
+            } else {
+                rendered.get(&d.event_id)?
+            };
+            match serde_json::from_str(kept) {
+                Ok(data) => Some(Prepared { data, delivery: d }),
+                Err(e) => {
+                    tracing::warn!(event = %d.event_id, error = %e, "a webhook event's data is not JSON");
+                    None
+                }
+            }
+        })
+        .collect()
+}
+
+/// One attempt at one delivery (rendered, signed and sent on the delivery
+/// thread), and what is to be recorded of it; `None` if the delivery
+/// thread is gone (shutting down: the claim lapses).
+async fn deliver(
+    sender: &Arc<Sender>,
+    thread: &DeliveryThread,
+    public_url: Option<String>,
+    p: Prepared,
+) -> Option<DeliveryOutcome> {
+    let Prepared { delivery: d, data } = p;
     let format = match d.format {
         WebhookFormat::Standard => Format::Standard,
         WebhookFormat::Slack => Format::Slack,
     };
-    let body = render(
-        format,
-        &d.event_type,
-        &d.created_at.to_string(),
-        &data,
-        hub.config.public_url.as_deref(),
+    let (sender, event_type, created_at) = (
+        Arc::clone(sender),
+        d.event_type.clone(),
+        d.created_at.to_string(),
     );
-    let event_id = d.event_id.to_string();
-    let sent_at = Timestamp::now();
-    let attempt = sender
-        .send(&Target {
-            url: &d.url,
-            secret: &d.secret,
-            event_id: &event_id,
-            timestamp: sent_at.millis().div_euclid(1000),
-            body: &body,
+    let (url, secret, event_id) = (d.url.clone(), d.secret.clone(), d.event_id.to_string());
+    let attempt = thread
+        .run(async move {
+            let body = render(
+                format,
+                &event_type,
+                &created_at,
+                &data,
+                public_url.as_deref(),
+            );
+            let sent_at = Timestamp::now();
+            sender
+                .send(&Target {
+                    url: &url,
+                    secret: &secret,
+                    event_id: &event_id,
+                    timestamp: sent_at.millis().div_euclid(1000),
+                    body: &body,
+                })
+                .await
         })
-        .await;
+        .await?;
     let at = Timestamp::now();
     let since_first = Duration::from_millis(
         u64::try_from(at.millis() - d.first_attempt_at.millis()).unwrap_or(0),
@@ -190,7 +303,7 @@ async fn deliver(
             "webhook delivery attempt failed"
         );
     }
-    let outcome = DeliveryOutcome {
+    Some(DeliveryOutcome {
         event_id: d.event_id,
         webhook_id: d.webhook_id,
         claimed_until: d.claimed_until,
@@ -201,47 +314,32 @@ async fn deliver(
         duration_ms: i64::try_from(attempt.duration_ms).unwrap_or(i64::MAX),
         at,
         next_attempt_at,
-    };
-    // A lost record means the delivery is sent again when its claim
-    // lapses: at least once, never lost.
+    })
+}
+
+/// Records finished attempts, all in one write. A lost record means the
+/// delivery is sent again when its claim lapses: at least once, never
+/// lost.
+async fn finish(store: &dyn Store, outcomes: Vec<DeliveryOutcome>) {
+    if outcomes.is_empty() {
+        return;
+    }
     for wait in [0, 200, 1000] {
         tokio::time::sleep(Duration::from_millis(wait)).await;
-        match store.finish_delivery(outcome.clone()).await {
+        match store.finish_deliveries(outcomes.clone()).await {
             Ok(()) => return,
             Err(e) => {
-                tracing::warn!(event = %d.event_id, error = %e, "a webhook attempt could not be recorded")
+                tracing::warn!(attempts = outcomes.len(), error = %e, "webhook attempts could not be recorded")
             }
         }
     }
-}
-
-/// The event's `data`: rendered from its facts at its first delivery and
-/// kept, so every attempt (and every webhook) gets the same body.
-async fn body_data(
-    store: &dyn Store,
-    baselines: &Baselines,
-    d: &ClaimedDelivery,
-    rendering: &Rendering,
-) -> Result<Value, StoreError> {
-    let kept = if d.rendered {
-        d.data.clone()
-    } else {
-        // The deliveries of one event claimed together render it once.
-        rendering
-            .get_or_try_init(|| async {
-                let data = render_data(store, baselines, &d.event_type, &d.data).await?;
-                store.render_event(d.event_id, data.to_string()).await
-            })
-            .await?
-            .clone()
-    };
-    serde_json::from_str(&kept).map_err(|e| StoreError::Other(format!("event data: {e}")))
 }
 
 /// The data of an event from the facts its write kept.
 async fn render_data(
     store: &dyn Store,
     baselines: &Baselines,
+    runs: &mut HashMap<RunId, Option<Run>>,
     kind: &str,
     facts: &str,
 ) -> Result<Value, StoreError> {
@@ -254,11 +352,22 @@ async fn render_data(
     let Some(run_id) = run else {
         return Ok(facts);
     };
-    let run = match store.get_run(run_id).await {
-        Ok(run) => run,
+    // The events of one claim often share a run: read once.
+    let run = match runs.get(&run_id) {
+        Some(run) => run.clone(),
+        None => {
+            let run = match store.get_run(run_id).await {
+                Ok(run) => Some(run),
+                Err(StoreError::NotFound) => None,
+                Err(e) => return Err(e),
+            };
+            runs.insert(run_id, run.clone());
+            run
+        }
+    };
+    let Some(run) = run else {
         // Pruned since: the facts are all there is.
-        Err(StoreError::NotFound) => return Ok(json!({ "run_id": run_id.to_string() })),
-        Err(e) => return Err(e),
+        return Ok(json!({ "run_id": run_id.to_string() }));
     };
     let mut data =
         serde_json::to_value(dto::run(&run)).map_err(|e| StoreError::Other(format!("run: {e}")))?;
@@ -295,7 +404,13 @@ async fn render_data(
                 "run_name": run.name,
                 "project_id": run.project_id.to_string(),
                 "executions": facts.executions,
-                "counts": data.get("counts").cloned().unwrap_or(Value::Null),
+                // As the write left them; an event queued before they
+                // were kept says the run's counts now.
+                "counts": match &facts.counts {
+                    Some(counts) => serde_json::to_value(dto::counts(counts))
+                        .map_err(|e| StoreError::Other(format!("counts: {e}")))?,
+                    None => data.get("counts").cloned().unwrap_or(Value::Null),
+                },
                 "new_failures": new_failures,
             }))
         }

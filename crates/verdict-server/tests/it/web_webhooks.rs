@@ -218,7 +218,7 @@ async fn managers_test_pause_redeliver_and_delete_a_webhook() {
     let c = &claimed[0];
     assert_eq!(c.event_type, "ping");
     app.store
-        .finish_delivery(DeliveryOutcome {
+        .finish_deliveries(vec![DeliveryOutcome {
             event_id: c.event_id,
             webhook_id: c.webhook_id,
             claimed_until: c.claimed_until,
@@ -229,7 +229,7 @@ async fn managers_test_pause_redeliver_and_delete_a_webhook() {
             duration_ms: 42,
             at: now,
             next_attempt_at: None,
-        })
+        }])
         .await
         .expect("finish");
     let body = app.page(&show, Some(&manager)).await;

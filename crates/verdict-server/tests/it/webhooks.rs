@@ -501,6 +501,81 @@ async fn every_event_is_delivered_signed_once_per_write_and_only_to_subscribers(
 }
 
 #[tokio::test]
+async fn each_results_recorded_event_carries_the_counts_its_write_left() {
+    // No worker while writing: every event is sent only after all the
+    // writes, so counts read when sending would all be the last ones.
+    let app = TestApp::with_webhooks_queued().await;
+    let (receiver, base) = Receiver::start().await;
+    let p = app.project("Counts").await;
+    let cases = app.cases(&p, 3).await;
+    create_webhook(
+        &app,
+        &p,
+        json!({"url": format!("{base}/ok"), "events": ["results.recorded"], "format": "standard"}),
+    )
+    .await;
+    let run = app.run(&p, "counted").await;
+    let bulk = app
+        .bulk(
+            &run,
+            &app.admin,
+            json!({"results": [
+                {"test_case_id": cases[0], "status": "failed"},
+                {"test_case_id": cases[1], "status": "passed"},
+            ]}),
+        )
+        .await;
+    assert_eq!(bulk.status, StatusCode::OK, "{}", bulk.body);
+    for (case, status) in [(&cases[2], "blocked"), (&cases[0], "passed")] {
+        let result = app.result_of(&run, case).await;
+        let patched = app
+            .patch(
+                &results_path(&run, &format!("/{result}")),
+                &app.admin,
+                json!({"status": status}),
+            )
+            .await;
+        assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    }
+    let junit = app
+        .raw(
+            "POST",
+            &format!("/v1/runs/{run}/results/junit"),
+            &app.admin,
+            Some("application/xml"),
+            r#"<testsuite><testcase name="k2"><failure/></testcase></testsuite>"#,
+        )
+        .await;
+    assert_eq!(junit.status, StatusCode::OK, "{}", junit.body);
+    assert!(receiver.on("/ok").is_empty(), "nothing sent yet");
+
+    let worker = app.start_worker();
+    let got = receiver.wait_for("/ok", 4, 20).await;
+    assert_eq!(got.len(), 4, "{got:#?}");
+    let mut events: Vec<(String, Value)> = got
+        .iter()
+        .map(|g| (g.id.clone(), g.body["data"]["counts"].clone()))
+        .collect();
+    // Event ids grow with the writes.
+    events.sort_by_key(|(id, _)| id.trim_start_matches("evt_").parse::<i64>().unwrap());
+    let counts = |passed: i64, failed: i64, blocked: i64, not_tested: i64| {
+        json!({"passed": passed, "failed": failed, "blocked": blocked, "retest": 0,
+               "not_tested": not_tested, "total": 3})
+    };
+    let seen: Vec<Value> = events.into_iter().map(|(_, c)| c).collect();
+    assert_eq!(
+        seen,
+        [
+            counts(1, 1, 0, 1), // the bulk
+            counts(1, 1, 1, 0), // a PATCH: blocked
+            counts(2, 0, 1, 0), // a PATCH: the failure passes
+            counts(1, 1, 1, 0), // the JUnit report fails case 2
+        ]
+    );
+    worker.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_failed_attempt_is_retried_and_a_redelivery_sends_the_same_event_again() {
     let (app, worker) = TestApp::with_webhooks().await;
     let (receiver, base) = Receiver::start().await;

@@ -135,17 +135,21 @@ impl Resp {
     }
 }
 
+fn webhook_config() -> verdict_server::webhooks::WebhookConfig {
+    verdict_server::webhooks::WebhookConfig {
+        allow_private: true,
+        public_url: Some("https://verdict.example.com".into()),
+    }
+}
+
 /// A router over `store` allowing loopback webhook targets, and its
 /// running delivery worker.
 fn webhook_instance(
     store: Arc<dyn Store>,
     blobs: Arc<verdict_server::blobs::Blobs>,
 ) -> (Router, verdict_server::webhooks::worker::Worker) {
-    let config = verdict_server::webhooks::WebhookConfig {
-        allow_private: true,
-        public_url: Some("https://verdict.example.com".into()),
-    };
-    let state = AppState::new(store.clone(), Limits::default(), blobs).with_webhooks(config);
+    let state =
+        AppState::new(store.clone(), Limits::default(), blobs).with_webhooks(webhook_config());
     let worker = verdict_server::webhooks::worker::Worker::start(store, state.webhooks.clone())
         .expect("start the delivery worker");
     (verdict_server::build_router(state), worker)
@@ -204,6 +208,25 @@ impl TestApp {
         })
         .await;
         (app, worker.expect("the worker started"))
+    }
+
+    /// An app whose webhooks may target loopback addresses, with no
+    /// delivery worker yet: events queue up until [`Self::start_worker`].
+    pub async fn with_webhooks_queued() -> Self {
+        Self::with_router(|store, blobs| {
+            let state =
+                AppState::new(store, Limits::default(), blobs).with_webhooks(webhook_config());
+            verdict_server::build_router(state)
+        })
+        .await
+    }
+
+    /// Starts a delivery worker on this app's store (it finds what is due
+    /// at once, then polls).
+    pub fn start_worker(&self) -> verdict_server::webhooks::worker::Worker {
+        let hub = Arc::new(verdict_server::webhooks::Hub::new(webhook_config()));
+        verdict_server::webhooks::worker::Worker::start(self.store.clone(), hub)
+            .expect("start the delivery worker")
     }
 
     /// Another instance on this app's PostgreSQL database (`None` on
