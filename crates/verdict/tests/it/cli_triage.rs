@@ -96,17 +96,7 @@ fn stdout(out: &Output) -> String {
 }
 
 async fn api(server: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut req = common::http()
-        .request(method, format!("{}{path}", server.url))
-        .bearer_auth(TOKEN);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("request");
-    let status = res.status();
-    let text = res.text().await.expect("body");
-    assert!(status.is_success(), "{path}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
+    common::api_as(server, TOKEN, method, path, body).await
 }
 
 async fn project(server: &Server) -> String {

@@ -40,15 +40,7 @@ fn text(out: &Output) -> String {
 }
 
 async fn api(server: &Server, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-    let mut req = common::http()
-        .request(method, format!("{}{path}", server.url))
-        .bearer_auth(TOKEN);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let res = req.send().await.expect("request");
-    assert!(res.status().is_success(), "{path}: {}", res.status());
-    res.json().await.expect("json")
+    common::api_as(server, TOKEN, method, path, body).await
 }
 
 async fn project(server: &Server) -> String {
