@@ -333,6 +333,14 @@ CREATE TABLE webhook_attempts (
 CREATE INDEX webhook_attempts_webhook ON webhook_attempts (webhook_id, id);
 CREATE INDEX webhook_attempts_event ON webhook_attempts (event_id, webhook_id);
 "#,
+    // 12: an event's deliveries are made by the delivery worker, not by
+    // the write that queues it (`fanned` false until then), so a write
+    // adds one outbox row, however many webhooks listen. Events queued
+    // before have their deliveries: fanned.
+    r#"
+ALTER TABLE webhook_events ADD COLUMN fanned BOOLEAN NOT NULL DEFAULT true;
+CREATE INDEX webhook_events_unfanned ON webhook_events (id) WHERE NOT fanned;
+"#,
 ];
 
 /// Brings the schema up to date. Returns how many migrations ran.

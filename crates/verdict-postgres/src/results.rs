@@ -469,7 +469,7 @@ pub(crate) fn record_sql() -> String {
                  elapsed_ms = s.elapsed_ms + excluded.elapsed_ms
          ),
          ev AS (
-             INSERT INTO webhook_events (project_id, type, data, rendered, created_at)
+             INSERT INTO webhook_events (project_id, type, data, rendered, created_at, fanned)
              SELECT run.project_id, '{recorded}',
                  json_build_object('run_id', u.run_id, 'executions', 1, 'failed',
                      CASE WHEN $3 = {failed} THEN json_build_array(u.id)
@@ -480,7 +480,7 @@ pub(crate) fn record_sql() -> String {
                          'blocked', run.blocked + st.blocked + {},
                          'retest', run.retest + st.retest + {},
                          'not_tested', run.not_tested + st.not_tested + {}))::text,
-                 false, $12::bigint
+                 false, $12::bigint, false
              FROM u, run,
                  -- The counts as this write leaves them: the run's row,
                  -- its stripes as this statement sees them, and the change.
@@ -492,13 +492,6 @@ pub(crate) fn record_sql() -> String {
                      FROM run_count_stripes WHERE run_id = $2) st
              WHERE EXISTS (SELECT 1 FROM webhooks w WHERE w.project_id = run.project_id
                  AND w.active AND w.events & {bit} <> 0)
-             RETURNING id, project_id
-         ),
-         dl AS (
-             INSERT INTO webhook_deliveries (event_id, webhook_id, next_attempt_at)
-             SELECT ev.id, w.id, $12::bigint FROM ev
-             JOIN webhooks w ON w.project_id = ev.project_id AND w.active
-                 AND w.events & {bit} <> 0
          )
          SELECT u.id, u.run_id, u.case_id, c.title, u.status, u.note, u.elapsed_ms,
              u.tested_by, u.tested_at, u.step_results, u.defects, u.assigned_to

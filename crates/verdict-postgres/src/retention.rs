@@ -190,7 +190,7 @@ pub(crate) async fn database_bytes(conn: &Object) -> Result<u64> {
 /// pending) go, with their deliveries and attempts.
 async fn prune_webhook_events(tx: &Transaction<'_>, request: &PruneRequest) -> Result<()> {
     let done = "SELECT e.id FROM webhook_events e
-         WHERE e.created_at < $1 AND ($2::bigint IS NULL OR e.project_id = $2::bigint)
+         WHERE e.created_at < $1 AND ($2::bigint IS NULL OR e.project_id = $2::bigint) AND e.fanned
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 0)";
     for sql in [
         format!("DELETE FROM webhook_attempts WHERE event_id IN ({done})"),

@@ -109,16 +109,13 @@ pub(crate) async fn delete_webhook(tx: &Transaction<'_>, id: WebhookId) -> Resul
 /// The statement that adds an event of type `$2` (bit `$3`) for project
 /// `$1` with data `$4` at `$5`, with a delivery per active webhook of the
 /// project subscribed to it, only when there is one.
-const ENQUEUE: &str = "WITH ev AS (
-         INSERT INTO webhook_events (project_id, type, data, rendered, created_at)
-         SELECT $1::bigint, $2::text, $4::text, false, $5::bigint
-         WHERE EXISTS (SELECT 1 FROM webhooks
-             WHERE project_id = $1 AND active AND events & $3 <> 0)
-         RETURNING id
-     )
-     INSERT INTO webhook_deliveries (event_id, webhook_id, next_attempt_at)
-     SELECT ev.id, w.id, $5::bigint FROM ev
-     JOIN webhooks w ON w.project_id = $1 AND w.active AND w.events & $3 <> 0";
+/// The event only: its deliveries are made by the worker's claim
+/// ([`fan_out`]).
+const ENQUEUE: &str =
+    "INSERT INTO webhook_events (project_id, type, data, rendered, created_at, fanned)
+     SELECT $1::bigint, $2::text, $4::text, false, $5::bigint, false
+     WHERE EXISTS (SELECT 1 FROM webhooks
+         WHERE project_id = $1 AND active AND events & $3 <> 0)";
 
 pub(crate) async fn enqueue<C: GenericClient>(
     c: &C,
@@ -242,12 +239,37 @@ pub(crate) async fn list_deliveries<C: GenericClient>(
     Ok(Listing { items, total })
 }
 
+/// Makes the deliveries of up to `limit` queued events (the oldest not
+/// being fanned out by another instance), one per active webhook of the
+/// event's project subscribed to its type now, due since the event's time.
+/// One statement: the events are marked and their deliveries made
+/// together.
+async fn fan_out<C: GenericClient>(c: &C, limit: u32) -> Result<()> {
+    let sql = format!(
+        "WITH ev AS (
+             UPDATE webhook_events SET fanned = true
+             WHERE id IN (SELECT id FROM webhook_events WHERE NOT fanned
+                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+             RETURNING id, project_id, type, created_at
+         )
+         INSERT INTO webhook_deliveries (event_id, webhook_id, next_attempt_at)
+         SELECT ev.id, w.id, ev.created_at FROM ev
+         JOIN webhooks w ON w.project_id = ev.project_id AND w.active
+             AND w.events & {} <> 0
+         ON CONFLICT DO NOTHING",
+        EventType::bit_sql("ev.type")
+    );
+    execute(c, &sql, &[&i64::from(limit)]).await?;
+    Ok(())
+}
+
 pub(crate) async fn claim_deliveries<C: GenericClient>(
     c: &C,
     now: Timestamp,
     until: Timestamp,
     limit: u32,
 ) -> Result<Vec<ClaimedDelivery>> {
+    fan_out(c, limit).await?;
     // Rows another instance is claiming right now are skipped, not waited
     // for; a claimed row stays claimed until its lease ends.
     let rows = query(

@@ -52,7 +52,7 @@ pub(crate) fn prune(c: &Connection, request: &PruneRequest) -> StoreResult<Prune
 /// their deliveries and attempts.
 fn prune_webhook_events(c: &Connection, request: &PruneRequest) -> StoreResult<()> {
     let done = "SELECT e.id FROM webhook_events e
-         WHERE e.created_at < ?1 AND (?2 IS NULL OR e.project_id = ?2)
+         WHERE e.created_at < ?1 AND (?2 IS NULL OR e.project_id = ?2) AND e.fanned = 1
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 0)";
     for sql in [
         format!("DELETE FROM webhook_attempts WHERE event_id IN ({done})"),

@@ -99,9 +99,9 @@ pub(crate) fn delete_webhook(c: &Connection, id: WebhookId) -> StoreResult<()> {
     Ok(())
 }
 
-/// Adds an event of `kind` to the outbox with a delivery per active
-/// webhook of the project subscribed to it, when there is one; nothing
-/// (one indexed lookup) otherwise.
+/// Adds an event of `kind` to the outbox when an active webhook of the
+/// project is subscribed to it; nothing (one indexed lookup) otherwise.
+/// Its deliveries are made by the worker ([`fan_out`]).
 pub(crate) fn enqueue(
     c: &Connection,
     project: ProjectId,
@@ -120,19 +120,41 @@ pub(crate) fn enqueue(
         return Ok(());
     }
     c.prepare_cached(
-        "INSERT INTO webhook_events (project_id, type, data, rendered, created_at)
-         VALUES (?1, ?2, ?3, 0, ?4)",
+        "INSERT INTO webhook_events (project_id, type, data, rendered, created_at, fanned)
+         VALUES (?1, ?2, ?3, 0, ?4, 0)",
     )
     .and_then(|mut s| s.execute(params![project.get(), kind.name(), data, now.millis()]))
     .map_err(db_err)?;
-    let event = c.last_insert_rowid();
-    c.prepare_cached(
-        "INSERT INTO webhook_deliveries (event_id, webhook_id, next_attempt_at)
-         SELECT ?1, id, ?4 FROM webhooks
-         WHERE project_id = ?2 AND active AND events & ?3 <> 0",
-    )
-    .and_then(|mut s| s.execute(params![event, project.get(), kind.bit(), now.millis()]))
+    Ok(())
+}
+
+/// Makes the deliveries of up to `limit` queued events (the oldest), one
+/// per active webhook of the event's project subscribed to its type now,
+/// due since the event's time.
+fn fan_out(c: &Connection, limit: u32) -> StoreResult<()> {
+    let last: Option<i64> = c
+        .prepare_cached(
+            "SELECT max(id) FROM (SELECT id FROM webhook_events WHERE fanned = 0
+                 ORDER BY id LIMIT ?1)",
+        )
+        .and_then(|mut s| s.query_row([limit], |r| r.get(0)))
+        .map_err(db_err)?;
+    let Some(last) = last else {
+        return Ok(());
+    };
+    c.prepare_cached(&format!(
+        "INSERT OR IGNORE INTO webhook_deliveries (event_id, webhook_id, next_attempt_at)
+         SELECT e.id, w.id, e.created_at FROM webhook_events e
+         JOIN webhooks w ON w.project_id = e.project_id AND w.active
+             AND w.events & {} <> 0
+         WHERE e.fanned = 0 AND e.id <= ?1",
+        EventType::bit_sql("e.type")
+    ))
+    .and_then(|mut s| s.execute([last]))
     .map_err(db_err)?;
+    c.prepare_cached("UPDATE webhook_events SET fanned = 1 WHERE fanned = 0 AND id <= ?1")
+        .and_then(|mut s| s.execute([last]))
+        .map_err(db_err)?;
     Ok(())
 }
 
@@ -232,9 +254,10 @@ pub(crate) fn list_deliveries(
 /// first, so a worker that finds nothing never takes the writer.
 pub(crate) fn any_due(c: &Connection, now: Timestamp) -> StoreResult<bool> {
     c.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM webhook_deliveries
-             WHERE state = 0 AND next_attempt_at <= ?1
-                 AND (claimed_until IS NULL OR claimed_until <= ?1))",
+        "SELECT EXISTS (SELECT 1 FROM webhook_events WHERE fanned = 0)
+             OR EXISTS (SELECT 1 FROM webhook_deliveries
+                 WHERE state = 0 AND next_attempt_at <= ?1
+                     AND (claimed_until IS NULL OR claimed_until <= ?1))",
     )
     .and_then(|mut s| s.query_row([now.millis()], |r| r.get(0)))
     .map_err(db_err)
@@ -246,6 +269,7 @@ pub(crate) fn claim_deliveries(
     until: Timestamp,
     limit: u32,
 ) -> StoreResult<Vec<ClaimedDelivery>> {
+    fan_out(c, limit)?;
     let claimed: Vec<(i64, i64)> = c
         .prepare_cached(
             "UPDATE webhook_deliveries

@@ -64,6 +64,20 @@ impl EventType {
             .collect()
     }
 
+    /// An SQL expression giving the bit of the event type named by
+    /// `column` (0 for a type no webhook subscribes to).
+    pub fn bit_sql(column: &str) -> String {
+        let arms: Vec<String> = [
+            EventType::RunCreated,
+            EventType::RunClosed,
+            EventType::ResultsRecorded,
+        ]
+        .iter()
+        .map(|t| format!("WHEN '{}' THEN {}", t.name(), t.bit()))
+        .collect();
+        format!("(CASE {column} {} ELSE 0 END)", arms.join(" "))
+    }
+
     pub fn bits(types: &[EventType]) -> i64 {
         types.iter().fold(0, |acc, t| acc | t.bit())
     }

@@ -39,7 +39,7 @@ async fn instances_starting_together_on_an_empty_database_migrate_once() {
     let versions: Vec<(i32, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(
         versions,
-        (1..=11).map(|v| (v, 1)).collect::<Vec<(i32, i64)>>(),
+        (1..=12).map(|v| (v, 1)).collect::<Vec<(i32, i64)>>(),
         "each migration recorded once"
     );
     for store in &stores {
