@@ -264,10 +264,14 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
     let base_url = ctx.server.base.clone();
     let (mut rate_without, mut rate_with, mut p99s, mut drains) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let rounds = if ctx.quick { 2 } else { 3 };
+    let rounds = if ctx.quick { 2 } else { 4 };
     for round in 0..rounds {
         let seed = 900_000 + round * 10_000;
-        for (k, (run, results)) in ids.iter().enumerate() {
+        // Which project goes first alternates: the second span of a round
+        // ran 11–15% faster when both projects were without webhooks.
+        let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for k in order {
+            let (run, results) = &ids[k];
             let hooked_now = k == 1;
             let warmed = drive(&[&base_url], run, results, CLIENTS, warm, seed + k * 100).await?;
             let load = drive(
