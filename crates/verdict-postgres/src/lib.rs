@@ -11,6 +11,8 @@
 //!   number of entries (`UNNEST` arrays, module `bulk`); they keep each
 //!   result's flags and each run's elapsed sum, so triage reads (module
 //!   `triage`) never replay history nor sum a run's results.
+//! - **PATCHes** arriving together are written together: one statement
+//!   and one commit for up to 64 of them (module `patches`).
 //! - **Lock order**: a run row before its result rows, result rows by id,
 //!   new case keys in key order, so concurrent writers cannot deadlock.
 //! - **Failures** of the database (down, restarting, pool exhausted for 5 s)
@@ -29,6 +31,7 @@ mod import;
 mod manual;
 mod migrations;
 mod once;
+mod patches;
 mod pool;
 mod projects;
 mod results;
@@ -91,6 +94,8 @@ use crate::pool::col;
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// PATCHes waiting to be written together (module `patches`).
+    patches: patches::Patches,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -114,7 +119,10 @@ impl PgStore {
         if ran > 0 {
             tracing::info!(migrations = ran, "postgres schema migrated");
         }
-        let store = Self { pool };
+        let store = Self {
+            pool,
+            patches: patches::Patches::default(),
+        };
         store.check_durability().await;
         Ok(store)
     }

@@ -383,26 +383,38 @@ pub(crate) async fn record_result_as<C: GenericClient>(
     ];
     let rows = query(c, &record_sql(), &params).await?;
     let Some(row) = rows.first() else {
-        let sql = format!(
-            "SELECT r.closed_at, $3 OR coalesce(m.role >= {}, false) FROM runs r
-             LEFT JOIN members m ON m.project_id = r.project_id AND m.user_id = $2
-             WHERE r.id = $1",
-            projects::role_code(Role::Tester)
-        );
-        let found = query_opt(c, &sql, &[&run_id, &actor_id, &admin]).await?;
-        let Some(found) = found else {
-            return Err(StoreError::NotFound.into());
-        };
-        return match (col::<Option<i64>>(&found, 0)?, col::<bool>(&found, 1)?) {
-            (_, false) => Ok(None),
-            (Some(_), true) => Err(StoreError::run_closed().into()),
-            (None, true) => Err(StoreError::NotFound.into()),
-        };
+        return refused(c, run, actor, admin).await;
     };
     let mut result = result_row(row)?;
     (result.step_results, result.defects) = backend::manual::kept(execution);
     result.output = execution.output.clone();
     Ok(Some(result))
+}
+
+/// Why a PATCH of a result in `run` wrote nothing: the run or the result
+/// is missing (`NotFound`), the actor may not record results in the run's
+/// project (`None`), or the run is closed (409).
+pub(crate) async fn refused<C: GenericClient>(
+    c: &C,
+    run: RunId,
+    actor: UserId,
+    admin: bool,
+) -> Result<Option<TestResult>> {
+    let sql = format!(
+        "SELECT r.closed_at, $3 OR coalesce(m.role >= {}, false) FROM runs r
+         LEFT JOIN members m ON m.project_id = r.project_id AND m.user_id = $2
+         WHERE r.id = $1",
+        projects::role_code(Role::Tester)
+    );
+    let found = query_opt(c, &sql, &[&run.get(), &actor.get(), &admin]).await?;
+    let Some(found) = found else {
+        return Err(StoreError::NotFound.into());
+    };
+    match (col::<Option<i64>>(&found, 0)?, col::<bool>(&found, 1)?) {
+        (_, false) => Ok(None),
+        (Some(_), true) => Err(StoreError::run_closed().into()),
+        (None, true) => Err(StoreError::NotFound.into()),
+    }
 }
 
 /// The statement of [`record_result_as`]: `$1` result, `$2` run,

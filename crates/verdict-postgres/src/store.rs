@@ -399,9 +399,18 @@ impl Store for PgStore {
         actor: UserId,
         now: Timestamp,
     ) -> StoreResult<TestResult> {
-        statement!(self, |c| results::record_result(
-            &c, run, id, &execution, actor, now
-        ))
+        let patch = crate::patches::Patch {
+            run,
+            id,
+            execution,
+            actor,
+            admin: true,
+            now,
+        };
+        self.patches
+            .record(self, patch)
+            .await?
+            .ok_or_else(|| StoreError::Unavailable("an unchecked write was refused".to_string()))
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %id))]
@@ -414,9 +423,15 @@ impl Store for PgStore {
         admin: bool,
         now: Timestamp,
     ) -> StoreResult<Option<TestResult>> {
-        statement!(self, |c| results::record_result_as(
-            &c, run, id, &execution, actor, admin, now
-        ))
+        let patch = crate::patches::Patch {
+            run,
+            id,
+            execution,
+            actor,
+            admin,
+            now,
+        };
+        self.patches.record(self, patch).await
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %request.run, entries = request.entries.len()))]

@@ -24,7 +24,7 @@
 //! (a failed assertion) is still dropped, from a helper thread.
 
 use crate::{PgConfig, PgStore};
-use verdict_store::StoreResult;
+use verdict_store::{Execution, ResultId, RunId, StoreResult, TestResult, Timestamp, UserId};
 
 /// The environment variable naming the PostgreSQL server for tests.
 pub const URL_VAR: &str = "VERDICT_TEST_POSTGRES_URL";
@@ -73,6 +73,30 @@ pub fn patch_statements() -> [String; 2] {
         crate::users::authenticate_sql(),
         crate::results::record_sql(),
     ]
+}
+
+/// Writes PATCHes (`run`, `result`, `execution`, `actor`, `admin`,
+/// `now`) as the store writes PATCHes that arrive together: one statement
+/// for all of them (the k-th PATCH of a result in the k-th), whatever else
+/// is running. The answers, in order, are what each PATCH answers.
+pub async fn record_together(
+    store: &PgStore,
+    patches: Vec<(RunId, ResultId, Execution, UserId, bool, Timestamp)>,
+) -> Vec<StoreResult<Option<TestResult>>> {
+    let patches = patches
+        .into_iter()
+        .map(
+            |(run, id, execution, actor, admin, now)| crate::patches::Patch {
+                run,
+                id,
+                execution,
+                actor,
+                admin,
+                now,
+            },
+        )
+        .collect();
+    crate::patches::write_together(store, patches).await
 }
 
 /// The server URL from [`URL_VAR`], if set and not empty.

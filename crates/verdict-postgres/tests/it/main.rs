@@ -11,6 +11,7 @@ mod conformance;
 mod differential;
 mod key_races;
 mod migrations;
+mod patches;
 mod planner_statistics;
 mod speed;
 mod tls;
