@@ -72,6 +72,29 @@ async fn overlapping_bulks_in_opposite_orders_all_apply() {
         Status::Blocked,
         Status::Retest,
     ];
+    let results = stores[0]
+        .list_results(run.id, all_results())
+        .await
+        .unwrap()
+        .items;
+    let failed = |note: &str| Execution {
+        step_results: Vec::new(),
+        defects: Vec::new(),
+        status: Status::Failed,
+        note: Some(note.to_string()),
+        elapsed_ms: None,
+        output: None,
+    };
+    // The uploads below pass the cases at positions 0, 4, 8, … in every
+    // upload of an even number (and never fail them), so these two results
+    // fail first and pass later whatever the interleaving: retried passes
+    // for the flags check below, not left to the race.
+    for k in [0, 4] {
+        stores[0]
+            .record_result(run.id, results[k].id, failed("before"), user.id, t(1))
+            .await
+            .unwrap();
+    }
     let mut tasks = Vec::new();
     for i in 0..16usize {
         let store = Arc::clone(&stores[i % 2]);
@@ -112,11 +135,6 @@ async fn overlapping_bulks_in_opposite_orders_all_apply() {
         }));
     }
     // Single PATCHes race with them too (same lock order: run, then result).
-    let results = stores[0]
-        .list_results(run.id, all_results())
-        .await
-        .unwrap()
-        .items;
     for (i, r) in results.iter().take(20).enumerate() {
         let store = Arc::clone(&stores[i % 2]);
         let (run_id, id) = (run.id, r.id);
@@ -145,7 +163,8 @@ async fn overlapping_bulks_in_opposite_orders_all_apply() {
                 })
         }));
     }
-    let mut executions = std::collections::HashMap::new();
+    // The two PATCHes made before.
+    let mut executions = std::collections::HashMap::from([(run.id, 2u64)]);
     for (i, task) in tasks.into_iter().enumerate() {
         let outcome = task
             .await
