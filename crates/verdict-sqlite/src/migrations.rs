@@ -280,7 +280,42 @@ CREATE INDEX webhook_attempts_event ON webhook_attempts (event_id, webhook_id);
 ALTER TABLE webhook_events ADD COLUMN fanned INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX webhook_events_unfanned ON webhook_events (id) WHERE fanned = 0;
 "#,
+    // 11: webhook events without AUTOINCREMENT, which read and wrote the
+    // `sqlite_sequence` row in every write that queued an event (measured:
+    // most of what an event cost a PATCH). Ids stay never reused another
+    // way: retention never deletes the newest event, so the next id (the
+    // largest plus one) is always new; a counter past the largest id left
+    // by pruning is kept as a placeholder row that no webhook receives.
+    // Run with foreign keys off (a table rebuild), checked before commit
+    // (`REBUILT`).
+    r#"
+CREATE TABLE webhook_events_v11 (
+    id         INTEGER PRIMARY KEY,
+    project_id INTEGER NOT NULL,
+    type       TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    rendered   INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    fanned     INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO webhook_events_v11 (id, project_id, type, data, rendered, created_at, fanned)
+    SELECT id, project_id, type, data, rendered, created_at, fanned FROM webhook_events;
+INSERT INTO webhook_events_v11 (id, project_id, type, data, rendered, created_at, fanned)
+    SELECT s.seq, 0, 'reserved', '{}', 1, 0, 1 FROM sqlite_sequence s
+    WHERE s.name = 'webhook_events'
+        AND s.seq > coalesce((SELECT max(id) FROM webhook_events), 0);
+DROP TABLE webhook_events;
+ALTER TABLE webhook_events_v11 RENAME TO webhook_events;
+CREATE INDEX webhook_events_created ON webhook_events (created_at);
+CREATE INDEX webhook_events_unfanned ON webhook_events (id) WHERE fanned = 0;
+DELETE FROM sqlite_sequence WHERE name = 'webhook_events';
+"#,
 ];
+
+/// Migrations that rebuild a table (by their number, from 1), run with
+/// foreign keys off as SQLite's procedure for changing a table says, and
+/// the tables whose foreign keys are checked before they commit.
+const REBUILT: &[(usize, &[&str])] = &[(11, &["webhook_deliveries"])];
 
 /// The schema version a fully migrated database has.
 pub(crate) fn count() -> usize {
@@ -293,18 +328,52 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<usize> {
     let current = usize::try_from(current).unwrap_or(0);
     let mut ran = 0;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // Another process may have migrated while we waited for the lock.
-        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        if usize::try_from(now).unwrap_or(0) > i {
-            continue;
+        let rebuilt = REBUILT.iter().find(|(n, _)| *n == i + 1).map(|(_, t)| *t);
+        if rebuilt.is_some() {
+            // Only outside a transaction does this take effect.
+            conn.execute_batch("PRAGMA foreign_keys = OFF")?;
         }
-        tx.execute_batch(sql)?;
-        tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
-        tx.commit()?;
-        ran += 1;
+        let outcome = run_one(conn, i, sql, rebuilt.unwrap_or_default());
+        if rebuilt.is_some() {
+            conn.execute_batch("PRAGMA foreign_keys = ON")?;
+        }
+        if outcome? {
+            ran += 1;
+        }
     }
     Ok(ran)
+}
+
+/// Runs migration `i` (from 0) in its own transaction, unless another
+/// process ran it first; `checked`: tables whose foreign keys must hold
+/// before it commits. Whether it ran.
+fn run_one(conn: &mut Connection, i: usize, sql: &str, checked: &[&str]) -> rusqlite::Result<bool> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    // Another process may have migrated while we waited for the lock.
+    let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if usize::try_from(now).unwrap_or(0) > i {
+        return Ok(false);
+    }
+    tx.execute_batch(sql)?;
+    for table in checked {
+        let broken: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pragma_foreign_key_check(?1))",
+            [table],
+            |r| r.get(0),
+        )?;
+        if broken {
+            return Err(rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY),
+                Some(format!(
+                    "migration {} would leave rows of {table} pointing nowhere",
+                    i + 1
+                )),
+            ));
+        }
+    }
+    tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1))?;
+    tx.commit()?;
+    Ok(true)
 }
 
 #[cfg(test)]
@@ -594,5 +663,123 @@ mod tests {
             .query_row("PRAGMA auto_vacuum", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, 2);
+    }
+
+    /// A database written by version 10 comes out of migration 11 with its
+    /// webhook events and their deliveries as they were, no AUTOINCREMENT
+    /// counter, and ids that are still never reused: the counter left past
+    /// the largest id by a prune is kept as a placeholder, new events come
+    /// after it, and a prune never deletes the newest event.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn webhook_events_lose_their_counter_but_never_reuse_an_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v10.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+            for (i, sql) in MIGRATIONS[..10].iter().enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", i as i64 + 1)
+                    .unwrap();
+            }
+            // Events 1..5 were written, 4 and 5 pruned since.
+            conn.execute_batch(
+                "INSERT INTO projects (id, name, created_at) VALUES (1, 'P', 0);
+                 INSERT INTO webhooks (id, project_id, url, events, format, active, secret, created_at)
+                     VALUES (1, 1, 'https://example.com/h', 7, 'standard', 1, 's', 0);
+                 INSERT INTO webhook_events (id, project_id, type, data, rendered, created_at, fanned)
+                     VALUES (1, 1, 'ping', '{\"a\":1}', 1, 10, 1),
+                            (2, 1, 'run.created', '{\"b\":2}', 0, 20, 1),
+                            (3, 1, 'results.recorded', '{\"c\":3}', 0, 30, 0),
+                            (5, 1, 'ping', '{}', 1, 40, 1);
+                 DELETE FROM webhook_events WHERE id = 5;
+                 INSERT INTO webhook_deliveries (event_id, webhook_id, state, next_attempt_at)
+                     VALUES (1, 1, 1, 10), (2, 1, 1, 20);",
+            )
+            .unwrap();
+            let seq: i64 = conn
+                .query_row(
+                    "SELECT seq FROM sqlite_sequence WHERE name = 'webhook_events'",
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(seq, 5);
+        }
+        let config = SqliteConfig {
+            path: path.clone(),
+            synchronous: Synchronous::Normal,
+        };
+        let store = SqliteStore::open(&config).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'webhook_events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(!sql.contains("AUTOINCREMENT"), "{sql}");
+        let events: Vec<(i64, String, String, i64)> = conn
+            .prepare("SELECT id, type, data, fanned FROM webhook_events ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let kept: Vec<(i64, &str, &str, i64)> = events
+            .iter()
+            .map(|(id, t, d, f)| (*id, t.as_str(), d.as_str(), *f))
+            .collect();
+        assert_eq!(
+            kept,
+            [
+                (1, "ping", "{\"a\":1}", 1),
+                (2, "run.created", "{\"b\":2}", 1),
+                (3, "results.recorded", "{\"c\":3}", 0),
+                (5, "reserved", "{}", 1),
+            ]
+        );
+        let deliveries: i64 = conn
+            .query_row("SELECT count(*) FROM webhook_deliveries", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(deliveries, 2);
+        let broken: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(broken, 0);
+
+        // Everything old and done is pruned but the newest event.
+        conn.execute("UPDATE webhook_events SET fanned = 1", [])
+            .unwrap();
+        store
+            .prune(PruneRequest {
+                closed_before: Timestamp::from_millis(1_000),
+                project: None,
+                dry_run: false,
+            })
+            .await
+            .unwrap();
+        let left: Vec<i64> = conn
+            .prepare("SELECT id FROM webhook_events ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(left, [5], "the newest event stays");
+        conn.execute(
+            "INSERT INTO webhook_events (project_id, type, data, rendered, created_at, fanned)
+             VALUES (1, 'ping', '{}', 1, 50, 0)",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            conn.last_insert_rowid(),
+            6,
+            "a new event's id was never used"
+        );
     }
 }

@@ -49,10 +49,13 @@ pub(crate) fn prune(c: &Connection, request: &PruneRequest) -> StoreResult<Prune
 }
 
 /// Webhook events as old, done with (none still pending), go with
-/// their deliveries and attempts.
+/// their deliveries and attempts; never the newest event, whose id keeps
+/// the next one new (the table has no AUTOINCREMENT counter: the next id
+/// is the largest plus one).
 fn prune_webhook_events(c: &Connection, request: &PruneRequest) -> StoreResult<()> {
     let done = "SELECT e.id FROM webhook_events e
          WHERE e.created_at < ?1 AND (?2 IS NULL OR e.project_id = ?2) AND e.fanned = 1
+           AND e.id < (SELECT max(id) FROM webhook_events)
            AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = e.id AND d.state = 0)";
     for sql in [
         format!("DELETE FROM webhook_attempts WHERE event_id IN ({done})"),

@@ -159,11 +159,16 @@ async fn run(
             _ = tokio::time::sleep_until(next_claim.into()), if paused => {}
             Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                 finished.extend(done.ok().flatten());
-                // Every send finished by now is recorded in one write.
+                // Every send finished by now is recorded in one write;
+                // while writes are busy, one write per busy claim's worth
+                // of sends (each write of the worker is one more
+                // transaction for the database's writer).
                 while let Some(done) = in_flight.try_join_next() {
                     finished.extend(done.ok().flatten());
                 }
-                finish(&*store, std::mem::take(&mut finished)).await;
+                if in_flight.is_empty() || finished.len() >= BUSY_CLAIM || !hub.writes_busy() {
+                    finish(&*store, std::mem::take(&mut finished)).await;
+                }
             }
         }
     }

@@ -778,13 +778,37 @@ async fn a_prune_removes_old_delivered_events_and_keeps_pending_ones() {
     );
     app.delete(&format!("/v1/webhooks/{dead}"), &app.admin)
         .await;
+    // A newer event (another project's): the newest event is never pruned
+    // (on SQLite its id keeps the next one new), so the old one can go.
+    let other = app.project("Other").await;
+    let (newer, _) = create_webhook(
+        &app,
+        &other,
+        json!({"url": format!("{base}/newer"), "events": ["run.created"], "format": "standard"}),
+    )
+    .await;
+    app.run(&other, "r").await;
+    receiver.wait_for("/newer", 1, 20).await;
+    for _ in 0..100 {
+        if listed(newer.clone()).await == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let request = verdict_store::PruneRequest {
         closed_before: later,
-        project: None,
+        project: Some(verdict_store::ProjectId::from_db(
+            p.trim_start_matches("prj_").parse().unwrap(),
+        )),
         dry_run: false,
     };
     app.store.prune(request).await.unwrap();
     assert_eq!(listed(ok.clone()).await, 0);
+    assert_eq!(
+        listed(newer.clone()).await,
+        1,
+        "another project's event stays"
+    );
     worker.shutdown().await;
 }
 
