@@ -158,32 +158,35 @@ fn init_logging(spec: &str) {
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Completes on SIGTERM or SIGINT. The handlers are registered here, before
+/// the server says it is listening: a signal sent right after that line
+/// stops the server gracefully instead of killing it (a handler registered
+/// only when the future is first polled leaves that window open).
+#[cfg(unix)]
+fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, String> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| format!("cannot listen for SIGTERM: {e}"))?;
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|e| format!("cannot listen for SIGINT: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+        tracing::info!("shutting down: finishing requests in flight");
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signal() -> Result<impl Future<Output = ()> + Send + 'static, String> {
+    Ok(async {
         if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for SIGINT");
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
+        tracing::info!("shutting down: finishing requests in flight");
+    })
 }
 
 /// The store at `url`, the backend chosen by its scheme; on PostgreSQL each
@@ -309,6 +312,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             demo::DEMO_PASSWORD
         );
     }
+    let shutdown = shutdown_signal()?;
     println!("Verdict listening on http://{addr}");
     let limits = Limits {
         max_body_bytes: args.max_body_bytes,
@@ -388,7 +392,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         header_timeout: Duration::from_secs(args.header_timeout_secs),
         idle_timeout: Duration::from_secs(args.idle_timeout_secs),
     };
-    let served = verdict_server::serve(listener, state, connections, shutdown_signal()).await;
+    let served = verdict_server::serve(listener, state, connections, shutdown).await;
     worker.shutdown().await;
     served.map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped");

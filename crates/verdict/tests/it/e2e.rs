@@ -162,7 +162,25 @@ async fn first_start_on_an_empty_database_prints_an_admin_token_once() {
     )
     .await;
     assert_eq!(s, 200);
-    assert!(second.terminate().success());
+    let status = second.terminate();
+    assert!(status.success(), "{status:?}\n{}", second.stderr_text());
+}
+
+#[test]
+fn sigterm_sent_as_soon_as_the_server_says_it_listens_stops_it_gracefully() {
+    // A process manager may signal the moment the server is ready. The
+    // handlers must already be there: without them the signal kills the
+    // process (exit by signal, no "stopped" line). Five starts, since an
+    // unguarded window is short.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("v.db");
+    for attempt in 0..5 {
+        let mut server = Server::start(&db, Some(TOKEN));
+        let status = server.terminate();
+        let log = server.stderr_text();
+        assert!(status.success(), "start {attempt}: {status:?}\n{log}");
+        assert!(log.contains("stopped"), "start {attempt}: {log}");
+    }
 }
 
 #[tokio::test]
