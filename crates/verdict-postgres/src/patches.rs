@@ -338,7 +338,7 @@ async fn statement_for(c: &deadpool_postgres::Object, wave: &[Job]) -> Result<Ve
         &ids, &runs, &statuses, &notes, &elapsed, &by, &at, &steps, &defects, &outputs, &actors,
         &nows, &admins,
     ];
-    let rows = query(c, &batch_sql(), &params).await?;
+    let rows = query(c, &BATCH_SQL, &params).await?;
     let mut written: Vec<Option<&tokio_postgres::Row>> = vec![None; n];
     for row in &rows {
         let place = pool::col::<i64>(row, 12)?;
@@ -362,6 +362,9 @@ async fn statement_for(c: &deadpool_postgres::Object, wave: &[Job]) -> Result<Ve
     }
     Ok(answers)
 }
+
+/// [`batch_sql`], built once.
+static BATCH_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(batch_sql);
 
 /// The statement of a wave: `$1`..`$13` are arrays, one element per PATCH,
 /// of what [`results::record_sql`] takes as `$1`..`$13`. Writes what that

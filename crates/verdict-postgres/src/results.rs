@@ -381,7 +381,7 @@ pub(crate) async fn record_result_as<C: GenericClient>(
         &now_ms,
         &admin,
     ];
-    let rows = query(c, &record_sql(), &params).await?;
+    let rows = query(c, &RECORD_SQL, &params).await?;
     let Some(row) = rows.first() else {
         return refused(c, run, actor, admin).await;
     };
@@ -416,6 +416,9 @@ pub(crate) async fn refused<C: GenericClient>(
         (None, true) => Err(StoreError::NotFound.into()),
     }
 }
+
+/// [`record_sql`], built once.
+pub(crate) static RECORD_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(record_sql);
 
 /// The statement of [`record_result_as`]: `$1` result, `$2` run,
 /// `$3`..`$10` the result's new columns, `$11` actor, `$12` now, `$13`

@@ -410,7 +410,7 @@ impl Store for PgStore {
         self.patches
             .record(self, patch)
             .await?
-            .ok_or_else(|| StoreError::Unavailable("an unchecked write was refused".to_string()))
+            .ok_or_else(|| StoreError::Other("an unchecked write was refused".to_string()))
     }
 
     #[tracing::instrument(skip_all, level = "debug", fields(run = %run, result = %id))]
