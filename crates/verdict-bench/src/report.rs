@@ -43,6 +43,9 @@ pub struct Row {
     pub peak_rss_mb: Option<f64>,
     pub samples: Vec<f64>,
     pub extra: Value,
+    /// The ratio when it is not `median ÷ baseline`: the median of ratios
+    /// paired by time (each sample's with its own baseline).
+    pub paired: Option<f64>,
 }
 
 impl Row {
@@ -74,11 +77,13 @@ impl Row {
             peak_rss_mb: None,
             samples: Vec::new(),
             extra: Value::Null,
+            paired: None,
         }
     }
 
     pub fn ratio(&self) -> Option<f64> {
-        self.baseline.filter(|b| *b > 0.0).map(|b| self.median / b)
+        self.paired
+            .or_else(|| self.baseline.filter(|b| *b > 0.0).map(|b| self.median / b))
     }
 
     /// Sets the target text and whether it was met.

@@ -2,7 +2,8 @@
 //! PATCHes by 8 concurrent clients, into a project without webhooks and
 //! into one with 3 (subscribed to every event, pointing at a receiver in
 //! this process that answers 200 at once), alternating in the same run;
-//! the rows' ratio is with ÷ without. After each span with webhooks the
+//! the rows' ratio is with ÷ without (for PATCHes, the median of each
+//! round's ratio, after a round that warms up). After each span with webhooks the
 //! receiver must have every event before the next span starts, so the
 //! worker's backlog never weighs on a span without them (how long that
 //! took is reported too). Then the delivery latency: sequential
@@ -29,6 +30,8 @@ const PATCH_RESULTS: usize = 2_000;
 const CLIENTS: usize = 8;
 /// How long the receiver may take to get every event of a span.
 const DRAIN_LIMIT: Duration = Duration::from_secs(120);
+/// The rest after each PATCH span (and its drain), before the next.
+const SETTLE: Duration = Duration::from_millis(500);
 
 /// What the receiver saw: how many requests, and when each run's first
 /// arrived per webhook.
@@ -235,7 +238,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
     let (span, warm) = if ctx.quick {
         (Duration::from_secs(1), Duration::from_millis(300))
     } else {
-        (Duration::from_secs(3), Duration::from_millis(500))
+        (Duration::from_secs(2), Duration::from_millis(500))
     };
     let mut ids = Vec::new();
     for (p, prefix) in [(&plain, "whpn"), (&hooked, "whph")] {
@@ -262,17 +265,20 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
     expected += 2 * WEBHOOKS as u64;
     receiver.drained(expected).await?;
     let base_url = ctx.server.base.clone();
-    let (mut rate_without, mut rate_with, mut p99s, mut drains) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let rounds = if ctx.quick { 2 } else { 4 };
-    for round in 0..rounds {
+    // Per counted round: (without, with) rates, the p99s, the drain.
+    let (mut pairs, mut p99s, mut drains) = (Vec::new(), Vec::new(), Vec::new());
+    let rounds = if ctx.quick { 2 } else { 6 };
+    // Round 0 warms up and is not counted: the first span after the setup
+    // ran 10–20% faster than any later one, whichever project it wrote.
+    for round in 0..=rounds {
         let seed = 900_000 + round * 10_000;
         // Which project goes first alternates: the second span of a round
         // ran 11–15% faster when both projects were without webhooks.
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        let mut rate = [0.0; 2];
+        let mut p99 = [0.0; 2];
         for k in order {
             let (run, results) = &ids[k];
-            let hooked_now = k == 1;
             let warmed = drive(&[&base_url], run, results, CLIENTS, warm, seed + k * 100).await?;
             let load = drive(
                 &[&base_url],
@@ -283,22 +289,34 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
                 seed + k * 100 + 50,
             )
             .await?;
-            let rate = load.acked as f64 / load.took.as_secs_f64();
-            let p99 = Summary::of(&load.latencies).p99;
-            if hooked_now {
+            rate[k] = load.acked as f64 / load.took.as_secs_f64();
+            p99[k] = Summary::of(&load.latencies).p99;
+            if k == 1 {
                 expected += (warmed.acked + load.acked) * WEBHOOKS as u64;
-                drains.push(ms(receiver.drained(expected).await?));
-                rate_with.push(rate);
-                p99s.push(p99);
-            } else {
-                rate_without.push((rate, p99));
+                let drain = receiver.drained(expected).await?;
+                if round > 0 {
+                    drains.push(ms(drain));
+                }
             }
+            // Every span starts from a server that has had a moment's
+            // rest, after either kind.
+            tokio::time::sleep(SETTLE).await;
+        }
+        if round > 0 {
+            pairs.push((rate[0], rate[1]));
+            p99s.push((p99[0], p99[1]));
         }
     }
-    let without = Summary::of(&rate_without.iter().map(|r| r.0).collect::<Vec<_>>()).median;
-    let without_p99 = Summary::of(&rate_without.iter().map(|r| r.1).collect::<Vec<_>>()).median;
-    let with_rate = Summary::of(&rate_with).median;
-    let with_p99 = Summary::of(&p99s).median;
+    let median = |xs: Vec<f64>| Summary::of(&xs).median;
+    let without = median(pairs.iter().map(|p| p.0).collect());
+    let with_rate = median(pairs.iter().map(|p| p.1).collect());
+    let without_p99 = median(p99s.iter().map(|p| p.0).collect());
+    let with_p99 = median(p99s.iter().map(|p| p.1).collect());
+    // The ratio: the median of each round's with ÷ without (the two spans
+    // of a round are seconds apart, so the machine's drift over the
+    // minutes of the whole workload cancels), beside the ratio of the
+    // medians.
+    let paired = median(pairs.iter().map(|p| p.1 / p.0).collect());
     let mut row = Row::value(
         ctx.name(format!(
             "PATCH, {CLIENTS} connections, {WEBHOOKS} webhooks (÷ none)"
@@ -307,21 +325,26 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
         with_rate,
     );
     row.baseline = Some(without);
+    row.paired = Some(paired);
     row.spread = format!("p99 {} ms (none: {} ms)", num(with_p99), num(without_p99));
-    row.samples = rate_with.clone();
+    row.samples = pairs.iter().map(|p| p.1).collect();
     row.extra = json!({
-        "without_per_s": rate_without.iter().map(|r| r.0).collect::<Vec<_>>(),
-        "with_per_s": rate_with,
+        "without_per_s": pairs.iter().map(|p| p.0).collect::<Vec<_>>(),
+        "with_per_s": pairs.iter().map(|p| p.1).collect::<Vec<_>>(),
+        "ratio_per_round": pairs.iter().map(|p| p.1 / p.0).collect::<Vec<_>>(),
+        "ratio_of_medians": with_rate / without,
         "without_p99_ms": without_p99,
         "with_p99_ms": with_p99,
         "drained_after_ms": drains,
     });
     println!(
-        "{}webhooks: PATCH ×{CLIENTS} {} /s with {WEBHOOKS} webhooks, {} /s without: {:.3}×; p99 {} vs {} ms; the span's events all received {} ms (median) after its end",
+        "{}webhooks: PATCH ×{CLIENTS} {} /s with {WEBHOOKS} webhooks, {} /s without: {:.3}× (median of {} rounds' ratios; ratio of the medians {:.3}×); p99 {} vs {} ms; the span's events all received {} ms (median) after its end",
         ctx.backend.label,
         num(with_rate),
         num(without),
-        row.ratio().unwrap_or(f64::NAN),
+        paired,
+        pairs.len(),
+        with_rate / without,
         num(with_p99),
         num(without_p99),
         num(Summary::of(&drains).median),
