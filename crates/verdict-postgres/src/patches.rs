@@ -213,16 +213,10 @@ pub(crate) async fn write_together(store: &PgStore, patches: Vec<Patch>) -> Vec<
     out
 }
 
-/// Writes a batch: alone as a single PATCH, else in waves (the k-th PATCH
-/// of a result in the batch goes in the k-th statement).
-async fn write(store: &PgStore, mut batch: Vec<Job>) {
-    if batch.len() == 1
-        && let Some(job) = batch.pop()
-    {
-        let answer = one(store, &job.patch).await;
-        let _ = job.reply.send(answer);
-        return;
-    }
+/// Writes a batch in waves (the k-th PATCH of a result in the batch goes
+/// in the k-th statement); a wave of one PATCH, a lone PATCH's batch
+/// included, is written as a single PATCH.
+async fn write(store: &PgStore, batch: Vec<Job>) {
     let mut waves: Vec<Vec<Job>> = Vec::new();
     let mut seen: HashMap<i64, usize> = HashMap::new();
     for job in batch {
