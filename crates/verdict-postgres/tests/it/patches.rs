@@ -285,13 +285,7 @@ async fn many_writers_on_two_stores_lose_nothing_count_exactly_and_never_deadloc
         runs.push((run.id, result_ids(&*stores[0], run.id).await));
     }
     let runs = Arc::new(runs);
-    let statuses = [
-        Status::Passed,
-        Status::Failed,
-        Status::Blocked,
-        Status::Retest,
-        Status::NotTested,
-    ];
+    let statuses = Status::ALL;
     const WRITERS: usize = 24;
     const EACH: usize = 40;
     let mut tasks = Vec::new();

@@ -56,13 +56,7 @@ async fn patched_counts_read_exact_fold_on_close_and_prune_with_the_run() {
         .iter()
         .map(|r| r.id)
         .collect();
-    let statuses = [
-        Status::Passed,
-        Status::Failed,
-        Status::Blocked,
-        Status::Retest,
-        Status::NotTested,
-    ];
+    let statuses = Status::ALL;
     let mut tasks = Vec::new();
     for i in 0..8usize {
         let store = Arc::clone(&stores[i % 2]);
