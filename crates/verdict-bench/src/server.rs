@@ -243,6 +243,51 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
+/// CPU time each thread of a process has run, in nanoseconds, summed by
+/// thread name (`verdict-writer`, `tokio-runtime-w`, …), read from
+/// `/proc/<pid>/task/*/schedstat` (nanoseconds, not the 10 ms ticks of
+/// `stat`). Threads that ended are missing: use it around spans in which
+/// the server's threads live on. `None` where the kernel has no schedstat.
+pub fn thread_cpu_ns(pid: u32) -> Option<std::collections::BTreeMap<String, u64>> {
+    let mut by_name = std::collections::BTreeMap::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let dir = task.ok()?.path();
+        // A thread may end between the listing and the reads: skip it.
+        let (Ok(name), Ok(stat)) = (
+            std::fs::read_to_string(dir.join("comm")),
+            std::fs::read_to_string(dir.join("schedstat")),
+        ) else {
+            continue;
+        };
+        let ran: u64 = stat.split_whitespace().next()?.parse().ok()?;
+        *by_name.entry(name.trim().to_string()).or_insert(0) += ran;
+    }
+    Some(by_name)
+}
+
+/// The CPU time per thread name between two [`thread_cpu_ns`] readings,
+/// in microseconds per `per` (operations done in between), largest first;
+/// and the whole process's as `all`.
+pub fn cpu_us_per(
+    before: &std::collections::BTreeMap<String, u64>,
+    after: &std::collections::BTreeMap<String, u64>,
+    per: u64,
+) -> Vec<(String, f64)> {
+    let per = per.max(1) as f64;
+    let mut rows: Vec<(String, f64)> = after
+        .iter()
+        .map(|(name, ns)| {
+            let ran = ns.saturating_sub(before.get(name).copied().unwrap_or(0));
+            (name.clone(), ran as f64 / 1000.0 / per)
+        })
+        .filter(|(_, us)| *us > 0.0)
+        .collect();
+    let all = rows.iter().map(|(_, us)| us).sum();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    rows.insert(0, ("all".into(), all));
+    rows
+}
+
 /// The peak resident memory of a process during a workload: VmRSS sampled
 /// every 10 ms, and the kernel's high-water mark (VmHWM) reset at the start
 /// through `/proc/<pid>/clear_refs` when allowed, so short spikes between

@@ -23,6 +23,7 @@ use super::Ctx;
 use super::patch::drive;
 use crate::data::bulk_body;
 use crate::report::{Row, Summary, ms, num};
+use crate::server::{cpu_us_per, thread_cpu_ns};
 
 const WEBHOOKS: usize = 3;
 const BULK: usize = 10_000;
@@ -32,6 +33,22 @@ const CLIENTS: usize = 8;
 const DRAIN_LIMIT: Duration = Duration::from_secs(120);
 /// The rest after each PATCH span (and its drain), before the next.
 const SETTLE: Duration = Duration::from_millis(500);
+/// The SQLite store's one writing thread.
+const WRITER: &str = "verdict-writer";
+
+/// The server's CPU time per PATCH in one span, µs: its SQLite writer
+/// thread's (0 on PostgreSQL) and all its threads'.
+#[derive(Debug, Clone, Copy)]
+struct SpanCpu {
+    writer: f64,
+    all: f64,
+}
+
+/// A round's two spans: without and with webhooks.
+struct RoundCpu {
+    plain: SpanCpu,
+    hooked: SpanCpu,
+}
 
 /// What the receiver saw: how many requests, and when each run's first
 /// arrived per webhook.
@@ -267,6 +284,8 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
     let base_url = ctx.server.base.clone();
     // Per counted round: (without, with) rates, the p99s, the drain.
     let (mut pairs, mut p99s, mut drains) = (Vec::new(), Vec::new(), Vec::new());
+    // Per counted round: ((writer, all) without, (writer, all) with), µs.
+    let mut cpus: Vec<RoundCpu> = Vec::new();
     let rounds = if ctx.quick { 2 } else { 6 };
     // Round 0 warms up and is not counted: the first span after the setup
     // ran 10–20% faster than any later one, whichever project it wrote.
@@ -276,10 +295,14 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
         // ran 11–15% faster when both projects were without webhooks.
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         let mut rate = [0.0; 2];
+        // The server's CPU per PATCH in each span: its writer thread's and
+        // all its threads'.
+        let mut cpu: [Option<SpanCpu>; 2] = [None; 2];
         let mut p99 = [0.0; 2];
         for k in order {
             let (run, results) = &ids[k];
             let warmed = drive(&[&base_url], run, results, CLIENTS, warm, seed + k * 100).await?;
+            let before = thread_cpu_ns(ctx.server.pid);
             let load = drive(
                 &[&base_url],
                 run,
@@ -289,6 +312,14 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
                 seed + k * 100 + 50,
             )
             .await?;
+            if let (Some(before), Some(after)) = (before, thread_cpu_ns(ctx.server.pid)) {
+                let per = cpu_us_per(&before, &after, load.acked);
+                let of = |name: &str| per.iter().find(|(n, _)| n == name).map_or(0.0, |r| r.1);
+                cpu[k] = Some(SpanCpu {
+                    writer: of(WRITER),
+                    all: of("all"),
+                });
+            }
             rate[k] = load.acked as f64 / load.took.as_secs_f64();
             p99[k] = Summary::of(&load.latencies).p99;
             if k == 1 {
@@ -303,6 +334,9 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
             tokio::time::sleep(SETTLE).await;
         }
         if round > 0 {
+            if let [Some(plain), Some(hooked)] = cpu {
+                cpus.push(RoundCpu { plain, hooked });
+            }
             pairs.push((rate[0], rate[1]));
             p99s.push((p99[0], p99[1]));
         }
@@ -317,6 +351,39 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
     // minutes of the whole workload cancels), beside the ratio of the
     // medians.
     let paired = median(pairs.iter().map(|p| p.1 / p.0).collect());
+    // The server's CPU per PATCH, a steadier signal than the rate on a
+    // shared machine: what the outbox row costs the writer, and in all.
+    let cpu_json = (!cpus.is_empty()).then(|| {
+        let col = |f: fn(&RoundCpu) -> f64| -> Vec<f64> { cpus.iter().map(f).collect() };
+        json!({
+            "writer_without": col(|c| c.plain.writer),
+            "writer_with": col(|c| c.hooked.writer),
+            "all_without": col(|c| c.plain.all),
+            "all_with": col(|c| c.hooked.all),
+        })
+    });
+    if !cpus.is_empty() {
+        let delta = |f: fn(&RoundCpu) -> f64| median(cpus.iter().map(f).collect());
+        // PostgreSQL has no writer thread of its own.
+        let writer = if delta(|c| c.plain.writer) > 0.0 {
+            format!(
+                "writer thread {:.1} without, {:.1} with (Δ {:.1}); ",
+                delta(|c| c.plain.writer),
+                delta(|c| c.hooked.writer),
+                delta(|c| c.hooked.writer - c.plain.writer),
+            )
+        } else {
+            String::new()
+        };
+        println!(
+            "{}webhooks: server CPU per PATCH (µs, medians of {} rounds): {writer}all threads {:.1} without, {:.1} with (Δ {:.1})",
+            ctx.backend.label,
+            cpus.len(),
+            delta(|c| c.plain.all),
+            delta(|c| c.hooked.all),
+            delta(|c| c.hooked.all - c.plain.all),
+        );
+    }
     let mut row = Row::value(
         ctx.name(format!(
             "PATCH, {CLIENTS} connections, {WEBHOOKS} webhooks (÷ none)"
@@ -336,6 +403,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
         "without_p99_ms": without_p99,
         "with_p99_ms": with_p99,
         "drained_after_ms": drains,
+        "server_cpu_us_per_patch": cpu_json,
     });
     println!(
         "{}webhooks: PATCH ×{CLIENTS} {} /s with {WEBHOOKS} webhooks, {} /s without: {:.3}× (median of {} rounds' ratios; ratio of the medians {:.3}×); p99 {} vs {} ms; the span's events all received {} ms (median) after its end",
