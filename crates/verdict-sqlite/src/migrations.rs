@@ -310,6 +310,24 @@ CREATE INDEX webhook_events_created ON webhook_events (created_at);
 CREATE INDEX webhook_events_unfanned ON webhook_events (id) WHERE fanned = 0;
 DELETE FROM sqlite_sequence WHERE name = 'webhook_events';
 "#,
+    // 12: webhook events without indexes. Each index was one more page
+    // every group commit wrote (and checkpointed) for the events of its
+    // PATCHes. The worker finds the events to fan out from a mark instead:
+    // every event up to `webhook_fanout.through` has its deliveries, and
+    // events are only ever added after the newest (no row: 0). Retention,
+    // once a day, reads the table through instead of by `created_at`.
+    r#"
+DROP INDEX webhook_events_unfanned;
+DROP INDEX webhook_events_created;
+CREATE TABLE webhook_fanout (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    through INTEGER NOT NULL
+);
+INSERT INTO webhook_fanout (id, through)
+    SELECT 1, coalesce((SELECT min(id) - 1 FROM webhook_events WHERE fanned = 0),
+                       (SELECT max(id) FROM webhook_events))
+    WHERE EXISTS (SELECT 1 FROM webhook_events);
+"#,
 ];
 
 /// Migrations that rebuild a table (by their number, from 1), run with
@@ -385,6 +403,20 @@ mod tests {
     use super::*;
     use crate::{SqliteConfig, SqliteStore, Synchronous};
 
+    /// Makes `conn`'s database as version `version` of the schema left it.
+    fn written_by(conn: &Connection, version: usize) {
+        for (i, sql) in MIGRATIONS[..version].iter().enumerate() {
+            conn.execute_batch(sql).unwrap();
+            conn.pragma_update(None, "user_version", i as i64 + 1)
+                .unwrap();
+        }
+    }
+
+    /// Project 1 with webhook 1, subscribed to every event.
+    const ONE_WEBHOOK: &str = "INSERT INTO projects (id, name, created_at) VALUES (1, 'P', 0);
+         INSERT INTO webhooks (id, project_id, url, events, format, active, secret, created_at)
+             VALUES (1, 1, 'https://example.com/h', 7, 'standard', 1, 's', 0);";
+
     fn one_page() -> Page {
         Page {
             page: 1,
@@ -413,11 +445,7 @@ mod tests {
         let path = dir.path().join("v2.db");
         {
             let conn = Connection::open(&path).unwrap();
-            for (i, sql) in MIGRATIONS[..2].iter().enumerate() {
-                conn.execute_batch(sql).unwrap();
-                conn.pragma_update(None, "user_version", i as i64 + 1)
-                    .unwrap();
-            }
+            written_by(&conn, 2);
             // Case 1 failed then passed (a retried pass), case 2 passed
             // then failed, case 3 only passed, case 4 is untested.
             conn.execute_batch(
@@ -490,11 +518,7 @@ mod tests {
         let path = dir.path().join("v4.db");
         {
             let conn = Connection::open(&path).unwrap();
-            for (i, sql) in MIGRATIONS[..4].iter().enumerate() {
-                conn.execute_batch(sql).unwrap();
-                conn.pragma_update(None, "user_version", i as i64 + 1)
-                    .unwrap();
-            }
+            written_by(&conn, 4);
             conn.execute_batch(
                 "INSERT INTO users (id, name, email, admin, created_at)
                      VALUES (1, 'o', 'o@example.com', 1, 0);
@@ -569,11 +593,7 @@ mod tests {
         {
             let conn = Connection::open(&path).unwrap();
             conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
-            for (i, sql) in MIGRATIONS[..5].iter().enumerate() {
-                conn.execute_batch(sql).unwrap();
-                conn.pragma_update(None, "user_version", i as i64 + 1)
-                    .unwrap();
-            }
+            written_by(&conn, 5);
             conn.execute_batch(
                 "INSERT INTO users (id, name, email, admin, created_at)
                      VALUES (1, 'o', 'o@example.com', 1, 0);
@@ -677,17 +697,11 @@ mod tests {
         {
             let conn = Connection::open(&path).unwrap();
             conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-            for (i, sql) in MIGRATIONS[..10].iter().enumerate() {
-                conn.execute_batch(sql).unwrap();
-                conn.pragma_update(None, "user_version", i as i64 + 1)
-                    .unwrap();
-            }
+            written_by(&conn, 10);
             // Events 1..5 were written, 4 and 5 pruned since.
+            conn.execute_batch(ONE_WEBHOOK).unwrap();
             conn.execute_batch(
-                "INSERT INTO projects (id, name, created_at) VALUES (1, 'P', 0);
-                 INSERT INTO webhooks (id, project_id, url, events, format, active, secret, created_at)
-                     VALUES (1, 1, 'https://example.com/h', 7, 'standard', 1, 's', 0);
-                 INSERT INTO webhook_events (id, project_id, type, data, rendered, created_at, fanned)
+                "INSERT INTO webhook_events (id, project_id, type, data, rendered, created_at, fanned)
                      VALUES (1, 1, 'ping', '{\"a\":1}', 1, 10, 1),
                             (2, 1, 'run.created', '{\"b\":2}', 0, 20, 1),
                             (3, 1, 'results.recorded', '{\"c\":3}', 0, 30, 0),
@@ -781,5 +795,85 @@ mod tests {
             6,
             "a new event's id was never used"
         );
+    }
+
+    /// A database written by version 11 comes out of migration 12 with
+    /// no index on its webhook events and a mark just before the first
+    /// event still to fan out; the worker's claims then make the
+    /// deliveries of exactly those events, oldest first, moving the mark,
+    /// and move it past events that need none (a ping).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn webhook_events_are_fanned_out_from_a_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v11.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            written_by(&conn, 11);
+            // Events 1 and 2 have their deliveries; 3 and 4 wait for theirs.
+            conn.execute_batch(ONE_WEBHOOK).unwrap();
+            conn.execute_batch(
+                "INSERT INTO webhook_events (id, project_id, type, data, rendered, created_at, fanned)
+                     VALUES (1, 1, 'run.created', '{}', 0, 10, 1),
+                            (2, 1, 'run.created', '{}', 0, 20, 1),
+                            (3, 1, 'run.created', '{}', 0, 30, 0),
+                            (4, 1, 'run.closed', '{}', 0, 40, 0);
+                 INSERT INTO webhook_deliveries (event_id, webhook_id, state, next_attempt_at)
+                     VALUES (1, 1, 1, 10), (2, 1, 1, 20);",
+            )
+            .unwrap();
+        }
+        let config = SqliteConfig {
+            path: path.clone(),
+            synchronous: Synchronous::Normal,
+        };
+        let store = SqliteStore::open(&config).unwrap();
+        let conn = Connection::open(&path).unwrap();
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'webhook_events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 0);
+        let mark = |conn: &Connection| -> i64 {
+            conn.query_row("SELECT through FROM webhook_fanout", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(mark(&conn), 2);
+
+        // One event per claim: 3, then 4.
+        let now = Timestamp::from_millis(1_000);
+        let until = Timestamp::from_millis(61_000);
+        for event in [3, 4] {
+            let claimed = store.claim_deliveries(now, until, 1).await.unwrap();
+            let ids: Vec<i64> = claimed.iter().map(|d| d.event_id.get()).collect();
+            assert_eq!(ids, [event]);
+            assert_eq!(mark(&conn), event);
+        }
+        let deliveries: Vec<i64> = conn
+            .prepare("SELECT event_id FROM webhook_deliveries ORDER BY event_id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(deliveries, [1, 2, 3, 4], "no event fanned out twice");
+        let unfanned: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM webhook_events WHERE fanned = 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(unfanned, 0);
+
+        // A ping has its one delivery already: the mark passes it.
+        let ping = store.queue_ping(WebhookId::from_db(1), now).await.unwrap();
+        assert_eq!(ping.get(), 5);
+        let claimed = store.claim_deliveries(now, until, 8).await.unwrap();
+        let ids: Vec<i64> = claimed.iter().map(|d| d.event_id.get()).collect();
+        assert_eq!(ids, [5]);
+        assert_eq!(mark(&conn), 5);
     }
 }

@@ -51,7 +51,8 @@ pub(crate) fn prune(c: &Connection, request: &PruneRequest) -> StoreResult<Prune
 /// Webhook events as old, done with (none still pending), go with
 /// their deliveries and attempts; never the newest event, whose id keeps
 /// the next one new (the table has no AUTOINCREMENT counter: the next id
-/// is the largest plus one).
+/// is the largest plus one). The events table has no index besides its
+/// ids (see `webhooks::fan_out`): a prune reads it through.
 fn prune_webhook_events(c: &Connection, request: &PruneRequest) -> StoreResult<()> {
     let done = "SELECT e.id FROM webhook_events e
          WHERE e.created_at < ?1 AND (?2 IS NULL OR e.project_id = ?2) AND e.fanned = 1

@@ -28,8 +28,11 @@ pub const TABLES: &[&str] = &[
 /// Tables one backend keeps beside the others, whose rows can be rebuilt
 /// from them: not copied. `run_count_stripes` (PostgreSQL) holds deltas
 /// of a run's counts, added to `runs` when read; the copy reads `runs`
-/// with them added (see [`COUNT_STRIPES`]).
-pub const DERIVED: &[&str] = &["run_count_stripes"];
+/// with them added (see [`COUNT_STRIPES`]). `webhook_fanout` (SQLite)
+/// marks how far the delivery worker has made events' deliveries, which
+/// each event's `fanned` also says; a SQLite target starts without it and
+/// the worker's first look reads the events from the first.
+pub const DERIVED: &[&str] = &["run_count_stripes", "webhook_fanout"];
 
 /// The table of count deltas a PostgreSQL source adds to `runs`.
 pub const COUNT_STRIPES: &str = "run_count_stripes";
