@@ -265,6 +265,39 @@ pub fn thread_cpu_ns(pid: u32) -> Option<std::collections::BTreeMap<String, u64>
     Some(by_name)
 }
 
+/// CPU time all processes named `name` (`postgres`: the database's
+/// backends and helpers on this machine) have run, in nanoseconds, from
+/// `/proc/<pid>/schedstat`. Processes that ended are missing: use it
+/// around spans whose connections stay open. `None` without `/proc`.
+pub fn processes_cpu_ns(name: &str) -> Option<u64> {
+    let mut ran = 0;
+    for entry in std::fs::read_dir("/proc").ok()? {
+        let Ok(entry) = entry else { continue };
+        let dir = entry.path();
+        let numeric = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|f| f.bytes().all(|b| b.is_ascii_digit()));
+        if !numeric {
+            continue;
+        }
+        let (Ok(comm), Ok(stat)) = (
+            std::fs::read_to_string(dir.join("comm")),
+            std::fs::read_to_string(dir.join("schedstat")),
+        ) else {
+            continue;
+        };
+        if comm.trim() == name {
+            ran += stat
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Some(ran)
+}
+
 /// The CPU time per thread name between two [`thread_cpu_ns`] readings,
 /// in microseconds per `per` (operations done in between), largest first;
 /// and the whole process's as `all`.

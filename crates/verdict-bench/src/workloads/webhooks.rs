@@ -21,9 +21,10 @@ use tokio::net::{TcpListener, TcpStream};
 
 use super::Ctx;
 use super::patch::drive;
+use crate::backend::Kind;
 use crate::data::bulk_body;
 use crate::report::{Row, Summary, ms, num};
-use crate::server::{cpu_us_per, thread_cpu_ns};
+use crate::server::{cpu_us_per, processes_cpu_ns, thread_cpu_ns};
 
 const WEBHOOKS: usize = 3;
 const BULK: usize = 10_000;
@@ -42,6 +43,8 @@ const WRITER: &str = "verdict-writer";
 struct SpanCpu {
     writer: f64,
     all: f64,
+    /// The `postgres` processes' on this machine (0 without them).
+    database: f64,
 }
 
 /// A round's two spans: without and with webhooks.
@@ -303,6 +306,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
             let (run, results) = &ids[k];
             let warmed = drive(&[&base_url], run, results, CLIENTS, warm, seed + k * 100).await?;
             let before = thread_cpu_ns(ctx.server.pid);
+            let database_before = processes_cpu_ns("postgres");
             let load = drive(
                 &[&base_url],
                 run,
@@ -315,9 +319,16 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
             if let (Some(before), Some(after)) = (before, thread_cpu_ns(ctx.server.pid)) {
                 let per = cpu_us_per(&before, &after, load.acked);
                 let of = |name: &str| per.iter().find(|(n, _)| n == name).map_or(0.0, |r| r.1);
+                let database = processes_cpu_ns("postgres").zip(database_before).map_or(
+                    0.0,
+                    |(after, before)| {
+                        after.saturating_sub(before) as f64 / 1000.0 / load.acked.max(1) as f64
+                    },
+                );
                 cpu[k] = Some(SpanCpu {
                     writer: of(WRITER),
                     all: of("all"),
+                    database,
                 });
             }
             rate[k] = load.acked as f64 / load.took.as_secs_f64();
@@ -360,6 +371,8 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
             "writer_with": col(|c| c.hooked.writer),
             "all_without": col(|c| c.plain.all),
             "all_with": col(|c| c.hooked.all),
+            "postgres_without": col(|c| c.plain.database),
+            "postgres_with": col(|c| c.hooked.database),
         })
     });
     if !cpus.is_empty() {
@@ -383,6 +396,15 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
             delta(|c| c.hooked.all),
             delta(|c| c.hooked.all - c.plain.all),
         );
+        if matches!(ctx.backend.kind, Kind::Postgres) {
+            println!(
+                "{}webhooks: database CPU per PATCH (µs, the postgres processes on this machine, medians): {:.1} without, {:.1} with (Δ {:.1})",
+                ctx.backend.label,
+                delta(|c| c.plain.database),
+                delta(|c| c.hooked.database),
+                delta(|c| c.hooked.database - c.plain.database),
+            );
+        }
     }
     let mut row = Row::value(
         ctx.name(format!(
