@@ -243,37 +243,40 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
     Some(ticks as f64 / 100.0)
 }
 
+/// A task's (thread's or process's) name and the CPU time it has run, in
+/// nanoseconds, from its `/proc` directory's `comm` and `schedstat`
+/// (nanoseconds, not the 10 ms ticks of `stat`). `None` when it ended
+/// meanwhile or the kernel has no schedstat.
+fn task_ran_ns(dir: &std::path::Path) -> Option<(String, u64)> {
+    let name = std::fs::read_to_string(dir.join("comm")).ok()?;
+    let stat = std::fs::read_to_string(dir.join("schedstat")).ok()?;
+    let ran = stat.split_whitespace().next()?.parse().ok()?;
+    Some((name.trim().to_string(), ran))
+}
+
 /// CPU time each thread of a process has run, in nanoseconds, summed by
-/// thread name (`verdict-writer`, `tokio-runtime-w`, …), read from
-/// `/proc/<pid>/task/*/schedstat` (nanoseconds, not the 10 ms ticks of
-/// `stat`). Threads that ended are missing: use it around spans in which
-/// the server's threads live on. `None` where the kernel has no schedstat.
+/// thread name (`verdict-writer`, `tokio-runtime-w`, …). Threads that
+/// ended are missing: use it around spans in which the server's threads
+/// live on. `None` without `/proc`.
 pub fn thread_cpu_ns(pid: u32) -> Option<std::collections::BTreeMap<String, u64>> {
     let mut by_name = std::collections::BTreeMap::new();
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
-        let dir = task.ok()?.path();
-        // A thread may end between the listing and the reads: skip it.
-        let (Ok(name), Ok(stat)) = (
-            std::fs::read_to_string(dir.join("comm")),
-            std::fs::read_to_string(dir.join("schedstat")),
-        ) else {
-            continue;
-        };
-        let ran: u64 = stat.split_whitespace().next()?.parse().ok()?;
-        *by_name.entry(name.trim().to_string()).or_insert(0) += ran;
+        let Ok(task) = task else { continue };
+        if let Some((name, ran)) = task_ran_ns(&task.path()) {
+            *by_name.entry(name).or_insert(0) += ran;
+        }
     }
     Some(by_name)
 }
 
 /// CPU time all processes named `name` (`postgres`: the database's
-/// backends and helpers on this machine) have run, in nanoseconds, from
-/// `/proc/<pid>/schedstat`. Processes that ended are missing: use it
-/// around spans whose connections stay open. `None` without `/proc`.
+/// backends and helpers on this machine) have run, in nanoseconds.
+/// Processes that ended are missing: use it around spans whose
+/// connections stay open. `None` without `/proc`.
 pub fn processes_cpu_ns(name: &str) -> Option<u64> {
     let mut ran = 0;
     for entry in std::fs::read_dir("/proc").ok()? {
         let Ok(entry) = entry else { continue };
-        let dir = entry.path();
         let numeric = entry
             .file_name()
             .to_str()
@@ -281,44 +284,36 @@ pub fn processes_cpu_ns(name: &str) -> Option<u64> {
         if !numeric {
             continue;
         }
-        let (Ok(comm), Ok(stat)) = (
-            std::fs::read_to_string(dir.join("comm")),
-            std::fs::read_to_string(dir.join("schedstat")),
-        ) else {
-            continue;
-        };
-        if comm.trim() == name {
-            ran += stat
-                .split_whitespace()
-                .next()
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(0);
+        if let Some((comm, ns)) = task_ran_ns(&entry.path())
+            && comm == name
+        {
+            ran += ns;
         }
     }
     Some(ran)
 }
 
-/// The CPU time per thread name between two [`thread_cpu_ns`] readings,
-/// in microseconds per `per` (operations done in between), largest first;
-/// and the whole process's as `all`.
+/// Nanoseconds of CPU time as microseconds per operation.
+pub fn us_per(ns: u64, ops: u64) -> f64 {
+    ns as f64 / 1000.0 / ops.max(1) as f64
+}
+
+/// The CPU time between two [`thread_cpu_ns`] readings, in microseconds
+/// per operation (`ops` done in between): the whole process's, and by
+/// thread name.
 pub fn cpu_us_per(
     before: &std::collections::BTreeMap<String, u64>,
     after: &std::collections::BTreeMap<String, u64>,
-    per: u64,
-) -> Vec<(String, f64)> {
-    let per = per.max(1) as f64;
-    let mut rows: Vec<(String, f64)> = after
+    ops: u64,
+) -> (f64, std::collections::BTreeMap<String, f64>) {
+    let by_name: std::collections::BTreeMap<String, f64> = after
         .iter()
         .map(|(name, ns)| {
             let ran = ns.saturating_sub(before.get(name).copied().unwrap_or(0));
-            (name.clone(), ran as f64 / 1000.0 / per)
+            (name.clone(), us_per(ran, ops))
         })
-        .filter(|(_, us)| *us > 0.0)
         .collect();
-    let all = rows.iter().map(|(_, us)| us).sum();
-    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
-    rows.insert(0, ("all".into(), all));
-    rows
+    (by_name.values().sum(), by_name)
 }
 
 /// The peak resident memory of a process during a workload: VmRSS sampled

@@ -179,9 +179,12 @@ fn fan_out(c: &Connection, limit: u32) -> StoreResult<()> {
     set_fanned_through(c, last)
 }
 
-/// The mark every event up to which has its deliveries (0 before any).
+/// The mark every event up to which has its deliveries (0 before any),
+/// as an SQL expression.
+const FANNED_THROUGH: &str = "coalesce((SELECT through FROM webhook_fanout WHERE id = 1), 0)";
+
 fn fanned_through(c: &Connection) -> StoreResult<i64> {
-    c.prepare_cached("SELECT coalesce((SELECT through FROM webhook_fanout WHERE id = 1), 0)")
+    c.prepare_cached(&format!("SELECT {FANNED_THROUGH}"))
         .and_then(|mut s| s.query_row([], |r| r.get(0)))
         .map_err(db_err)
 }
@@ -291,14 +294,12 @@ pub(crate) fn list_deliveries(
 /// Whether any delivery is due and unclaimed: read on a read connection
 /// first, so a worker that finds nothing never takes the writer.
 pub(crate) fn any_due(c: &Connection, now: Timestamp) -> StoreResult<bool> {
-    c.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM webhook_events
-                 WHERE id > coalesce((SELECT through FROM webhook_fanout WHERE id = 1), 0)
-                     AND fanned = 0)
+    c.prepare_cached(&format!(
+        "SELECT EXISTS (SELECT 1 FROM webhook_events WHERE id > {FANNED_THROUGH} AND fanned = 0)
              OR EXISTS (SELECT 1 FROM webhook_deliveries
                  WHERE state = 0 AND next_attempt_at <= ?1
                      AND (claimed_until IS NULL OR claimed_until <= ?1))",
-    )
+    ))
     .and_then(|mut s| s.query_row([now.millis()], |r| r.get(0)))
     .map_err(db_err)
 }

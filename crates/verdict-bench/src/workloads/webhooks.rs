@@ -24,7 +24,7 @@ use super::patch::drive;
 use crate::backend::Kind;
 use crate::data::bulk_body;
 use crate::report::{Row, Summary, ms, num};
-use crate::server::{cpu_us_per, processes_cpu_ns, thread_cpu_ns};
+use crate::server::{cpu_us_per, processes_cpu_ns, thread_cpu_ns, us_per};
 
 const WEBHOOKS: usize = 3;
 const BULK: usize = 10_000;
@@ -37,8 +37,9 @@ const SETTLE: Duration = Duration::from_millis(500);
 /// The SQLite store's one writing thread.
 const WRITER: &str = "verdict-writer";
 
-/// The server's CPU time per PATCH in one span, µs: its SQLite writer
-/// thread's (0 on PostgreSQL) and all its threads'.
+/// CPU time per PATCH in one span, µs: the server's SQLite writer
+/// thread's (0 on PostgreSQL) and all the server's threads', and the
+/// database's.
 #[derive(Debug, Clone, Copy)]
 struct SpanCpu {
     writer: f64,
@@ -287,7 +288,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
     let base_url = ctx.server.base.clone();
     // Per counted round: (without, with) rates, the p99s, the drain.
     let (mut pairs, mut p99s, mut drains) = (Vec::new(), Vec::new(), Vec::new());
-    // Per counted round: ((writer, all) without, (writer, all) with), µs.
+    // Per counted round: the CPU per PATCH of its two spans.
     let mut cpus: Vec<RoundCpu> = Vec::new();
     let rounds = if ctx.quick { 2 } else { 6 };
     // Round 0 warms up and is not counted: the first span after the setup
@@ -298,8 +299,7 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
         // ran 11–15% faster when both projects were without webhooks.
         let order: [usize; 2] = if round % 2 == 0 { [0, 1] } else { [1, 0] };
         let mut rate = [0.0; 2];
-        // The server's CPU per PATCH in each span: its writer thread's and
-        // all its threads'.
+        // The CPU per PATCH in each span.
         let mut cpu: [Option<SpanCpu>; 2] = [None; 2];
         let mut p99 = [0.0; 2];
         for k in order {
@@ -317,17 +317,15 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
             )
             .await?;
             if let (Some(before), Some(after)) = (before, thread_cpu_ns(ctx.server.pid)) {
-                let per = cpu_us_per(&before, &after, load.acked);
-                let of = |name: &str| per.iter().find(|(n, _)| n == name).map_or(0.0, |r| r.1);
-                let database = processes_cpu_ns("postgres").zip(database_before).map_or(
-                    0.0,
-                    |(after, before)| {
-                        after.saturating_sub(before) as f64 / 1000.0 / load.acked.max(1) as f64
-                    },
-                );
+                let (all, by_thread) = cpu_us_per(&before, &after, load.acked);
+                let database = processes_cpu_ns("postgres")
+                    .zip(database_before)
+                    .map_or(0.0, |(after, before)| {
+                        us_per(after.saturating_sub(before), load.acked)
+                    });
                 cpu[k] = Some(SpanCpu {
-                    writer: of(WRITER),
-                    all: of("all"),
+                    writer: by_thread.get(WRITER).copied().unwrap_or(0.0),
+                    all,
                     database,
                 });
             }
@@ -362,8 +360,9 @@ pub async fn run(ctx: &mut Ctx<'_>) -> Result<Vec<Row>, String> {
     // minutes of the whole workload cancels), beside the ratio of the
     // medians.
     let paired = median(pairs.iter().map(|p| p.1 / p.0).collect());
-    // The server's CPU per PATCH, a steadier signal than the rate on a
-    // shared machine: what the outbox row costs the writer, and in all.
+    // The CPU per PATCH, a steadier signal than the rate on a shared
+    // machine: what the outbox row costs the writer, the server in all,
+    // and the database.
     let cpu_json = (!cpus.is_empty()).then(|| {
         let col = |f: fn(&RoundCpu) -> f64| -> Vec<f64> { cpus.iter().map(f).collect() };
         json!({
