@@ -5,10 +5,11 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::Row;
+use tokio_postgres::types::Type;
 use verdict_store::*;
 
 use crate::error::Result;
-use crate::pool::{col, execute, query, query_found, query_opt};
+use crate::pool::{col, execute, execute_planned, query, query_found, query_planned};
 use crate::projects::get_project;
 
 const COLUMNS: &str = "id, project_id, url, events, format, active, secret, created_at";
@@ -244,7 +245,7 @@ pub(crate) async fn list_deliveries<C: GenericClient>(
 /// event's project subscribed to its type now, due since the event's time.
 /// One statement: the events are marked and their deliveries made
 /// together.
-async fn fan_out<C: GenericClient>(c: &C, limit: u32) -> Result<()> {
+async fn fan_out(c: &tokio_postgres::Client, limit: usize) -> Result<()> {
     let sql = format!(
         "WITH ev AS (
              UPDATE webhook_events SET fanned = true
@@ -259,20 +260,46 @@ async fn fan_out<C: GenericClient>(c: &C, limit: u32) -> Result<()> {
          ON CONFLICT DO NOTHING",
         EventType::bit_sql("ev.type")
     );
-    execute(c, &sql, &[&i64::from(limit)]).await?;
+    execute_planned(c, &sql, &[(&count(limit), Type::INT8)]).await?;
     Ok(())
 }
 
-pub(crate) async fn claim_deliveries<C: GenericClient>(
-    c: &C,
+/// A count as a statement parameter.
+fn count(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Claims up to `limit` due deliveries. Events are fanned out only when the
+/// deliveries already made fall short, and only as many as are missing
+/// (each event makes at least one delivery): while writes are busy the
+/// worker claims a few at a time, and fanning out every event it could
+/// would make deliveries far ahead of the claims, each one more row for
+/// the claims to pass over. The claim and the fan-out are planned for each
+/// call: see [`query_planned`].
+pub(crate) async fn claim_deliveries(
+    c: &tokio_postgres::Client,
     now: Timestamp,
     until: Timestamp,
     limit: u32,
 ) -> Result<Vec<ClaimedDelivery>> {
-    fan_out(c, limit).await?;
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut claimed = claim_due(c, now, until, limit).await?;
+    if claimed.len() < limit {
+        fan_out(c, limit - claimed.len()).await?;
+        claimed.extend(claim_due(c, now, until, limit - claimed.len()).await?);
+    }
+    Ok(claimed)
+}
+
+async fn claim_due(
+    c: &tokio_postgres::Client,
+    now: Timestamp,
+    until: Timestamp,
+    limit: usize,
+) -> Result<Vec<ClaimedDelivery>> {
     // Rows another instance is claiming right now are skipped, not waited
     // for; a claimed row stays claimed until its lease ends.
-    let rows = query(
+    let rows = query_planned(
         c,
         "WITH due AS (
              SELECT event_id, webhook_id FROM webhook_deliveries
@@ -293,7 +320,11 @@ pub(crate) async fn claim_deliveries<C: GenericClient>(
          FROM claimed c
          JOIN webhook_events e ON e.id = c.event_id
          JOIN webhooks w ON w.id = c.webhook_id",
-        &[&now.millis(), &until.millis(), &i64::from(limit)],
+        &[
+            (&now.millis(), Type::INT8),
+            (&until.millis(), Type::INT8),
+            (&count(limit), Type::INT8),
+        ],
     )
     .await?;
     rows.iter()
@@ -319,98 +350,127 @@ pub(crate) async fn claim_deliveries<C: GenericClient>(
 }
 
 /// Keeps each event's rendering unless it has one; the data kept for each
-/// event still there. Events are taken in id order, so two instances
-/// rendering the same events never wait on each other in a cycle.
+/// event still there. Two statements for all the events: the first
+/// rendering wins, and the events' rows are locked in id order first, so
+/// two instances rendering the same events never wait on each other in a
+/// cycle. A concurrent rendering waits for the winner on the row and
+/// changes nothing; the data is then read in a statement of its own, whose
+/// snapshot, unlike the first one's, sees the winner's commit.
 pub(crate) async fn render_events(
-    tx: &Transaction<'_>,
+    tx: &tokio_postgres::Transaction<'_>,
     events: &[(EventId, String)],
 ) -> Result<Vec<(EventId, String)>> {
-    let mut sorted: Vec<&(EventId, String)> = events.iter().collect();
-    sorted.sort_by_key(|(event, _)| event.get());
-    let mut out = Vec::with_capacity(sorted.len());
-    for (event, data) in sorted {
-        // The first rendering wins. A concurrent one waits for it on the
-        // row, changes nothing, and reads what was kept in a statement of
-        // its own (whose snapshot, unlike this one's, sees the winner's
-        // commit).
-        execute(
-            tx,
-            "UPDATE webhook_events SET data = $2, rendered = true WHERE id = $1 AND NOT rendered",
-            &[&event.get(), data],
-        )
-        .await?;
-        let row = query_opt(
-            tx,
-            "SELECT data FROM webhook_events WHERE id = $1",
-            &[&event.get()],
-        )
-        .await?;
-        if let Some(row) = row {
-            out.push((*event, col(&row, 0)?));
-        }
-    }
-    Ok(out)
-}
-
-/// Each outcome in turn, in (event, webhook) order.
-pub(crate) async fn finish_deliveries(
-    tx: &Transaction<'_>,
-    outcomes: &[DeliveryOutcome],
-) -> Result<()> {
-    let mut sorted: Vec<&DeliveryOutcome> = outcomes.iter().collect();
-    sorted.sort_by_key(|o| (o.event_id.get(), o.webhook_id.get()));
-    for o in sorted {
-        finish_delivery(tx, o).await?;
-    }
-    Ok(())
-}
-
-async fn finish_delivery(tx: &Transaction<'_>, o: &DeliveryOutcome) -> Result<()> {
-    let (event, webhook) = (o.event_id.get(), o.webhook_id.get());
-    let status = o.status_code;
-    execute(
+    let ids: Vec<i64> = events.iter().map(|(event, _)| event.get()).collect();
+    let data: Vec<&str> = events.iter().map(|(_, data)| data.as_str()).collect();
+    execute_planned(
         tx,
-        "INSERT INTO webhook_attempts (webhook_id, event_id, attempt, status_code, error,
-             duration_ms, at)
-         SELECT $1::bigint, $2::bigint, count(*) + 1, $3::bigint, $4::text, $5::bigint,
-             $6::bigint
-         FROM webhook_attempts
-         WHERE event_id = $2 AND webhook_id = $1",
-        &[
-            &webhook,
-            &event,
-            &status,
-            &o.error,
-            &o.duration_ms,
-            &o.at.millis(),
-        ],
+        "WITH r AS (
+             SELECT * FROM unnest($1::bigint[], $2::text[]) AS r(id, data)
+         ),
+         locked AS MATERIALIZED (
+             SELECT e.id FROM webhook_events e
+             WHERE e.id IN (SELECT id FROM r) AND NOT e.rendered
+             ORDER BY e.id
+             FOR UPDATE
+         )
+         UPDATE webhook_events e SET data = r.data, rendered = true
+         FROM locked JOIN r ON r.id = locked.id
+         WHERE e.id = locked.id AND NOT e.rendered",
+        &[(&ids, Type::INT8_ARRAY), (&data, Type::TEXT_ARRAY)],
     )
     .await?;
-    let state = match (o.delivered, o.next_attempt_at) {
-        (true, _) => DeliveryState::Delivered,
-        (false, Some(_)) => DeliveryState::Pending,
-        (false, None) => DeliveryState::Failed,
-    };
-    let next = o.next_attempt_at.unwrap_or(o.at).millis();
-    execute(
+    let rows = query_planned(
         tx,
-        "UPDATE webhook_deliveries SET
-             state = CASE WHEN redeliver THEN 0 ELSE $4::bigint END,
-             attempts = CASE WHEN redeliver THEN 0 ELSE attempts + 1 END,
-             next_attempt_at = CASE WHEN redeliver THEN $5::bigint ELSE $6::bigint END,
-             first_attempt_at = CASE WHEN redeliver THEN NULL ELSE first_attempt_at END,
-             redeliver = false, claimed_until = NULL, last_status = $7::bigint,
-             last_error = $8::text
-         WHERE event_id = $1 AND webhook_id = $2 AND claimed_until = $3",
+        "SELECT id, data FROM webhook_events WHERE id = ANY($1::bigint[])",
+        &[(&ids, Type::INT8_ARRAY)],
+    )
+    .await?;
+    rows.iter()
+        .map(|r| Ok((EventId::from_db(col(r, 0)?), col(r, 1)?)))
+        .collect()
+}
+
+/// Records finished attempts, all in one statement: each attempt's row
+/// (numbered after the delivery's earlier ones), and each delivery's new
+/// state, if its claim is still the one the attempt was made under. The
+/// deliveries are locked in (event, webhook) order first.
+pub(crate) async fn finish_deliveries(
+    tx: &tokio_postgres::Transaction<'_>,
+    outcomes: &[DeliveryOutcome],
+) -> Result<()> {
+    let n = outcomes.len();
+    let (mut events, mut webhooks, mut claims, mut states) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    let (mut ats, mut nexts, mut statuses, mut errors, mut durations) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for o in outcomes {
+        events.push(o.event_id.get());
+        webhooks.push(o.webhook_id.get());
+        claims.push(o.claimed_until.millis());
+        let state = match (o.delivered, o.next_attempt_at) {
+            (true, _) => DeliveryState::Delivered,
+            (false, Some(_)) => DeliveryState::Pending,
+            (false, None) => DeliveryState::Failed,
+        };
+        states.push(state.code());
+        ats.push(o.at.millis());
+        nexts.push(o.next_attempt_at.unwrap_or(o.at).millis());
+        statuses.push(o.status_code);
+        errors.push(o.error.as_deref());
+        durations.push(o.duration_ms);
+    }
+    execute_planned(
+        tx,
+        "WITH o AS (
+             SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[],
+                 $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::bigint[])
+                 AS o(event_id, webhook_id, claimed_until, state, at, next_attempt_at,
+                     status_code, error, duration_ms)
+         ),
+         locked AS MATERIALIZED (
+             SELECT d.event_id, d.webhook_id FROM webhook_deliveries d
+             WHERE (d.event_id, d.webhook_id) IN (SELECT event_id, webhook_id FROM o)
+             ORDER BY d.event_id, d.webhook_id
+             FOR UPDATE
+         ),
+         a AS (
+             INSERT INTO webhook_attempts (webhook_id, event_id, attempt, status_code, error,
+                 duration_ms, at)
+             SELECT o.webhook_id, o.event_id,
+                 (SELECT count(*) FROM webhook_attempts x
+                  WHERE x.event_id = o.event_id AND x.webhook_id = o.webhook_id) + 1,
+                 o.status_code, o.error, o.duration_ms, o.at
+             FROM o ORDER BY o.event_id, o.webhook_id
+         )
+         UPDATE webhook_deliveries d SET
+             state = CASE WHEN d.redeliver THEN 0 ELSE o.state END,
+             attempts = CASE WHEN d.redeliver THEN 0 ELSE d.attempts + 1 END,
+             next_attempt_at = CASE WHEN d.redeliver THEN o.at ELSE o.next_attempt_at END,
+             first_attempt_at = CASE WHEN d.redeliver THEN NULL ELSE d.first_attempt_at END,
+             redeliver = false, claimed_until = NULL, last_status = o.status_code,
+             last_error = o.error
+         FROM locked JOIN o ON o.event_id = locked.event_id AND o.webhook_id = locked.webhook_id
+         WHERE d.event_id = locked.event_id AND d.webhook_id = locked.webhook_id
+             AND d.claimed_until = o.claimed_until",
         &[
-            &event,
-            &webhook,
-            &o.claimed_until.millis(),
-            &state.code(),
-            &o.at.millis(),
-            &next,
-            &status,
-            &o.error,
+            (&events, Type::INT8_ARRAY),
+            (&webhooks, Type::INT8_ARRAY),
+            (&claims, Type::INT8_ARRAY),
+            (&states, Type::INT8_ARRAY),
+            (&ats, Type::INT8_ARRAY),
+            (&nexts, Type::INT8_ARRAY),
+            (&statuses, Type::INT8_ARRAY),
+            (&errors, Type::TEXT_ARRAY),
+            (&durations, Type::INT8_ARRAY),
         ],
     )
     .await?;

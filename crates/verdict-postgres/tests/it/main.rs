@@ -15,5 +15,6 @@ mod patches;
 mod planner_statistics;
 mod speed;
 mod tls;
+mod webhook_worker;
 
 mod stripes;
