@@ -416,14 +416,9 @@ pub(crate) async fn finish_deliveries(
         events.push(o.event_id.get());
         webhooks.push(o.webhook_id.get());
         claims.push(o.claimed_until.millis());
-        let state = match (o.delivered, o.next_attempt_at) {
-            (true, _) => DeliveryState::Delivered,
-            (false, Some(_)) => DeliveryState::Pending,
-            (false, None) => DeliveryState::Failed,
-        };
-        states.push(state.code());
+        states.push(o.state().code());
         ats.push(o.at.millis());
-        nexts.push(o.next_attempt_at.unwrap_or(o.at).millis());
+        nexts.push(o.next_due().millis());
         statuses.push(o.status_code);
         errors.push(o.error.as_deref());
         durations.push(o.duration_ms);

@@ -414,12 +414,7 @@ fn finish_delivery(c: &Connection, o: &DeliveryOutcome) -> StoreResult<()> {
         ])
     })
     .map_err(db_err)?;
-    let state = match (o.delivered, o.next_attempt_at) {
-        (true, _) => DeliveryState::Delivered,
-        (false, Some(_)) => DeliveryState::Pending,
-        (false, None) => DeliveryState::Failed,
-    };
-    let next = o.next_attempt_at.unwrap_or(o.at).millis();
+    let (state, next) = (o.state(), o.next_due().millis());
     c.prepare_cached(
         "UPDATE webhook_deliveries SET
              state = CASE WHEN redeliver = 1 THEN 0 ELSE ?4 END,

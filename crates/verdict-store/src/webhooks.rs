@@ -234,6 +234,24 @@ pub struct DeliveryOutcome {
     pub next_attempt_at: Option<Timestamp>,
 }
 
+impl DeliveryOutcome {
+    /// The delivery's state as this attempt leaves it: delivered; pending
+    /// while a retry is scheduled; failed once the retries are given up.
+    pub fn state(&self) -> DeliveryState {
+        match (self.delivered, self.next_attempt_at) {
+            (true, _) => DeliveryState::Delivered,
+            (false, Some(_)) => DeliveryState::Pending,
+            (false, None) => DeliveryState::Failed,
+        }
+    }
+
+    /// The delivery's `next_attempt_at` as this attempt leaves it: the
+    /// retry's time, or the attempt's own when there is none.
+    pub fn next_due(&self) -> Timestamp {
+        self.next_attempt_at.unwrap_or(self.at)
+    }
+}
+
 /// The facts of a `results.recorded` event, written with the write: the
 /// body is rendered from them (and the run as it is then) at the first
 /// claim, and kept.

@@ -31,6 +31,11 @@ async fn queued(client: &tokio_postgres::Client, events: i64) {
         .unwrap();
 }
 
+/// A delivery's key: (event, webhook).
+fn key(d: &ClaimedDelivery) -> (i64, i64) {
+    (d.event_id.get(), d.webhook_id.get())
+}
+
 async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.unwrap().get(0)
 }
@@ -63,17 +68,13 @@ async fn a_claim_fans_out_only_the_events_its_deliveries_lack() {
 
     // Claims of 5 (more than the planner's first few calls of a statement)
     // until nothing is left: every delivery claimed exactly once.
-    let mut claimed: Vec<(i64, i64)> = first
-        .iter()
-        .chain(&second)
-        .map(|d| (d.event_id.get(), d.webhook_id.get()))
-        .collect();
+    let mut claimed: Vec<(i64, i64)> = first.iter().chain(&second).map(key).collect();
     for _ in 0..20 {
         let more = store.claim_deliveries(now, until, 5).await.unwrap();
         if more.is_empty() {
             break;
         }
-        claimed.extend(more.iter().map(|d| (d.event_id.get(), d.webhook_id.get())));
+        claimed.extend(more.iter().map(key));
     }
     let n = claimed.len();
     claimed.sort_unstable();
@@ -101,8 +102,7 @@ async fn attempts_finished_together_are_recorded_as_one_by_one() {
     let (now, until) = (t(100), t(160));
     let mut claimed = store.claim_deliveries(now, until, 6).await.unwrap();
     assert_eq!(claimed.len(), 6);
-    claimed.sort_by_key(|d| (d.event_id.get(), d.webhook_id.get()));
-    let key = |d: &ClaimedDelivery| (d.event_id.get(), d.webhook_id.get());
+    claimed.sort_by_key(key);
     let at = t(101);
     let retry_at = t(131);
     let outcome = |d: &ClaimedDelivery, delivered: bool, next: Option<Timestamp>| DeliveryOutcome {
